@@ -1,0 +1,94 @@
+"""The step kernel against an independent float64 reference, and physical facts of the model."""
+
+import numpy as np
+import pytest
+
+from visualizer.sim import Field, FieldConfig
+from visualizer.sim.reference import reference_step
+
+
+def circular_error(a, b):
+    d = np.angle(np.exp(1j * (a.astype(np.float64) - b.astype(np.float64))))
+    return np.abs(d).max()
+
+
+@pytest.mark.parametrize("neighborhood", ["diamond", "cross"])
+@pytest.mark.parametrize("boundary", ["wrap", "open"])
+@pytest.mark.parametrize("links", [0, 3])
+def test_step_matches_float64_reference(neighborhood, boundary, links):
+    field = Field(FieldConfig(height=23, width=31, neighborhood=neighborhood, boundary=boundary,
+                              small_world_links=links, seed=7, omega_spread=2.0))
+    rng = np.random.default_rng(1)
+    for trial in range(3):
+        field.theta = rng.uniform(0, 2 * np.pi, field.shape)
+        k = tuple(rng.uniform(-20, 20, 4))
+        k_sw = float(rng.uniform(-20, 20))
+        forcing = rng.normal(0, 3, field.shape).astype(np.float32)
+        expected = reference_step(field.theta, field.omega, field.small_world, dt=0.03, k=k, k_sw=k_sw,
+                                  neighborhood=neighborhood, boundary=boundary, forcing=forcing)
+        field.step(dt=0.03, k=k, k_sw=k_sw, forcing=forcing)
+        assert circular_error(field.theta, expected) <= 1e-4
+        assert field.theta.min() >= 0 and field.theta.max() < 2 * np.pi
+
+
+def test_open_edges_count_only_real_neighbours():
+    field = Field(FieldConfig(height=12, width=12, neighborhood="diamond", boundary="open", small_world_links=2))
+    # corner cell: distance-s cells inside the grid are s+1 of them (s = 1..4) → 14, plus 2 links
+    assert field._inv_n[0, 0] == pytest.approx(1 / 16)
+    assert field._inv_n[6, 6] == pytest.approx(1 / 42)
+
+
+def test_zero_coupling_advances_by_omega_dt():
+    field = Field(FieldConfig(height=16, width=16, seed=3, omega_spread=1.0))
+    before = field.theta.astype(np.float64)
+    field.step(dt=0.01, k=(0, 0, 0, 0), k_sw=0.0)
+    expected = np.mod(before + field.omega.astype(np.float64) * 0.01, 2 * np.pi)
+    assert circular_error(field.theta, expected) < 1e-5
+
+
+def test_identical_frequencies_and_strong_positive_coupling_synchronise():
+    field = Field(FieldConfig(height=32, width=32, seed=2, small_world_links=2, omega_spread=0.0))
+    assert field.order_parameter() < 0.2
+    for _ in range(1500):
+        field.step(dt=0.05, k=(20, 20, 10, 5), k_sw=20)
+    assert field.order_parameter() > 0.95
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_negative_nearest_coupling_gives_a_checkerboard(seed):
+    # from a near-uniform start (no winding to trap it) the uniform state is unstable for K1 < 0
+    field = Field(FieldConfig(height=16, width=16, seed=seed, small_world_links=0, omega_spread=0.0))
+    field.theta = np.random.default_rng(seed).normal(0.0, 0.5, field.shape)
+    y, x = np.indices(field.shape)
+    stagger = lambda: np.abs(np.mean((-1.0) ** (y + x) * np.exp(1j * field.theta)))  # noqa: E731
+    assert stagger() < 0.3
+    for _ in range(1000):
+        field.step(dt=0.1, k=(-20, 0, 0, 0), k_sw=0)
+    assert stagger() > 0.9
+
+
+def test_more_small_world_links_raise_order():
+    def mean_order(links):
+        rs = []
+        for seed in range(3):
+            field = Field(FieldConfig(height=48, width=48, seed=seed, small_world_links=links, omega_spread=0.3))
+            for _ in range(300):
+                field.step(dt=0.05, k=(5, 5, 0, 0), k_sw=15)
+            rs.append(field.order_parameter())
+        return np.mean(rs)
+
+    assert mean_order(6) > mean_order(1) + 0.1
+
+
+def test_live_link_count_redraws_targets_and_rejects_bad_values():
+    field = Field(FieldConfig(height=16, width=16, small_world_links=2))
+    field.set_small_world_links(5)
+    assert field.small_world.shape == (256, 5)
+    assert not np.any(field.small_world == np.arange(256)[:, None])
+    with pytest.raises(ValueError, match="small_world_links"):
+        field.set_small_world_links(9)
+
+
+def test_config_rejects_tiny_grids():
+    with pytest.raises(ValueError, match="at least 9"):
+        FieldConfig(height=4, width=20)

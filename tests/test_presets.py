@@ -1,0 +1,107 @@
+"""Presets: every shipped one loads; malformed ones give one clear line, never a traceback."""
+
+import subprocess
+import sys
+import tomllib
+
+import pytest
+import tomli_w
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from visualizer import presets
+from visualizer.presets import SCHEMA, PresetError
+
+SHIPPED = presets.discover()
+
+
+def test_the_required_presets_ship():
+    assert {"5meo", "nn-dmt", "qri-classic"} <= {p.stem for p in SHIPPED}
+    assert len(SHIPPED) >= 5
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
+def test_every_shipped_preset_loads(path):
+    preset = presets.load(path)
+    assert preset.description and preset.name
+    preset.field_config()  # the field accepts it too
+
+
+def test_source_table_values():
+    meo, nn, classic = (presets.load(presets.resolve(n)) for n in ("5meo", "nn-dmt", "qri-classic"))
+    assert meo.k == (20, 20, 10, 0) and meo.sweeps == {"k_sw": (-20, 20)}
+    assert nn.k[0] == -10 and nn.k[1] == 10 and nn.k[3] == 5 and nn.k_sw == 0
+    assert nn.sweeps == {"k3": (-20, 20)} and nn.palette == "complementary"
+    assert classic.k == (10.1, 5.0, 2.5, 1.0) and classic.k_sw == 0
+    assert (classic.neighborhood, classic.boundary, classic.size) == ("cross", "open", (20, 20))
+
+
+VALID = tomllib.loads((SHIPPED[0]).read_text())
+values = st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6), st.floats(allow_nan=True),
+                   st.text(max_size=8), st.lists(st.floats(-100, 100), max_size=5), st.dictionaries(st.text(max_size=3), st.integers(), max_size=2))
+places = st.sampled_from([(s, k) for s, keys in SCHEMA.items() for k in keys] + [("", "bogus"), ("field", "bogus"), ("nonsense", "x")])
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(place=places, value=values)
+def test_malformed_presets_give_a_clear_error(tmp_path, place, value):
+    section, key = place
+    data = {k: (dict(v) if isinstance(v, dict) else v) for k, v in VALID.items()}
+    table = data if section == "" else data.setdefault(section, {})
+    if value is None:
+        table.pop(key, None)
+    else:
+        table[key] = value
+    path = tmp_path / "mutated.toml"
+    path.write_text(tomli_w.dumps(data))
+    try:
+        presets.load(path)
+    except PresetError as e:
+        message = str(e)
+        assert "\n" not in message and str(path) in message
+        assert key in message or section in message
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=st.text(max_size=200))
+def test_garbage_files_give_a_clear_error(tmp_path, text):
+    path = tmp_path / "garbage.toml"
+    path.write_text(text)
+    try:
+        presets.load(path)
+    except PresetError as e:
+        assert "\n" not in str(e) and str(path) in str(e)
+
+
+@pytest.mark.parametrize("edit, expected", [
+    (lambda d: d["coupling"].update(k=[1, 2, 3]), r"\[coupling\] k = \[1, 2, 3\]: expected a list of 4 numbers in -20..20"),
+    (lambda d: d["field"].update(neighborhood="hex"), r"\[field\] neighborhood = 'hex': expected one of 'diamond', 'cross'"),
+    (lambda d: d["coupling"].update(k_sw=25.0), r"k_sw = 25.0: expected a number in -20..20"),
+    (lambda d: d.update(colour="red"), r"unknown key 'colour'"),
+    (lambda d: d["coupling"].pop("k"), r"\[coupling\] k: missing"),
+])
+def test_error_names_file_key_and_what_is_allowed(tmp_path, edit, expected):
+    data = tomllib.loads((SHIPPED[0]).read_text())
+    edit(data)
+    path = tmp_path / "bad.toml"
+    path.write_text(tomli_w.dumps(data))
+    with pytest.raises(PresetError, match=expected):
+        presets.load(path)
+
+
+def test_cli_bad_preset_is_one_line_and_exit_code_2(tmp_path):
+    path = tmp_path / "broken.toml"
+    path.write_text('name = "x"\ndescription = "y"\n[coupling]\nk = "strong"\n')
+    result = subprocess.run([sys.executable, "-m", "visualizer", "--preset", str(path), "--headless", "--frames", "1"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert "broken.toml" in result.stderr and "k = 'strong'" in result.stderr
+
+
+def test_cli_lists_presets_with_descriptions():
+    result = subprocess.run([sys.executable, "-m", "visualizer", "--list-presets"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0
+    for path in SHIPPED:
+        assert path.stem in result.stdout
+    assert "global coherent state" in result.stdout

@@ -1,0 +1,252 @@
+"""The frame loop: wires presets, the modulator, the field and the display together.
+
+The render loop owns the field, the modulator and the display. Each frame it reads the latest
+feature snapshot (never waits for audio), updates the live parameters, steps the field a fixed
+number of substeps, colourises it straight into the window and draws the HUD.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pygame
+
+from visualizer import presets
+from visualizer.audio.features import SILENCE, FeatureSnapshot
+from visualizer.mapping import TARGETS, Modulator, Route
+from visualizer.render.colour import build_lut
+from visualizer.render.display import DEFAULT_WINDOW, Display
+from visualizer.render.hud import Hud, HudView, SliderView
+from visualizer.sim import Field
+
+log = logging.getLogger(__name__)
+
+FPS = 60
+SLIDERS = (("K1", "k1"), ("K2", "k2"), ("K3", "k3"), ("K4", "k4"), ("K_SW", "k_sw"))
+SLIDER_STEP = 1.0
+MESSAGE_SECONDS = 4.0
+
+
+@dataclass(frozen=True)
+class AppOptions:
+    """What the command line chose.
+
+    preset : preset name or path. size : grid (height, width) overriding the preset's.
+    frames : stop after this many frames (None = run until quit). screenshot : save the last
+    frame there. headless : render offscreen on a fixed 1/60 s clock, as fast as possible.
+    """
+
+    preset: str = "nn-dmt"
+    size: tuple[int, int] | None = None
+    seed: int = 0
+    fullscreen: bool = False
+    display: int = 0
+    window: tuple[int, int] = DEFAULT_WINDOW
+    headless: bool = False
+    frames: int | None = None
+    screenshot: Path | None = None
+
+
+def pictures_dir() -> Path:
+    """Where the S key saves screenshots: $XDG_PICTURES_DIR or ~/Pictures, in a visualizer folder."""
+    return Path(os.environ.get("XDG_PICTURES_DIR", Path.home() / "Pictures")) / "visualizer"
+
+
+class App:
+    """The running visualizer. ``run()`` loops; ``frame()`` advances exactly one frame."""
+
+    def __init__(self, options: AppOptions):
+        self.options = options
+        first = presets.load(presets.resolve(options.preset))
+        self.playlist = presets.discover()
+        self.display = Display(size=options.window, fullscreen=options.fullscreen,
+                               display_index=options.display, caption="visualizer")
+        self.hud = Hud()
+        self._splash("compiling kernels… (first start only)")
+        self.seed = options.seed
+        self.paused = False
+        self.hud_visible = True
+        self.selected = 0
+        self.running = True
+        self.frame_count = 0
+        self.sim_time_s = 0.0
+        self.features: FeatureSnapshot = SILENCE
+        self._message = ("", 0.0)
+        self._dragging: int | None = None
+        self._fps = 0.0
+        self._last_frame_s = time.perf_counter()
+        self._order = 0.0
+        self.use_preset(first)
+        self._draw_frame()  # compiles (or loads from cache) every kernel before the loop starts
+
+    # -- presets ---------------------------------------------------------------------------
+    def use_preset(self, preset: presets.Preset) -> None:
+        """Switch to ``preset``: new field, palette, slider bases and sweeps."""
+        self.preset = preset
+        self.field = Field(preset.field_config(seed=self.seed, size=self.options.size))
+        self.base = {"k1": preset.k[0], "k2": preset.k[1], "k3": preset.k[2], "k4": preset.k[3],
+                     "k_sw": preset.k_sw, "speed": 1.0, "small_world_links": float(preset.small_world_links),
+                     "lightness": preset.lightness}
+        self.modulator = Modulator(self._routes())
+        self.live = dict(self.base)
+        self._lut_key = None
+        self._update_palette()
+        log.info("preset: %s (%s)", preset.name, preset.path)
+
+    def _routes(self) -> list[Route]:
+        """Until music drives them, swept constants follow a slow LFO across their range."""
+        return [Route(source="lfo", target=name, lo=lo, hi=hi, period_s=self.preset.sweep_period_s)
+                for name, (lo, hi) in self.preset.sweeps.items()]
+
+    def cycle_preset(self, direction: int) -> None:
+        """Next (+1) or previous (−1) preset; broken ones are skipped with a HUD message."""
+        self.playlist = presets.discover()
+        paths = [p.resolve() for p in self.playlist]
+        here = self.preset.path.resolve()
+        start = paths.index(here) if here in paths else -1
+        skipped = []
+        for step in range(1, len(paths) + 1):
+            path = self.playlist[(start + direction * step) % len(paths)]
+            try:
+                self.use_preset(presets.load(path))
+            except presets.PresetError as e:
+                log.warning("skipping preset: %s", e)
+                skipped.append(path.name)
+                continue
+            if skipped:
+                self.say(f"skipped broken preset {', '.join(skipped)} (see log)")
+            return
+
+    def _update_palette(self) -> None:
+        key = (self.preset.palette, round(self.live["lightness"]))
+        if key != self._lut_key:
+            self._lut_key = key
+            self.display.set_palette(build_lut(self.preset.palette, lightness=key[1]))
+
+    # -- user input --------------------------------------------------------------------------
+    def say(self, message: str) -> None:
+        """Show ``message`` on the HUD for a few seconds (and in the log)."""
+        log.info("%s", message)
+        self._message = (message, time.monotonic() + MESSAGE_SECONDS)
+
+    def _slider_views(self) -> tuple[SliderView, ...]:
+        return tuple(SliderView(label, self.base[key], self.live[key], *TARGETS[key]) for label, key in SLIDERS)
+
+    def _nudge(self, index: int, delta: float) -> None:
+        key = SLIDERS[index][1]
+        lo, hi = TARGETS[key]
+        self.base[key] = min(max(round(self.base[key] + delta, 3), lo), hi)
+
+    def screenshot(self, path: Path | None = None) -> Path:
+        path = path or pictures_dir() / f"visualizer-{datetime.now():%Y%m%d-%H%M%S}.png"
+        self.display.save_screenshot(path)
+        print(f"screenshot saved: {path}", flush=True)
+        self.say(f"screenshot: {path}")
+        return path
+
+    def handle(self, event: pygame.event.Event) -> None:
+        if event.type == pygame.QUIT:
+            self.running = False
+        elif event.type == pygame.VIDEORESIZE:
+            self.display.resized((event.w, event.h))
+        elif event.type == pygame.KEYDOWN:
+            self._key(event.key, event.mod)
+        elif event.type == pygame.MOUSEBUTTONDOWN and event.button == 1 and self.hud_visible:
+            self._dragging = self.hud.slider_at(event.pos)
+            self._drag(event.pos)
+        elif event.type == pygame.MOUSEMOTION and self._dragging is not None:
+            self._drag(event.pos)
+        elif event.type == pygame.MOUSEBUTTONUP:
+            self._dragging = None
+
+    def _drag(self, pos: tuple[int, int]) -> None:
+        if self._dragging is not None:
+            self.selected = self._dragging
+            view = self._slider_views()[self._dragging]
+            self.base[SLIDERS[self._dragging][1]] = round(self.hud.value_at(self._dragging, pos[0], view), 2)
+
+    def _key(self, key: int, mod: int) -> None:
+        shift = bool(mod & pygame.KMOD_SHIFT)
+        if key in (pygame.K_q, pygame.K_ESCAPE):
+            self.running = False
+        elif key == pygame.K_f:
+            self.display.toggle_fullscreen()
+        elif key == pygame.K_h:
+            self.hud_visible = not self.hud_visible
+        elif key == pygame.K_SPACE:
+            self.paused = not self.paused
+        elif key == pygame.K_r:
+            self.seed += 1
+            self.field.reseed(self.seed)
+            self.say(f"reseeded ({self.seed})")
+        elif key == pygame.K_s:
+            self.screenshot()
+        elif key in (pygame.K_n, pygame.K_p):
+            self.cycle_preset(+1 if key == pygame.K_n else -1)
+        elif key == pygame.K_TAB:
+            self.selected = (self.selected + (-1 if shift else 1)) % len(SLIDERS)
+        elif key in (pygame.K_UP, pygame.K_DOWN):
+            self.selected = (self.selected + (-1 if key == pygame.K_UP else 1)) % len(SLIDERS)
+        elif key in (pygame.K_LEFT, pygame.K_RIGHT):
+            self._nudge(self.selected, (SLIDER_STEP * 5 if shift else SLIDER_STEP) * (1 if key == pygame.K_RIGHT else -1))
+
+    # -- the frame ---------------------------------------------------------------------------
+    def frame(self) -> None:
+        """Advance one frame: input, parameters, simulation, drawing."""
+        for event in pygame.event.get():
+            self.handle(event)
+        now = time.perf_counter()
+        wall_dt = now - self._last_frame_s
+        self._last_frame_s = now
+        if wall_dt > 0:
+            self._fps = 0.9 * self._fps + 0.1 / wall_dt if self._fps else 1.0 / wall_dt
+        frame_dt = 1.0 / FPS
+        self.live = self.modulator.update(self.base, self.features, time_s=self.sim_time_s, dt_s=frame_dt)
+        self.field.set_small_world_links(int(round(self.live["small_world_links"])))
+        self._update_palette()
+        if not self.paused:
+            self.sim_time_s += frame_dt
+            k = (self.live["k1"], self.live["k2"], self.live["k3"], self.live["k4"])
+            dt = self.preset.dt * self.live["speed"]
+            for _ in range(self.preset.substeps):
+                self.field.step(dt=dt, k=k, k_sw=self.live["k_sw"])
+        self._draw_frame()
+        self.frame_count += 1
+
+    def _draw_frame(self) -> None:
+        self.display.draw_field(self.field.theta)
+        if self.hud_visible:
+            if self.frame_count % 6 == 0:
+                self._order = self.field.order_parameter()
+            message, until = self._message
+            self.hud.draw(self.display.canvas, HudView(
+                title=f"{self.preset.name}" + ("  [paused]" if self.paused else ""),
+                sliders=self._slider_views(), selected=self.selected,
+                lines=(f"{self._fps:5.1f} fps   R = {self._order:.3f}   {self.field.shape[0]}×{self.field.shape[1]}",),
+                message=message if time.monotonic() < until else ""))
+        self.display.present()
+
+    def _splash(self, text: str) -> None:
+        self.display.canvas.fill((0, 0, 0))
+        surf = self.hud.font.render(text, True, (220, 220, 220))
+        w, h = self.display.size
+        self.display.canvas.blit(surf, ((w - surf.get_width()) // 2, (h - surf.get_height()) // 2))
+        self.display.present()
+
+    def run(self) -> None:
+        clock = pygame.time.Clock()
+        try:
+            while self.running and (self.options.frames is None or self.frame_count < self.options.frames):
+                self.frame()
+                if not self.options.headless:
+                    clock.tick(FPS)
+            if self.options.screenshot is not None:
+                self.screenshot(self.options.screenshot)
+        finally:
+            pygame.quit()

@@ -1,0 +1,252 @@
+"""Presets: TOML files describing a field, its couplings, its sweeps and its look.
+
+A preset is validated against a declarative schema; anything wrong raises ``PresetError`` with
+one line naming the file, the key and what is allowed. ``discover()`` lists the shipped presets
+plus any in the user's preset folder.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from visualizer.render.colour import PALETTES
+from visualizer.sim.field import MAX_SMALL_WORLD_LINKS, MIN_SIDE, FieldConfig
+from visualizer.sim.neighbourhood import BOUNDARIES, NEIGHBOURHOODS
+
+log = logging.getLogger(__name__)
+
+K_LIMIT = 20.0  # couplings live in −20..20, the sliders' range
+SWEEPABLE = ("k1", "k2", "k3", "k4", "k_sw")
+
+
+class PresetError(ValueError):
+    """A preset file is missing, unreadable or invalid; the message is one line for the user."""
+
+
+# -- schema ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Key:
+    """One allowed key: a checker returning the cleaned value or raising ValueError(allowed)."""
+
+    check: Callable[[Any], Any]
+    default: Any = None
+
+
+def _number(lo: float, hi: float) -> Callable[[Any], float]:
+    def check(v: Any) -> float:
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or not lo <= v <= hi:
+            raise ValueError(f"a number in {lo:g}..{hi:g}")
+        return float(v)
+    return check
+
+
+def _integer(lo: int, hi: int) -> Callable[[Any], int]:
+    def check(v: Any) -> int:
+        if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+            raise ValueError(f"an integer in {lo}..{hi}")
+        return v
+    return check
+
+
+def _choice(options: tuple[str, ...]) -> Callable[[Any], str]:
+    def check(v: Any) -> str:
+        if v not in options:
+            raise ValueError("one of " + ", ".join(repr(o) for o in options))
+        return v
+    return check
+
+
+def _text(v: Any) -> str:
+    if not isinstance(v, str) or not v.strip():
+        raise ValueError("a non-empty string")
+    return v
+
+
+def _numbers(count: int, lo: float, hi: float) -> Callable[[Any], tuple[float, ...]]:
+    one = _number(lo, hi)
+
+    def check(v: Any) -> tuple[float, ...]:
+        try:
+            if not isinstance(v, list) or len(v) != count:
+                raise ValueError
+            return tuple(one(x) for x in v)
+        except ValueError:
+            raise ValueError(f"a list of {count} numbers in {lo:g}..{hi:g}") from None
+    return check
+
+
+def _range(lo: float, hi: float) -> Callable[[Any], tuple[float, float]]:
+    pair = _numbers(2, lo, hi)
+
+    def check(v: Any) -> tuple[float, float]:
+        a, b = pair(v)
+        if a > b:
+            raise ValueError(f"[low, high] with low ≤ high, both in {lo:g}..{hi:g}")
+        return a, b
+    return check
+
+
+def _size(v: Any) -> tuple[int, int]:
+    side = _integer(MIN_SIDE, 2048)
+    try:
+        if isinstance(v, list) and len(v) == 2:
+            return side(v[0]), side(v[1])
+        return side(v), side(v)
+    except ValueError:
+        raise ValueError(f"an integer or [height, width], each in {MIN_SIDE}..2048") from None
+
+
+SCHEMA: dict[str, dict[str, Key]] = {
+    "": {
+        "name": Key(_text),
+        "description": Key(_text),
+    },
+    "field": {
+        "size": Key(_size, (256, 256)),
+        "neighborhood": Key(_choice(NEIGHBOURHOODS), "diamond"),
+        "boundary": Key(_choice(BOUNDARIES), "wrap"),
+        "small_world_links": Key(_integer(0, MAX_SMALL_WORLD_LINKS), 2),
+    },
+    "frequencies": {
+        "mean": Key(_number(-50.0, 50.0), 1.0),
+        "spread": Key(_number(0.0, 50.0), 0.5),
+        "correlation": Key(_number(0.0, 256.0), 4.0),
+    },
+    "coupling": {
+        "k": Key(_numbers(4, -K_LIMIT, K_LIMIT)),
+        "k_sw": Key(_number(-K_LIMIT, K_LIMIT), 0.0),
+    },
+    "sweep": {
+        **{name: Key(_range(-K_LIMIT, K_LIMIT)) for name in SWEEPABLE},
+        "period_s": Key(_number(1.0, 3600.0), 60.0),
+    },
+    "simulation": {
+        "dt": Key(_number(1e-4, 0.2), 0.02),
+        "substeps": Key(_integer(1, 16), 2),
+    },
+    "display": {
+        "palette": Key(_choice(PALETTES), "lab"),
+        "lightness": Key(_number(20.0, 90.0), 70.0),
+    },
+}
+REQUIRED = {("", "name"), ("", "description"), ("coupling", "k")}
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A validated preset. ``sweeps`` maps a coupling name (k1..k4, k_sw) to its (low, high)."""
+
+    name: str
+    description: str
+    path: Path
+    size: tuple[int, int]
+    neighborhood: str
+    boundary: str
+    small_world_links: int
+    omega_mean: float
+    omega_spread: float
+    omega_correlation: float
+    k: tuple[float, float, float, float]
+    k_sw: float
+    sweeps: dict[str, tuple[float, float]] = field(default_factory=dict)
+    sweep_period_s: float = 60.0
+    dt: float = 0.02
+    substeps: int = 2
+    palette: str = "lab"
+    lightness: float = 70.0
+
+    def field_config(self, *, seed: int = 0, size: tuple[int, int] | None = None) -> FieldConfig:
+        height, width = size or self.size
+        return FieldConfig(height=height, width=width, neighborhood=self.neighborhood,
+                           boundary=self.boundary, small_world_links=self.small_world_links, seed=seed,
+                           omega_mean=self.omega_mean, omega_spread=self.omega_spread,
+                           omega_correlation=self.omega_correlation)
+
+
+def _validate(data: dict[str, Any], path: Path) -> dict[tuple[str, str], Any]:
+    """Check ``data`` against SCHEMA; return {(section, key): cleaned value} with defaults."""
+    def fail(where: str, message: str) -> PresetError:
+        return PresetError(f"{path}: {where}: {message}")
+
+    values: dict[tuple[str, str], Any] = {}
+    for section, keys in SCHEMA.items():
+        table = data if section == "" else data.get(section, {})
+        label = section and f"[{section}] "
+        if not isinstance(table, dict):
+            raise fail(f"[{section}]", "must be a table")
+        for name, value in table.items():
+            if section == "" and name in SCHEMA and name != "":
+                continue  # a sub-table, checked in its own pass
+            if name not in keys:
+                allowed = ", ".join(k for k in keys) + (", [" + "], [".join(s for s in SCHEMA if s) + "]" if section == "" else "")
+                raise fail(f"{label}unknown key {name!r}", f"allowed: {allowed}")
+            try:
+                values[(section, name)] = keys[name].check(value)
+            except ValueError as e:
+                raise fail(f"{label}{name} = {value!r}", f"expected {e}") from None
+        for name, key in keys.items():
+            if (section, name) not in values:
+                if (section, name) in REQUIRED:
+                    raise fail(f"{label}{name}", "missing (required)")
+                values[(section, name)] = key.default
+    return values
+
+
+def load(path: str | os.PathLike) -> Preset:
+    """Read and validate one preset file; raises PresetError with a one-line message."""
+    path = Path(path)
+    try:
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+    except OSError as e:
+        raise PresetError(f"{path}: cannot read preset ({e.strerror or e}); check the path or run --list-presets") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise PresetError(f"{path}: not valid TOML: {e}") from None
+    v = _validate(data, path)
+    return Preset(
+        name=v[("", "name")], description=v[("", "description")], path=path,
+        size=v[("field", "size")], neighborhood=v[("field", "neighborhood")],
+        boundary=v[("field", "boundary")], small_world_links=v[("field", "small_world_links")],
+        omega_mean=v[("frequencies", "mean")], omega_spread=v[("frequencies", "spread")],
+        omega_correlation=v[("frequencies", "correlation")],
+        k=v[("coupling", "k")], k_sw=v[("coupling", "k_sw")],
+        sweeps={n: v[("sweep", n)] for n in SWEEPABLE if v[("sweep", n)] is not None},
+        sweep_period_s=v[("sweep", "period_s")],
+        dt=v[("simulation", "dt")], substeps=v[("simulation", "substeps")],
+        palette=v[("display", "palette")], lightness=v[("display", "lightness")],
+    )
+
+
+def preset_dirs() -> list[Path]:
+    """Where presets are looked for: the user's folder, then the shipped ones."""
+    user = Path(os.environ.get("XDG_CONFIG_HOME", Path.home() / ".config")) / "visualizer" / "presets"
+    package = Path(__file__).resolve().parent
+    shipped = [package / "presets", package.parent / "presets"]  # wheel install, source checkout
+    return [user] + [d for d in shipped if d.is_dir()][:1]
+
+
+def discover() -> list[Path]:
+    """All preset files sorted by file name; a user preset overrides a shipped one of that name."""
+    found: dict[str, Path] = {}
+    for folder in reversed(preset_dirs()):
+        for p in sorted(folder.glob("*.toml")) if folder.is_dir() else []:
+            found[p.stem] = p
+    return [found[stem] for stem in sorted(found)]
+
+
+def resolve(name_or_path: str) -> Path:
+    """A preset given by name (file stem) or by path."""
+    candidate = Path(name_or_path)
+    if candidate.suffix == ".toml" or os.sep in name_or_path:
+        return candidate
+    for p in discover():
+        if p.stem == name_or_path:
+            return p
+    names = ", ".join(p.stem for p in discover())
+    raise PresetError(f"no preset named {name_or_path!r}; available: {names} (or give a path to a .toml file)")

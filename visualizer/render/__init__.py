@@ -1,0 +1,1 @@
+"""Drawing: colour lookup tables and palettes, the colourise kernel, the display and the HUD."""

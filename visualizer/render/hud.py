@@ -1,0 +1,127 @@
+"""Heads-up display: sliders (base and live value), status lines, audio meters.
+
+The HUD only draws and hit-tests; the app owns every value it shows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pygame
+
+PANEL_WIDTH = 360
+ROW_HEIGHT = 22
+MARGIN = 12
+LABEL_WIDTH = 56
+VALUE_WIDTH = 64
+
+_TEXT = (235, 235, 235)
+_DIM = (150, 150, 150)
+_ACCENT = (255, 200, 60)
+_BAR = (90, 160, 255)
+_PANEL = (0, 0, 0, 150)
+
+
+@dataclass(frozen=True)
+class SliderView:
+    """One slider as drawn: ``base`` is what the user set, ``live`` the modulated value."""
+
+    label: str
+    base: float
+    live: float
+    lo: float
+    hi: float
+
+
+@dataclass(frozen=True)
+class HudView:
+    """Everything the HUD shows in one frame."""
+
+    title: str
+    sliders: tuple[SliderView, ...]
+    selected: int
+    lines: tuple[str, ...] = ()
+    meters: tuple[tuple[str, float], ...] = ()  # (label, 0..1)
+    beat_flash: float = 0.0  # 0..1, brightness of the beat indicator
+    strips: tuple[tuple[str, tuple[float, ...]], ...] = field(default=())  # (label, bars 0..1)
+    message: str = ""
+
+
+class Hud:
+    """Draws a ``HudView`` in a translucent panel at the top left."""
+
+    def __init__(self, font_size: int = 20):
+        pygame.font.init()
+        self.font = pygame.font.Font(None, font_size)
+        self._cache: dict[tuple[str, tuple[int, int, int]], pygame.Surface] = {}
+        self._slider_rects: list[pygame.Rect] = []
+
+    def _text(self, text: str, colour: tuple[int, int, int] = _TEXT) -> pygame.Surface:
+        key = (text, colour)
+        surf = self._cache.get(key)
+        if surf is None:
+            if len(self._cache) > 512:
+                self._cache.clear()
+            surf = self._cache[key] = self.font.render(text, True, colour)
+        return surf
+
+    def slider_at(self, pos: tuple[int, int]) -> int | None:
+        """Index of the slider bar under ``pos``, or None."""
+        for i, rect in enumerate(self._slider_rects):
+            if rect.inflate(0, 8).collidepoint(pos):
+                return i
+        return None
+
+    def value_at(self, index: int, x: int, view: SliderView) -> float:
+        """The slider value that pixel column ``x`` stands for."""
+        rect = self._slider_rects[index]
+        t = min(max((x - rect.x) / max(rect.w, 1), 0.0), 1.0)
+        return view.lo + t * (view.hi - view.lo)
+
+    def draw(self, surface: pygame.Surface, view: HudView) -> None:
+        rows = 1 + len(view.sliders) + len(view.lines) + len(view.meters) + 2 * len(view.strips) + (1 if view.message else 0)
+        panel = pygame.Surface((PANEL_WIDTH, rows * ROW_HEIGHT + 2 * MARGIN), pygame.SRCALPHA)
+        panel.fill(_PANEL)
+        surface.blit(panel, (0, 0))
+        x, y = MARGIN, MARGIN
+        surface.blit(self._text(view.title, _ACCENT), (x, y))
+        if view.beat_flash > 0:
+            level = int(80 + 175 * min(view.beat_flash, 1.0))
+            pygame.draw.circle(surface, (level, level, 60), (PANEL_WIDTH - MARGIN - 8, y + 8), 8)
+        y += ROW_HEIGHT
+        self._slider_rects = []
+        bar_w = PANEL_WIDTH - 2 * MARGIN - LABEL_WIDTH - VALUE_WIDTH
+        for i, s in enumerate(view.sliders):
+            colour = _ACCENT if i == view.selected else _TEXT
+            surface.blit(self._text(s.label, colour), (x, y))
+            rect = pygame.Rect(x + LABEL_WIDTH, y + 4, bar_w, ROW_HEIGHT - 10)
+            self._slider_rects.append(rect)
+            pygame.draw.rect(surface, (60, 60, 60), rect)
+            zero = rect.x + int(rect.w * (0 - s.lo) / (s.hi - s.lo)) if s.lo < 0 < s.hi else rect.x
+            live_x = rect.x + int(rect.w * (min(max(s.live, s.lo), s.hi) - s.lo) / (s.hi - s.lo))
+            pygame.draw.rect(surface, _BAR, pygame.Rect(min(zero, live_x), rect.y, abs(live_x - zero) + 1, rect.h))
+            base_x = rect.x + int(rect.w * (min(max(s.base, s.lo), s.hi) - s.lo) / (s.hi - s.lo))
+            pygame.draw.rect(surface, colour, pygame.Rect(base_x - 1, rect.y - 3, 3, rect.h + 6))
+            value = f"{s.live:+.1f}" if abs(s.live - s.base) < 0.05 else f"{s.base:+.0f}>{s.live:+.1f}"
+            surface.blit(self._text(value, colour), (rect.right + 6, y))
+            y += ROW_HEIGHT
+        for line in view.lines:
+            surface.blit(self._text(line, _DIM), (x, y))
+            y += ROW_HEIGHT
+        for label, level in view.meters:
+            surface.blit(self._text(label, _DIM), (x, y))
+            rect = pygame.Rect(x + LABEL_WIDTH, y + 5, bar_w, ROW_HEIGHT - 12)
+            pygame.draw.rect(surface, (60, 60, 60), rect)
+            pygame.draw.rect(surface, _BAR, pygame.Rect(rect.x, rect.y, int(rect.w * min(max(level, 0.0), 1.0)), rect.h))
+            y += ROW_HEIGHT
+        for label, bars in view.strips:
+            surface.blit(self._text(label, _DIM), (x, y))
+            y += ROW_HEIGHT
+            if bars:
+                width = (PANEL_WIDTH - 2 * MARGIN) / len(bars)
+                for i, b in enumerate(bars):
+                    h = int((ROW_HEIGHT - 2) * min(max(b, 0.0), 1.0))
+                    pygame.draw.rect(surface, _BAR, pygame.Rect(x + int(i * width), y + ROW_HEIGHT - 2 - h, max(int(width) - 1, 1), h))
+            y += ROW_HEIGHT
+        if view.message:
+            surface.blit(self._text(view.message, _ACCENT), (x, y))

@@ -1,0 +1,186 @@
+"""The oscillator field: state, configuration and the public stepping API."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from visualizer.sim.frequencies import natural_frequencies
+from visualizer.sim.kernels import coupled_step, fill_trig
+from visualizer.sim.neighbourhood import (
+    BOUNDARIES,
+    HALO,
+    MAX_DISTANCE,
+    NEIGHBOURHOODS,
+    draw_small_world,
+    lattice_taps,
+    neighbour_counts,
+)
+
+MAX_SMALL_WORLD_LINKS = 8
+MIN_SIDE = 2 * MAX_DISTANCE + 1  # smaller grids would make a cell its own neighbour on a torus
+
+
+@dataclass(frozen=True)
+class FieldConfig:
+    """Everything that fixes a field's structure.
+
+    height, width : grid size (cells), each ≥ 9.
+    neighborhood : "diamond" (all cells at Manhattan distance 1..4) or "cross" (axis cells only).
+    boundary : "wrap" (torus) or "open".
+    small_world_links : random long-range targets per cell, 0..8.
+    seed : seeds phases, frequencies and small-world targets.
+    omega_mean, omega_spread : mean and standard deviation of the natural frequencies (rad/s).
+    omega_correlation : spatial correlation length of ω (cells, Gaussian sigma).
+    """
+
+    height: int = 256
+    width: int = 256
+    neighborhood: str = "diamond"
+    boundary: str = "wrap"
+    small_world_links: int = 2
+    seed: int = 0
+    omega_mean: float = 1.0
+    omega_spread: float = 0.5
+    omega_correlation: float = 4.0
+
+    def __post_init__(self) -> None:
+        if self.height < MIN_SIDE or self.width < MIN_SIDE:
+            raise ValueError(f"grid must be at least {MIN_SIDE}×{MIN_SIDE} cells, got {self.height}×{self.width}")
+        if self.neighborhood not in NEIGHBOURHOODS:
+            raise ValueError(f"neighborhood must be one of {NEIGHBOURHOODS}, not {self.neighborhood!r}")
+        if self.boundary not in BOUNDARIES:
+            raise ValueError(f"boundary must be one of {BOUNDARIES}, not {self.boundary!r}")
+        _check_links(self.small_world_links)
+        if self.omega_spread < 0 or self.omega_correlation < 0:
+            raise ValueError("omega_spread and omega_correlation must be ≥ 0")
+
+
+def _check_links(links: int) -> None:
+    if not 0 <= links <= MAX_SMALL_WORLD_LINKS:
+        raise ValueError(f"small_world_links must be in 0..{MAX_SMALL_WORLD_LINKS}, not {links}")
+
+
+class Field:
+    """A grid of Kuramoto phase oscillators with a distance-dependent coupling kernel.
+
+    ``theta`` (rad, [0, 2π)), ``omega`` (rad/s), both float32 (H, W), and ``small_world``
+    (int32 (H·W, links) flat target indices) are plain numpy arrays: read them, write them.
+    """
+
+    def __init__(self, config: FieldConfig = FieldConfig()):
+        self.config = config
+        h, w = config.height, config.width
+        taps = lattice_taps(config.neighborhood)
+        # kernel weight (HALO+dy, HALO+dx) = _k_by_shell[_shell_map[...]]; shell 0 means "no link"
+        self._shell_map = np.zeros((2 * HALO + 1, 2 * HALO + 1), np.intp)
+        self._shell_map[taps[:, 0] + HALO, taps[:, 1] + HALO] = taps[:, 2]
+        self._k_by_shell = np.zeros(MAX_DISTANCE + 1, np.float32)
+        self._weights = np.zeros(self._shell_map.shape, np.float32)
+        self._lattice_counts = neighbour_counts(h, w, taps, config.boundary)
+        self._sin_pad = np.zeros((h + 2 * HALO, w + 2 * HALO), np.float32)
+        self._cos_pad = np.zeros_like(self._sin_pad)
+        self._acc_sin = np.zeros((h, w), np.float32)
+        self._acc_cos = np.zeros((h, w), np.float32)
+        self._zero_forcing = np.zeros((h, w), np.float32)
+        self._theta = np.zeros((h, w), np.float32)
+        self._omega = np.zeros((h, w), np.float32)
+        self.reseed(config.seed)
+
+    # -- state -----------------------------------------------------------------------------
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self._theta.shape
+
+    @property
+    def theta(self) -> np.ndarray:
+        """Phases, float32 (H, W), rad in [0, 2π)."""
+        return self._theta
+
+    @theta.setter
+    def theta(self, value: np.ndarray) -> None:
+        self._theta[...] = np.mod(np.asarray(value, np.float64), 2 * np.pi)
+
+    @property
+    def omega(self) -> np.ndarray:
+        """Natural frequencies, float32 (H, W), rad/s."""
+        return self._omega
+
+    @omega.setter
+    def omega(self, value: np.ndarray) -> None:
+        self._omega[...] = value
+
+    @property
+    def small_world(self) -> np.ndarray:
+        """Long-range targets, int32 (H·W, links), flat cell indices."""
+        return self._small_world
+
+    @small_world.setter
+    def small_world(self, value: np.ndarray) -> None:
+        value = np.ascontiguousarray(value, dtype=np.int32)
+        n_cells = self._theta.size
+        if value.ndim != 2 or value.shape[0] != n_cells or value.shape[1] > MAX_SMALL_WORLD_LINKS:
+            raise ValueError(f"small_world must have shape ({n_cells}, 0..{MAX_SMALL_WORLD_LINKS}), got {value.shape}")
+        if value.size and (value.min() < 0 or value.max() >= n_cells):
+            raise ValueError(f"small_world indices must lie in 0..{n_cells - 1}")
+        self._small_world = value
+        ys, xs = np.divmod(value, self.config.width)
+        self._small_world_padded = ((ys + HALO) * (self.config.width + 2 * HALO) + xs + HALO).astype(np.int32)
+        self._inv_n = (1.0 / (self._lattice_counts + value.shape[1])).astype(np.float32)
+
+    @property
+    def small_world_links(self) -> int:
+        return self._small_world.shape[1]
+
+    def set_small_world_links(self, links: int) -> None:
+        """Redraw the small-world targets with ``links`` (0..8) per cell."""
+        _check_links(links)
+        if links != self.small_world_links:
+            self.small_world = draw_small_world(self._theta.size, links, self._rng)
+
+    def reseed(self, seed: int) -> None:
+        """Fresh random phases, frequencies and small-world targets from ``seed``."""
+        c = self.config
+        self._rng = np.random.default_rng(seed)
+        self._theta[...] = self._rng.uniform(0.0, 2 * np.pi, self._theta.shape)
+        self._omega[...] = natural_frequencies(
+            height=c.height, width=c.width, mean_rad_s=c.omega_mean, spread_rad_s=c.omega_spread,
+            correlation_cells=c.omega_correlation, wrap=c.boundary == "wrap", rng=self._rng)
+        links = getattr(self, "_small_world", np.empty((0, c.small_world_links))).shape[1]
+        self.small_world = draw_small_world(self._theta.size, links, self._rng)
+
+    # -- dynamics --------------------------------------------------------------------------
+    def step(
+        self,
+        *,
+        dt: float,
+        k: Sequence[float],
+        k_sw: float,
+        forcing: np.ndarray | None = None,
+        temperature: float = 0.0,
+    ) -> None:
+        """One Euler step in place.
+
+        Parameters
+        ----------
+        dt : step (s).
+        k : K1..K4, coupling at Manhattan distance 1..4.
+        k_sw : coupling of the small-world links.
+        forcing : optional float32 (H, W) extra phase velocity F (rad/s), e.g. energy injection.
+        temperature : T ≥ 0; adds Langevin phase noise √(2T·Δt)·ξ per step.
+        """
+        self._k_by_shell[1:] = k
+        np.take(self._k_by_shell, self._shell_map, out=self._weights)
+        fill_trig(self._theta, self._sin_pad, self._cos_pad, self.config.boundary == "wrap")
+        coupled_step(
+            self._theta, self._omega, self._zero_forcing if forcing is None else forcing,
+            self._sin_pad, self._cos_pad, self._weights, self._small_world_padded, np.float32(k_sw), self._inv_n,
+            np.float32(np.sqrt(2.0 * max(temperature, 0.0) * dt)), np.float32(dt),
+            self._acc_sin, self._acc_cos)
+
+    def order_parameter(self) -> float:
+        """Global Kuramoto order R = |mean(exp(iθ))| in [0, 1]."""
+        theta = self._theta.astype(np.float64)
+        return float(np.hypot(np.cos(theta).mean(), np.sin(theta).mean()))
