@@ -1,0 +1,32 @@
+"""Reading audio files: wav, flac, ogg and mp3 through libsndfile (soundfile)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+
+class AudioFileError(ValueError):
+    """An audio file is missing or cannot be decoded; the message is one line for the user."""
+
+
+def load_audio(path: str | Path) -> tuple[np.ndarray, int]:
+    """Decode ``path`` → (float32 samples (n_frames, n_channels) in −1..1, sample rate in Hz)."""
+    import soundfile
+
+    path = Path(path)
+    if not path.is_file():
+        raise AudioFileError(f"{path}: no such audio file; check the path")
+    try:
+        samples, sr = soundfile.read(str(path), dtype="float32", always_2d=True)
+    except (soundfile.LibsndfileError, RuntimeError, TypeError) as e:
+        raise AudioFileError(f"{path}: cannot decode audio ({e}); use wav, flac, ogg or mp3") from None
+    if samples.shape[0] == 0:
+        raise AudioFileError(f"{path}: the file holds no audio")
+    return samples, int(sr)
+
+
+def mono(samples: np.ndarray) -> np.ndarray:
+    """Mix (n_frames, n_channels) down to contiguous float32 (n_frames,)."""
+    return np.ascontiguousarray(samples.mean(axis=1, dtype=np.float32))
