@@ -18,7 +18,9 @@ import numpy as np
 import pygame
 
 from visualizer import presets
-from visualizer.audio.features import SILENCE, FeatureSnapshot
+from visualizer.audio.demo import demo_paths
+from visualizer.audio.engine import AudioChoice, AudioEngine, LockstepAudio, NoAudio
+from visualizer.audio.features import FeatureSnapshot
 from visualizer.mapping import TARGETS, Modulator, Route
 from visualizer.render.colour import build_lut
 from visualizer.render.display import DEFAULT_WINDOW, Display
@@ -31,6 +33,17 @@ FPS = 60
 SLIDERS = (("K1", "k1"), ("K2", "k2"), ("K3", "k3"), ("K4", "k4"), ("K_SW", "k_sw"))
 SLIDER_STEP = 1.0
 MESSAGE_SECONDS = 4.0
+BEAT_FLASH_S = 0.15
+
+
+def open_audio(choice: AudioChoice, *, headless: bool):
+    """The audio engine for ``choice``; headless file/demo runs analyse in lockstep with frames."""
+    if choice.kind == "none":
+        return NoAudio()
+    path = demo_paths()[0] if choice.kind == "demo" else choice.path
+    if headless and choice.kind in ("demo", "file"):
+        return LockstepAudio(path, loop=choice.kind == "demo")
+    return AudioEngine(AudioChoice(choice.kind, path, choice.device))
 
 
 @dataclass(frozen=True)
@@ -51,6 +64,7 @@ class AppOptions:
     headless: bool = False
     frames: int | None = None
     screenshot: Path | None = None
+    audio: AudioChoice = AudioChoice()
 
 
 def pictures_dir() -> Path:
@@ -76,7 +90,10 @@ class App:
         self.running = True
         self.frame_count = 0
         self.sim_time_s = 0.0
-        self.features: FeatureSnapshot = SILENCE
+        self.audio = open_audio(options.audio, headless=options.headless)
+        self.features: FeatureSnapshot = self.audio.latest()
+        self._beats_seen = 0
+        self._beat_flash_until = 0.0
         self._message = ("", 0.0)
         self._dragging: int | None = None
         self._fps = 0.0
@@ -187,6 +204,12 @@ class App:
             self.say(f"reseeded ({self.seed})")
         elif key == pygame.K_s:
             self.screenshot()
+        elif key == pygame.K_t:
+            if shift:
+                self.audio.clear_tap()
+                self.say("tap tempo cleared: the beat tracker leads again")
+            else:
+                self.audio.tap()
         elif key in (pygame.K_n, pygame.K_p):
             self.cycle_preset(+1 if key == pygame.K_n else -1)
         elif key == pygame.K_TAB:
@@ -207,6 +230,11 @@ class App:
         if wall_dt > 0:
             self._fps = 0.9 * self._fps + 0.1 / wall_dt if self._fps else 1.0 / wall_dt
         frame_dt = 1.0 / FPS
+        self.audio.advance(frame_dt)
+        self.features = self.audio.latest()
+        if self.features.beat_count != self._beats_seen:
+            self._beats_seen = self.features.beat_count
+            self._beat_flash_until = self.sim_time_s + BEAT_FLASH_S
         self.live = self.modulator.update(self.base, self.features, time_s=self.sim_time_s, dt_s=frame_dt)
         self.field.set_small_world_links(int(round(self.live["small_world_links"])))
         self._update_palette()
@@ -225,10 +253,17 @@ class App:
             if self.frame_count % 6 == 0:
                 self._order = self.field.order_parameter()
             message, until = self._message
+            f = self.features
+            tempo = f"{f.tempo_bpm:5.1f} BPM{' (tap)' if f.tap_tempo else ''} conf {f.beat_confidence:.2f}" if f.tempo_bpm else "tempo --"
             self.hud.draw(self.display.canvas, HudView(
                 title=f"{self.preset.name}" + ("  [paused]" if self.paused else ""),
                 sliders=self._slider_views(), selected=self.selected,
-                lines=(f"{self._fps:5.1f} fps   R = {self._order:.3f}   {self.field.shape[0]}×{self.field.shape[1]}",),
+                lines=(f"{self._fps:5.1f} fps   R = {self._order:.3f}   {self.field.shape[0]}×{self.field.shape[1]}",
+                       f"audio: {f.status}",
+                       f"{f.level_dbfs:6.1f} dBFS   {tempo}   xruns {f.overflows}/{f.underruns}"),
+                meters=(("level", f.energy), ("bass", f.bass), ("mid", f.mid), ("high", f.high),
+                        ("beat", f.beat_phase)),
+                beat_flash=max(0.0, (self._beat_flash_until - self.sim_time_s) / BEAT_FLASH_S),
                 message=message if time.monotonic() < until else ""))
         self.display.present()
 
@@ -249,4 +284,5 @@ class App:
             if self.options.screenshot is not None:
                 self.screenshot(self.options.screenshot)
         finally:
+            self.audio.close()
             pygame.quit()

@@ -45,7 +45,53 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--headless", action="store_true", help="render offscreen (SDL dummy driver), fixed 60 fps clock")
     p.add_argument("--frames", type=int, help="stop after this many frames")
     p.add_argument("--screenshot", type=Path, help="save the last frame as PNG here")
+    audio = p.add_mutually_exclusive_group()
+    audio.add_argument("--input", metavar="DEVICE", help="listen to an input device (name substring or index; "
+                                                         "a .monitor source hears what the computer plays)")
+    audio.add_argument("--play", metavar="FILE", type=Path, help="play an audio file (wav/flac/ogg/mp3) and react to it")
+    audio.add_argument("--no-audio", action="store_true", help="silence: the field runs on its own")
+    p.add_argument("--list-devices", action="store_true", help="list audio inputs and exit")
     return p
+
+
+def build_analyze_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="visualizer analyze",
+                                description="Run the streaming analyser over a file, faster than real time, and print "
+                                            "onsets, beats and tempo as they were reported.")
+    p.add_argument("file", type=Path)
+    p.add_argument("--json", action="store_true", help="print JSON")
+    return p
+
+
+def analyze(argv: list[str]) -> None:
+    import json
+
+    from visualizer.audio.decode import load_audio, mono
+    from visualizer.audio.offline import analyse_samples
+
+    args = build_analyze_parser().parse_args(argv)
+    samples, sr = load_audio(args.file)
+    report = analyse_samples(mono(samples), sr=sr)
+    if args.json:
+        print(json.dumps(report.as_dict()))
+        return
+    print(f"# {args.file}: {len(report.onsets)} onsets, {len(report.beats)} beats, final tempo {report.final_tempo():.1f} BPM")
+    for kind, times in (("onset", report.onsets), ("beat", report.beats)):
+        for t in times:
+            print(f"{kind}\t{t:.4f}")
+    for t, bpm in report.tempo_bpm:
+        print(f"tempo\t{t:.4f}\t{bpm:.2f}")
+
+
+def list_devices() -> None:
+    from visualizer.audio.sources import list_input_devices
+
+    devices = list_input_devices()
+    if not devices:
+        print("no audio inputs found")
+    for d in devices:
+        index = "" if d.pulse_source else f"[{d.index}]"
+        print(f"{index:5s} {d.name}  ({d.channels} ch, {d.default_samplerate:.0f} Hz)")
 
 
 def list_presets() -> None:
@@ -64,26 +110,43 @@ def run_app(args: argparse.Namespace) -> None:
         os.environ["SDL_VIDEODRIVER"] = "dummy"
     os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
     from visualizer.app import App, AppOptions
+    from visualizer.audio.engine import AudioChoice
 
+    if args.no_audio:
+        audio = AudioChoice("none")
+    elif args.play:
+        audio = AudioChoice("file", path=args.play)
+    elif args.input:
+        audio = AudioChoice("input", device=args.input)
+    else:
+        audio = AudioChoice("demo")
     App(AppOptions(preset=args.preset, size=args.size, seed=args.seed, fullscreen=args.fullscreen,
                    display=args.display, headless=args.headless, frames=args.frames,
-                   screenshot=args.screenshot)).run()
+                   screenshot=args.screenshot, audio=audio)).run()
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    args = build_parser().parse_args(argv)
+    from visualizer.audio.sources import AudioUnavailable
     from visualizer.presets import PresetError
 
     try:
+        if argv[:1] == ["analyze"]:
+            analyze(argv[1:])
+            return 0
+        args = build_parser().parse_args(argv)
         if args.list_presets:
             list_presets()
+        elif args.list_devices:
+            list_devices()
         else:
             run_app(args)
-    except (UserError, PresetError, ValueError) as e:
+    except (UserError, PresetError, AudioUnavailable, ValueError) as e:
         print(f"visualizer: error: {e}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # output piped into head & co.
+        return 0
     return 0

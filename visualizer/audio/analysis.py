@@ -22,8 +22,9 @@ class AnalysisConfig:
 
     hop : samples per analysis step (≤ 512). n_fft : analysis frame (samples).
     level_average_s : time constant of the long-term averages that normalise levels (s).
-    onset_delta : how far (in units of the flux's long-term mean) the onset strength must rise
-        above its recent mean to count as an onset. onset_window_s : that recent mean's span (s).
+    onset_delta : how far (in units of the flux's long-term mean, at least ``onset_floor``) the
+        onset strength must rise above its recent mean to count as an onset.
+    onset_window_s : that recent mean's span (s).
     refractory_s : shortest gap between two onsets (s).
     silence_dbfs, silence_hold_s : below this level for this long the gate closes.
     """
@@ -38,6 +39,8 @@ class AnalysisConfig:
     onset_delta: float = 2.2
     onset_window_s: float = 0.5
     refractory_s: float = 0.06
+    onset_floor: float = 0.0
+    compression: float = 100.0
     silence_dbfs: float = -55.0
     silence_hold_s: float = 1.5
     min_bpm: float = 60.0
@@ -154,7 +157,7 @@ class StreamingAnalyser:
         self._silent = self._quiet_hops * c.hop / c.sr >= c.silence_hold_s
         power = np.abs(np.fft.rfft(self._frame * self._window)) ** 2
         magnitude = np.sqrt(power)
-        bands = np.log1p(100.0 * (self._fb @ magnitude))
+        bands = np.log1p(c.compression * (self._fb @ magnitude))
         # SuperFlux-style: compare with the max of the neighbouring bands one hop ago
         reference = np.maximum(np.maximum(self._prev_bands, np.roll(self._prev_bands, 1)), np.roll(self._prev_bands, -1))
         flux = float(np.maximum(bands - reference, 0.0).sum())
@@ -166,7 +169,7 @@ class StreamingAnalyser:
         self._recent_flux.append(flux)
         if not self._silent:
             self._flux_mean += self._level_alpha * 4 * (flux - self._flux_mean)
-        onset = (not self._silent and flux > recent + c.onset_delta * self._flux_mean
+        onset = (not self._silent and flux > recent + c.onset_delta * max(self._flux_mean, c.onset_floor)
                  and now - self._last_onset_s >= c.refractory_s)
         if onset:
             self._last_onset_s = now

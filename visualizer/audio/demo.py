@@ -1,8 +1,8 @@
 """The built-in demo track: synthesised drums, bass and pads with tempo changes.
 
 ``python -m visualizer.audio.demo`` writes ``assets/demo.flac`` and ``assets/demo.json`` (its exact
-onset and beat times). Sections: pad intro, a 100 BPM groove, a quiet breakdown, a 128 BPM
-four-on-the-floor peak, a 90 BPM half-time outro.
+onset and beat times). Sections: a quiet hi-hat intro over pads, a 100 BPM groove, a quiet
+breakdown, a 128 BPM four-on-the-floor peak, a 90 BPM half-time outro.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ def demo_paths() -> tuple[Path, Path]:
 
 # (start_s, end_s, bpm, style)
 SECTIONS = [
+    (0.0, 4.0, 100.0, "breakdown"),
     (4.0, 18.0, 100.0, "groove"),
     (18.0, 24.0, 100.0, "breakdown"),
     (24.0, 38.0, 128.0, "peak"),

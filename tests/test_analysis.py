@@ -1,0 +1,123 @@
+"""The streaming analyser: latency, accuracy against exact and human ground truth, auto-gain."""
+
+import statistics
+from pathlib import Path
+
+import mir_eval
+import numpy as np
+import pytest
+
+from visualizer.audio.analysis import AnalysisConfig, StreamingAnalyser
+from visualizer.audio.offline import analyse_samples
+from visualizer.audio.synth import click
+from visualizer.eval import SHARED_BEATS, demo_case, fixtures, shared_cases
+
+SR = 44100
+FIXTURES = fixtures()
+
+
+@pytest.mark.parametrize("block", [64, 256, 512])
+def test_onset_event_arrives_within_one_hop_plus_one_block(block):
+    hop = AnalysisConfig().hop
+    rng = np.random.default_rng(block)
+    for offset in rng.integers(SR, SR + hop * 3, size=12):  # a click anywhere within a hop
+        audio = np.zeros(2 * SR, np.float32)
+        audio[offset:offset + 441] += click(SR)
+        analyser = StreamingAnalyser(AnalysisConfig(sr=SR))
+        emitted_at = None
+        for start in range(0, audio.size, block):
+            if any(kind == "onset" for kind, _ in analyser.push(audio[start:start + block])):
+                emitted_at = start + block  # the sample count when push returned the event
+                break
+        assert emitted_at is not None
+        assert offset <= emitted_at <= offset + hop + block
+        assert (emitted_at - offset) / SR <= 0.025 or block > 256
+
+
+def score(case):
+    report = analyse_samples(case.samples, sr=case.sr)
+    return report, mir_eval.beat.f_measure(mir_eval.beat.trim_beats(case.beats),
+                                           mir_eval.beat.trim_beats(np.array(report.beats)), 0.07)
+
+
+def test_causal_beats_on_generated_fixtures():
+    fs = [score(c)[1] for c in FIXTURES]
+    assert statistics.mean(fs) >= 0.90
+    assert min(fs) >= 0.70  # no fixture falls apart, tempo changes included
+
+
+@pytest.mark.parametrize("case", [c for c in FIXTURES if c.bpm], ids=lambda c: c.name)
+def test_tempo_within_two_percent_on_steady_fixtures(case):
+    report = analyse_samples(case.samples, sr=case.sr)
+    assert abs(report.final_tempo() - case.bpm) / case.bpm <= 0.02
+    onset_f = mir_eval.onset.f_measure(case.onsets, np.array(report.onsets), window=0.05)[0]
+    assert onset_f >= 0.85
+
+
+needs_shared = pytest.mark.skipif(not Path(SHARED_BEATS).is_dir(), reason=f"{SHARED_BEATS} is not beside the checkout")
+
+
+@needs_shared
+def test_beats_on_the_real_waltz():
+    case = next(c for c in shared_cases() if c.name == "ballroom_waltz")
+    assert score(case)[1] >= 0.80
+
+
+@needs_shared
+def test_onsets_on_the_real_instrument_recording():
+    case = next(c for c in shared_cases() if c.name == "madmom_sample")
+    report = analyse_samples(case.samples, sr=case.sr)
+    assert mir_eval.onset.f_measure(case.onsets, np.array(report.onsets), window=0.05)[0] >= 0.90
+
+
+def test_demo_track_onsets_against_its_generator():
+    case = demo_case()
+    report = analyse_samples(case.samples, sr=case.sr)
+    assert mir_eval.onset.f_measure(case.onsets, np.array(report.onsets), window=0.05)[0] >= 0.8
+
+
+def test_auto_gain_makes_quiet_and_loud_tracks_alike():
+    case = FIXTURES[7]  # drums 120
+    energies = []
+    for gain in (0.03, 1.0):
+        analyser = StreamingAnalyser(AnalysisConfig(sr=case.sr))
+        values = []
+        for start in range(0, case.samples.size, 512):
+            analyser.push(case.samples[start:start + 512] * gain)
+            values.append(analyser.snapshot.energy)
+        energies.append(np.mean(values[len(values) // 2:]))
+    assert abs(energies[0] - energies[1]) < 0.05
+    assert 0.2 < energies[1] < 0.8
+
+
+def test_silence_gate_closes_and_stops_beats():
+    case = next(c for c in FIXTURES if "gap" in c.name)
+    analyser = StreamingAnalyser(AnalysisConfig(sr=case.sr))
+    gated, beats_in_gap = [], 0
+    for start in range(0, case.samples.size, 512):
+        events = analyser.push(case.samples[start:start + 512])
+        t = analyser.time_s
+        if 12.5 < t < 14.3:  # the 4 s gap is 10.5..14.5 s; the gate closes 1.5 s into it
+            gated.append(analyser.snapshot.silent)
+            beats_in_gap += sum(kind == "beat" for kind, _ in events)
+    assert all(gated) and beats_in_gap == 0
+    assert not analyser.snapshot.silent
+
+
+def test_tap_tempo_overrides_the_tracker_until_cleared():
+    case = next(c for c in FIXTURES if c.name == "clicks 130 BPM")
+    analyser = StreamingAnalyser(AnalysisConfig(sr=case.sr))
+    tap_at = [5.0, 5.5, 6.0, 6.5]  # 120 BPM taps over 130 BPM music
+    beats = []
+    for start in range(0, case.samples.size, 512):
+        if tap_at and analyser.time_s >= tap_at[0]:
+            analyser.tap()
+            tap_at.pop(0)
+        if start == 12 * 44100 // 512 * 512:
+            analyser.clear_tap()
+        beats += [t for kind, t in analyser.push(case.samples[start:start + 512]) if kind == "beat"]
+        if 8.0 < analyser.time_s < 11.0:
+            assert analyser.snapshot.tap_tempo and analyser.snapshot.tempo_bpm == pytest.approx(120, abs=0.5)
+    tapped = np.array([b for b in beats if 8.0 < b < 11.0])
+    assert np.allclose(np.diff(tapped), 0.5, atol=0.015)
+    assert not analyser.snapshot.tap_tempo and analyser.snapshot.tempo_bpm == pytest.approx(130, rel=0.02)

@@ -1,0 +1,148 @@
+"""Live audio through a real PulseAudio server: capture a null sink's monitor, play into it."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import mir_eval
+import numpy as np
+import pytest
+import scipy.signal
+import soundfile
+
+from visualizer.audio.demo import demo_paths
+from visualizer.audio.engine import AudioChoice, AudioEngine
+from visualizer.audio.sources import FilePlayback, LiveInput, list_input_devices
+
+
+def wait_for(predicate, timeout_s):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_monitor_sources_are_listed(null_sink):
+    names = [d.name for d in list_input_devices()]
+    assert f"pulse:{null_sink}.monitor" in names
+
+
+def test_live_capture_of_the_demo_track_matches_its_ground_truth(null_sink):
+    audio_path, truth_path = demo_paths()
+    truth = json.loads(truth_path.read_text())
+    seconds = 20.0
+    engine = AudioEngine(AudioChoice("input", device=f"{null_sink}.monitor"))
+    try:
+        assert wait_for(lambda: engine.latest().status.startswith("live"), 10), engine.problem
+        onsets, beats, seen = [], [], (0, 0)
+        start_stream_s = engine.latest().time_s
+        player = subprocess.Popen(["paplay", f"--device={null_sink}", str(audio_path)])
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < seconds:
+            s = engine.latest()
+            if s.onset_count > seen[0]:
+                onsets.append(s.time_s)
+            if s.beat_count > seen[1]:
+                beats.append(s.time_s)
+            seen = (s.onset_count, s.beat_count)
+            time.sleep(0.004)
+        player.kill()
+        final = engine.latest()
+    finally:
+        engine.close()
+    assert final.overflows == 0
+    # paplay starts after some latency: find the shift that best aligns our onsets with the truth
+    true_onsets = np.array([t for t in truth["onsets"] if t < seconds - 1.5])
+    ours = np.array(onsets) - start_stream_s
+
+    def f_at(shift):
+        return mir_eval.onset.f_measure(true_onsets, ours[ours - shift < seconds - 1.5] - shift, window=0.05)[0]
+
+    shift = max(np.arange(-1.0, 1.5, 0.005), key=f_at)
+    assert f_at(shift) >= 0.8
+    assert final.tempo_bpm == pytest.approx(100.0, rel=0.02)  # the 4..18 s groove
+
+
+def test_file_playback_plays_the_exact_samples_into_the_sink(null_sink, tmp_path):
+    capture = tmp_path / "capture.wav"
+    recorder = subprocess.Popen(["parecord", f"--device={null_sink}.monitor", "--file-format=wav", str(capture)])
+    time.sleep(0.5)
+    os.environ["PULSE_SINK"] = null_sink
+    try:
+        playback = FilePlayback(demo_paths()[0])
+        playback.open()
+        assert wait_for(lambda: playback.ring.written > 2.6 * playback.sr, 10)
+        played_frames = playback.ring.written
+        playback.close()
+    finally:
+        del os.environ["PULSE_SINK"]
+    time.sleep(0.3)
+    recorder.terminate()
+    recorder.wait(5)
+    assert playback.delay_frames > 0 and played_frames > 2 * playback.sr
+    recorded, sr = soundfile.read(capture, dtype="float32", always_2d=True)
+    assert sr == playback.sr
+    source = playback.samples[:played_frames, 0]
+    rec = recorded[:, 0]
+    # where the file's first half second sits in the recording, then compare sample by sample
+    head = source[: sr // 2]
+    lag = int(np.argmax(scipy.signal.correlate(rec, head, mode="valid", method="fft")))
+    length = int(1.5 * sr)
+    assert rec.size - lag >= length
+    segment, probe = rec[lag:lag + length], source[:length]
+    # the ALSA-pulse path resamples, so not bit-exact: the same waveform within a few percent
+    assert np.corrcoef(segment, probe)[0, 1] > 0.99
+    assert np.sqrt(np.mean((segment - probe) ** 2)) < 0.05 * np.sqrt(np.mean(probe ** 2))
+
+
+def test_a_vanished_device_is_reported_lost_and_found_again(null_sink):
+    engine = AudioEngine(AudioChoice("input", device=f"{null_sink}.monitor"))
+    try:
+        assert wait_for(lambda: engine.latest().status.startswith("live"), 10), engine.problem
+        modules = subprocess.run(["pactl", "list", "short", "modules"], capture_output=True, text=True).stdout
+        module = next(line.split()[0] for line in modules.splitlines() if f"sink_name={null_sink}" in line)
+        subprocess.run(["pactl", "unload-module", module], check=True)
+        assert wait_for(lambda: engine.latest().status == "lost", 15), engine.latest().status
+        assert "retrying" in engine.problem
+        subprocess.run(["pactl", "load-module", "module-null-sink", f"sink_name={null_sink}"], check=True, capture_output=True)
+        assert wait_for(lambda: engine.latest().status.startswith("live"), 15), engine.problem
+    finally:
+        engine.close()
+
+
+def test_missing_portaudio_is_one_line_and_the_visuals_keep_running(tmp_path):
+    fake = tmp_path / "fake"
+    fake.mkdir()
+    (fake / "sounddevice.py").write_text("raise OSError('PortAudio library not found')\n")
+    env = dict(os.environ, PYTHONPATH=f"{fake}{os.pathsep}{os.environ.get('PYTHONPATH', '')}", SDL_VIDEODRIVER="dummy")
+    shot = tmp_path / "shot.png"
+    result = subprocess.run([sys.executable, "-m", "visualizer", "--input", "anything", "--headless", "--frames", "30",
+                             "--size", "32", "--screenshot", str(shot)], capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 0 and shot.exists()
+    problem = [line for line in result.stderr.splitlines() if "PortAudio" in line]
+    assert len(problem) == 1 and "libportaudio2" in problem[0]
+
+
+def test_an_unreadable_file_is_one_line_and_the_visuals_keep_running(tmp_path):
+    bad = tmp_path / "song.mp3"
+    bad.write_bytes(b"not audio at all" * 100)
+    shot = tmp_path / "shot.png"
+    result = subprocess.run([sys.executable, "-m", "visualizer", "--play", str(bad), "--frames", "30", "--size", "32",
+                             "--screenshot", str(shot)], capture_output=True, text=True,
+                            env=dict(os.environ, SDL_VIDEODRIVER="dummy"), timeout=120)
+    assert result.returncode == 0 and shot.exists()
+    problem = [line for line in result.stderr.splitlines() if "song.mp3" in line]
+    assert len(problem) == 1 and "cannot decode" in problem[0]
+
+
+def test_analyze_prints_json_from_the_streaming_analyser():
+    result = subprocess.run([sys.executable, "-m", "visualizer", "analyze", str(demo_paths()[0]), "--json"],
+                            capture_output=True, text=True, timeout=120)
+    report = json.loads(result.stdout)
+    truth = json.loads(demo_paths()[1].read_text())
+    assert mir_eval.onset.f_measure(np.array(truth["onsets"]), np.array(report["onsets"]), window=0.05)[0] >= 0.8
+    assert len(report["beats"]) > 40 and report["tempo_bpm"]
