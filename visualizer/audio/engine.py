@@ -123,12 +123,14 @@ class AudioEngine:
         limit = source.ring.written - source.delay_frames
         n = source.ring.read_into(self._scratch, limit=limit)
         now = time.monotonic()
+        stalled = n == 0 and source.kind == "live" and now - self._last_data > STALL_SECONDS
+        if stalled or not source.alive:
+            source.close()
+            self._source = None
+            self._fail(f"{source.label} stopped delivering audio (unplugged?); retrying every "
+                       f"{RETRY_SECONDS:.0f} s", "lost")
+            return
         if n == 0:
-            if not source.alive or (source.kind == "live" and now - self._last_data > STALL_SECONDS):
-                source.close()
-                self._source = None
-                self._fail(f"{source.label} stopped delivering audio (unplugged?); retrying every "
-                           f"{RETRY_SECONDS:.0f} s", "lost")
             time.sleep(0.002)
             return
         self._last_data = now

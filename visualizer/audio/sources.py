@@ -10,6 +10,7 @@ import logging
 import os
 import shutil
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from visualizer.audio.ring import RingBuffer
 log = logging.getLogger(__name__)
 
 RING_SECONDS = 4.0
+PULSE_CHECK_SECONDS = 2.0  # how often a PulseAudio source is checked to still exist
 BLOCK_FRAMES = 256  # ≈ 5.8 ms at 44.1 kHz
 PULSE_PREFIX = "pulse:"
 
@@ -112,6 +114,7 @@ class LiveInput:
         self.xruns = 0
         self.delay_frames = 0
         self._stream = None
+        self._pulse_checked = 0.0
 
     @property
     def label(self) -> str:
@@ -138,7 +141,15 @@ class LiveInput:
 
     @property
     def alive(self) -> bool:
-        return self._stream is not None and self._stream.active
+        """The stream runs and, for a PulseAudio source, the source still exists (PulseAudio
+        would otherwise move the stream silently to another source)."""
+        if self._stream is None or not self._stream.active:
+            return False
+        now = time.monotonic()
+        if self.device.pulse_source is not None and now - self._pulse_checked > PULSE_CHECK_SECONDS:
+            self._pulse_checked = now
+            return self.device.pulse_source in pulse_sources()
+        return True
 
     def close(self) -> None:
         if self._stream is not None:
@@ -152,13 +163,15 @@ class FilePlayback:
     """Plays decoded samples through the default output and feeds exactly those samples to ``ring``.
 
     ``delay_frames`` is the output latency: the analysis reads only samples that have reached
-    the speaker, so the visuals land with the sound, not ahead of it.
+    the speaker, so the visuals land with the sound, not ahead of it; a deep output buffer
+    (``latency_s``, s or "low"/"high") therefore costs no sync, only start-up time.
     """
 
     kind = "file"
 
-    def __init__(self, path: Path, *, loop: bool = False):
+    def __init__(self, path: Path, *, loop: bool = False, latency_s: float | str = "high"):
         self.path = path
+        self.latency_s = latency_s
         samples, self.sr = load_audio(path)
         self.samples = np.ascontiguousarray(samples[:, :2])
         self.channels = self.samples.shape[1]
@@ -195,8 +208,8 @@ class FilePlayback:
     def open(self) -> None:
         sd = import_sounddevice()
         try:
-            self._stream = sd.OutputStream(channels=self.channels, samplerate=self.sr, blocksize=BLOCK_FRAMES,
-                                           dtype="float32", latency="low", callback=self._callback)
+            self._stream = sd.OutputStream(channels=self.channels, samplerate=self.sr, dtype="float32",
+                                           latency=self.latency_s, callback=self._callback)
             self._stream.start()
         except sd.PortAudioError as e:
             self._stream = None
