@@ -87,6 +87,21 @@ def colourise_ms(field_size: int = 256, screen: tuple[int, int] = (1920, 1080)) 
     return ms
 
 
+def analysis_cpu_share(seconds: float = 20.0) -> float:
+    """CPU time of the streaming analyser per second of audio (share of one core), demo track."""
+    from visualizer.audio.analysis import AnalysisConfig, StreamingAnalyser
+    from visualizer.audio.decode import load_audio, mono
+    from visualizer.audio.demo import demo_paths
+
+    samples, sr = load_audio(demo_paths()[0])
+    audio = mono(samples)[: int(seconds * sr)]
+    analyser = StreamingAnalyser(AnalysisConfig(sr=sr))
+    t0 = time.process_time()
+    for start in range(0, audio.size, 256):
+        analyser.push(audio[start:start + 256])
+    return (time.process_time() - t0) / (audio.size / sr)
+
+
 def table(rows: list[tuple[str, str]]) -> str:
     width = max(len(r[0]) for r in rows)
     return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
@@ -114,6 +129,7 @@ def main(argv: list[str] | None = None) -> int:
             (f"step {size}² ratio", f"{rate / numpy_rate:8.0f}×"),
         ]
     rows.append(("colourise+scale 256² → 1920×1080", f"{colourise_ms():8.2f} ms/frame"))
+    rows.append(("audio analysis CPU", f"{100 * analysis_cpu_share():8.2f} % of one core in real time"))
     print(table(rows))
     return 0
 
