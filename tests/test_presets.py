@@ -27,6 +27,12 @@ def test_every_shipped_preset_loads(path):
     preset.field_config()  # the field accepts it too
 
 
+def test_shipped_music_routes_carry_the_source_table_sweeps():
+    nn, meo = presets.load(presets.resolve("nn-dmt")), presets.load(presets.resolve("5meo"))
+    assert any(r.target == "k3" and (r.lo, r.hi) == (-20, 20) and r.source == "bass" for r in nn.routes)
+    assert any(r.target == "k_sw" and (r.lo, r.hi) == (-20, 20) for r in meo.routes)
+
+
 def test_source_table_values():
     meo, nn, classic = (presets.load(presets.resolve(n)) for n in ("5meo", "nn-dmt", "qri-classic"))
     assert meo.k == (20, 20, 10, 0) and meo.sweeps == {"k_sw": (-20, 20)}
@@ -79,6 +85,11 @@ def test_garbage_files_give_a_clear_error(tmp_path, text):
     (lambda d: d["coupling"].update(k_sw=25.0), r"k_sw = 25.0: expected a number in -20..20"),
     (lambda d: d.update(colour="red"), r"unknown key 'colour'"),
     (lambda d: d["coupling"].pop("k"), r"\[coupling\] k: missing"),
+    (lambda d: d.update(modulation=[{"source": "loudness", "target": "k3", "range": [0, 1]}]),
+     r"\[\[modulation\]\] #1: source = 'loudness': expected one of 'energy'"),
+    (lambda d: d.update(modulation=[{"source": "bass", "target": "k3"}]), r"\[\[modulation\]\] #1: range: missing"),
+    (lambda d: d.update(modulation=[{"source": "bass", "target": "k9", "range": [0, 1]}]), r"target = 'k9'"),
+    (lambda d: d.update(annealing={"schedule": "instant"}), r"\[annealing\] schedule = 'instant': expected one of"),
 ])
 def test_error_names_file_key_and_what_is_allowed(tmp_path, edit, expected):
     data = tomllib.loads((SHIPPED[0]).read_text())

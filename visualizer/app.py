@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -26,6 +27,9 @@ from visualizer.render.colour import build_lut
 from visualizer.render.display import DEFAULT_WINDOW, Display
 from visualizer.render.hud import Hud, HudView, SliderView
 from visualizer.sim import Field
+from visualizer.sim.annealing import Annealer
+from visualizer.sim.harmonics import INJECTION_MODES, HarmonicsCache, Injector
+from visualizer.sim.measures import Measures, measure
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +38,8 @@ SLIDERS = (("K1", "k1"), ("K2", "k2"), ("K3", "k3"), ("K4", "k4"), ("K_SW", "k_s
 SLIDER_STEP = 1.0
 MESSAGE_SECONDS = 4.0
 BEAT_FLASH_S = 0.15
+MEASURE_EVERY = 6  # frames between measurements (10 per second at 60 fps)
+HISTORY = 120  # samples in the HUD's sparklines (12 s)
 
 
 def open_audio(choice: AudioChoice, *, headless: bool):
@@ -98,8 +104,12 @@ class App:
         self._dragging: int | None = None
         self._fps = 0.0
         self._last_frame_s = time.perf_counter()
-        self._order = 0.0
+        self.harmonics_cache = HarmonicsCache()
+        self.show_measures = True
+        self.measures: Measures | None = None
+        self.history = {name: deque(maxlen=HISTORY) for name in ("E", "T", "R")}
         self.use_preset(first)
+        self.update_measures()
         self._draw_frame()  # compiles (or loads from cache) every kernel before the loop starts
 
     # -- presets ---------------------------------------------------------------------------
@@ -109,17 +119,37 @@ class App:
         self.field = Field(preset.field_config(seed=self.seed, size=self.options.size))
         self.base = {"k1": preset.k[0], "k2": preset.k[1], "k3": preset.k[2], "k4": preset.k[3],
                      "k_sw": preset.k_sw, "speed": 1.0, "small_world_links": float(preset.small_world_links),
-                     "lightness": preset.lightness}
+                     "lightness": preset.lightness, "injection": 0.0, "temperature": 0.0}
         self.modulator = Modulator(self._routes())
-        self.live = dict(self.base)
+        self.live = self.modulator.update(self.base, self.features, time_s=0.0, dt_s=0.0)
+        self.annealer = Annealer(preset.annealing)
+        self.injection_mode = preset.injection_mode
+        self._injector: Injector | None = None
         self._lut_key = None
         self._update_palette()
         log.info("preset: %s (%s)", preset.name, preset.path)
 
     def _routes(self) -> list[Route]:
-        """Until music drives them, swept constants follow a slow LFO across their range."""
+        """The preset's music routes; without audio its swept constants follow a slow LFO."""
+        if not isinstance(self.audio, NoAudio):
+            return list(self.preset.routes)
         return [Route(source="lfo", target=name, lo=lo, hi=hi, period_s=self.preset.sweep_period_s)
                 for name, (lo, hi) in self.preset.sweeps.items()]
+
+    def harmonics(self):
+        """The field's harmonics (lattice modes until the graph modes are ready)."""
+        c = self.field.config
+        return self.harmonics_cache.get(height=c.height, width=c.width, neighborhood=c.neighborhood,
+                                        boundary=c.boundary, count=self.preset.injection_modes,
+                                        small_world=self.field.small_world)
+
+    def injector(self) -> Injector:
+        harmonics = self.harmonics()
+        if self._injector is None or self._injector.harmonics is not harmonics:
+            p = self.preset
+            self._injector = Injector(harmonics, tilt=p.injection_tilt, rate_hz=p.injection_rate_hz,
+                                      blobs=p.injection_blobs, blob_radius=p.injection_blob_radius, seed=self.seed)
+        return self._injector
 
     def cycle_preset(self, direction: int) -> None:
         """Next (+1) or previous (−1) preset; broken ones are skipped with a HUD message."""
@@ -141,10 +171,11 @@ class App:
             return
 
     def _update_palette(self) -> None:
-        key = (self.preset.palette, round(self.live["lightness"]))
+        chroma = self.live.get("chroma")
+        key = (self.preset.palette, round(self.live["lightness"]), None if chroma is None else round(chroma))
         if key != self._lut_key:
             self._lut_key = key
-            self.display.set_palette(build_lut(self.preset.palette, lightness=key[1]))
+            self.display.set_palette(build_lut(self.preset.palette, lightness=key[1], chroma=key[2]))
 
     # -- user input --------------------------------------------------------------------------
     def say(self, message: str) -> None:
@@ -196,6 +227,11 @@ class App:
             self.display.toggle_fullscreen()
         elif key == pygame.K_h:
             self.hud_visible = not self.hud_visible
+        elif key == pygame.K_m:
+            self.show_measures = not self.show_measures
+        elif key == pygame.K_i:
+            self.injection_mode = INJECTION_MODES[(INJECTION_MODES.index(self.injection_mode) + 1) % len(INJECTION_MODES)]
+            self.say(f"injection: {self.injection_mode}")
         elif key == pygame.K_SPACE:
             self.paused = not self.paused
         elif key == pygame.K_r:
@@ -240,32 +276,65 @@ class App:
         self._update_palette()
         if not self.paused:
             self.sim_time_s += frame_dt
-            k = (self.live["k1"], self.live["k2"], self.live["k3"], self.live["k4"])
-            dt = self.preset.dt * self.live["speed"]
-            for _ in range(self.preset.substeps):
-                self.field.step(dt=dt, k=k, k_sw=self.live["k_sw"])
+            self.simulate(frame_dt)
+        if self.frame_count % MEASURE_EVERY == 0:
+            self.update_measures()
         self._draw_frame()
         self.frame_count += 1
+
+    def simulate(self, frame_dt: float) -> None:
+        """One frame of physics: energy into the annealer and the harmonics, then the substeps."""
+        gain = self.live["injection"]
+        self.annealer.update(dt_s=frame_dt, injection=gain)
+        forcing = self.injector().forcing(gain=gain, time_s=self.sim_time_s, mode=self.injection_mode) if gain > 0 else None
+        scale = self.annealer.coupling_scale
+        k = tuple(self.live[name] * scale for name in ("k1", "k2", "k3", "k4"))
+        temperature = self.live["temperature"] + self.annealer.temperature
+        dt = self.preset.dt * self.live["speed"]
+        for _ in range(self.preset.substeps):
+            self.field.step(dt=dt, k=k, k_sw=self.live["k_sw"] * scale, forcing=forcing, temperature=temperature)
+
+    def update_measures(self) -> None:
+        self.measures = measure(self.field.theta, self.harmonics(), wrap=self.field.config.boundary == "wrap")
+        self.history["E"].append(self.annealer.energy)
+        self.history["T"].append(self.annealer.temperature)
+        self.history["R"].append(self.measures.order)
 
     def _draw_frame(self) -> None:
         self.display.draw_field(self.field.theta)
         if self.hud_visible:
-            if self.frame_count % 6 == 0:
-                self._order = self.field.order_parameter()
             message, until = self._message
             f = self.features
             tempo = f"{f.tempo_bpm:5.1f} BPM{' (tap)' if f.tap_tempo else ''} conf {f.beat_confidence:.2f}" if f.tempo_bpm else "tempo --"
             self.hud.draw(self.display.canvas, HudView(
                 title=f"{self.preset.name}" + ("  [paused]" if self.paused else ""),
                 sliders=self._slider_views(), selected=self.selected,
-                lines=(f"{self._fps:5.1f} fps   R = {self._order:.3f}   {self.field.shape[0]}×{self.field.shape[1]}",
+                lines=(f"{self._fps:5.1f} fps   R = {self.measures.order:.3f}   {self.field.shape[0]}×{self.field.shape[1]}",
                        f"audio: {f.status}",
-                       f"{f.level_dbfs:6.1f} dBFS   {tempo}   xruns {f.overflows}/{f.underruns}"),
+                       f"{f.level_dbfs:6.1f} dBFS   {tempo}   xruns {f.overflows}/{f.underruns}")
+                + (self._measure_lines() if self.show_measures else ()),
+                strips=self._strips() if self.show_measures else (),
                 meters=(("level", f.energy), ("bass", f.bass), ("mid", f.mid), ("high", f.high),
                         ("beat", f.beat_phase)),
                 beat_flash=max(0.0, (self._beat_flash_until - self.sim_time_s) / BEAT_FLASH_S),
                 message=message if time.monotonic() < until else ""))
         self.display.present()
+
+    def _measure_lines(self) -> tuple[str, ...]:
+        a, m = self.annealer, self.measures
+        return (f"E {a.energy:5.2f}  T {a.temperature:4.2f}  {a.phase}  coupling ×{a.coupling_scale:.2f}  {self.injection_mode}",
+                f"local {m.local_order:.2f}  patches {m.patches}  anti {m.antiphase:.2f}  coherence {m.coherence:.2f}")
+
+    def _strips(self) -> tuple[tuple[str, tuple[float, ...]], ...]:
+        spectrum = tuple(float(np.clip((np.log10(p + 1e-9) + 6.0) / 6.0, 0.0, 1.0)) for p in self.measures.spectrum)
+        threshold = max(self.annealer.config.threshold, 1e-9)
+
+        def scaled(values, top):
+            return tuple(min(v / top, 1.0) for v in values)
+        return (("harmonic spectrum (log power, low → high)", spectrum),
+                ("energy E (threshold at half height)", scaled(self.history["E"], 2 * threshold)),
+                ("temperature T", scaled(self.history["T"], max(max(self.history["T"], default=0.0), 1e-9))),
+                ("order R", tuple(self.history["R"])))
 
     def _splash(self, text: str) -> None:
         self.display.canvas.fill((0, 0, 0))

@@ -15,8 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from visualizer.mapping import CURVES, SOURCES, TARGETS, Route
 from visualizer.render.colour import PALETTES
+from visualizer.sim.annealing import SCHEDULES, AnnealingConfig
 from visualizer.sim.field import MAX_SMALL_WORLD_LINKS, MIN_SIDE, FieldConfig
+from visualizer.sim.harmonics import INJECTION_MODES
 from visualizer.sim.neighbourhood import BOUNDARIES, NEIGHBOURHOODS
 
 log = logging.getLogger(__name__)
@@ -60,6 +63,12 @@ def _choice(options: tuple[str, ...]) -> Callable[[Any], str]:
             raise ValueError("one of " + ", ".join(repr(o) for o in options))
         return v
     return check
+
+
+def _flag(v: Any) -> bool:
+    if not isinstance(v, bool):
+        raise ValueError("true or false")
+    return v
 
 
 def _text(v: Any) -> str:
@@ -134,8 +143,39 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "palette": Key(_choice(PALETTES), "lab"),
         "lightness": Key(_number(20.0, 90.0), 70.0),
     },
+    "injection": {
+        "mode": Key(_choice(INJECTION_MODES), "neutral"),
+        "modes": Key(_integer(4, 64), 48),
+        "tilt": Key(_number(0.0, 4.0), 1.0),
+        "rate_hz": Key(_number(0.0, 5.0), 0.2),
+        "blobs": Key(_integer(1, 16), 3),
+        "blob_radius": Key(_number(1.0, 64.0), 6.0),
+    },
+    "annealing": {
+        "enabled": Key(_flag, True),
+        "gain": Key(_number(0.0, 100.0), AnnealingConfig.gain),
+        "sink_rate": Key(_number(0.0, 100.0), AnnealingConfig.sink_rate),
+        "threshold": Key(_number(0.01, 1000.0), AnnealingConfig.threshold),
+        "hysteresis": Key(_number(0.0, 1.0), AnnealingConfig.hysteresis),
+        "hot_temperature": Key(_number(0.0, 50.0), AnnealingConfig.hot_temperature),
+        "coupling_drop": Key(_number(0.0, 1.0), AnnealingConfig.coupling_drop),
+        "cooling_time_s": Key(_number(0.0, 600.0), AnnealingConfig.cooling_time_s),
+        "schedule": Key(_choice(SCHEDULES), AnnealingConfig.schedule),
+    },
 }
 REQUIRED = {("", "name"), ("", "description"), ("coupling", "k")}
+
+# one [[modulation]] route
+ROUTE_SCHEMA: dict[str, Key] = {
+    "source": Key(_choice(SOURCES)),
+    "target": Key(_choice(tuple(TARGETS))),
+    "range": Key(_numbers(2, -100.0, 100.0)),
+    "curve": Key(_choice(CURVES), "linear"),
+    "attack_ms": Key(_number(0.0, 60000.0), 0.0),
+    "release_ms": Key(_number(0.0, 60000.0), 0.0),
+    "invert": Key(_flag, False),
+    "period_s": Key(_number(0.1, 3600.0), 60.0),
+}
 
 
 @dataclass(frozen=True)
@@ -160,6 +200,14 @@ class Preset:
     substeps: int = 2
     palette: str = "lab"
     lightness: float = 70.0
+    routes: tuple[Route, ...] = ()
+    injection_mode: str = "neutral"
+    injection_modes: int = 48
+    injection_tilt: float = 1.0
+    injection_rate_hz: float = 0.2
+    injection_blobs: int = 3
+    injection_blob_radius: float = 6.0
+    annealing: AnnealingConfig = AnnealingConfig()
 
     def field_config(self, *, seed: int = 0, size: tuple[int, int] | None = None) -> FieldConfig:
         height, width = size or self.size
@@ -181,10 +229,10 @@ def _validate(data: dict[str, Any], path: Path) -> dict[tuple[str, str], Any]:
         if not isinstance(table, dict):
             raise fail(f"[{section}]", "must be a table")
         for name, value in table.items():
-            if section == "" and name in SCHEMA and name != "":
+            if section == "" and ((name in SCHEMA and name != "") or name == "modulation"):
                 continue  # a sub-table, checked in its own pass
             if name not in keys:
-                allowed = ", ".join(k for k in keys) + (", [" + "], [".join(s for s in SCHEMA if s) + "]" if section == "" else "")
+                allowed = ", ".join(k for k in keys) + (", [" + "], [".join(s for s in SCHEMA if s) + "], [[modulation]]" if section == "" else "")
                 raise fail(f"{label}unknown key {name!r}", f"allowed: {allowed}")
             try:
                 values[(section, name)] = keys[name].check(value)
@@ -195,7 +243,34 @@ def _validate(data: dict[str, Any], path: Path) -> dict[tuple[str, str], Any]:
                 if (section, name) in REQUIRED:
                     raise fail(f"{label}{name}", "missing (required)")
                 values[(section, name)] = key.default
+    values[("", "modulation")] = _routes(data.get("modulation", []), path)
     return values
+
+
+def _routes(tables: Any, path: Path) -> tuple[Route, ...]:
+    """Validate the [[modulation]] array of tables."""
+    if not isinstance(tables, list):
+        raise PresetError(f"{path}: modulation: must be an array of tables, written [[modulation]]")
+    routes = []
+    for i, table in enumerate(tables, 1):
+        where = f"{path}: [[modulation]] #{i}"
+        if not isinstance(table, dict):
+            raise PresetError(f"{where}: must be a table")
+        clean = {}
+        for name, value in table.items():
+            if name not in ROUTE_SCHEMA:
+                raise PresetError(f"{where}: unknown key {name!r}; allowed: {', '.join(ROUTE_SCHEMA)}")
+            try:
+                clean[name] = ROUTE_SCHEMA[name].check(value)
+            except ValueError as e:
+                raise PresetError(f"{where}: {name} = {value!r}: expected {e}") from None
+        for name in ("source", "target", "range"):
+            if name not in clean:
+                raise PresetError(f"{where}: {name}: missing (required)")
+        lo, hi = clean.pop("range")
+        defaults = {k: ROUTE_SCHEMA[k].default for k in ROUTE_SCHEMA if k not in ("source", "target", "range")}
+        routes.append(Route(**{**defaults, **clean}, lo=lo, hi=hi))
+    return tuple(routes)
 
 
 def load(path: str | os.PathLike) -> Preset:
@@ -220,6 +295,11 @@ def load(path: str | os.PathLike) -> Preset:
         sweep_period_s=v[("sweep", "period_s")],
         dt=v[("simulation", "dt")], substeps=v[("simulation", "substeps")],
         palette=v[("display", "palette")], lightness=v[("display", "lightness")],
+        routes=v[("", "modulation")],
+        injection_mode=v[("injection", "mode")], injection_modes=v[("injection", "modes")],
+        injection_tilt=v[("injection", "tilt")], injection_rate_hz=v[("injection", "rate_hz")],
+        injection_blobs=v[("injection", "blobs")], injection_blob_radius=v[("injection", "blob_radius")],
+        annealing=AnnealingConfig(**{k: v[("annealing", k)] for k in SCHEMA["annealing"]}),
     )
 
 

@@ -108,7 +108,8 @@ class StreamingAnalyser:
         freqs = np.fft.rfftfreq(c.n_fft, 1.0 / c.sr)
         self._bands = (freqs < c.bass_hz, (freqs >= c.bass_hz) & (freqs < c.high_hz), freqs >= c.high_hz)
         self._prev_bands = np.zeros(c.n_bands, np.float32)
-        self._averages = np.full(4, 1e-6)  # energy, bass, mid, high
+        self._averages = np.zeros(4)  # energy, bass, mid, high
+        self._learned = np.zeros(4)  # hops each average has learned from
         self._level_alpha = 1.0 - math.exp(-1.0 / (c.level_average_s * self.hop_rate_hz))
         self._flux_mean = 0.0
         self._recent_flux: deque[float] = deque(maxlen=max(2, int(c.onset_window_s * self.hop_rate_hz)))
@@ -140,10 +141,13 @@ class StreamingAnalyser:
         return events
 
     def _normalise(self, index: int, value: float) -> float:
-        """value / (value + long-term average): 0.5 is typical for this input; learns when not silent."""
+        """value / (value + long-term average): 0.5 is typical for this input; learns when not
+        silent, as a plain running mean until it has heard one time constant's worth."""
         if not self._silent:
-            self._averages[index] += self._level_alpha * (value - self._averages[index])
-        return value / (value + self._averages[index])
+            self._learned[index] += 1
+            alpha = max(self._level_alpha, 1.0 / self._learned[index])
+            self._averages[index] += alpha * (value - self._averages[index])
+        return value / (value + self._averages[index] + 1e-12)
 
     def _analyse_hop(self, hop_samples: np.ndarray, events: list[tuple[str, float]]) -> None:
         c = self.config

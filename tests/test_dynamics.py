@@ -1,0 +1,180 @@
+"""Harmonics, energy injection, annealing and measures: the physics claims made measurable."""
+
+import numpy as np
+import pytest
+
+from visualizer import presets
+from visualizer.sim import Field, FieldConfig
+from visualizer.sim.annealing import Annealer, AnnealingConfig
+from visualizer.sim.harmonics import Injector, graph_harmonics, graph_laplacian, lattice_harmonics
+from visualizer.sim.measures import antiphase_fraction, count_patches, harmonic_spectrum, local_order, measure
+from visualizer.sim.neighbourhood import draw_small_world
+
+NO_LINKS = np.zeros((24 * 20, 0), np.int32)
+
+
+@pytest.mark.parametrize("neighborhood", ["diamond", "cross"])
+def test_fourier_modes_are_exact_eigenvectors_of_the_torus_laplacian(neighborhood):
+    h = lattice_harmonics(24, 20, neighborhood=neighborhood, boundary="wrap", count=32)
+    laplacian = graph_laplacian(24, 20, neighborhood=neighborhood, boundary="wrap", small_world=NO_LINKS).toarray()
+    modes = h.flat.astype(np.float64).T
+    assert np.allclose(modes.T @ modes, np.eye(32), atol=1e-5)
+    assert np.allclose(laplacian @ modes, modes * h.eigenvalues, atol=1e-4)
+    assert np.allclose(h.eigenvalues, np.linalg.eigvalsh(laplacian)[:32], atol=1e-6)  # the lowest ones
+
+
+def test_graph_modes_with_small_world_links_match_a_dense_solver():
+    links = draw_small_world(24 * 20, 2, np.random.default_rng(1))
+    laplacian = graph_laplacian(24, 20, neighborhood="diamond", boundary="wrap", small_world=links)
+    h = graph_harmonics(laplacian, lattice_harmonics(24, 20, neighborhood="diamond", boundary="wrap", count=24))
+    dense = np.linalg.eigvalsh(laplacian.toarray())[:24]
+    assert np.allclose(h.eigenvalues, dense, atol=1e-6)
+    modes = h.flat.astype(np.float64).T
+    assert np.allclose(laplacian @ modes, modes * h.eigenvalues, atol=1e-3)
+
+
+def test_dct_modes_are_orthonormal_and_smooth_first():
+    h = lattice_harmonics(24, 20, neighborhood="diamond", boundary="open", count=16)
+    modes = h.flat.astype(np.float64)
+    assert np.allclose(modes @ modes.T, np.eye(16), atol=1e-5)
+    assert np.all(np.diff(h.eigenvalues) >= -1e-9) and np.ptp(h.modes[0]) < 1e-6
+
+
+def inject(mode, seconds=1.0, size=64):
+    """Phase change of an uncoupled, non-rotating field under 1 s of injection, and the shares of
+    the perturbation's power in all driven harmonics and in the 8 lowest (global) ones."""
+    field = Field(FieldConfig(height=size, width=size, small_world_links=0, omega_spread=0.0, omega_mean=0.0))
+    field.theta = np.zeros(field.shape)
+    harmonics = lattice_harmonics(size, size, neighborhood="diamond", boundary="wrap", count=48)
+    injector = Injector(harmonics, tilt=1.0, rate_hz=0.2, blobs=3, blob_radius=2.0, seed=3)
+    for i in range(int(seconds / 0.01)):
+        field.step(dt=0.01, k=(0, 0, 0, 0), k_sw=0.0, forcing=injector.forcing(gain=0.6, time_s=i * 0.01, mode=mode))
+    theta = np.angle(np.exp(1j * field.theta.astype(np.float64)))
+    spectrum = harmonic_spectrum(field.theta, harmonics)
+    perturbation = 1.0 - spectrum[0]  # power that left the uniform state
+    return theta, spectrum[1:].sum() / perturbation, spectrum[1:9].sum() / perturbation
+
+
+def test_neutral_injection_lands_in_the_low_harmonics():
+    theta, in_driven, in_lowest = inject("neutral")
+    assert np.abs(theta).max() > 0.05  # it did move the field
+    assert in_driven > 0.9  # almost all of the perturbation sits in the 47 driven modes
+    assert in_lowest > 0.5  # and most of it in the lowest, most natural ones
+
+
+def test_semantic_injection_is_local_not_global():
+    theta, in_driven, in_lowest = inject("semantic")
+    _, neutral_driven, neutral_lowest = inject("neutral")
+    assert in_driven < 0.6 * neutral_driven and in_lowest < 0.3 * neutral_lowest
+    moved = np.abs(theta) > 0.1 * np.abs(theta).max()
+    assert moved.mean() < 0.1  # only a few places moved
+
+
+def test_injection_carries_the_same_energy_either_way():
+    harmonics = lattice_harmonics(64, 64, neighborhood="diamond", boundary="wrap", count=48)
+    injector = Injector(harmonics, blobs=3, blob_radius=5.0, seed=1)
+    for mode in ("neutral", "semantic"):
+        rms = [np.sqrt(np.mean(injector.forcing(gain=2.0, time_s=t, mode=mode) ** 2)) for t in np.linspace(0, 20, 400)]
+        assert np.sqrt(np.mean(np.square(rms))) == pytest.approx(2.0 / np.sqrt(2), rel=0.2)
+
+
+def synced_field(seed=0):
+    field = Field(FieldConfig(height=32, width=32, seed=seed, small_world_links=2, omega_spread=0.0))
+    field.theta = np.zeros(field.shape)
+    return field
+
+
+def test_raising_temperature_lowers_order():
+    orders = []
+    for temperature in (0.0, 1.0, 4.0):
+        field = synced_field()
+        for _ in range(400):
+            field.step(dt=0.02, k=(10, 10, 5, 0), k_sw=5.0, temperature=temperature)
+        orders.append(field.order_parameter())
+    assert orders[0] > 0.99 and orders[0] > orders[1] + 0.02 and orders[1] > orders[2] + 0.1
+
+
+def anneal(cooling_time_s, seed, kernel):
+    """Heat a field for 2 s, cool it on a schedule of ``cooling_time_s``; return it 1 s after T
+    has reached zero."""
+    field = Field(FieldConfig(height=64, width=64, seed=seed, small_world_links=0, omega_spread=0.2))
+    annealer = Annealer(AnnealingConfig(threshold=1.0, hysteresis=0.99, hot_temperature=3.0, coupling_drop=0.5,
+                                        cooling_time_s=cooling_time_s, sink_rate=1.0, gain=1.0))
+    t, settled_at, phases = 0.0, None, set()
+    while settled_at is None or t < settled_at + 1.0:
+        annealer.update(dt_s=0.02, injection=3.0 if t < 2.0 else 0.0)
+        phases.add(annealer.phase)
+        field.step(dt=0.02, k=tuple(annealer.coupling_scale * k for k in kernel), k_sw=0.0,
+                   temperature=annealer.temperature)
+        t += 0.02
+        if annealer.phase == "settled" and settled_at is None:
+            settled_at = t
+    assert {"hot", "settled"} <= phases
+    return field
+
+
+@pytest.mark.parametrize("kernel", [(20, 20, 10, 0), (-10, 10, -10, 5)], ids=["5meo", "nn-dmt"])
+def test_slow_cooling_grows_larger_patches_than_a_quench(kernel):
+    quenched = [count_patches(anneal(0.0, seed, kernel).theta) for seed in range(3)]
+    annealed = [count_patches(anneal(10.0, seed, kernel).theta) for seed in range(3)]
+    assert np.mean(annealed) < np.mean(quenched) - 2
+    assert all(a <= q for a, q in zip(annealed, quenched))
+
+
+def test_annealer_energy_and_phases_follow_the_model():
+    config = AnnealingConfig(gain=2.0, sink_rate=0.5, threshold=5.0, hysteresis=0.8, hot_temperature=1.0,
+                             coupling_drop=0.4, cooling_time_s=2.0, schedule="linear")
+    a = Annealer(config)
+    e = 0.0
+    for _ in range(200):  # 2 s of input 3 → dE/dt = 6 − 0.5E
+        a.update(dt_s=0.01, injection=3.0)
+        e += (2.0 * 3.0 - 0.5 * e) * 0.01
+    assert a.energy == pytest.approx(e) and a.phase == "hot"
+    assert a.temperature == pytest.approx(e / 5.0) and a.coupling_scale == pytest.approx(0.6)
+    while a.energy > 4.0:
+        a.update(dt_s=0.01, injection=0.0)
+    assert a.phase == "cooling"
+    start = a.temperature
+    for _ in range(100):
+        a.update(dt_s=0.01, injection=0.0)
+    assert a.temperature == pytest.approx(start * 0.5, rel=0.02) and a.coupling_scale == pytest.approx(0.8, rel=0.02)
+    for _ in range(101):
+        a.update(dt_s=0.01, injection=0.0)
+    assert a.phase == "settled" and a.temperature == 0.0 and a.coupling_scale == 1.0
+
+
+def test_exponential_schedule_cools_faster_early_on():
+    linear = Annealer(AnnealingConfig(schedule="linear", cooling_time_s=10.0))
+    exponential = Annealer(AnnealingConfig(schedule="exponential", cooling_time_s=10.0))
+    assert exponential.cooling_fraction(2.0) < linear.cooling_fraction(2.0)
+    assert exponential.cooling_fraction(10.0) == linear.cooling_fraction(10.0) == 0.0
+
+
+def test_measures_of_known_states():
+    uniform = np.zeros((32, 32), np.float32)
+    y, x = np.indices((32, 32))
+    checker = (np.pi * ((y + x) % 2)).astype(np.float32)
+    harmonics = lattice_harmonics(32, 32, neighborhood="diamond", boundary="wrap", count=32)
+    m = measure(uniform, harmonics)
+    assert (m.order, m.local_order, m.patches, m.antiphase) == (pytest.approx(1.0), pytest.approx(1.0), 1, 0.0)
+    assert m.spectrum[0] == pytest.approx(1.0) and m.coherence == pytest.approx(1.0)
+    c = measure(checker, harmonics)
+    assert c.order == pytest.approx(0.0, abs=1e-6) and c.antiphase == 1.0 and c.patches == 1
+    assert local_order(checker).mean() < 0.4  # in-phase order is gone, axial order is not
+    halves = np.where(x < 16, 0.0, np.pi / 2).astype(np.float32)
+    halves[:, [0, 1, 8, 9, 16, 17, 24, 25]] = np.random.default_rng(0).uniform(0, 2 * np.pi, (32, 8))  # disordered seams
+    assert count_patches(halves) == 4
+    assert antiphase_fraction(halves) < 0.2
+
+
+def test_5meo_is_more_coherent_than_nn_dmt_which_shows_antiphase_neighbours():
+    def run(name, seed):
+        preset = presets.load(presets.resolve(name))
+        field = Field(preset.field_config(seed=seed, size=(96, 96)))
+        for _ in range(1000):  # 20 s at the source table's constants (swept ones at mid-range)
+            field.step(dt=0.02, k=preset.k, k_sw=preset.k_sw)
+        return measure(field.theta, lattice_harmonics(96, 96, neighborhood="diamond", boundary="wrap", count=32))
+    for seed in range(3):
+        meo, nn = run("5meo", seed), run("nn-dmt", seed)
+        assert meo.order > nn.order + 0.03 and meo.patches < nn.patches
+        assert nn.antiphase > 0.9 > 0.05 > meo.antiphase
