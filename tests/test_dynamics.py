@@ -168,13 +168,17 @@ def test_measures_of_known_states():
 
 
 def test_5meo_is_more_coherent_than_nn_dmt_which_shows_antiphase_neighbours():
+    harmonics = lattice_harmonics(128, 128, neighborhood="diamond", boundary="wrap", count=32)
+
     def run(name, seed):
         preset = presets.load(presets.resolve(name))
-        field = Field(preset.field_config(seed=seed, size=(96, 96)))
+        field = Field(preset.field_config(seed=seed, size=(128, 128)))
         for _ in range(1000):  # 20 s at the source table's constants (swept ones at mid-range)
             field.step(dt=0.02, k=preset.k, k_sw=preset.k_sw)
-        return measure(field.theta, lattice_harmonics(96, 96, neighborhood="diamond", boundary="wrap", count=32))
-    for seed in range(3):
-        meo, nn = run("5meo", seed), run("nn-dmt", seed)
-        assert meo.order > nn.order + 0.03 and meo.patches < nn.patches
-        assert nn.antiphase > 0.9 > 0.05 > meo.antiphase
+        return measure(field.theta, harmonics)
+    meo = [run("5meo", seed) for seed in range(3)]
+    nn = [run("nn-dmt", seed) for seed in range(3)]
+    for m, n in zip(meo, nn):  # the same seed and grid for both
+        assert m.order > n.order + 0.03
+        assert n.antiphase > 0.9 > 0.05 > m.antiphase
+    assert np.mean([m.patches for m in meo]) < np.mean([n.patches for n in nn]) - 2

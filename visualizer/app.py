@@ -38,8 +38,8 @@ SLIDERS = (("K1", "k1"), ("K2", "k2"), ("K3", "k3"), ("K4", "k4"), ("K_SW", "k_s
 SLIDER_STEP = 1.0
 MESSAGE_SECONDS = 4.0
 BEAT_FLASH_S = 0.15
-MEASURE_EVERY = 6  # frames between measurements (10 per second at 60 fps)
-HISTORY = 120  # samples in the HUD's sparklines (12 s)
+MEASURE_EVERY = 10  # frames between measurements (6 per second at 60 fps, ~3.5 ms each at 256²)
+HISTORY = 72  # samples in the HUD's sparklines (12 s)
 
 
 def open_audio(choice: AudioChoice, *, headless: bool):
@@ -71,6 +71,26 @@ class AppOptions:
     frames: int | None = None
     screenshot: Path | None = None
     audio: AudioChoice = AudioChoice()
+    profile: bool = False  # record per-stage frame times in App.stages (for the benchmark)
+
+
+class StageClock:
+    """Per-stage wall times of each frame, kept only when enabled (seconds, lists per stage)."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self.samples: dict[str, list[float]] = {}
+        self._t = 0.0
+
+    def start(self) -> None:
+        if self.enabled:
+            self._t = time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        if self.enabled:
+            now = time.perf_counter()
+            self.samples.setdefault(stage, []).append(now - self._t)
+            self._t = now
 
 
 def pictures_dir() -> Path:
@@ -108,6 +128,7 @@ class App:
         self.show_measures = True
         self.measures: Measures | None = None
         self.history = {name: deque(maxlen=HISTORY) for name in ("E", "T", "R")}
+        self.stages = StageClock(options.profile)
         self.use_preset(first)
         self.update_measures()
         self._draw_frame()  # compiles (or loads from cache) every kernel before the loop starts
@@ -258,6 +279,7 @@ class App:
     # -- the frame ---------------------------------------------------------------------------
     def frame(self) -> None:
         """Advance one frame: input, parameters, simulation, drawing."""
+        self.stages.start()
         for event in pygame.event.get():
             self.handle(event)
         now = time.perf_counter()
@@ -266,19 +288,23 @@ class App:
         if wall_dt > 0:
             self._fps = 0.9 * self._fps + 0.1 / wall_dt if self._fps else 1.0 / wall_dt
         frame_dt = 1.0 / FPS
-        self.audio.advance(frame_dt)
+        self.audio.advance(frame_dt)  # lockstep audio analyses here; real-time audio has its own thread
+        self.stages.lap("audio (lockstep)")
         self.features = self.audio.latest()
         if self.features.beat_count != self._beats_seen:
             self._beats_seen = self.features.beat_count
             self._beat_flash_until = self.sim_time_s + BEAT_FLASH_S
+        self.stages.lap("input + feature snapshot")
         self.live = self.modulator.update(self.base, self.features, time_s=self.sim_time_s, dt_s=frame_dt)
         self.field.set_small_world_links(int(round(self.live["small_world_links"])))
         self._update_palette()
+        self.stages.lap("modulation")
         if not self.paused:
             self.sim_time_s += frame_dt
             self.simulate(frame_dt)
         if self.frame_count % MEASURE_EVERY == 0:
             self.update_measures()
+        self.stages.lap("measures")
         self._draw_frame()
         self.frame_count += 1
 
@@ -291,8 +317,10 @@ class App:
         k = tuple(self.live[name] * scale for name in ("k1", "k2", "k3", "k4"))
         temperature = self.live["temperature"] + self.annealer.temperature
         dt = self.preset.dt * self.live["speed"]
+        self.stages.lap("injection + annealing")
         for _ in range(self.preset.substeps):
             self.field.step(dt=dt, k=k, k_sw=self.live["k_sw"] * scale, forcing=forcing, temperature=temperature)
+        self.stages.lap("substeps")
 
     def update_measures(self) -> None:
         self.measures = measure(self.field.theta, self.harmonics(), wrap=self.field.config.boundary == "wrap")
@@ -302,6 +330,7 @@ class App:
 
     def _draw_frame(self) -> None:
         self.display.draw_field(self.field.theta)
+        self.stages.lap("colourise + scale")
         if self.hud_visible:
             message, until = self._message
             f = self.features
@@ -318,7 +347,9 @@ class App:
                         ("beat", f.beat_phase)),
                 beat_flash=max(0.0, (self._beat_flash_until - self.sim_time_s) / BEAT_FLASH_S),
                 message=message if time.monotonic() < until else ""))
+        self.stages.lap("HUD")
         self.display.present()
+        self.stages.lap("present")
 
     def _measure_lines(self) -> tuple[str, ...]:
         a, m = self.annealer, self.measures

@@ -1,8 +1,8 @@
 """Benchmark: ``python -m visualizer.bench`` prints one table of figures measured in one run.
 
-Figures are medians over repeats, and compared as ratios to references measured in the same run
-(a plain NumPy float64 step, a float32 matmul for the machine's FMA peak), because the machine is
-shared and noisy.
+Figures are medians (and p99s) over repeats, and compared as ratios to references measured in
+the same run (a plain NumPy float64 step; a float32 matmul for the machine's FMA peak), because
+the machine is shared and noisy.
 """
 
 from __future__ import annotations
@@ -10,17 +10,26 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import resource
 import statistics
+import subprocess
+import sys
 import time
 from typing import Callable
 
-import numba
-import numpy as np
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # see cli.py; the matmul peak sets its own
+os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 
-from visualizer.sim import Field, FieldConfig
-from visualizer.sim.reference import reference_step
+import numba  # noqa: E402
+import numpy as np  # noqa: E402
+
+from visualizer.sim import Field, FieldConfig  # noqa: E402
+from visualizer.sim.neighbourhood import lattice_taps  # noqa: E402
+from visualizer.sim.reference import reference_step  # noqa: E402
 
 K_5MEO = (20.0, 20.0, 10.0, 0.0)
+FRAME_BUDGET_MS = 1000 / 60
 
 
 def median_seconds(fn: Callable[[], object], *, repeats: int, warmup: int = 1) -> float:
@@ -36,44 +45,50 @@ def median_seconds(fn: Callable[[], object], *, repeats: int, warmup: int = 1) -
 
 
 def fma_peak_gflops(n: int = 2048) -> float:
-    """float32 matmul throughput (GFLOP/s): the machine's practical FMA peak."""
-    a = np.random.default_rng(0).standard_normal((n, n)).astype(np.float32)
-    b = a.T.copy()
-    return 2 * n**3 / median_seconds(lambda: a @ b, repeats=5) / 1e9
+    """float32 matmul throughput (GFLOP/s) with every core: the machine's practical FMA peak."""
+    code = ("import numpy as np, time, statistics\n"
+            f"a = np.random.default_rng(0).standard_normal(({n}, {n})).astype(np.float32); b = a.T.copy(); a @ b\n"
+            "ts = []\nfor _ in range(5):\n    t = time.perf_counter(); a @ b; ts.append(time.perf_counter() - t)\n"
+            f"print(2 * {n}**3 / statistics.median(ts) / 1e9)")
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}  # BLAS with all cores
+    return float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env).stdout)
 
 
-def step_rate(size: int, *, links: int = 2, steps: int = 10) -> float:
+def step_rate(size: int, *, links: int = 2, steps: int = 10, threads: int | None = None) -> float:
     """Cell-steps per second of ``Field.step`` (diamond, wrap, float32) at size²."""
     field = Field(FieldConfig(height=size, width=size, small_world_links=links))
+    all_threads = numba.get_num_threads()
+    numba.set_num_threads(threads or all_threads)
+    try:
+        def run() -> None:
+            for _ in range(steps):
+                field.step(dt=0.01, k=K_5MEO, k_sw=-10.0)
+        return size * size * steps / median_seconds(run, repeats=9)
+    finally:
+        numba.set_num_threads(all_threads)
 
-    def run() -> None:
-        for _ in range(steps):
-            field.step(dt=0.01, k=K_5MEO, k_sw=-10.0)
-    return size * size * steps / median_seconds(run, repeats=5)
 
-
-def reference_rate(size: int) -> float:
+def reference_rate(size: int, repeats: int) -> float:
     """Cell-steps per second of the plain NumPy float64 reference at size²."""
     field = Field(FieldConfig(height=size, width=size, small_world_links=2))
     theta, omega, sw = field.theta.copy(), field.omega.copy(), field.small_world.copy()
     seconds = median_seconds(lambda: reference_step(theta, omega, sw, dt=0.01, k=K_5MEO, k_sw=-10.0,
-                                                    neighborhood="diamond", boundary="wrap"), repeats=3, warmup=0)
+                                                    neighborhood="diamond", boundary="wrap"), repeats=repeats, warmup=0)
     return size * size / seconds
 
 
-def flops_per_cell(links: int = 2, taps: int = 40) -> int:
-    """Floating-point operations per cell and step in the kernel as written.
+def flops_per_cell(links: int = 2) -> int:
+    """Floating-point operations per cell and step of the equation as the kernel evaluates it.
 
-    Two stencils of ``taps`` FMAs (2 flops each); the small-world gather (2 adds per link,
-    2 FMAs); the update (2 mul + 1 sub for the sin/cos identity, 1 mul by 1/N, 3 adds, 1 FMA);
-    the wrap (mul, floor, FMA). sin and cos are counted as one op each.
+    The lattice sum over the 40 diamond taps for sin and cos (an add and a multiply each, 160),
+    the small-world gather (2 adds per link each for sin and cos, and 2 FMAs: 4·links + 4), the
+    update (sin/cos identity 3, ×1/N, 2 adds, ×Δt: 7) and sin θ, cos θ (polynomials: ~30).
     """
-    return 2 * 2 * taps + 2 * links + 4 + 10 + 4 + 2
+    return 4 * len(lattice_taps("diamond")) + 4 * links + 4 + 7 + 30
 
 
 def colourise_ms(field_size: int = 256, screen: tuple[int, int] = (1920, 1080)) -> float:
     """Milliseconds to colourise and scale a field² into a 1920×1080 surface (SDL dummy driver)."""
-    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
     import pygame
 
     from visualizer.render.colour import build_lut
@@ -85,6 +100,31 @@ def colourise_ms(field_size: int = 256, screen: tuple[int, int] = (1920, 1080)) 
     ms = median_seconds(lambda: display.draw_field(theta), repeats=30, warmup=2) * 1e3
     pygame.quit()
     return ms
+
+
+def end_to_end(size: int, *, frames: int, warmup: int = 120) -> dict[str, list[float]]:
+    """Per-stage frame times (s) of the real app at 1920×1080, N,N-DMT preset (2 substeps,
+    injection and annealing on), the demo track analysed in lockstep, measures at their cadence."""
+    from visualizer.app import App, AppOptions
+
+    app = App(AppOptions(preset="nn-dmt", size=(size, size), headless=True, window=(1920, 1080), profile=True))
+    try:
+        t0 = time.perf_counter()
+        app.frame()
+        while app.harmonics_cache.busy:  # one-time graph modes (cached on disk): measure the steady state
+            time.sleep(0.05)
+        setup_s = time.perf_counter() - t0
+        for _ in range(warmup):
+            app.frame()
+        app.stages.samples.clear()
+        for _ in range(frames):
+            app.frame()
+    finally:
+        app.audio.close()
+    samples = dict(app.stages.samples)
+    samples["whole frame"] = [sum(parts) for parts in zip(*samples.values())]
+    samples["(graph harmonics, one-time)"] = [setup_s]
+    return samples
 
 
 def analysis_cpu_share(seconds: float = 20.0) -> float:
@@ -102,6 +142,60 @@ def analysis_cpu_share(seconds: float = 20.0) -> float:
     return (time.process_time() - t0) / (audio.size / sr)
 
 
+def startup_seconds() -> float:
+    """Wall time of ``visualizer --headless --frames 1`` with a warm numba cache (the second run)."""
+    command = [sys.executable, "-m", "visualizer", "--headless", "--frames", "1", "--no-audio", "--size", "256"]
+    times = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        subprocess.run(command, capture_output=True, check=True)
+        times.append(time.perf_counter() - t0)
+    return min(times[1:])
+
+
+def rss_mib() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def memory_soak(minutes: float = 10.0, size: int = 64) -> tuple[float, float, float, float]:
+    """In a fresh process: RSS (MiB) after 1 minute and after ``minutes`` of accelerated app time
+    (headless, lockstep demo track, small grid and window so it runs many times faster than real
+    time), the peak RSS, and the wall time it took (s)."""
+    code = f"from visualizer.bench import soak; print(*soak({minutes}, {size}))"
+    t0 = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    one, end, peak = (float(v) for v in out.split()[-3:])
+    return one, end, peak, time.perf_counter() - t0
+
+
+def soak(minutes: float, size: int) -> tuple[float, float, float]:
+    from visualizer.app import FPS, App, AppOptions
+
+    app = App(AppOptions(preset="nn-dmt", size=(size, size), headless=True, window=(320, 240)))
+    try:
+        at_one = 0.0
+        for frame in range(int(minutes * 60 * FPS)):
+            app.frame()
+            if frame == 60 * FPS:
+                at_one = rss_mib()
+        at_end = rss_mib()
+    finally:
+        app.audio.close()
+    return at_one, at_end, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def stage_rows(samples: dict[str, list[float]], label: str) -> list[tuple[str, str]]:
+    rows = []
+    for stage, values in samples.items():
+        if stage.startswith("("):
+            rows.append((f"  {label} {stage}", f"{values[0]:6.2f} s before measuring (0 when cached)"))
+            continue
+        ms = np.array(values) * 1e3
+        rows.append((f"  {label} {stage}", f"p50 {np.percentile(ms, 50):6.2f} ms   p99 {np.percentile(ms, 99):6.2f} ms"))
+    return rows
+
+
 def table(rows: list[tuple[str, str]]) -> str:
     width = max(len(r[0]) for r in rows)
     return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
@@ -109,27 +203,48 @@ def table(rows: list[tuple[str, str]]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m visualizer.bench", description=__doc__.splitlines()[0])
-    parser.parse_args(argv)
-    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+    parser.add_argument("--skip-soak", action="store_true", help="skip the 10-minute accelerated memory run")
+    args = parser.parse_args(argv)
     step_rate(64, steps=1)  # compile, and start the threading layer so it can be named
     rows: list[tuple[str, str]] = [
         ("machine", f"{platform.machine()}, {os.cpu_count()} cores, numba {numba.__version__}, "
-                    f"{numba.config.NUMBA_NUM_THREADS} threads ({numba.threading_layer()})"),
+                    f"{numba.get_num_threads()} threads ({numba.threading_layer()})"),
     ]
     peak = fma_peak_gflops()
-    rows.append(("float32 matmul peak", f"{peak:8.1f} GFLOP/s"))
+    rows.append(("float32 matmul peak (all cores)", f"{peak:8.1f} GFLOP/s"))
     flops = flops_per_cell()
-    for size in (256, 512):
-        numpy_rate = reference_rate(size)
+    rows.append(("kernel work per cell and step", f"{flops} flop (diamond, 2 small-world links)"))
+    for size in (256, 512, 1024):
+        numpy_rate = reference_rate(size, repeats=3 if size < 1024 else 1)
         rate = step_rate(size)
+        single = step_rate(size, threads=1)
         rows += [
-            (f"step {size}² kernel", f"{rate / 1e6:8.1f} M cell-steps/s  ({flops} flop/cell: {rate * flops / 1e9:.1f} GFLOP/s, "
-                                     f"{100 * rate * flops / 1e9 / peak:.0f}% of peak)"),
-            (f"step {size}² numpy float64", f"{numpy_rate / 1e6:8.2f} M cell-steps/s"),
-            (f"step {size}² ratio", f"{rate / numpy_rate:8.0f}×"),
+            (f"step {size}² all threads", f"{rate / 1e6:8.1f} M cell-steps/s  = {rate * flops / 1e9:5.1f} GFLOP/s, "
+                                          f"{100 * rate * flops / 1e9 / peak:4.1f}% of peak"),
+            (f"step {size}² 1 thread", f"{single / 1e6:8.1f} M cell-steps/s  (scaling ×{rate / single:.2f} "
+                                       f"on {numba.get_num_threads()} threads)"),
+            (f"step {size}² numpy float64", f"{numpy_rate / 1e6:8.2f} M cell-steps/s  (kernel is ×{rate / numpy_rate:.0f})"),
         ]
     rows.append(("colourise+scale 256² → 1920×1080", f"{colourise_ms():8.2f} ms/frame"))
+    samples = end_to_end(256, frames=600)
+    rows.append(("end-to-end 256² at 1920×1080, 2 substeps", "per stage, 600 frames:"))
+    rows += stage_rows(samples, "256²")
+    mean = {stage: float(np.mean(v)) for stage, v in samples.items() if not stage.startswith("(")}
+    extra = mean["injection + annealing"] + mean["measures"]
+    rows.append(("  injection+annealing+measures", f"{100 * extra / mean['whole frame']:5.1f}% of the mean frame "
+                                                   f"({100 * extra / (mean['whole frame'] - extra):.1f}% added)"))
+    whole = np.array(samples["whole frame"]) * 1e3
+    rows.append(("  256² frame budget", f"p99 {np.percentile(whole, 99):.2f} ms of {FRAME_BUDGET_MS:.1f} ms"))
+    big = np.array(end_to_end(512, frames=300)["whole frame"]) * 1e3
+    rows.append(("end-to-end 512² at 1920×1080", f"p50 {np.percentile(big, 50):6.2f} ms ({1000 / np.percentile(big, 50):.0f} fps)"
+                                                f"   p99 {np.percentile(big, 99):6.2f} ms"))
     rows.append(("audio analysis CPU", f"{100 * analysis_cpu_share():8.2f} % of one core in real time"))
+    rows.append(("start-up to first frame, warm cache", f"{startup_seconds():8.2f} s (whole process, --frames 1)"))
+    if not args.skip_soak:
+        one, ten, peak_rss, wall = memory_soak()
+        rows.append(("memory, 10-minute accelerated run (64²)", f"RSS {one:.0f} MiB at 1 min, {ten:.0f} MiB at 10 min "
+                                                               f"(growth {ten - one:+.1f} MiB); peak {peak_rss:.0f} MiB; "
+                                                               f"ran in {wall:.0f} s"))
     print(table(rows))
     return 0
 

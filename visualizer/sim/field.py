@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
+import numba
 import numpy as np
 
 from visualizer.sim.frequencies import natural_frequencies
-from visualizer.sim.kernels import coupled_step, fill_trig
+from visualizer.sim.kernels import NOISE_TABLE_BITS, coupled_step, fill_trig
 from visualizer.sim.neighbourhood import (
     BOUNDARIES,
     HALO,
@@ -82,9 +83,8 @@ class Field:
         self._lattice_counts = neighbour_counts(h, w, taps, config.boundary)
         self._sin_pad = np.zeros((h + 2 * HALO, w + 2 * HALO), np.float32)
         self._cos_pad = np.zeros_like(self._sin_pad)
-        self._acc_sin = np.zeros((h, w), np.float32)
-        self._acc_cos = np.zeros((h, w), np.float32)
-        self._zero_forcing = np.zeros((h, w), np.float32)
+        self._scratch = np.zeros((numba.config.NUMBA_NUM_THREADS, 4, w + 2 * HALO), np.float32)
+        self._no_forcing = np.zeros((1, 1), np.float32)
         self._theta = np.zeros((h, w), np.float32)
         self._omega = np.zeros((h, w), np.float32)
         self.reseed(config.seed)
@@ -129,6 +129,7 @@ class Field:
         ys, xs = np.divmod(value, self.config.width)
         self._small_world_padded = ((ys + HALO) * (self.config.width + 2 * HALO) + xs + HALO).astype(np.int32)
         self._inv_n = (1.0 / (self._lattice_counts + value.shape[1])).astype(np.float32)
+        self._uniform_inv_n = np.float32(self._inv_n.flat[0] if self.config.boundary == "wrap" else 0.0)
 
     @property
     def small_world_links(self) -> int:
@@ -144,6 +145,7 @@ class Field:
         """Fresh random phases, frequencies and small-world targets from ``seed``."""
         c = self.config
         self._rng = np.random.default_rng(seed)
+        self._noise_table = self._rng.standard_normal(2**NOISE_TABLE_BITS).astype(np.float32)
         self._theta[...] = self._rng.uniform(0.0, 2 * np.pi, self._theta.shape)
         self._omega[...] = natural_frequencies(
             height=c.height, width=c.width, mean_rad_s=c.omega_mean, spread_rad_s=c.omega_spread,
@@ -169,16 +171,18 @@ class Field:
         k : K1..K4, coupling at Manhattan distance 1..4.
         k_sw : coupling of the small-world links.
         forcing : optional float32 (H, W) extra phase velocity F (rad/s), e.g. energy injection.
-        temperature : T ≥ 0; adds Langevin phase noise √(2T·Δt)·ξ per step.
+        temperature : T ≥ 0; adds Langevin phase noise √(2T·Δt)·ξ per step (ξ standard
+            normal, drawn from a seeded table: the same seed gives the same run).
         """
         self._k_by_shell[1:] = k
         np.take(self._k_by_shell, self._shell_map, out=self._weights)
         fill_trig(self._theta, self._sin_pad, self._cos_pad, self.config.boundary == "wrap")
+        noise_std = np.float32(np.sqrt(2.0 * max(temperature, 0.0) * dt))
         coupled_step(
-            self._theta, self._omega, self._zero_forcing if forcing is None else forcing,
-            self._sin_pad, self._cos_pad, self._weights, self._small_world_padded, np.float32(k_sw), self._inv_n,
-            np.float32(np.sqrt(2.0 * max(temperature, 0.0) * dt)), np.float32(dt),
-            self._acc_sin, self._acc_cos)
+            self._theta, self._omega, self._no_forcing if forcing is None else forcing, forcing is not None,
+            self._sin_pad, self._cos_pad, self._weights, self._small_world_padded, np.float32(k_sw),
+            self._inv_n, self._uniform_inv_n, self._noise_table, noise_std,
+            int(self._rng.integers(2**62)) if noise_std > 0 else 0, np.float32(dt), self._scratch)
 
     def order_parameter(self) -> float:
         """Global Kuramoto order R = |mean(exp(iθ))| in [0, 1]."""

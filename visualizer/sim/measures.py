@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit, prange
 from scipy import ndimage
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from visualizer.sim.harmonics import Harmonics, project
+from visualizer.sim.kernels import sin_cos
 
 PATCH_ORDER = 0.9  # local (axial) order above which a cell belongs to a synchronised patch
 MIN_PATCH_CELLS = 12
@@ -32,22 +34,61 @@ class Measures:
     coherence: float
 
 
-def _box3(a: np.ndarray, wrap: bool) -> np.ndarray:
-    return ndimage.uniform_filter(a, size=3, mode="wrap" if wrap else "nearest")
+@njit(parallel=True, fastmath=True, cache=True, nogil=True)
+def _local_maps(theta, wrap, order1, order2):
+    """order1/order2 (H, W): |mean of e^{iθ}| and |mean of e^{2iθ}| over each 3×3 window (cells
+    off an open edge are left out); returns the number of right/down neighbour pairs more than
+    2π/3 apart (cos Δθ < −½), edges not wrapped."""
+    height, width = theta.shape
+    sin_t = np.empty((height, width), np.float32)
+    cos_t = np.empty((height, width), np.float32)
+    for y in prange(height):
+        for x in range(width):
+            sin_t[y, x], cos_t[y, x] = sin_cos(theta[y, x])
+    antiphase = np.zeros(height, np.int64)
+    for y in prange(height):
+        for x in range(width):
+            c1 = s1 = c2 = s2 = np.float32(0.0)
+            count = 0
+            for dy in range(-1, 2):
+                for dx in range(-1, 2):
+                    yy, xx = y + dy, x + dx
+                    if wrap:
+                        yy, xx = yy % height, xx % width
+                    elif yy < 0 or yy >= height or xx < 0 or xx >= width:
+                        continue
+                    c, s = cos_t[yy, xx], sin_t[yy, xx]
+                    c1 += c
+                    s1 += s
+                    c2 += c * c - s * s
+                    s2 += 2 * s * c
+                    count += 1
+            order1[y, x] = np.sqrt(c1 * c1 + s1 * s1) / count
+            order2[y, x] = np.sqrt(c2 * c2 + s2 * s2) / count
+            if x + 1 < width and cos_t[y, x] * cos_t[y, x + 1] + sin_t[y, x] * sin_t[y, x + 1] < -0.5:
+                antiphase[y] += 1
+            if y + 1 < height and cos_t[y, x] * cos_t[y + 1, x] + sin_t[y, x] * sin_t[y + 1, x] < -0.5:
+                antiphase[y] += 1
+    return antiphase.sum()
+
+
+def _maps(theta: np.ndarray, wrap: bool) -> tuple[np.ndarray, np.ndarray, float]:
+    order1 = np.empty(theta.shape, np.float32)
+    order2 = np.empty(theta.shape, np.float32)
+    count = _local_maps(np.ascontiguousarray(theta, np.float32), wrap, order1, order2)
+    h, w = theta.shape
+    return order1, order2, count / (h * (w - 1) + (h - 1) * w)
 
 
 def local_order(theta: np.ndarray, *, wrap: bool = True, harmonic: int = 1) -> np.ndarray:
-    """|mean of e^{i·harmonic·θ}| over each cell's 3×3 window, float64 (H, W). ``harmonic=2``
+    """|mean of e^{i·harmonic·θ}| over each cell's 3×3 window, float32 (H, W). ``harmonic=2``
     sees anti-phase order too (a checkerboard is ordered in 2θ)."""
-    t = harmonic * theta.astype(np.float64)
-    return np.hypot(_box3(np.cos(t), wrap), _box3(np.sin(t), wrap))
+    order1, order2, _ = _maps(theta, wrap)
+    return order1 if harmonic == 1 else order2
 
 
-def count_patches(theta: np.ndarray, *, wrap: bool = True) -> int:
-    """Connected regions (≥ MIN_PATCH_CELLS cells) of high local order, in-phase or anti-phase,
-    separated by disordered seams and defects."""
-    ordered = local_order(theta, wrap=wrap, harmonic=2) > PATCH_ORDER
-    labels, n = ndimage.label(ordered)
+def _patches(axial_order: np.ndarray, wrap: bool) -> int:
+    labels, n = ndimage.label(axial_order > PATCH_ORDER)
     if n == 0:
         return 0
     if wrap:  # a patch crossing the edge of a torus is one patch: join labels that touch across it
@@ -61,11 +102,15 @@ def count_patches(theta: np.ndarray, *, wrap: bool = True) -> int:
     return int(np.count_nonzero(sizes >= MIN_PATCH_CELLS))
 
 
+def count_patches(theta: np.ndarray, *, wrap: bool = True) -> int:
+    """Connected regions (≥ MIN_PATCH_CELLS cells) of high local order, in-phase or anti-phase,
+    separated by disordered seams and defects."""
+    return _patches(local_order(theta, wrap=wrap, harmonic=2), wrap)
+
+
 def antiphase_fraction(theta: np.ndarray) -> float:
     """Share of horizontal and vertical neighbour pairs whose phases differ by more than 2π/3."""
-    t = theta.astype(np.float64)
-    pairs = np.concatenate([np.cos(t[:, 1:] - t[:, :-1]).ravel(), np.cos(t[1:, :] - t[:-1, :]).ravel()])
-    return float(np.mean(pairs < -0.5))
+    return _maps(theta, False)[2]
 
 
 def harmonic_spectrum(theta: np.ndarray, harmonics: Harmonics) -> np.ndarray:
@@ -78,13 +123,13 @@ def harmonic_spectrum(theta: np.ndarray, harmonics: Harmonics) -> np.ndarray:
 
 def measure(theta: np.ndarray, harmonics: Harmonics, *, wrap: bool = True) -> Measures:
     """All measures of one field state."""
-    t = theta.astype(np.float64)
     spectrum = harmonic_spectrum(theta, harmonics)
+    order1, order2, antiphase = _maps(theta, wrap)
     return Measures(
-        order=float(np.hypot(np.cos(t).mean(), np.sin(t).mean())),
-        local_order=float(local_order(theta, wrap=wrap).mean()),
-        patches=count_patches(theta, wrap=wrap),
-        antiphase=antiphase_fraction(theta),
+        order=float(np.sqrt(spectrum[0])),  # mode 0 is constant: its power is R²
+        local_order=float(order1.mean(dtype=np.float64)),
+        patches=_patches(order2, wrap),
+        antiphase=float(antiphase),
         spectrum=spectrum,
         coherence=float(spectrum[:LOW_MODES].sum()),
     )
