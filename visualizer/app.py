@@ -38,6 +38,7 @@ SLIDERS = (("K1", "k1"), ("K2", "k2"), ("K3", "k3"), ("K4", "k4"), ("K_SW", "k_s
 SLIDER_STEP = 1.0
 MESSAGE_SECONDS = 4.0
 BEAT_FLASH_S = 0.15
+METER_RELEASE = 0.85  # HUD meters fall by this factor per frame so a flickering level stays readable
 MEASURE_EVERY = 10  # frames between measurements (6 per second at 60 fps, ~3.5 ms each at 256²)
 HISTORY = 72  # samples in the HUD's sparklines (12 s)
 
@@ -119,6 +120,7 @@ class App:
         self.audio = open_audio(options.audio, headless=options.headless)
         self.features: FeatureSnapshot = self.audio.latest()
         self._beats_seen = 0
+        self._meters = np.zeros(4)
         self._beat_flash_until = 0.0
         self._message = ("", 0.0)
         self._dragging: int | None = None
@@ -294,6 +296,8 @@ class App:
         if self.features.beat_count != self._beats_seen:
             self._beats_seen = self.features.beat_count
             self._beat_flash_until = self.sim_time_s + BEAT_FLASH_S
+        levels = np.array([self.features.energy, self.features.bass, self.features.mid, self.features.high])
+        self._meters = np.maximum(levels, self._meters * METER_RELEASE)
         self.stages.lap("input + feature snapshot")
         self.live = self.modulator.update(self.base, self.features, time_s=self.sim_time_s, dt_s=frame_dt)
         self.field.set_small_world_links(int(round(self.live["small_world_links"])))
@@ -343,8 +347,7 @@ class App:
                        f"{f.level_dbfs:6.1f} dBFS   {tempo}   xruns {f.overflows}/{f.underruns}")
                 + (self._measure_lines() if self.show_measures else ()),
                 strips=self._strips() if self.show_measures else (),
-                meters=(("level", f.energy), ("bass", f.bass), ("mid", f.mid), ("high", f.high),
-                        ("beat", f.beat_phase)),
+                meters=tuple(zip(("level", "bass", "mid", "high"), self._meters.tolist())) + (("beat", f.beat_phase),),
                 beat_flash=max(0.0, (self._beat_flash_until - self.sim_time_s) / BEAT_FLASH_S),
                 message=message if time.monotonic() < until else ""))
         self.stages.lap("HUD")
@@ -362,7 +365,7 @@ class App:
 
         def scaled(values, top):
             return tuple(min(v / top, 1.0) for v in values)
-        return (("harmonic spectrum (log power, low → high)", spectrum),
+        return (("harmonic spectrum (log power, low to high)", spectrum),
                 ("energy E (threshold at half height)", scaled(self.history["E"], 2 * threshold)),
                 ("temperature T", scaled(self.history["T"], max(max(self.history["T"], default=0.0), 1e-9))),
                 ("order R", tuple(self.history["R"])))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -49,6 +50,7 @@ class AudioEngine:
         self._stop = threading.Event()
         self._requests: list[str] = []  # "tap"/"clear" from the render thread
         self.problem = ""
+        self.events: deque[tuple[str, float]] = deque(maxlen=1024)  # recent (kind, stream time) events
         self._thread = threading.Thread(target=self._run, name="audio-analysis", daemon=True)
         self._thread.start()
 
@@ -134,7 +136,7 @@ class AudioEngine:
             time.sleep(0.002)
             return
         self._last_data = now
-        analyser.push(mono(self._scratch[:n]))
+        self.events.extend(analyser.push(mono(self._scratch[:n])))
         self._snapshot = analyser.with_device_counts(
             overflows=source.ring.overflows, underruns=source.xruns, status=f"{source.kind}: {source.label}")
 

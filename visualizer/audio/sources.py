@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 RING_SECONDS = 4.0
 PULSE_CHECK_SECONDS = 2.0  # how often a PulseAudio source is checked to still exist
 BLOCK_FRAMES = 256  # ≈ 5.8 ms at 44.1 kHz
+INPUT_LATENCY = "high"  # PortAudio's ALSA-pulse bridge drops and repeats blocks at "low" under load
 PULSE_PREFIX = "pulse:"
 
 
@@ -132,7 +133,7 @@ class LiveInput:
             os.environ["PULSE_SOURCE"] = self.device.pulse_source  # read by the ALSA pulse plugin on open
         try:
             self._stream = sd.InputStream(device=self.device.index, channels=self.channels, samplerate=self.sr,
-                                          blocksize=BLOCK_FRAMES, dtype="float32", latency="low",
+                                          blocksize=BLOCK_FRAMES, dtype="float32", latency=INPUT_LATENCY,
                                           callback=self._callback)
             self._stream.start()
         except sd.PortAudioError as e:

@@ -32,7 +32,7 @@ class AnnealingConfig:
     sink_rate: float = 0.5
     threshold: float = 8.0
     hysteresis: float = 0.75
-    hot_temperature: float = 0.3
+    hot_temperature: float = 0.15
     coupling_drop: float = 0.5
     cooling_time_s: float = 8.0
     schedule: str = "linear"
