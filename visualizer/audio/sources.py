@@ -101,7 +101,30 @@ def find_input_device(query: str) -> InputDevice:
     raise AudioUnavailable(f"no input device matches {query!r}; run --list-devices to see them")
 
 
-class LiveInput:
+class StreamSource:
+    """What every source shares: a PortAudio stream whose callback feeds ``ring``, the count of
+    callbacks that reported an over- or underrun (``xruns``), and ``delay_frames``, how far the
+    ring runs ahead of what is heard."""
+
+    kind = ""
+
+    def __init__(self, *, sr: int, channels: int):
+        self.sr = sr
+        self.channels = channels
+        self.ring = RingBuffer(int(RING_SECONDS * sr), channels)
+        self.xruns = 0
+        self.delay_frames = 0
+        self._stream = None
+
+    def close(self) -> None:
+        if self._stream is not None:
+            try:
+                self._stream.close(ignore_errors=True)
+            finally:
+                self._stream = None
+
+
+class LiveInput(StreamSource):
     """Captures an input device into ``ring``. Opened by name so it can be found again."""
 
     kind = "live"
@@ -109,12 +132,7 @@ class LiveInput:
     def __init__(self, query: str):
         self.query = query
         self.device = find_input_device(query)
-        self.sr = int(self.device.default_samplerate)
-        self.channels = min(self.device.channels, 2)
-        self.ring = RingBuffer(int(RING_SECONDS * self.sr), self.channels)
-        self.xruns = 0
-        self.delay_frames = 0
-        self._stream = None
+        super().__init__(sr=int(self.device.default_samplerate), channels=min(self.device.channels, 2))
         self._pulse_checked = 0.0
 
     @property
@@ -152,15 +170,8 @@ class LiveInput:
             return self.device.pulse_source in pulse_sources()
         return True
 
-    def close(self) -> None:
-        if self._stream is not None:
-            try:
-                self._stream.close(ignore_errors=True)
-            finally:
-                self._stream = None
 
-
-class FilePlayback:
+class FilePlayback(StreamSource):
     """Plays decoded samples through the default output and feeds exactly those samples to ``ring``.
 
     ``delay_frames`` is the output latency: the analysis reads only samples that have reached
@@ -173,16 +184,12 @@ class FilePlayback:
     def __init__(self, path: Path, *, loop: bool = False, latency_s: float | str = "high"):
         self.path = path
         self.latency_s = latency_s
-        samples, self.sr = load_audio(path)
+        samples, sr = load_audio(path)
         self.samples = np.ascontiguousarray(samples[:, :2])
-        self.channels = self.samples.shape[1]
+        super().__init__(sr=sr, channels=self.samples.shape[1])
         self.loop = loop
-        self.ring = RingBuffer(int(RING_SECONDS * self.sr), self.channels)
-        self.xruns = 0
-        self.delay_frames = 0
         self.position = 0
         self.finished = False
-        self._stream = None
 
     @property
     def label(self) -> str:
@@ -220,10 +227,3 @@ class FilePlayback:
     @property
     def alive(self) -> bool:
         return self._stream is not None and (self._stream.active or self.finished)
-
-    def close(self) -> None:
-        if self._stream is not None:
-            try:
-                self._stream.close(ignore_errors=True)
-            finally:
-                self._stream = None
