@@ -109,3 +109,16 @@ def test_r_reseeds_and_s_saves_a_screenshot(app, tmp_path, capsys):
 def test_q_quits(app):
     press(app, pygame.K_q)
     assert not app.running
+
+
+def test_without_music_the_sweeps_follow_an_lfo_and_with_music_the_routes_apply(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    from visualizer.audio.engine import AudioChoice
+
+    silent = App(AppOptions(preset="nn-dmt", size=(32, 32), headless=True, window=(320, 240), audio=AudioChoice("none")))
+    assert [r.source for r in silent.modulator.routes] == ["lfo"] and silent.modulator.routes[0].target == "k3"
+    for _ in range(60 * 10):  # 10 s into the 40 s LFO: a quarter period, the top of the range
+        silent.frame()
+    assert silent.live["k3"] == pytest.approx(20.0, abs=0.5)
+    music = App(AppOptions(preset="nn-dmt", size=(32, 32), headless=True, window=(320, 240)))
+    assert {r.source for r in music.modulator.routes} == {"bass", "energy", "onset"}

@@ -28,7 +28,7 @@ from visualizer.render.display import DEFAULT_WINDOW, Display
 from visualizer.render.hud import Hud, HudView, SliderView
 from visualizer.sim import Field
 from visualizer.sim.annealing import Annealer
-from visualizer.sim.harmonics import INJECTION_MODES, HarmonicsCache, Injector
+from visualizer.sim.harmonics import INJECTION_MODES, Harmonics, HarmonicsCache, Injector
 from visualizer.sim.measures import Measures, measure
 
 log = logging.getLogger(__name__)
@@ -143,6 +143,7 @@ class App:
         self.base = {"k1": preset.k[0], "k2": preset.k[1], "k3": preset.k[2], "k4": preset.k[3],
                      "k_sw": preset.k_sw, "speed": 1.0, "small_world_links": float(preset.small_world_links),
                      "lightness": preset.lightness, "injection": 0.0, "temperature": 0.0}
+        self._music = self.music_present()
         self.modulator = Modulator(self._routes())
         self.live = self.modulator.update(self.base, self.features, time_s=0.0, dt_s=0.0)
         self.annealer = Annealer(preset.annealing)
@@ -152,14 +153,19 @@ class App:
         self._update_palette()
         log.info("preset: %s (%s)", preset.name, preset.path)
 
+    def music_present(self) -> bool:
+        """Whether an audio source is delivering (silence included); not with --no-audio, before
+        a device opens, or while it is missing or lost."""
+        return not isinstance(self.audio, NoAudio) and self.features.status not in ("none", "lost", "starting")
+
     def _routes(self) -> list[Route]:
-        """The preset's music routes; without audio its swept constants follow a slow LFO."""
-        if not isinstance(self.audio, NoAudio):
+        """The preset's music routes; without music its swept constants follow a slow LFO."""
+        if self._music:
             return list(self.preset.routes)
         return [Route(source="lfo", target=name, lo=lo, hi=hi, period_s=self.preset.sweep_period_s)
                 for name, (lo, hi) in self.preset.sweeps.items()]
 
-    def harmonics(self):
+    def harmonics(self) -> Harmonics:
         """The field's harmonics (lattice modes until the graph modes are ready)."""
         c = self.field.config
         return self.harmonics_cache.get(height=c.height, width=c.width, neighborhood=c.neighborhood,
@@ -298,6 +304,9 @@ class App:
             self._beat_flash_until = self.sim_time_s + BEAT_FLASH_S
         levels = np.array([self.features.energy, self.features.bass, self.features.mid, self.features.high])
         self._meters = np.maximum(levels, self._meters * METER_RELEASE)
+        if self.music_present() != self._music:  # a device came or went: music routes ↔ LFO sweeps
+            self._music = not self._music
+            self.modulator = Modulator(self._routes())
         self.stages.lap("input + feature snapshot")
         self.live = self.modulator.update(self.base, self.features, time_s=self.sim_time_s, dt_s=frame_dt)
         self.field.set_small_world_links(int(round(self.live["small_world_links"])))

@@ -44,5 +44,3 @@ class FeatureSnapshot:
     underruns: int = 0
     status: str = "none"
 
-
-SILENCE = FeatureSnapshot()
