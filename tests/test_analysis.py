@@ -43,7 +43,7 @@ def score(case):
 def test_causal_beats_on_generated_fixtures():
     fs = [score(c)[1] for c in FIXTURES]
     assert statistics.mean(fs) >= 0.90
-    assert min(fs) >= 0.70  # no fixture falls apart, tempo changes included
+    assert min(fs) >= 0.80  # no fixture falls apart, tempo changes included
 
 
 @pytest.mark.parametrize("case", [c for c in FIXTURES if c.bpm], ids=lambda c: c.name)
@@ -70,10 +70,11 @@ def test_onsets_on_the_real_instrument_recording():
     assert mir_eval.onset.f_measure(case.onsets, np.array(report.onsets), window=0.05)[0] >= 0.90
 
 
-def test_demo_track_onsets_against_its_generator():
+def test_demo_track_against_its_generator():
     case = demo_case()
-    report = analyse_samples(case.samples, sr=case.sr)
-    assert mir_eval.onset.f_measure(case.onsets, np.array(report.onsets), window=0.05)[0] >= 0.8
+    report, beat_f = score(case)
+    assert mir_eval.onset.f_measure(case.onsets, np.array(report.onsets), window=0.05)[0] >= 0.85
+    assert beat_f >= 0.65  # three tempo changes in 48 s: each costs the tracker a second or two
 
 
 def test_auto_gain_makes_quiet_and_loud_tracks_alike():
