@@ -14,7 +14,7 @@ import soundfile
 
 from visualizer.audio.demo import demo_paths
 from visualizer.audio.engine import AudioChoice, AudioEngine
-from visualizer.audio.sources import FilePlayback, LiveInput, list_input_devices
+from visualizer.audio.sources import FilePlayback, list_input_devices
 
 
 def wait_for(predicate, timeout_s):

@@ -84,7 +84,7 @@ class Modulator:
         self._seen_onsets = 0
         self._seen_beats = 0
 
-    def source_values(self, features: FeatureSnapshot, *, time_s: float) -> dict[str, float]:
+    def source_values(self, features: FeatureSnapshot) -> dict[str, float]:
         """Every source's raw 0..1 value this frame (``lfo`` at a 1 s period; routes rescale)."""
         onset = 1.0 if features.onset_count > self._seen_onsets else 0.0
         beat = 1.0 if features.beat_count > self._seen_beats else 0.0
@@ -103,7 +103,7 @@ class Modulator:
 
         time_s : time since start (s), drives the LFOs; dt_s : time since the last update (s).
         """
-        sources = self.source_values(features, time_s=time_s)
+        sources = self.source_values(features)
         live = dict(base)
         for i, route in enumerate(self.routes):
             if route.source == "lfo":

@@ -7,7 +7,6 @@ plus any in the user's preset folder.
 
 from __future__ import annotations
 
-import logging
 import math
 import os
 import tomllib
@@ -21,8 +20,6 @@ from visualizer.sim.annealing import SCHEDULES, AnnealingConfig
 from visualizer.sim.field import MAX_SMALL_WORLD_LINKS, MIN_SIDE, FieldConfig
 from visualizer.sim.harmonics import INJECTION_MODES
 from visualizer.sim.neighbourhood import BOUNDARIES, NEIGHBOURHOODS
-
-log = logging.getLogger(__name__)
 
 K_LIMIT = 20.0  # couplings live in −20..20, the sliders' range
 SWEEPABLE = ("k1", "k2", "k3", "k4", "k_sw")
