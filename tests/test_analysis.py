@@ -9,8 +9,8 @@ import pytest
 
 from visualizer.audio.analysis import AnalysisConfig, StreamingAnalyser
 from visualizer.audio.offline import analyse_samples
-from visualizer.audio.synth import click
-from visualizer.eval import SHARED_BEATS, demo_case, fixtures, shared_cases
+from visualizer.tools.synth import click
+from visualizer.tools.eval import SHARED_BEATS, demo_case, fixtures, shared_cases
 
 SR = 44100
 FIXTURES = fixtures()

@@ -5,7 +5,7 @@ import math
 import pytest
 
 from visualizer.audio.features import FeatureSnapshot
-from visualizer.mapping import Modulator, Route
+from visualizer.modulation import Modulator, Route
 
 BASE = {"k1": 2.0, "k3": 1.0, "injection": 0.0, "lightness": 70.0}
 DT = 1 / 60

@@ -8,7 +8,7 @@ import scipy.signal
 
 from visualizer.audio.decode import load_audio, mono
 from visualizer.audio.demo import demo_paths
-from visualizer.plot import record
+from visualizer.tools.plot import record
 
 FPS = 60
 

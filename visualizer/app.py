@@ -22,7 +22,7 @@ from visualizer import presets
 from visualizer.audio.demo import demo_paths
 from visualizer.audio.engine import AudioChoice, AudioEngine, LockstepAudio, NoAudio
 from visualizer.audio.features import FeatureSnapshot
-from visualizer.mapping import TARGETS, Modulator, Route
+from visualizer.modulation import TARGETS, Modulator, Route
 from visualizer.render.colour import build_lut
 from visualizer.render.display import DEFAULT_WINDOW, Display
 from visualizer.render.hud import Hud, HudView, SliderView

@@ -9,10 +9,6 @@ import re
 import sys
 from pathlib import Path
 
-# numba's worker threads do the heavy lifting; OpenBLAS's own spinning threads would fight them
-# for the cores (measured: a 48×16k matvec next to a step went from 0.3 ms to 21 ms)
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-
 from visualizer import __version__
 
 log = logging.getLogger("visualizer")

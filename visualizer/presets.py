@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from visualizer.mapping import CURVES, SOURCES, TARGETS, Route
+from visualizer.modulation import CURVES, SOURCES, TARGETS, Route
 from visualizer.render.colour import PALETTES
 from visualizer.sim.annealing import SCHEDULES, AnnealingConfig
 from visualizer.sim.field import MAX_SMALL_WORLD_LINKS, MIN_SIDE, FieldConfig

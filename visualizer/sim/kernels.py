@@ -5,7 +5,7 @@ buffers (halo of ``HALO`` cells: copies of the far edge for a torus, zeros for o
 the lattice sum is two fixed-weight stencils over those buffers and no transcendental runs per link.
 All arrays are float32 except indices; nothing is allocated per step.
 
-Measured choices (python -m visualizer.bench, 512², 2 links, this 2-core machine):
+Measured choices (python -m visualizer.tools.bench, 512², 2 links, this 2-core machine):
 - branch-free polynomial sin/cos instead of libm's: the trig pass went 1.49 → 0.10 ms;
 - one tap (dy, dx) per pass over a row, skipping zero weights, beat nine taps per pass
   (1.86 vs 2.08 ms per step): the loop is bound by L1 traffic, not FMAs; so the kernel's

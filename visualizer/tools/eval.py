@@ -1,4 +1,4 @@
-"""Evaluation: ``python -m visualizer.eval`` scores the streaming analyser against ground truth.
+"""Evaluation: ``python -m visualizer.tools.eval`` scores the streaming analyser against ground truth.
 
 mir_eval F-measures (onsets ±50 ms, beats ±70 ms) on the demo track, on generated fixtures with
 exact ground truth (clicks and drum patterns at 70–180 BPM, tempo changes, silence gaps) and on
@@ -19,10 +19,10 @@ import numpy as np
 from visualizer.audio.decode import load_audio, mono
 from visualizer.audio.demo import demo_paths
 from visualizer.audio.offline import analyse_samples
-from visualizer.audio.synth import Score, beat_grid, click, hat, kick, snare
+from visualizer.tools.synth import Score, beat_grid, click, hat, kick, snare
 
 SR = 44100
-SHARED_BEATS = Path(__file__).resolve().parents[2] / "shared" / "data" / "beats"
+SHARED_BEATS = Path(__file__).resolve().parents[3] / "shared" / "data" / "beats"
 
 
 @dataclass
@@ -167,7 +167,7 @@ def print_table(title: str, rows: list[dict]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m visualizer.eval", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m visualizer.tools.eval", description=__doc__.splitlines()[0])
     parser.add_argument("--no-librosa", action="store_true", help="skip the librosa comparison")
     parser.add_argument("--shared", type=Path, default=SHARED_BEATS, help="folder of annotated recordings")
     args = parser.parse_args(argv)

@@ -1,4 +1,4 @@
-"""``python -m visualizer.plot``: run a preset headless on the demo track (or a file) and plot
+"""``python -m visualizer.tools.plot``: run a preset headless on the demo track (or a file) and plot
 the music beside what the field did: audio energy and bass, the annealer's energy E and
 temperature T, the order R and the number of patches, and the routed K3/K_SW.
 
@@ -82,8 +82,7 @@ def plot(series: dict[str, np.ndarray], out: Path, *, title: str) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-    parser = argparse.ArgumentParser(prog="python -m visualizer.plot", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m visualizer.tools.plot", description=__doc__.splitlines()[0])
     parser.add_argument("--preset", default="nn-dmt")
     parser.add_argument("--seconds", type=float, default=48.0)
     parser.add_argument("--size", type=int, default=128)

@@ -1,4 +1,4 @@
-"""Benchmark: ``python -m visualizer.bench`` prints one table of figures measured in one run.
+"""Benchmark: ``python -m visualizer.tools.bench`` prints one table of figures measured in one run.
 
 Figures are medians (and p99s) over repeats, and compared as ratios to references measured in
 the same run (a plain NumPy float64 step; a float32 matmul for the machine's FMA peak), because
@@ -17,7 +17,6 @@ import sys
 import time
 from typing import Callable
 
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # see cli.py; the matmul peak sets its own
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 
@@ -162,7 +161,7 @@ def memory_soak(minutes: float = 10.0, size: int = 64) -> tuple[float, float, fl
     """In a fresh process: RSS (MiB) after 1 minute and after ``minutes`` of accelerated app time
     (headless, lockstep demo track, small grid and window so it runs many times faster than real
     time), the peak RSS, and the wall time it took (s)."""
-    code = f"from visualizer.bench import soak; print(*soak({minutes}, {size}))"
+    code = f"from visualizer.tools.bench import soak; print(*soak({minutes}, {size}))"
     t0 = time.perf_counter()
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     one, end, peak = (float(v) for v in out.split()[-3:])
@@ -202,7 +201,7 @@ def table(rows: list[tuple[str, str]]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m visualizer.bench", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m visualizer.tools.bench", description=__doc__.splitlines()[0])
     parser.add_argument("--skip-soak", action="store_true", help="skip the 10-minute accelerated memory run")
     args = parser.parse_args(argv)
     step_rate(64, steps=1)  # compile, and start the threading layer so it can be named
