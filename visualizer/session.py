@@ -22,12 +22,17 @@ from visualizer.modulation import Modulator
 from visualizer.params import Params
 from visualizer.sim import Field
 from visualizer.sim.annealing import Annealer, AnnealingState
+from visualizer.sim.energy import field_energy
 from visualizer.sim.harmonics import INJECTION_MODES, Harmonics, HarmonicsCache, Injector
 from visualizer.sim.measures import Measures, measure
+from visualizer.sim.neighbourhood import lattice_taps
+from visualizer.sim.turbulence import Turbulence
 
 log = logging.getLogger(__name__)
 
 MEASURE_EVERY = 10  # frames between measurements (6 per second at 60 fps)
+ENERGY_EVERY = 3  # frames between measurements of the field's energy (20 per second)
+BURST_DECAY_S = 1.0  # time constant of a "drop" burst
 NO_MUSIC = ("none", "lost", "starting")  # feature statuses under which the LFO sweeps run instead
 
 
@@ -90,6 +95,12 @@ class Session:
         self.live = self.base
         self._injector: Injector | None = None
         self._burst = 0.0
+        c = self.field.config
+        self._taps = lattice_taps(c.neighborhood)
+        self._turbulence = Turbulence(self.field.shape, wrap=c.boundary == "wrap", seed=self.seed)
+        self._forcing = np.zeros(self.field.shape, np.float32)
+        self._strength = 0.0
+        self._measure_energy()
         self.measures = self._measure()
         log.info("preset: %s (%s)", preset.name, preset.path)
 
@@ -135,6 +146,8 @@ class Session:
         if not self.paused:
             self.time_s += dt
             self._simulate(dt)
+        if self.frame % ENERGY_EVERY == 0:
+            self._measure_energy()
         if self.frame % MEASURE_EVERY == 0:
             self.measures = self._measure()
         self.frame += 1
@@ -152,29 +165,47 @@ class Session:
             self._modulator = Modulator(self.preset.routes if music else self.preset.sweep.routes())
 
     def _simulate(self, dt: float) -> None:
-        """Energy into the annealer and the harmonics, then the substeps."""
-        self._burst *= float(np.exp(-dt))
+        """Energy in (music into the eigenmodes, a drop's burst), sinks and turbulence, the
+        annealer's verdict on the field's energy, then the substeps."""
+        self._burst *= float(np.exp(-dt / BURST_DECAY_S))
         gain = self.live.injection + self._burst
-        self.annealer.update(dt_s=dt, injection=gain)
-        forcing = self._injector_now().forcing(gain=gain, time_s=self.time_s, mode=self.injection_mode) if gain > 0 else None
+        self.annealer.update(dt_s=dt, energy=self._energy, drive=gain, strength=self._strength)
+        injector = self._injector_now()
+        forcing = self._forcing
+        forcing[...] = injector.sink_pull(self.field.theta, rate=self.preset.injection.sink_rate)
+        if gain > 0:
+            forcing += injector.forcing(gain=gain, time_s=self.time_s, mode=self.injection_mode)
+        if self.annealer.temperature > 0:
+            forcing += self._turbulence.forcing(self.annealer.temperature, dt)
         scale = self.annealer.coupling_scale
         k = tuple(value * scale for value in self.live.k)
-        temperature = self.live.temperature + self.annealer.temperature
         step = self.preset.simulation.dt * self.live.speed
         for _ in range(self.preset.simulation.substeps):
-            self.field.step(dt=step, k=k, k_sw=self.live.k_sw * scale, forcing=forcing, temperature=temperature)
+            self.field.step(dt=step, k=k, k_sw=self.live.k_sw * scale, forcing=forcing,
+                            temperature=self.live.temperature)
+
+    def _measure_energy(self) -> None:
+        """The field's energy E and the kernel's strength S under the live kernel."""
+        self._energy, self._strength = field_energy(
+            self.field.theta, taps=self._taps, k=self.live.k, k_sw=self.live.k_sw,
+            wrap=self.field.config.boundary == "wrap", small_world=self.field.small_world)
 
     def _harmonics(self) -> Harmonics:
         c = self.field.config
         return self._harmonics_cache.get(height=c.height, width=c.width, neighborhood=c.neighborhood,
                                          boundary=c.boundary, count=self.preset.injection.modes,
-                                         small_world=self.field.small_world)
+                                         small_world=self.field.small_world, k=self.live.k, k_sw=self.live.k_sw)
 
     def _injector_now(self) -> Injector:
         harmonics = self._harmonics()
         if self._injector is None or self._injector.harmonics is not harmonics:
             self._injector = Injector(harmonics, self.preset.injection, seed=self.seed)
         return self._injector
+
+    def measure_now(self) -> Measures:
+        """Measure the field's state now (also updates ``measures``)."""
+        self.measures = self._measure()
+        return self.measures
 
     def _measure(self) -> Measures:
         return measure(self.field.theta, self._harmonics(), wrap=self.field.config.boundary == "wrap")
