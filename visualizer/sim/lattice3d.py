@@ -30,7 +30,7 @@ RING_WIDTHS = (0.05, 0.08, 0.12, 0.15)  # W: ring width / d_max
 METRICS = ("lattice", "projected")
 CORNER_ROTATION = (math.atan(1.0 / math.sqrt(2.0)), -math.pi / 4)  # looks down the (1, 1, 1) diagonal
 SQUARE_ROTATION = (0.0, 0.0)  # looks down z: the projection is the square lattice
-FFT_WORKERS = 2
+FFT_WORKERS = 2  # threads for transforms of side > 32; smaller ones run faster on one
 
 
 def rotation_matrix(rotation: tuple[float, float]) -> np.ndarray:
@@ -62,33 +62,46 @@ def ring_kernel(distance: np.ndarray, couplings: Sequence[float], d_max: float) 
     return total
 
 
-@numba.njit(parallel=True, fastmath=True, cache=True, nogil=True)
+@numba.njit(inline="always")
+def _circular(offset, side):
+    return offset + side if offset < 0 else offset
+
+
+@numba.njit(fastmath=True, cache=True, nogil=True)  # serial: faster than prange on a loaded 2-core box
 def _fill_offset_kernel(out, n, projection, alpha, d_max, couplings, radii, widths):
-    """K(Δ) for every offset Δ ∈ (−n, n)³ into the circular array ``out`` (L, L, L) float32, K(0) = 0."""
+    """K(Δ) for every offset Δ ∈ (−n, n)³ into the circular array ``out`` (L, L, L) float32, K(0) = 0.
+
+    One exp per ring (exp(−x²/(2(w/2)²)) = g⁴ with g = exp(−x²/(2w²))), rings with C = 0 skipped,
+    half the offsets computed (K(−Δ) = K(Δ)); offset Δ sits at index Δ mod L.
+    """
     side = out.shape[0]
+    active = np.nonzero(couplings)[0]
+    centre = radii * d_max
+    inv_two_w2 = 1.0 / (2.0 * (widths * d_max) ** 2)
     out[...] = 0.0
-    for a in numba.prange(-n + 1, n):
+    for a in range(0, n):
         for b in range(-n + 1, n):
             for c in range(-n + 1, n):
-                if a == 0 and b == 0 and c == 0:
-                    continue
+                if a == 0 and (b < 0 or (b == 0 and c <= 0)):
+                    continue  # the mirror of an offset done elsewhere, or Δ = 0
                 d3 = math.sqrt(a * a + b * b + c * c)
                 px = projection[0, 0] * a + projection[0, 1] * b + projection[0, 2] * c
                 py = projection[1, 0] * a + projection[1, 1] * b + projection[1, 2] * c
                 d = (1.0 - alpha) * d3 + alpha * math.sqrt(px * px + py * py)
                 k = 0.0
-                for ring in range(4):
-                    x2 = (d - radii[ring] * d_max) ** 2
-                    w = widths[ring] * d_max
-                    k -= couplings[ring] * (math.exp(-x2 / (0.5 * w * w)) - math.exp(-x2 / (2.0 * w * w)))
-                out[a % side, b % side, c % side] = k
+                for ring in active:
+                    g = math.exp(-((d - centre[ring]) ** 2) * inv_two_w2[ring])
+                    g2 = g * g
+                    k -= couplings[ring] * (g2 * g2 - g)
+                out[a, _circular(b, side), _circular(c, side)] = k
+                out[_circular(-a, side), _circular(-b, side), _circular(-c, side)] = k
 
 
-@numba.njit(parallel=True, fastmath=True, cache=True, nogil=True)
+@numba.njit(fastmath=True, cache=True, nogil=True)  # serial: O(N), waking threads costs more
 def _jacobi_update(theta, omega, sin_theta, cos_theta, conv_sin, conv_cos, scale, dt, extra, has_extra):
     """θ ← wrap(θ + dt·(ω + s·(cos θ·(K∗sin θ) − sin θ·(K∗cos θ)) + extra)), all float32 (N,)."""
     two_pi = np.float32(2.0 * np.pi)
-    for i in numba.prange(theta.size):
+    for i in range(theta.size):
         v = omega[i] + scale[i] * (cos_theta[i] * conv_sin[i] - sin_theta[i] * conv_cos[i])
         if has_extra:
             v += extra[i]
@@ -117,6 +130,7 @@ class Lattice3D:
         self.theta = rng.uniform(0.0, 2 * np.pi, n**3).astype(np.float32)
         self.omega = np.zeros(n**3, np.float32)
         self._side = scipy.fft.next_fast_len(2 * n - 1, real=True)
+        self._workers = FFT_WORKERS if self._side > 32 else 1
         self._kernel = np.zeros((self._side,) * 3, np.float32)
         self._spectrum = np.zeros((self._side, self._side, self._side // 2 + 1), np.float32)
         self._trig = np.zeros((2, n, n, n), np.float32)
@@ -140,10 +154,10 @@ class Lattice3D:
         projection = rotation_matrix(rotation)[:2]
         _fill_offset_kernel(self._kernel, self.n, projection, alpha, self.d_max, np.array(couplings),
                             np.array(RING_RADII), np.array(RING_WIDTHS))
-        self._spectrum[...] = scipy.fft.rfftn(self._kernel, workers=FFT_WORKERS).real
+        self._spectrum[...] = scipy.fft.rfftn(self._kernel, workers=self._workers).real
         if normalised:
             total = self._convolve_spectrum(np.ones((1,) + (self.n,) * 3, np.float32),
-                                            scipy.fft.rfftn(np.abs(self._kernel), workers=FFT_WORKERS).real)
+                                            scipy.fft.rfftn(np.abs(self._kernel), workers=self._workers).real)
             total = total.ravel()
             self._scale[...] = np.where(total > 1e-12 * max(1.0, float(total.max())), 1.0 / np.maximum(total, 1e-30), 0.0)
         else:
@@ -154,13 +168,13 @@ class Lattice3D:
         """Linear convolution of each (n, n, n) signal in ``signals`` (m, n, n, n) with a kernel given by
         its real spectrum (L, L, L//2+1); the FFT is pruned: zero planes are never transformed."""
         n, side = self.n, self._side
-        a = scipy.fft.rfft(signals, n=side, axis=3, workers=FFT_WORKERS)
-        a = scipy.fft.fft(a, n=side, axis=2, workers=FFT_WORKERS, overwrite_x=True)
-        a = scipy.fft.fft(a, n=side, axis=1, workers=FFT_WORKERS, overwrite_x=True)
+        a = scipy.fft.rfft(signals, n=side, axis=3, workers=self._workers)
+        a = scipy.fft.fft(a, n=side, axis=2, workers=self._workers, overwrite_x=True)
+        a = scipy.fft.fft(a, n=side, axis=1, workers=self._workers, overwrite_x=True)
         a *= spectrum
-        a = scipy.fft.ifft(a, axis=1, workers=FFT_WORKERS, overwrite_x=True)[:, :n]
-        a = scipy.fft.ifft(a, axis=2, workers=FFT_WORKERS)[:, :, :n]
-        return scipy.fft.irfft(a, n=side, axis=3, workers=FFT_WORKERS)[..., :n]
+        a = scipy.fft.ifft(a, axis=1, workers=self._workers, overwrite_x=True)[:, :n]
+        a = scipy.fft.ifft(a, axis=2, workers=self._workers)[:, :, :n]
+        return scipy.fft.irfft(a, n=side, axis=3, workers=self._workers)[..., :n]
 
     def coupling_sums(self) -> tuple[np.ndarray, np.ndarray]:
         """(Σⱼ K(pⱼ−pᵢ) sin θⱼ, Σⱼ K(pⱼ−pᵢ) cos θⱼ), float32 (n³,) each, for the current kernel."""
