@@ -17,25 +17,30 @@ import pygame
 from visualizer.sim.lattice3d import rotation_matrix
 
 BREATHING = 0.45  # dot radius × (1 + BREATHING·sin θ), as the demo's dots swell and shrink
-DOT_FILL = 0.42  # base dot radius as a fraction of one lattice unit on screen
+DOT_FILL = 0.3  # base dot radius as a fraction of one lattice unit on screen
 PERSPECTIVE = 0.25  # nearest dots this much larger, farthest this much smaller
 DRAG_RAD_PER_PX = 0.01
 
 
 @numba.njit(fastmath=True, cache=True, nogil=True)
-def _splat_dots(pixels, xs, ys, radii, colours, order, x0, y0, x1, y1):
+def _splat_dots(pixels, xs, ys, radii, colours, order, x0, y0, x1, y1, rim_px, rim_colour):
     """Filled discs into ``pixels`` (uint32 (W, H), pygame's [x, y] layout) in ``order`` (far first),
-    clipped to the rect [x0, x1) × [y0, y1)."""
+    clipped to the rect [x0, x1) × [y0, y1); the outer ``rim_px`` of each disc in ``rim_colour``."""
     for k in range(order.size):
         i = order[k]
         r = radii[i]
         r2 = r * r
+        inner = max(r - rim_px, 0.0)
+        inner2 = inner * inner
         for y in range(max(y0, int(ys[i] - r)), min(y1, int(ys[i] + r) + 1)):
             dy = y + 0.5 - ys[i]
             for x in range(max(x0, int(xs[i] - r)), min(x1, int(xs[i] + r) + 1)):
                 dx = x + 0.5 - xs[i]
-                if dx * dx + dy * dy <= r2:
+                d2 = dx * dx + dy * dy
+                if d2 <= inner2:
                     pixels[x, y] = colours[i]
+                elif d2 <= r2:
+                    pixels[x, y] = rim_colour
 
 
 def pack_lut(surface: pygame.Surface, lut_rgb: np.ndarray) -> np.ndarray:
@@ -62,12 +67,14 @@ def screen_layout(positions: np.ndarray, theta: np.ndarray, rotation: tuple[floa
 
 
 def draw_lattice(surface: pygame.Surface, rect: pygame.Rect, positions: np.ndarray, theta: np.ndarray,
-                 rotation: tuple[float, float], packed_lut: np.ndarray, *, background: int | None = None) -> None:
+                 rotation: tuple[float, float], packed_lut: np.ndarray, *, background: int | None = None,
+                 rim_px: float = 1.0) -> None:
     """Draw the lattice's dots into ``rect`` of a 32-bit ``surface``, far dots first.
 
     positions : float64 (N, 3); theta : (N,) rad; rotation : (rx, ry) rad;
     packed_lut : ``pack_lut(surface, lut_rgb)``; background : pixel value to clear the rect with
-    first (drawing beside the field), or None to draw over what is there (overlay).
+    first (drawing beside the field), or None to draw over what is there (overlay);
+    rim_px : width of a black rim that keeps dots legible over a field of the same colours.
     """
     rect = rect.clip(surface.get_rect())
     if background is not None:
@@ -76,7 +83,8 @@ def draw_lattice(surface: pygame.Surface, rect: pygame.Rect, positions: np.ndarr
     index = (np.mod(theta, 2 * np.pi) * (packed_lut.size / (2 * np.pi))).astype(np.int64) % packed_lut.size
     pixels = pygame.surfarray.pixels2d(surface)
     try:
-        _splat_dots(pixels, xs, ys, radii, packed_lut[index], order, rect.left, rect.top, rect.right, rect.bottom)
+        _splat_dots(pixels, xs, ys, radii, packed_lut[index], order, rect.left, rect.top, rect.right, rect.bottom,
+                    float(rim_px), int(surface.map_rgb((0, 0, 0))))
     finally:
         del pixels  # unlock the surface
 
