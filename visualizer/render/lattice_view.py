@@ -17,7 +17,7 @@ import pygame
 from visualizer.sim.lattice3d import rotation_matrix
 
 BREATHING = 0.45  # dot radius × (1 + BREATHING·sin θ), as the demo's dots swell and shrink
-DOT_FILL = 0.3  # base dot radius as a fraction of one lattice unit on screen
+DOT_FILL = 0.22  # base dot radius as a fraction of one lattice unit on screen
 PERSPECTIVE = 0.25  # nearest dots this much larger, farthest this much smaller
 DRAG_RAD_PER_PX = 0.01
 

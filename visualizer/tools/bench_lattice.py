@@ -57,8 +57,11 @@ def brute_force_rows(positions: np.ndarray, theta: np.ndarray, rows: slice, *, c
     return (kernel * np.sin(theta[None, :] - theta[rows, None])).sum(axis=1)
 
 
-def brute_force_step(positions, theta, omega, dt, **kw) -> np.ndarray:
-    return np.mod(theta + dt * (omega + brute_force_rows(positions, theta, slice(None), **kw)), 2 * np.pi)
+def brute_force_step(positions, theta, omega, dt, *, block: int = 512, **kw) -> np.ndarray:
+    """One Jacobi step of the brute force, rows in blocks of ``block`` to bound memory."""
+    pull = np.concatenate([brute_force_rows(positions, theta, slice(i, i + block), **kw)
+                           for i in range(0, len(theta), block)])
+    return np.mod(theta + dt * (omega + pull), 2 * np.pi)
 
 
 def rows() -> list[dict]:
