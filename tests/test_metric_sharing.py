@@ -149,3 +149,11 @@ def test_shipped_lattice_presets_parse(name):
         table = tomllib.load(f)["lattice"]
     config = SomaticConfig.from_table(table, f"{name}.toml: [lattice]")
     assert config.enabled
+
+
+def test_mean_phase_is_the_common_phase_of_coherent_fields():
+    somatic = SomaticField(SomaticConfig(n=4, couplings=(0.0, 0.0, 0.0, 0.0)), (16, 16))
+    somatic.lattice.omega[:] = 0.0
+    somatic.lattice.theta[:] = 2.5
+    _, m = somatic.advance(np.full((16, 16), 2.5, np.float32), 0.02, couplings=(0, 0, 0, 0), k_x=1.0, rotation=(0.1, 0.2))
+    assert m.mean_phase == pytest.approx(2.5, abs=1e-6) and m.cessation == pytest.approx(1.0, abs=1e-6)

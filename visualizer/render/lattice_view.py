@@ -8,7 +8,7 @@ drawn over the 2D field sits exactly on the cell its node is coupled to.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numba
 import numpy as np
@@ -109,7 +109,7 @@ class ViewRotation:
     rx: float = 0.0
     ry: float = 0.0
     auto_rotate_deg_s: float = 0.0
-    _dragging: bool = False
+    _dragging: bool = field(default=False, init=False, repr=False)
 
     @property
     def rotation(self) -> tuple[float, float]:

@@ -199,7 +199,8 @@ def projected_cells(lattice: Lattice3D, rotation: tuple[float, float], grid_shap
 # -- measures -------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class SomaticMeasures:
-    """One frame's metric-sharing measures, each in [0, 1] (see the module docstring)."""
+    """One frame's metric-sharing measures, each in [0, 1] (see the module docstring), and the mean
+    phase (rad) of both fields together: the colour a dissolved, uniform screen would take."""
 
     order_lattice: float
     order_visual: float
@@ -207,12 +208,17 @@ class SomaticMeasures:
     indistinguishability: float
     cessation: float
     cessation_active: bool
+    mean_phase: float
+
+
+def _mean_phasor(theta: np.ndarray) -> complex:
+    theta = np.asarray(theta, np.float64)
+    return complex(np.cos(theta).mean(), np.sin(theta).mean())
 
 
 def order(theta: np.ndarray) -> float:
     """|mean e^{iθ}| of any phase array."""
-    theta = np.asarray(theta, np.float64)
-    return float(np.hypot(np.cos(theta).mean(), np.sin(theta).mean()))
+    return abs(_mean_phasor(theta))
 
 
 def agreement(theta_nodes: np.ndarray, theta_cells: np.ndarray) -> float:
@@ -304,7 +310,9 @@ class SomaticField:
         if self._frame % self.indistinguishability_every == 0:
             self._indistinguishability = self.indistinguishability(dt, couplings=couplings, rotation=rotation)
         self._frame += 1
-        r3, r2 = lattice.order_parameter(), order(theta2d)
+        phasor_lattice, phasor_visual = _mean_phasor(lattice.theta), _mean_phasor(theta2d)
+        r3, r2 = abs(phasor_lattice), abs(phasor_visual)
+        mean_phase = float(np.mod(np.angle(phasor_lattice + phasor_visual), 2 * np.pi))
         a = agreement(lattice.theta, theta2d.reshape(-1)[self.cells])
         z = r3 * r2 * a * self._indistinguishability
         if z >= c.cessation_threshold:
@@ -313,7 +321,7 @@ class SomaticField:
             self._active = False
         return self._forcing, SomaticMeasures(order_lattice=r3, order_visual=r2, agreement=a,
                                               indistinguishability=self._indistinguishability,
-                                              cessation=z, cessation_active=self._active)
+                                              cessation=z, cessation_active=self._active, mean_phase=mean_phase)
 
     def indistinguishability(self, dt: float, *, couplings: Sequence[float], rotation: tuple[float, float]) -> float:
         """M of the current lattice state over ``horizon_steps`` steps of ``dt`` (see the module docstring)."""
