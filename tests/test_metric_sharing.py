@@ -157,3 +157,32 @@ def test_mean_phase_is_the_common_phase_of_coherent_fields():
     somatic.lattice.theta[:] = 2.5
     _, m = somatic.advance(np.full((16, 16), 2.5, np.float32), 0.02, couplings=(0, 0, 0, 0), k_x=1.0, rotation=(0.1, 0.2))
     assert m.mean_phase == pytest.approx(2.5, abs=1e-6) and m.cessation == pytest.approx(1.0, abs=1e-6)
+
+
+def test_dots_are_drawn_on_the_cells_their_nodes_pull():
+    import os
+
+    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+    import pygame
+
+    from visualizer.render.colour import build_lut
+    from visualizer.render.lattice_view import draw_lattice, pack_lut, screen_layout
+
+    shape, rotation = (90, 120), (0.3, -0.5)
+    somatic = SomaticField(SomaticConfig(n=5), shape, seed=0)
+    lattice = somatic.lattice
+    cells = projected_cells(lattice, rotation, shape)
+    rect = pygame.Rect(0, 0, shape[1], shape[0])  # one pixel per cell
+    xs, ys, _, order = screen_layout(lattice.positions, lattice.theta, rotation, rect)
+    np.testing.assert_array_equal(np.floor(ys).astype(int) * shape[1] + np.floor(xs).astype(int), cells)
+    # the nearest node's dot is on top, in its phase's colour
+    surface = pygame.Surface((600, 450), 0, 32)
+    lut_rgb = build_lut("lab")
+    big = pygame.Rect(0, 0, 600, 450)
+    draw_lattice(surface, big, lattice.positions, lattice.theta, rotation, pack_lut(surface, lut_rgb), background=0)
+    xs, ys, _, order = screen_layout(lattice.positions, lattice.theta, rotation, big)
+    nearest = order[-1]
+    colour = tuple(surface.get_at((int(xs[nearest]), int(ys[nearest])))[:3])
+    expected = tuple(lut_rgb[int(lattice.theta[nearest] / (2 * np.pi) * len(lut_rgb)) % len(lut_rgb)])
+    assert colour == expected
+    assert surface.get_at((2, 2))[:3] == (0, 0, 0)  # the corner is outside every dot
