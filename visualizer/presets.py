@@ -22,6 +22,7 @@ from visualizer.render.config import VIEWS, DisplayConfig
 from visualizer.sim.annealing import SCHEDULES, AnnealingConfig
 from visualizer.sim.field import MAX_SIDE, MAX_SMALL_WORLD_LINKS, MIN_SIDE, FieldConfig, SimulationConfig
 from visualizer.sim.harmonics import INJECTION_MODES, InjectionConfig
+from visualizer.sim.metric_sharing import SomaticConfig
 from visualizer.sim.neighbourhood import BOUNDARIES, NEIGHBOURHOODS
 
 SWEEPABLE = ("k1", "k2", "k3", "k4", "k_sw")
@@ -205,6 +206,7 @@ class Preset:
     routes: tuple[Route, ...] = ()
     injection: InjectionConfig = InjectionConfig()
     annealing: AnnealingConfig = AnnealingConfig()
+    lattice: SomaticConfig | None = None  # the 3D somatic lattice sharing the field's metric
 
 
 def _validate(data: dict[str, Any], path: Path) -> dict[tuple[str, str], Any]:
@@ -219,10 +221,10 @@ def _validate(data: dict[str, Any], path: Path) -> dict[tuple[str, str], Any]:
         if not isinstance(table, dict):
             raise fail(f"[{section}]", "must be a table")
         for name, value in table.items():
-            if section == "" and ((name in SCHEMA and name != "") or name == "modulation"):
+            if section == "" and ((name in SCHEMA and name != "") or name in ("modulation", "lattice")):
                 continue  # a sub-table, checked in its own pass
             if name not in keys:
-                allowed = ", ".join(k for k in keys) + (", [" + "], [".join(s for s in SCHEMA if s) + "], [[modulation]]" if section == "" else "")
+                allowed = ", ".join(k for k in keys) + (", [" + "], [".join(s for s in SCHEMA if s) + "], [lattice], [[modulation]]" if section == "" else "")
                 raise fail(f"{label}unknown key {name!r}", f"allowed: {allowed}")
             try:
                 values[(section, name)] = keys[name].check(value)
@@ -234,6 +236,10 @@ def _validate(data: dict[str, Any], path: Path) -> dict[tuple[str, str], Any]:
                     raise fail(f"{label}{name}", "missing (required)")
                 values[(section, name)] = key.default
     values[("", "modulation")] = _routes(data.get("modulation", []), path)
+    try:
+        values[("", "lattice")] = SomaticConfig.from_table(data["lattice"], f"{path}: [lattice]") if "lattice" in data else None
+    except ValueError as e:
+        raise PresetError(str(e)) from None
     return values
 
 
@@ -294,6 +300,7 @@ def load(path: str | os.PathLike) -> Preset:
         routes=v[("", "modulation")],
         injection=InjectionConfig(**section("injection")),
         annealing=AnnealingConfig(**section("annealing")),
+        lattice=v[("", "lattice")],
     )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from visualizer.sim.annealing import Annealer, AnnealingState
 from visualizer.sim.energy import field_energy
 from visualizer.sim.harmonics import INJECTION_MODES, Harmonics, HarmonicsCache, Injector
 from visualizer.sim.measures import Measures, measure
+from visualizer.sim.metric_sharing import SomaticField, SomaticMeasures
 from visualizer.sim.neighbourhood import lattice_taps
 from visualizer.sim.turbulence import Turbulence
 
@@ -37,6 +39,17 @@ NO_MUSIC = ("none", "lost", "starting")  # feature statuses under which the LFO 
 
 
 @dataclass(frozen=True)
+class LatticeState:
+    """The somatic lattice this frame: node ``positions`` (n³, 3), phases ``theta`` (n³,) rad,
+    the view ``rotation`` (rx, ry) rad, and the metric-sharing ``measures``."""
+
+    positions: np.ndarray
+    theta: np.ndarray
+    rotation: tuple[float, float]
+    measures: SomaticMeasures
+
+
+@dataclass(frozen=True)
 class FrameState:
     """One frame's result.
 
@@ -46,6 +59,7 @@ class FrameState:
     annealing : energy E, temperature T, phase, threshold, coupling scale.
     time_s : the session clock (s); it stops while paused. frame : frames advanced.
     palette, view : how the renderer should colour theta. preset_name : the preset's name.
+    lattice : the somatic lattice, for presets that have one.
     """
 
     theta: np.ndarray
@@ -58,6 +72,7 @@ class FrameState:
     palette: str
     view: str
     preset_name: str
+    lattice: LatticeState | None = None
 
 
 class Session:
@@ -100,6 +115,10 @@ class Session:
         self._turbulence = Turbulence(self.field.shape, wrap=c.boundary == "wrap", seed=self.seed)
         self._forcing = np.zeros(self.field.shape, np.float32)
         self._strength = 0.0
+        lattice = preset.lattice if preset.lattice is not None and preset.lattice.enabled else None
+        self.somatic = SomaticField(lattice, self.field.shape, self.seed) if lattice else None
+        self.rotation = lattice.rotation if lattice else (0.0, 0.0)
+        self._somatic_measures: SomaticMeasures | None = None
         self._measure_energy()
         self.measures = self._measure()
         log.info("preset: %s (%s)", preset.name, preset.path)
@@ -128,6 +147,11 @@ class Session:
         energy poured in from now on, on top of the music's."""
         self._burst += max(float(energy), 0.0)
 
+    def rotate_view(self, d_rx: float, d_ry: float) -> None:
+        """Turn the somatic lattice's view by (d_rx, d_ry) rad (mouse drags)."""
+        self.rotation = (math.remainder(self.rotation[0] + d_rx, 2 * math.pi),
+                         math.remainder(self.rotation[1] + d_ry, 2 * math.pi))
+
     @property
     def eigenmodes_busy(self) -> bool:
         """Whether eigenmodes are being computed in the background (lattice modes stand in)."""
@@ -153,7 +177,9 @@ class Session:
         self.frame += 1
         theta = self.field.theta.view()
         theta.flags.writeable = False
-        return FrameState(theta=theta, params=self.live, base=self.base, measures=self.measures,
+        lattice = None if self.somatic is None else LatticeState(
+            self.somatic.lattice.positions, self.somatic.lattice.theta, self.rotation, self._somatic_measures)
+        return FrameState(lattice=lattice, theta=theta, params=self.live, base=self.base, measures=self.measures,
                           annealing=self.annealer.state, time_s=self.time_s, frame=self.frame,
                           palette=self.preset.display.palette, view=self.preset.display.view,
                           preset_name=self.preset.name)
@@ -177,6 +203,12 @@ class Session:
             forcing += injector.forcing(gain=gain, time_s=self.time_s, mode=self.injection_mode)
         if self.annealer.temperature > 0:
             forcing += self._turbulence.forcing(self.annealer.temperature, dt)
+        if self.somatic is not None:
+            c = self.somatic.config
+            self.rotate_view(0.0, math.radians(c.auto_rotate_deg_s) * dt)
+            pull, self._somatic_measures = self.somatic.advance(
+                self.field.theta, c.dt, couplings=c.couplings_at(self.time_s), k_x=c.k_x, rotation=self.rotation)
+            forcing += pull
         scale = self.annealer.coupling_scale
         k = tuple(value * scale for value in self.live.k)
         step = self.preset.simulation.dt * self.live.speed
