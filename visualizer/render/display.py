@@ -101,7 +101,7 @@ class Display:
         self._field_rows = np.empty((chunks, 2, fw), np.float32)
         self._line_rows = np.empty((chunks, 2, samples_x), np.float32)
         self._line_index = np.empty((chunks, samples_x), np.uint32)
-        self._layout_key = (self.size, field_shape)
+        self._layout_key = (self.size, field_shape, self.block)
 
     def draw_field(self, theta: np.ndarray, *, view: str = "phase", time_s: float | None = None) -> None:
         """Colourise ``theta`` (float32 (H, W), rad) into the whole canvas, then limit flashes.
@@ -113,7 +113,7 @@ class Display:
         """
         if view not in VIEWS:
             raise ValueError(f"view must be one of {VIEWS}, not {view!r}")
-        if (self.size, theta.shape) != self._layout_key:
+        if (self.size, theta.shape, self.block) != self._layout_key:
             self._layout(theta.shape)
         unit_vectors(theta, view == "antiphase", self._cos, self._sin)
         rows = pygame.surfarray.pixels2d(self.canvas).T  # (h, w) view of the surface's pixels

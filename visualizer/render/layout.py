@@ -29,4 +29,5 @@ def grid_for_screen(screen_size: tuple[int, int], cells: int) -> tuple[int, int]
     def even(x: float) -> int:
         return max(MIN_SIDE, 2 * round(x / 2))
 
-    return even(height), even(height * aspect)
+    rows = even(height)
+    return rows, even(rows * aspect)
