@@ -117,12 +117,17 @@ def interpolate_into(cos_f, sin_f, lut, rows, block, col0, col1, col_w, row0, ro
                 for x in range(samples):
                     out[x] = lut[index[x]]
             else:
-                for x in range(samples):
+                whole = out_w // block  # samples whose square lies wholly inside the row
+                for x in range(whole):
                     colour = lut[index[x]]
-                    for ox in range(x * block, min((x + 1) * block, out_w)):
-                        out[ox] = colour
+                    for k in range(block):
+                        out[x * block + k] = colour
+                for ox in range(whole * block, out_w):
+                    out[ox] = lut[index[ox // block]]
                 for y in range(y0 + 1, min(y0 + block, out_h)):
-                    rows[y, :] = out
+                    below = rows[y]
+                    for ox in range(out_w):
+                        below[ox] = out[ox]
 
 
 def bilinear_taps(out_size: int, in_size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
