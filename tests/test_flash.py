@@ -59,7 +59,7 @@ def render(display, thetas, *, limit: bool) -> list[np.ndarray]:
     return frames
 
 
-def strobe(period_frames: int, seconds: float = 2.0) -> list[np.ndarray]:
+def strobe(period_frames: int, seconds: float = 1.5) -> list[np.ndarray]:
     white, black = np.zeros((18, 32), np.float32), np.full((18, 32), np.pi, np.float32)
     return [white if (i // period_frames) % 2 == 0 else black for i in range(int(seconds * FPS))]
 

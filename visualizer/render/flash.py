@@ -126,15 +126,13 @@ def blend_toward(rows, shifts, to_linear, to_srgb, previous_rgb, cell_h, cell_w,
     alpha_bits = ~((np.uint32(255) << shifts[0]) | (np.uint32(255) << shifts[1]) | (np.uint32(255) << shifts[2]))
     for y in prange(rows.shape[0]):
         v = min(max((y + np.float32(0.5)) / cell_h - np.float32(0.5), np.float32(0.0)), np.float32(gh - 1))
-        y0 = min(np.int64(v), gh - 2) if gh > 1 else 0
-        wy = v - y0 if gh > 1 else np.float32(0.0)
-        y1 = y0 + 1 if gh > 1 else 0
+        y0 = np.int64(v)
+        y1, wy = min(y0 + 1, gh - 1), v - y0
         row = rows[y]
         for x in range(rows.shape[1]):
             u = min(max((x + np.float32(0.5)) / cell_w - np.float32(0.5), np.float32(0.0)), np.float32(gw - 1))
-            x0 = min(np.int64(u), gw - 2) if gw > 1 else 0
-            wx = u - x0 if gw > 1 else np.float32(0.0)
-            x1 = x0 + 1 if gw > 1 else 0
+            x0 = np.int64(u)
+            x1, wx = min(x0 + 1, gw - 1), u - x0
             p = row[x]
             out = p & alpha_bits
             for c in range(3):
