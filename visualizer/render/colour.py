@@ -19,7 +19,7 @@ Every palette reads the gamut from a table computed once (`visualizer.render.gam
 from __future__ import annotations
 
 import numpy as np
-from scipy.ndimage import gaussian_filter1d, minimum_filter1d
+from scipy.ndimage import minimum_filter1d
 
 from visualizer.render.gamut import (
     delta_e94,
@@ -44,9 +44,9 @@ _MAGENTA_HUE_DEG = 328.0  # hue of sRGB magenta in CIELAB
 VIVID_SWING = 20.0
 VIVID_PEAK_HUE_DEG = 150.0  # lightest between yellow and cyan, darkest at blue-violet
 VIVID_LIGHTNESS_RANGE = (8.0, 95.0)
-_VIVID_FINE = 2048  # hue samples the palette is designed on before equal-ΔE resampling
-_VIVID_DIP_WIDTH = 24  # samples (~4°) each side: minimum filter under the gamut's chroma
-_VIVID_SMOOTHING = 40.0  # samples (~7°): Gaussian sigma of the chroma curve
+_VIVID_FINE = 1024  # hue samples the palette is designed on before equal-ΔE resampling
+_VIVID_DIP_WIDTH = 12  # samples (~4°) each side: minimum filter under the gamut's chroma
+_VIVID_SMOOTHING = 20.0  # samples (~7°): Gaussian sigma of the chroma curve
 
 
 def full_circle_chroma(lightness: float) -> float:
@@ -63,6 +63,12 @@ def _complementary_hue(theta: np.ndarray) -> np.ndarray:
     return np.where(warped < np.pi, first, second)
 
 
+def _circular_gaussian(values: np.ndarray, sigma: float) -> np.ndarray:
+    """Smooth a periodic sequence with a Gaussian of ``sigma`` samples (by FFT)."""
+    frequencies = np.fft.rfftfreq(values.size)
+    return np.fft.irfft(np.fft.rfft(values) * np.exp(-2 * (np.pi * sigma * frequencies) ** 2), n=values.size)
+
+
 def _vivid_lightness(hue: np.ndarray, lightness: float) -> np.ndarray:
     return np.clip(lightness + VIVID_SWING * np.cos(hue - np.radians(VIVID_PEAK_HUE_DEG)), *VIVID_LIGHTNESS_RANGE)
 
@@ -71,7 +77,7 @@ def _vivid_lab(size: int, lightness: float, chroma: float | None) -> np.ndarray:
     hue = np.linspace(0.0, 2 * np.pi, _VIVID_FINE, endpoint=False)
     light = _vivid_lightness(hue, lightness)
     gamut = max_chroma_lookup(light, hue) * GAMUT_MARGIN
-    c = gaussian_filter1d(minimum_filter1d(gamut, 2 * _VIVID_DIP_WIDTH + 1, mode="wrap"), _VIVID_SMOOTHING, mode="wrap")
+    c = _circular_gaussian(minimum_filter1d(gamut, 2 * _VIVID_DIP_WIDTH + 1, mode="wrap"), _VIVID_SMOOTHING)
     c = np.minimum(c, gamut)
     if chroma is not None:
         c = np.minimum(c, chroma)
