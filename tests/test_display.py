@@ -99,7 +99,7 @@ def test_antiphase_view_turns_a_checkerboard_into_one_colour(display):
     drawn = drawn_indices(display)
     assert index_distance(drawn, int(1.0 / (2 * np.pi) * N)).max() <= 1
     display.draw_field(theta, view="phase")  # the same field in the phase view: two colours, crisp cells
-    values, counts = np.unique(drawn_indices(display), return_counts=True)
+    _, counts = np.unique(drawn_indices(display), return_counts=True)
     top_two = np.sort(counts)[-2:].sum() / counts.sum()
     assert top_two > 0.6
 

@@ -10,7 +10,7 @@ import numpy as np
 import pygame
 
 from visualizer.render.colourise import VIEWS, bilinear_taps, interpolate_into, unit_vectors
-from visualizer.render.flash import FlashLimitConfig, FlashLimiter
+from visualizer.render.flash import WCAG_FLASH_LIMIT, FlashLimitConfig, FlashLimiter
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ class Display:
 
     def __init__(self, *, size: tuple[int, int] = DEFAULT_WINDOW, fullscreen: bool = False,
                  display_index: int = 0, caption: str = "visualizer", block: int | None = None,
-                 flash_limit: FlashLimitConfig | None = FlashLimitConfig()):
+                 flash_limit: FlashLimitConfig | None = WCAG_FLASH_LIMIT):
         pygame.display.init()
         n = pygame.display.get_num_displays()
         if not 0 <= display_index < n:

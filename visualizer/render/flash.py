@@ -54,6 +54,9 @@ class FlashLimitConfig:
             raise ValueError(f"invalid flash limit {self}")
 
 
+WCAG_FLASH_LIMIT = FlashLimitConfig()
+
+
 def _srgb_to_linear_table() -> np.ndarray:
     v = np.arange(256) / 255.0
     return np.where(v <= 0.04045, v / 12.92, ((v + 0.055) / 1.055) ** 2.4).astype(np.float32)
@@ -151,7 +154,7 @@ class FlashLimiter:
     output in place.
     """
 
-    def __init__(self, config: FlashLimitConfig = FlashLimitConfig()):
+    def __init__(self, config: FlashLimitConfig = WCAG_FLASH_LIMIT):
         self.config = config
         self._to_linear = _srgb_to_linear_table()
         self._to_srgb = _linear_to_srgb_table()
