@@ -1,0 +1,288 @@
+"""Video out: phases → RGB frames → an H.264 file through ffmpeg, offline or live.
+
+``FramePainter`` colours a phase field into a preallocated RGB frame of the output size (the
+field letterboxed, nearest-neighbour, as on screen). ``VideoWriter`` pipes frames to the ffmpeg
+binary that ships inside the imageio-ffmpeg wheel: H.264 yuv420p (+ AAC audio muxed from a file),
+``+faststart``, so any player takes it. Offline (``live=False``) ``write`` hands the frame straight
+to ffmpeg and waits for it; live (``live=True``) it copies the frame into one of a few preallocated
+buffers for a writer thread and drops the frame (``dropped``) rather than ever making the render
+loop wait. ``render_video`` runs a preset over an audio file in lockstep: deterministic, as fast
+as the machine allows.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, TextIO
+
+import imageio_ffmpeg
+import numpy as np
+from numba import njit, prange
+
+from visualizer.render.colour import build_lut
+
+log = logging.getLogger(__name__)
+
+LIVE_BUFFERS = 4  # frames a live recording can fall behind before it drops one
+
+
+class VideoError(RuntimeError):
+    """ffmpeg refused or failed; the message is one line for the user."""
+
+
+@njit(parallel=True, fastmath=True, cache=True, nogil=True)
+def colourise_rgb(theta, lut, frame, source_row, source_col):
+    """Colour ``theta`` through ``lut`` into ``frame``, black where the maps say −1.
+
+    theta : float32 (H, W), rad in [0, 2π). lut : uint8 (n, 3). frame : uint8 (out_h, out_w, 3).
+    source_row : int32 (out_h,), source_col : int32 (out_w,): field row/column per output pixel.
+    """
+    n = lut.shape[0]
+    scale = np.float32(n / (2.0 * np.pi))
+    for oy in prange(frame.shape[0]):
+        r = source_row[oy]
+        for ox in range(frame.shape[1]):
+            c = source_col[ox]
+            if r < 0 or c < 0:
+                frame[oy, ox, 0] = 0
+                frame[oy, ox, 1] = 0
+                frame[oy, ox, 2] = 0
+            else:
+                index = min(max(np.int32(theta[r, c] * scale), 0), n - 1)
+                frame[oy, ox, 0] = lut[index, 0]
+                frame[oy, ox, 1] = lut[index, 1]
+                frame[oy, ox, 2] = lut[index, 2]
+
+
+def letterbox_maps(field_shape: tuple[int, int], size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Source row per output row and source column per output column (−1 = black bar).
+
+    field_shape : (H, W) cells; size : (width, height) pixels. The field keeps its aspect, centred.
+    """
+    (fh, fw), (sw, sh) = field_shape, size
+    scale = min(sw / fw, sh / fh)
+    w, h = max(1, round(fw * scale)), max(1, round(fh * scale))
+    x0, y0 = (sw - w) // 2, (sh - h) // 2
+    cols = np.full(sw, -1, np.int32)
+    rows = np.full(sh, -1, np.int32)
+    cols[x0:x0 + w] = np.arange(w) * fw // w
+    rows[y0:y0 + h] = np.arange(h) * fh // h
+    return rows, cols
+
+
+class FramePainter:
+    """Phases → an RGB frame of a fixed output size; the frame buffer is reused every call."""
+
+    def __init__(self, size: tuple[int, int]):
+        self.size = size
+        self.frame = np.zeros((size[1], size[0], 3), np.uint8)
+        self._maps_for: tuple[int, int] | None = None
+        self._lut_key = None
+        self.lut: np.ndarray | None = None
+
+    def use_palette(self, palette: str, *, lightness: float) -> np.ndarray:
+        """The LUT for ``palette`` at ``lightness`` (L*), rebuilt only when either changes."""
+        key = (palette, round(lightness))
+        if key != self._lut_key:
+            self._lut_key = key
+            self.lut = build_lut(palette, lightness=key[1])
+        return self.lut
+
+    def paint(self, theta: np.ndarray, lut: np.ndarray | None = None) -> np.ndarray:
+        """theta : float32 (H, W) → the frame, uint8 (height, width, 3), valid until the next call."""
+        if theta.shape != self._maps_for:
+            self._maps_for = theta.shape
+            self._rows, self._cols = letterbox_maps(theta.shape, self.size)
+        colourise_rgb(theta, self.lut if lut is None else lut, self.frame, self._rows, self._cols)
+        return self.frame
+
+
+def ffmpeg_command(path: Path, *, size: tuple[int, int], fps: float, audio: Path | None = None,
+                   seconds: float | None = None, crf: int = 18, speed: str = "veryfast") -> list[str]:
+    """The ffmpeg command line: raw RGB on stdin (+ ``audio``) → H.264 yuv420p (+ AAC) MP4."""
+    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-hide_banner", "-loglevel", "error",
+               "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{size[0]}x{size[1]}", "-r", f"{fps:g}", "-i", "-"]
+    if audio is not None:
+        command += ["-i", str(audio), "-map", "0:v:0", "-map", "1:a:0", "-c:a", "aac", "-b:a", "192k"]
+    command += ["-c:v", "libx264", "-preset", speed, "-crf", str(crf), "-pix_fmt", "yuv420p",
+                "-movflags", "+faststart"]
+    if seconds is not None:
+        command += ["-t", f"{seconds:.6f}"]
+    return command + [str(path)]
+
+
+class VideoWriter:
+    """Frames (uint8 (height, width, 3) sRGB) into a video file through ffmpeg.
+
+    path : output file (.mp4). size : (width, height), both even. fps : frames per second.
+    audio : an audio file to mux in from its start (offline renders), or None.
+    seconds : cut the file to this long (the audio otherwise sets no limit), or None.
+    live : never block ``write`` (a writer thread, dropped frames counted) instead of waiting.
+    """
+
+    def __init__(self, path: str | Path, *, size: tuple[int, int], fps: float, audio: Path | None = None,
+                 seconds: float | None = None, live: bool = False):
+        if size[0] % 2 or size[1] % 2:
+            raise VideoError(f"video size {size[0]}x{size[1]}: width and height must be even (H.264 4:2:0)")
+        self.path = Path(path)
+        self.size = size
+        self.frames = 0
+        self.dropped = 0
+        self._log = tempfile.TemporaryFile()
+        try:
+            self._process = subprocess.Popen(
+                ffmpeg_command(self.path, size=size, fps=fps, audio=audio, seconds=seconds,
+                               speed="ultrafast" if live else "veryfast"),
+                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._log)
+        except OSError as e:
+            raise VideoError(f"cannot start ffmpeg: {e}") from None
+        self._thread = None
+        if live:
+            shape = (size[1], size[0], 3)
+            self._free: queue.Queue[np.ndarray] = queue.Queue()
+            for _ in range(LIVE_BUFFERS):
+                self._free.put(np.empty(shape, np.uint8))
+            self._full: queue.Queue[np.ndarray | None] = queue.Queue()
+            self._thread = threading.Thread(target=self._drain, name="video-writer", daemon=True)
+            self._thread.start()
+        self.error: str = ""
+
+    def write(self, frame: np.ndarray) -> None:
+        if self._thread is None:
+            self._pipe(frame)
+            return
+        try:
+            buffer = self._free.get_nowait()
+        except queue.Empty:
+            self.dropped += 1
+            return
+        np.copyto(buffer, frame)
+        self._full.put(buffer)
+
+    def _pipe(self, frame: np.ndarray) -> None:
+        try:
+            self._process.stdin.write(memoryview(np.ascontiguousarray(frame)).cast("B"))
+            self.frames += 1
+        except (BrokenPipeError, OSError):
+            raise VideoError(f"ffmpeg stopped writing {self.path}: {self._ffmpeg_said()}") from None
+
+    def _drain(self) -> None:
+        while (buffer := self._full.get()) is not None:
+            if not self.error:
+                try:
+                    self._pipe(buffer)
+                except VideoError as e:
+                    self.error = str(e)
+                    log.error("recording: %s", e)
+            self._free.put(buffer)
+
+    def _ffmpeg_said(self) -> str:
+        self._log.seek(0)
+        lines = self._log.read().decode(errors="replace").strip().splitlines()
+        return lines[-1] if lines else f"exit code {self._process.poll()}"
+
+    def close(self) -> Path:
+        """Finish the file (waits for ffmpeg); raises VideoError if it failed."""
+        if self._thread is not None:
+            self._full.put(None)
+            self._thread.join()
+        try:
+            self._process.stdin.close()
+        except OSError:
+            pass
+        code = self._process.wait()
+        if code != 0 or self.error:
+            raise VideoError(self.error or f"ffmpeg failed writing {self.path}: {self._ffmpeg_said()}")
+        self._log.close()
+        return self.path
+
+    def __enter__(self) -> "VideoWriter":
+        return self
+
+    def __exit__(self, kind, value, traceback) -> None:
+        if kind is None:
+            self.close()
+        else:  # already failing: stop ffmpeg without hiding the first error
+            self._process.kill()
+            self._process.wait()
+
+
+class Progress:
+    """A one-line progress bar on ``stream`` (stderr), redrawn at most 10 times a second."""
+
+    def __init__(self, total: int, *, label: str = "render", stream: TextIO | None = None, width: int = 30):
+        self.total, self.label, self.width = total, label, width
+        self.stream = stream or sys.stderr
+        self.start = time.perf_counter()
+        self._shown = 0.0
+
+    def update(self, done: int) -> None:
+        now = time.perf_counter()
+        if done < self.total and now - self._shown < 0.1:
+            return
+        self._shown = now
+        elapsed = max(now - self.start, 1e-9)
+        rate = done / elapsed
+        eta = (self.total - done) / rate if rate > 0 else 0.0
+        filled = self.width * done // max(self.total, 1)
+        self.stream.write(f"\r{self.label} {100 * done // max(self.total, 1):3d}% |{'█' * filled}{' ' * (self.width - filled)}| "
+                          f"{done}/{self.total} frames  {rate:5.1f} fps  ETA {eta:4.0f} s ")
+        if done >= self.total:
+            self.stream.write("\n")
+        self.stream.flush()
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    path: Path
+    frames: int
+    seconds: float
+    wall_s: float
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.wall_s if self.wall_s > 0 else 0.0
+
+
+def render_video(audio: Path, *, preset: str, out: Path, size: tuple[int, int] = (1920, 1080),
+                 fps: float = 60.0, seconds: float | None = None, seed: int = 0, progress: bool = True,
+                 frame_filter: Callable[[np.ndarray], np.ndarray] | None = None) -> RenderResult:
+    """Render ``preset`` driven by ``audio`` into ``out``, the audio muxed in.
+
+    seconds : how much to render (default: the whole file). frame_filter : applied to each
+    finished frame before encoding (the photosensitive flash limiter).
+    Deterministic: the analyser is fed exactly 1/fps of samples per frame (``LockstepAudio``).
+    """
+    from visualizer.audio.engine import LockstepAudio
+    from visualizer.session import Session
+
+    source = LockstepAudio(Path(audio), loop=False)
+    duration = len(source.samples) / source.sr
+    seconds = duration if seconds is None else seconds
+    total = max(1, round(seconds * fps))
+    session = Session.from_preset(preset, seed=seed)
+    painter = FramePainter(size)
+    bar = Progress(total) if progress else None
+    dt = 1.0 / fps
+    start = time.perf_counter()
+    try:
+        with VideoWriter(out, size=size, fps=fps, audio=Path(audio), seconds=total / fps) as writer:
+            for i in range(total):
+                source.advance(dt)
+                state = session.advance(source.latest(), dt)
+                painter.use_palette(state.palette, lightness=state.params.lightness)
+                frame = painter.paint(state.theta)
+                writer.write(frame if frame_filter is None else frame_filter(frame))
+                if bar is not None:
+                    bar.update(i + 1)
+    finally:
+        session.close()
+    return RenderResult(path=Path(out), frames=total, seconds=total / fps, wall_s=time.perf_counter() - start)
