@@ -97,7 +97,7 @@ class BeatMerge:
         self.clock_leads = False
         self._beats = 0
         self._downbeats = 0
-        self._seen = {"tracker": (0, 0), "clock": (0, 0)}
+        self._seen: dict[str, tuple[int, int]] | None = None
 
     def apply(self, features: FeatureSnapshot, now_s: float | None = None) -> FeatureSnapshot:
         now_s = time.monotonic() if now_s is None else now_s
@@ -107,6 +107,9 @@ class BeatMerge:
         clock_beats = state.beats()
         clock = (clock_beats, (clock_beats + BEATS_PER_BAR - 1) // BEATS_PER_BAR if state.bars_known else 0)
         counts = clock if leads else tracker
+        if self._seen is None:  # the first frame: carry on from the leading source's counts
+            self._beats, self._downbeats = counts
+            self._seen = {"tracker": tracker, "clock": clock}
         seen = self._seen["clock" if leads else "tracker"]
         if leads == self.clock_leads:
             self._beats += max(counts[0] - seen[0], 0)

@@ -134,7 +134,7 @@ class MidiController:
         self.queue = queue
         self.device = device
         self.clock = clock or MidiClock()
-        self.folder = folder
+        self.folder = Path(folder) if folder is not None else None
         self.opener = opener
         self.name: str | None = None  # the open device's name
         self.bindings: dict[tuple[str, int, int], Binding] = {}
@@ -169,28 +169,35 @@ class MidiController:
     # -- the MIDI thread --------------------------------------------------------------------
     def _run(self) -> None:
         port, next_check = None, 0.0
-        try:
-            while not self._stop.is_set():
-                now = time.monotonic()
-                if now >= next_check:
-                    next_check = now + RETRY_S
+        while not self._stop.is_set():
+            now = time.monotonic()
+            if now >= next_check:
+                next_check = now + RETRY_S
+                try:
                     port = self._check(port)
-                if port is None:
-                    self._stop.wait(0.05)
-                    continue
-                got = False
-                for message in port.iter_pending():
-                    got = True
-                    self.handle(message, time.monotonic())
-                if port.closed:
-                    next_check = 0.0
-                elif not got:
-                    time.sleep(POLL_S)
-        except Exception:
-            log.exception("MIDI: input failed and stops")
-        finally:
-            if port is not None:
+                except Exception:  # e.g. an unwritable config dir: keep MIDI alive, retry later
+                    log.exception("MIDI: error while opening %s", self.device or "an input")
+            if port is None:
+                self._stop.wait(0.05)
+                continue
+            try:
+                messages = list(port.iter_pending())
+            except Exception as e:  # the device went away mid-read
+                log.warning("MIDI: %s: %s", self.name, e)
+                messages, next_check = [], 0.0
                 port.close()
+            now = time.monotonic()
+            for message in messages:
+                try:
+                    self.handle(message, now)
+                except Exception:  # a bug here must not end MIDI input
+                    log.exception("MIDI: error handling %s", message)
+            if port.closed:
+                next_check = 0.0
+            elif not messages:
+                time.sleep(POLL_S)
+        if port is not None:
+            port.close()
 
     def _check(self, port):
         """Drop a vanished device; open the wanted one when it is (back) there."""
