@@ -1,12 +1,14 @@
 """Harmonics, energy injection, annealing and measures: the physics claims made measurable."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
 from visualizer import presets
 from visualizer.sim import Field, FieldConfig
 from visualizer.sim.annealing import Annealer, AnnealingConfig
-from visualizer.sim.harmonics import Injector, graph_harmonics, graph_laplacian, lattice_harmonics
+from visualizer.sim.harmonics import InjectionConfig, Injector, graph_harmonics, graph_laplacian, lattice_harmonics
 from visualizer.sim.measures import antiphase_fraction, count_patches, harmonic_spectrum, local_order, measure
 from visualizer.sim.neighbourhood import draw_small_world
 
@@ -46,7 +48,7 @@ def inject(mode, seconds=1.0, size=64):
     field = Field(FieldConfig(height=size, width=size, small_world_links=0, omega_spread=0.0, omega_mean=0.0))
     field.theta = np.zeros(field.shape)
     harmonics = lattice_harmonics(size, size, neighborhood="diamond", boundary="wrap", count=48)
-    injector = Injector(harmonics, tilt=1.0, rate_hz=0.2, blobs=3, blob_radius=2.0, seed=3)
+    injector = Injector(harmonics, InjectionConfig(tilt=1.0, rate_hz=0.2, blobs=3, blob_radius=2.0), seed=3)
     for i in range(int(seconds / 0.01)):
         field.step(dt=0.01, k=(0, 0, 0, 0), k_sw=0.0, forcing=injector.forcing(gain=0.6, time_s=i * 0.01, mode=mode))
     theta = np.angle(np.exp(1j * field.theta.astype(np.float64)))
@@ -72,7 +74,7 @@ def test_semantic_injection_is_local_not_global():
 
 def test_injection_carries_the_same_energy_either_way():
     harmonics = lattice_harmonics(64, 64, neighborhood="diamond", boundary="wrap", count=48)
-    injector = Injector(harmonics, blobs=3, blob_radius=5.0, seed=1)
+    injector = Injector(harmonics, InjectionConfig(blobs=3, blob_radius=5.0), seed=1)
     for mode in ("neutral", "semantic"):
         rms = [np.sqrt(np.mean(injector.forcing(gain=2.0, time_s=t, mode=mode) ** 2)) for t in np.linspace(0, 20, 400)]
         assert np.sqrt(np.mean(np.square(rms))) == pytest.approx(2.0 / np.sqrt(2), rel=0.2)
@@ -172,9 +174,9 @@ def test_5meo_is_more_coherent_than_nn_dmt_which_shows_antiphase_neighbours():
 
     def run(name, seed):
         preset = presets.load(presets.resolve(name))
-        field = Field(preset.field_config(seed=seed, size=(128, 128)))
+        field = Field(dataclasses.replace(preset.field, seed=seed, height=128, width=128))
         for _ in range(1000):  # 20 s at the source table's constants (swept ones at mid-range)
-            field.step(dt=0.02, k=preset.k, k_sw=preset.k_sw)
+            field.step(dt=0.02, k=preset.base.k, k_sw=preset.base.k_sw)
         return measure(field.theta, harmonics)
     meo = [run("5meo", seed) for seed in range(3)]
     nn = [run("nn-dmt", seed) for seed in range(3)]

@@ -6,14 +6,15 @@ import pytest
 
 from visualizer.audio.features import FeatureSnapshot
 from visualizer.modulation import Modulator, Route
+from visualizer.params import Params
 
-BASE = {"k1": 2.0, "k3": 1.0, "injection": 0.0, "lightness": 70.0}
+BASE = Params(k1=2.0, k3=1.0, injection=0.0, lightness=70.0)
 DT = 1 / 60
 
 
 def run(route, snapshots, base=BASE):
     modulator = Modulator([route])
-    return [modulator.update(base, s, time_s=i * DT, dt_s=DT)[route.target] for i, s in enumerate(snapshots)]
+    return [modulator.update(base, s, time_s=i * DT, dt_s=DT).get(route.target) for i, s in enumerate(snapshots)]
 
 
 def test_linear_route_adds_its_range_to_the_base():
@@ -60,13 +61,21 @@ def test_tempo_and_beat_phase_sources():
 def test_lfo_runs_through_its_range_starting_mid_way_and_rising():
     route = Route("lfo", "k3", -20.0, 20.0, period_s=4.0)
     modulator = Modulator([route])
-    at = lambda t: modulator.update({"k3": 0.0}, FeatureSnapshot(), time_s=t, dt_s=DT)["k3"]  # noqa: E731
+    at = lambda t: modulator.update(Params(k3=0.0), FeatureSnapshot(), time_s=t, dt_s=DT).k3  # noqa: E731
     assert [at(t) for t in (0.0, 1.0, 2.0, 3.0)] == pytest.approx([0, 20, 0, -20])
 
 
 def test_routes_to_one_target_add_up_and_clamp():
     modulator = Modulator([Route("bass", "k1", 0.0, 15.0), Route("mid", "k1", 0.0, 15.0)])
-    live = modulator.update({"k1": 2.0}, FeatureSnapshot(bass=0.2, mid=0.4), time_s=0.0, dt_s=DT)
-    assert live["k1"] == pytest.approx(2 + 3 + 6)
-    live = modulator.update({"k1": 2.0}, FeatureSnapshot(bass=1.0, mid=1.0), time_s=0.0, dt_s=DT)
-    assert live["k1"] == 20.0
+    live = modulator.update(Params(k1=2.0), FeatureSnapshot(bass=0.2, mid=0.4), time_s=0.0, dt_s=DT)
+    assert live.k1 == pytest.approx(2 + 3 + 6)
+    live = modulator.update(Params(k1=2.0), FeatureSnapshot(bass=1.0, mid=1.0), time_s=0.0, dt_s=DT)
+    assert live.k1 == 20.0
+
+
+def test_every_route_target_is_a_registry_parameter_and_clamps_to_its_range():
+    from visualizer.params import REGISTRY
+
+    for name, spec in REGISTRY.items():
+        modulator = Modulator([Route("energy", name, 0.0, 1000.0)])
+        assert modulator.update(Params(), FeatureSnapshot(energy=1.0), time_s=0.0, dt_s=DT).get(name) == spec.hi

@@ -24,7 +24,7 @@ def test_the_required_presets_ship():
 def test_every_shipped_preset_loads(path):
     preset = presets.load(path)
     assert preset.description and preset.name
-    preset.field_config()  # the field accepts it too
+    assert preset.field.height >= 9 and preset.simulation.substeps >= 1
 
 
 def test_shipped_music_routes_carry_the_source_table_sweeps():
@@ -35,11 +35,12 @@ def test_shipped_music_routes_carry_the_source_table_sweeps():
 
 def test_source_table_values():
     meo, nn, classic = (presets.load(presets.resolve(n)) for n in ("5meo", "nn-dmt", "qri-classic"))
-    assert meo.k == (20, 20, 10, 0) and meo.sweeps == {"k_sw": (-20, 20)}
-    assert nn.k[0] == -10 and nn.k[1] == 10 and nn.k[3] == 5 and nn.k_sw == 0
-    assert nn.sweeps == {"k3": (-20, 20)} and nn.palette == "complementary"
-    assert classic.k == (10.1, 5.0, 2.5, 1.0) and classic.k_sw == 0
-    assert (classic.neighborhood, classic.boundary, classic.size) == ("cross", "open", (20, 20))
+    assert meo.base.k == (20, 20, 10, 0) and meo.sweep.ranges == (("k_sw", (-20, 20)),)
+    assert nn.base.k[0] == -10 and nn.base.k[1] == 10 and nn.base.k[3] == 5 and nn.base.k_sw == 0
+    assert nn.sweep.ranges == (("k3", (-20, 20)),) and nn.display.palette == "complementary"
+    assert classic.base.k == (10.1, 5.0, 2.5, 1.0) and classic.base.k_sw == 0
+    c = classic.field
+    assert (c.neighborhood, c.boundary, c.height, c.width) == ("cross", "open", 20, 20)
 
 
 VALID = tomllib.loads((SHIPPED[0]).read_text())

@@ -3,7 +3,9 @@
 A slider (or the preset) sets each target's *base*; every route adds its own value on top, as
 VJ software does:
 
-    live[target] = clamp(base[target] + Σ_routes lo + (hi − lo)·smooth(curve(invert(source))))
+    live.target = clamp(base.target + Σ_routes lo + (hi − lo)·smooth(curve(invert(source))))
+
+Targets are the parameters of ``visualizer.params.REGISTRY``; clamping uses their ranges.
 
 Sources are 0..1: ``energy``, ``bass``, ``mid``, ``high`` (auto-gained levels), ``onset`` and
 ``beat`` (1 on the frame an event arrives, else 0: give them a release to make a pulse),
@@ -16,25 +18,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Mapping, Sequence
+from typing import Sequence
 
 from visualizer.audio.features import FeatureSnapshot
+from visualizer.params import REGISTRY, Params
 
 SOURCES = ("energy", "bass", "mid", "high", "onset", "beat", "beat_phase", "tempo", "lfo")
 CURVES = ("linear", "square", "sqrt", "smoothstep")
 TEMPO_RANGE_BPM = (60.0, 180.0)
 
-# target → (lowest, highest) live value
-TARGETS: dict[str, tuple[float, float]] = {
-    "k1": (-20.0, 20.0), "k2": (-20.0, 20.0), "k3": (-20.0, 20.0), "k4": (-20.0, 20.0),
-    "k_sw": (-20.0, 20.0),
-    "injection": (0.0, 20.0),  # gain of the energy injection (rad/s of forcing at full music energy)
-    "temperature": (0.0, 20.0),  # extra Langevin temperature T (rad²/s)
-    "speed": (0.0, 4.0),  # multiplier of the simulation step
-    "small_world_links": (0.0, 8.0),
-    "lightness": (20.0, 90.0),  # CIELAB L*
-    "chroma": (0.0, 130.0),  # CIELAB chroma
-}
+TARGETS = tuple(REGISTRY)
 
 
 @dataclass(frozen=True)
@@ -54,6 +47,21 @@ class Route:
     release_ms: float = 0.0
     invert: bool = False
     period_s: float = 60.0
+
+
+@dataclass(frozen=True)
+class SweepConfig:
+    """A preset's [sweep] section: what a slow LFO sweeps when no music plays.
+
+    ranges : ((parameter, (low, high)), ...). period_s : the LFO's period (s).
+    """
+
+    ranges: tuple[tuple[str, tuple[float, float]], ...] = ()
+    period_s: float = 60.0
+
+    def routes(self) -> tuple[Route, ...]:
+        return tuple(Route(source="lfo", target=name, lo=lo, hi=hi, period_s=self.period_s)
+                     for name, (lo, hi) in self.ranges)
 
 
 def apply_curve(curve: str, x: float) -> float:
@@ -97,14 +105,13 @@ class Modulator:
             "lfo": 0.0,  # per route, below
         }
 
-    def update(self, base: Mapping[str, float], features: FeatureSnapshot, *, time_s: float,
-               dt_s: float) -> dict[str, float]:
-        """Live value of every target in ``base`` (plus any routed target), clamped to its limits.
+    def update(self, base: Params, features: FeatureSnapshot, *, time_s: float, dt_s: float) -> Params:
+        """The live value of every parameter: ``base`` plus the routes, clamped to the registry's ranges.
 
         time_s : time since start (s), drives the LFOs; dt_s : time since the last update (s).
         """
         sources = self.source_values(features)
-        live = dict(base)
+        offsets: dict[str, float] = {}
         for i, route in enumerate(self.routes):
             if route.source == "lfo":
                 x = 0.5 + 0.5 * math.sin(2.0 * math.pi * time_s / route.period_s)
@@ -115,8 +122,7 @@ class Modulator:
             x = apply_curve(route.curve, x)
             self._smoothed[i] = smoothing_step(self._smoothed[i], x, dt_s=dt_s,
                                                attack_ms=route.attack_ms, release_ms=route.release_ms)
-            live[route.target] = live.get(route.target, 0.0) + route.lo + (route.hi - route.lo) * self._smoothed[i]
-        for target, value in live.items():
-            lo, hi = TARGETS[target]
-            live[target] = min(max(value, lo), hi)
-        return live
+            offsets[route.target] = offsets.get(route.target, 0.0) + route.lo + (route.hi - route.lo) * self._smoothed[i]
+        if not offsets:
+            return base
+        return base.replace(**{name: base.get(name) + offset for name, offset in offsets.items()})

@@ -10,18 +10,20 @@ from __future__ import annotations
 import math
 import os
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from visualizer.modulation import CURVES, SOURCES, TARGETS, Route
+from visualizer.modulation import CURVES, SOURCES, TARGETS, Route, SweepConfig
+from visualizer.params import REGISTRY, Params
+from visualizer.paths import user_config_dir
 from visualizer.render.colour import PALETTES
+from visualizer.render.config import VIEWS, DisplayConfig
 from visualizer.sim.annealing import SCHEDULES, AnnealingConfig
-from visualizer.sim.field import MAX_SMALL_WORLD_LINKS, MIN_SIDE, FieldConfig
-from visualizer.sim.harmonics import INJECTION_MODES
+from visualizer.sim.field import MAX_SIDE, MAX_SMALL_WORLD_LINKS, MIN_SIDE, FieldConfig, SimulationConfig
+from visualizer.sim.harmonics import INJECTION_MODES, InjectionConfig
 from visualizer.sim.neighbourhood import BOUNDARIES, NEIGHBOURHOODS
 
-K_LIMIT = 20.0  # couplings live in −20..20, the sliders' range
 SWEEPABLE = ("k1", "k2", "k3", "k4", "k_sw")
 
 
@@ -99,13 +101,18 @@ def _range(lo: float, hi: float) -> Callable[[Any], tuple[float, float]]:
 
 
 def _size(v: Any) -> tuple[int, int]:
-    side = _integer(MIN_SIDE, 2048)
+    side = _integer(MIN_SIDE, MAX_SIDE)
     try:
         if isinstance(v, list) and len(v) == 2:
             return side(v[0]), side(v[1])
         return side(v), side(v)
     except ValueError:
-        raise ValueError(f"an integer or [height, width], each in {MIN_SIDE}..2048") from None
+        raise ValueError(f"an integer or [height, width], each in {MIN_SIDE}..{MAX_SIDE}") from None
+
+
+def _param(name: str) -> Callable[[Any], float]:
+    """A number in the registry's range for ``name``."""
+    return _number(REGISTRY[name].lo, REGISTRY[name].hi)
 
 
 SCHEMA: dict[str, dict[str, Key]] = {
@@ -125,11 +132,11 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "correlation": Key(_number(0.0, 256.0), 4.0),
     },
     "coupling": {
-        "k": Key(_numbers(4, -K_LIMIT, K_LIMIT)),
-        "k_sw": Key(_number(-K_LIMIT, K_LIMIT), 0.0),
+        "k": Key(_numbers(4, REGISTRY["k1"].lo, REGISTRY["k1"].hi)),
+        "k_sw": Key(_param("k_sw"), 0.0),
     },
     "sweep": {
-        **{name: Key(_range(-K_LIMIT, K_LIMIT)) for name in SWEEPABLE},
+        **{name: Key(_range(REGISTRY[name].lo, REGISTRY[name].hi)) for name in SWEEPABLE},
         "period_s": Key(_number(1.0, 3600.0), 60.0),
     },
     "simulation": {
@@ -137,16 +144,18 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "substeps": Key(_integer(1, 16), 2),
     },
     "display": {
-        "palette": Key(_choice(PALETTES), "lab"),
-        "lightness": Key(_number(20.0, 90.0), 70.0),
+        "palette": Key(_choice(PALETTES), DisplayConfig.palette),
+        "lightness": Key(_param("lightness"), REGISTRY["lightness"].default),
+        "saturation": Key(_param("saturation"), REGISTRY["saturation"].default),
+        "view": Key(_choice(VIEWS), DisplayConfig.view),
     },
     "injection": {
-        "mode": Key(_choice(INJECTION_MODES), "neutral"),
-        "modes": Key(_integer(4, 64), 48),
-        "tilt": Key(_number(0.0, 4.0), 1.0),
-        "rate_hz": Key(_number(0.0, 5.0), 0.2),
-        "blobs": Key(_integer(1, 16), 3),
-        "blob_radius": Key(_number(1.0, 64.0), 6.0),
+        "mode": Key(_choice(INJECTION_MODES), InjectionConfig.mode),
+        "modes": Key(_integer(4, 64), InjectionConfig.modes),
+        "tilt": Key(_number(0.0, 4.0), InjectionConfig.tilt),
+        "rate_hz": Key(_number(0.0, 5.0), InjectionConfig.rate_hz),
+        "blobs": Key(_integer(1, 16), InjectionConfig.blobs),
+        "blob_radius": Key(_number(1.0, 64.0), InjectionConfig.blob_radius),
     },
     "annealing": {
         "enabled": Key(_flag, True),
@@ -165,7 +174,7 @@ REQUIRED = {("", "name"), ("", "description"), ("coupling", "k")}
 # one [[modulation]] route
 ROUTE_SCHEMA: dict[str, Key] = {
     "source": Key(_choice(SOURCES)),
-    "target": Key(_choice(tuple(TARGETS))),
+    "target": Key(_choice(TARGETS)),
     "range": Key(_numbers(2, -100.0, 100.0)),
     "curve": Key(_choice(CURVES), "linear"),
     "attack_ms": Key(_number(0.0, 60000.0), 0.0),
@@ -177,41 +186,24 @@ ROUTE_SCHEMA: dict[str, Key] = {
 
 @dataclass(frozen=True)
 class Preset:
-    """A validated preset. ``sweeps`` maps a coupling name (k1..k4, k_sw) to its (low, high)."""
+    """A validated preset: one config per section, each owned by the module that uses it.
+
+    field : structure and natural frequencies ([field], [frequencies]); seed 0, the preset's size.
+    base : the starting value of every parameter ([coupling], small-world links, [display] look).
+    sweep : what the LFO sweeps when no music plays. routes : the [[modulation]] routes.
+    """
 
     name: str
     description: str
     path: Path
-    size: tuple[int, int]
-    neighborhood: str
-    boundary: str
-    small_world_links: int
-    omega_mean: float
-    omega_spread: float
-    omega_correlation: float
-    k: tuple[float, float, float, float]
-    k_sw: float
-    sweeps: dict[str, tuple[float, float]] = field(default_factory=dict)
-    sweep_period_s: float = 60.0
-    dt: float = 0.02
-    substeps: int = 2
-    palette: str = "lab"
-    lightness: float = 70.0
+    field: FieldConfig
+    base: Params
+    sweep: SweepConfig = SweepConfig()
+    simulation: SimulationConfig = SimulationConfig()
+    display: DisplayConfig = DisplayConfig()
     routes: tuple[Route, ...] = ()
-    injection_mode: str = "neutral"
-    injection_modes: int = 48
-    injection_tilt: float = 1.0
-    injection_rate_hz: float = 0.2
-    injection_blobs: int = 3
-    injection_blob_radius: float = 6.0
+    injection: InjectionConfig = InjectionConfig()
     annealing: AnnealingConfig = AnnealingConfig()
-
-    def field_config(self, *, seed: int = 0, size: tuple[int, int] | None = None) -> FieldConfig:
-        height, width = size or self.size
-        return FieldConfig(height=height, width=width, neighborhood=self.neighborhood,
-                           boundary=self.boundary, small_world_links=self.small_world_links, seed=seed,
-                           omega_mean=self.omega_mean, omega_spread=self.omega_spread,
-                           omega_correlation=self.omega_correlation)
 
 
 def _validate(data: dict[str, Any], path: Path) -> dict[tuple[str, str], Any]:
@@ -281,28 +273,32 @@ def load(path: str | os.PathLike) -> Preset:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise PresetError(f"{path}: not valid TOML: {e}") from None
     v = _validate(data, path)
+
+    def section(name: str) -> dict[str, Any]:
+        return {key: v[(name, key)] for key in SCHEMA[name]}
+    field, freq, display = section("field"), section("frequencies"), section("display")
+    k = v[("coupling", "k")]
     return Preset(
         name=v[("", "name")], description=v[("", "description")], path=path,
-        size=v[("field", "size")], neighborhood=v[("field", "neighborhood")],
-        boundary=v[("field", "boundary")], small_world_links=v[("field", "small_world_links")],
-        omega_mean=v[("frequencies", "mean")], omega_spread=v[("frequencies", "spread")],
-        omega_correlation=v[("frequencies", "correlation")],
-        k=v[("coupling", "k")], k_sw=v[("coupling", "k_sw")],
-        sweeps={n: v[("sweep", n)] for n in SWEEPABLE if v[("sweep", n)] is not None},
-        sweep_period_s=v[("sweep", "period_s")],
-        dt=v[("simulation", "dt")], substeps=v[("simulation", "substeps")],
-        palette=v[("display", "palette")], lightness=v[("display", "lightness")],
+        field=FieldConfig(height=field["size"][0], width=field["size"][1], neighborhood=field["neighborhood"],
+                          boundary=field["boundary"], small_world_links=field["small_world_links"],
+                          omega_mean=freq["mean"], omega_spread=freq["spread"], omega_correlation=freq["correlation"]),
+        base=Params(k1=k[0], k2=k[1], k3=k[2], k4=k[3], k_sw=v[("coupling", "k_sw")],
+                    small_world_links=float(field["small_world_links"]), lightness=display["lightness"],
+                    saturation=display["saturation"]),
+        sweep=SweepConfig(ranges=tuple((n, v[("sweep", n)]) for n in SWEEPABLE if v[("sweep", n)] is not None),
+                          period_s=v[("sweep", "period_s")]),
+        simulation=SimulationConfig(**section("simulation")),
+        display=DisplayConfig(palette=display["palette"], view=display["view"]),
         routes=v[("", "modulation")],
-        injection_mode=v[("injection", "mode")], injection_modes=v[("injection", "modes")],
-        injection_tilt=v[("injection", "tilt")], injection_rate_hz=v[("injection", "rate_hz")],
-        injection_blobs=v[("injection", "blobs")], injection_blob_radius=v[("injection", "blob_radius")],
-        annealing=AnnealingConfig(**{k: v[("annealing", k)] for k in SCHEMA["annealing"]}),
+        injection=InjectionConfig(**section("injection")),
+        annealing=AnnealingConfig(**section("annealing")),
     )
 
 
 def preset_dirs() -> list[Path]:
     """Where presets are looked for: the user's folder, then the shipped ones."""
-    user = Path(os.environ.get("XDG_CONFIG_HOME", Path.home() / ".config")) / "visualizer" / "presets"
+    user = user_config_dir() / "presets"
     package = Path(__file__).resolve().parent
     shipped = [package / "presets", package.parent / "presets"]  # wheel install, source checkout
     return [user] + [d for d in shipped if d.is_dir()][:1]

@@ -38,6 +38,17 @@ class AnnealingConfig:
     schedule: str = "linear"
 
 
+@dataclass(frozen=True)
+class AnnealingState:
+    """A snapshot of the annealer: energy E, temperature T (rad²/s), phase, threshold, coupling scale."""
+
+    energy: float
+    temperature: float
+    phase: str
+    threshold: float
+    coupling_scale: float
+
+
 class Annealer:
     """State: ``energy`` E, ``temperature`` T, ``phase`` and the coupling scale it implies."""
 
@@ -49,6 +60,10 @@ class Annealer:
         self.phase = "charging"
         self._cool_from = 0.0
         self._cooling_s = 0.0
+
+    @property
+    def state(self) -> AnnealingState:
+        return AnnealingState(self.energy, self.temperature, self.phase, self.config.threshold, self.coupling_scale)
 
     def cooling_fraction(self, t_s: float) -> float:
         """Share of the hot temperature left ``t_s`` into cooling (1 → 0 over cooling_time_s)."""

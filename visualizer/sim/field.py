@@ -22,6 +22,16 @@ from visualizer.sim.neighbourhood import (
 
 MAX_SMALL_WORLD_LINKS = 8
 MIN_SIDE = 2 * MAX_DISTANCE + 1  # smaller grids would make a cell its own neighbour on a torus
+MAX_SIDE = 2048  # 4 M cells: about 10 steps per second on a 2-core laptop, the edge of usable
+
+
+@dataclass(frozen=True)
+class SimulationConfig:
+    """A preset's [simulation] section: Euler step ``dt`` (s of field time per step, before the
+    ``speed`` parameter) and ``substeps`` per video frame."""
+
+    dt: float = 0.02
+    substeps: int = 2
 
 
 @dataclass(frozen=True)
@@ -48,8 +58,8 @@ class FieldConfig:
     omega_correlation: float = 4.0
 
     def __post_init__(self) -> None:
-        if self.height < MIN_SIDE or self.width < MIN_SIDE:
-            raise ValueError(f"grid must be at least {MIN_SIDE}×{MIN_SIDE} cells, got {self.height}×{self.width}")
+        if not (MIN_SIDE <= self.height <= MAX_SIDE and MIN_SIDE <= self.width <= MAX_SIDE):
+            raise ValueError(f"grid sides must be in {MIN_SIDE}..{MAX_SIDE} cells, got {self.height}×{self.width}")
         if self.neighborhood not in NEIGHBOURHOODS:
             raise ValueError(f"neighborhood must be one of {NEIGHBOURHOODS}, not {self.neighborhood!r}")
         if self.boundary not in BOUNDARIES:

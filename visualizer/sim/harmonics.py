@@ -30,6 +30,23 @@ from visualizer.sim.neighbourhood import lattice_taps
 log = logging.getLogger(__name__)
 
 INJECTION_MODES = ("neutral", "semantic")
+
+
+@dataclass(frozen=True)
+class InjectionConfig:
+    """A preset's [injection] section.
+
+    mode : "neutral" (into the eigenmodes) or "semantic" (localised blobs). modes : eigenmodes kept.
+    tilt : weight of mode m ∝ (m + 1)^−tilt. rate_hz : how fast the lowest driven mode oscillates.
+    blobs, blob_radius : the semantic contrast: that many Gaussian spots of that radius (cells).
+    """
+
+    mode: str = "neutral"
+    modes: int = 48
+    tilt: float = 1.0
+    rate_hz: float = 0.2
+    blobs: int = 3
+    blob_radius: float = 6.0
 # LOBPCG costs ~10 s at 256² (20 iterations, 48 modes) and grows faster than the cell count; above
 # this the lattice modes (exact for the lattice part of the graph) are used instead
 GRAPH_MODES_MAX_CELLS = 256 * 256
@@ -147,6 +164,7 @@ class HarmonicsCache:
         self._lock = threading.Lock()
         self._pending: set[str] = set()
         self._last_links: tuple[np.ndarray, str] | None = None  # (array, digest): hashed once per array
+        self._threads: list[threading.Thread] = []
 
     @property
     def busy(self) -> bool:
@@ -201,8 +219,15 @@ class HarmonicsCache:
                 self._pending.discard(digest)
             log.info("graph harmonics ready (%d modes, %d×%d)", count, height, width)
 
-        threading.Thread(target=compute, name="harmonics", daemon=True).start()
+        thread = threading.Thread(target=compute, name="harmonics", daemon=True)
+        self._threads = [t for t in self._threads if t.is_alive()] + [thread]
+        thread.start()
         return lattice
+
+    def close(self, timeout_s: float = 5.0) -> None:
+        """Wait up to ``timeout_s`` for background computations (they cannot be interrupted)."""
+        for thread in self._threads:
+            thread.join(timeout_s)
 
 
 @njit(parallel=True, fastmath=True, cache=True, nogil=True)
@@ -259,8 +284,9 @@ class Injector:
     The forcing's RMS over the field is g/√2 in either mode, so both carry the same energy.
     """
 
-    def __init__(self, harmonics: Harmonics, *, tilt: float = 1.0, rate_hz: float = 0.2, blobs: int = 3,
-                 blob_radius: float = 6.0, seed: int = 0, pattern_hz: float = 10.0):
+    def __init__(self, harmonics: Harmonics, config: InjectionConfig = InjectionConfig(), *, seed: int = 0,
+                 pattern_hz: float = 10.0):
+        tilt, rate_hz, blobs, blob_radius = config.tilt, config.rate_hz, config.blobs, config.blob_radius
         self.harmonics = harmonics
         self.pattern_hz = pattern_hz
         rng = np.random.default_rng(seed)

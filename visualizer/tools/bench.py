@@ -28,7 +28,6 @@ from visualizer.sim.neighbourhood import lattice_taps  # noqa: E402
 from visualizer.sim.reference import reference_step  # noqa: E402
 
 K_5MEO = (20.0, 20.0, 10.0, 0.0)
-FRAME_BUDGET_MS = 1000 / 60
 
 
 def median_seconds(fn: Callable[[], object], *, repeats: int, warmup: int = 1) -> float:
@@ -101,29 +100,28 @@ def colourise_ms(field_size: int = 256, screen: tuple[int, int] = (1920, 1080)) 
     return ms
 
 
-def end_to_end(size: int, *, frames: int, warmup: int = 120) -> dict[str, list[float]]:
-    """Per-stage frame times (s) of the real app at 1920×1080, N,N-DMT preset (2 substeps,
-    injection and annealing on), the demo track analysed in lockstep, measures at their cadence."""
+def frame_times_ms(preset: str, size: int, *, frames: int, window: tuple[int, int] = (1920, 1080),
+                   warmup: int = 120) -> np.ndarray:
+    """Whole-frame times (ms) of the real app, headless, at ``window``: the demo track analysed in
+    lockstep, the session's routes, injection, annealing and measures, colourise, HUD, present.
+    Measured after the one-time eigenmodes are ready (cached on disk) and ``warmup`` frames."""
     from visualizer.app import App, AppOptions
 
-    app = App(AppOptions(preset="nn-dmt", size=(size, size), headless=True, window=(1920, 1080), profile=True))
+    app = App(AppOptions(preset=preset, size=(size, size), headless=True, window=window))
     try:
-        t0 = time.perf_counter()
         app.frame()
-        while app.harmonics_cache.busy:  # one-time graph modes (cached on disk): measure the steady state
+        while app.session.eigenmodes_busy:
             time.sleep(0.05)
-        setup_s = time.perf_counter() - t0
         for _ in range(warmup):
             app.frame()
-        app.stages.samples.clear()
+        times = []
         for _ in range(frames):
+            t0 = time.perf_counter()
             app.frame()
+            times.append(time.perf_counter() - t0)
     finally:
-        app.audio.close()
-    samples = dict(app.stages.samples)
-    samples["whole frame"] = [sum(parts) for parts in zip(*samples.values())]
-    samples["(graph harmonics, one-time)"] = [setup_s]
-    return samples
+        app.close()
+    return np.array(times) * 1e3
 
 
 def analysis_cpu_share(seconds: float = 20.0) -> float:
@@ -180,19 +178,12 @@ def soak(minutes: float, size: int) -> tuple[float, float, float]:
                 at_one = rss_mib()
         at_end = rss_mib()
     finally:
-        app.audio.close()
+        app.close()
     return at_one, at_end, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def stage_rows(samples: dict[str, list[float]], label: str) -> list[tuple[str, str]]:
-    rows = []
-    for stage, values in samples.items():
-        if stage.startswith("("):
-            rows.append((f"  {label} {stage}", f"{values[0]:6.2f} s before measuring (0 when cached)"))
-            continue
-        ms = np.array(values) * 1e3
-        rows.append((f"  {label} {stage}", f"p50 {np.percentile(ms, 50):6.2f} ms   p99 {np.percentile(ms, 99):6.2f} ms"))
-    return rows
+def percentiles(ms: np.ndarray) -> str:
+    return f"p50 {np.percentile(ms, 50):6.2f} ms   p99 {np.percentile(ms, 99):6.2f} ms   max {ms.max():6.2f} ms"
 
 
 def table(rows: list[tuple[str, str]]) -> str:
@@ -225,18 +216,11 @@ def main(argv: list[str] | None = None) -> int:
             (f"step {size}² numpy float64", f"{numpy_rate / 1e6:8.2f} M cell-steps/s  (kernel is ×{rate / numpy_rate:.0f})"),
         ]
     rows.append(("colourise+scale 256² → 1920×1080", f"{colourise_ms():8.2f} ms/frame"))
-    samples = end_to_end(256, frames=600)
-    rows.append(("end-to-end 256² at 1920×1080, 2 substeps", "per stage, 600 frames:"))
-    rows += stage_rows(samples, "256²")
-    mean = {stage: float(np.mean(v)) for stage, v in samples.items() if not stage.startswith("(")}
-    extra = mean["injection + annealing"] + mean["measures"]
-    rows.append(("  injection+annealing+measures", f"{100 * extra / mean['whole frame']:5.1f}% of the mean frame "
-                                                   f"({100 * extra / (mean['whole frame'] - extra):.1f}% added)"))
-    whole = np.array(samples["whole frame"]) * 1e3
-    rows.append(("  256² frame budget", f"p99 {np.percentile(whole, 99):.2f} ms of {FRAME_BUDGET_MS:.1f} ms"))
-    big = np.array(end_to_end(512, frames=300)["whole frame"]) * 1e3
-    rows.append(("end-to-end 512² at 1920×1080", f"p50 {np.percentile(big, 50):6.2f} ms ({1000 / np.percentile(big, 50):.0f} fps)"
-                                                f"   p99 {np.percentile(big, 99):6.2f} ms"))
+    for size, frames in ((256, 600), (512, 300)):
+        rows.append((f"end-to-end nn-dmt {size}² at 1920×1080", percentiles(frame_times_ms("nn-dmt", size, frames=frames))))
+    lightness = frame_times_ms("mosaic", 128, frames=600)
+    rows.append(("mosaic (lightness route on the beat) 128²", percentiles(lightness)
+                 + f"   max/median {lightness.max() / np.median(lightness):.2f}"))
     rows.append(("audio analysis CPU", f"{100 * analysis_cpu_share():8.2f} % of one core in real time"))
     rows.append(("start-up to first frame, warm cache", f"{startup_seconds():8.2f} s (whole process, --frames 1)"))
     if not args.skip_soak:

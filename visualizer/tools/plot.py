@@ -8,33 +8,36 @@ Needs matplotlib (``pip install -e '.[test]'`` brings it).
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
 import numpy as np
+
+from visualizer.audio.demo import demo_paths
+from visualizer.audio.engine import LockstepAudio
+from visualizer.session import MEASURE_EVERY, Session
+
+FPS = 60
 
 SERIES = ("time_s", "audio_energy", "audio_bass", "k3", "k_sw", "injection", "E", "T", "R", "patches", "hot")
 
 
 def record(*, preset: str = "nn-dmt", seconds: float = 48.0, size: int = 128, seed: int = 0,
            audio_path: Path | None = None) -> dict[str, np.ndarray]:
-    """Run the app headless (audio analysed in lockstep) and record one sample per measurement."""
-    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
-    from visualizer.app import MEASURE_EVERY, App, AppOptions
-    from visualizer.audio.engine import AudioChoice
-
-    choice = AudioChoice("file", path=audio_path) if audio_path else AudioChoice("demo")
-    app = App(AppOptions(preset=preset, size=(size, size), seed=seed, headless=True, window=(320, 240), audio=choice))
+    """Run the preset headless (audio analysed in lockstep) and record one sample per measurement."""
+    audio = LockstepAudio(audio_path or demo_paths()[0], loop=audio_path is None)
+    session = Session.from_preset(preset, size=(size, size), seed=seed)
     rows = []
     try:
-        while app.sim_time_s < seconds:
-            app.frame()
-            if app.frame_count % MEASURE_EVERY == 0:
-                f, m, a = app.features, app.measures, app.annealer
-                rows.append((app.sim_time_s, f.energy, f.bass, app.live["k3"], app.live["k_sw"], app.live["injection"],
+        while session.time_s < seconds:
+            audio.advance(1 / FPS)
+            f = audio.latest()
+            state = session.advance(f, 1 / FPS)
+            if state.frame % MEASURE_EVERY == 0:
+                p, m, a = state.params, state.measures, state.annealing
+                rows.append((state.time_s, f.energy, f.bass, p.k3, p.k_sw, p.injection,
                              a.energy, a.temperature, m.order, m.patches, a.phase == "hot"))
     finally:
-        app.audio.close()
+        session.close()
     data = np.array(rows, dtype=np.float64)
     return {name: data[:, i] for i, name in enumerate(SERIES)}
 

@@ -1,0 +1,17 @@
+"""A preset's [display] section (the look the renderer uses; lightness and saturation are
+parameters in the registry so music and controllers can move them)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+VIEWS = ("phase", "antiphase")
+
+
+@dataclass(frozen=True)
+class DisplayConfig:
+    """palette : a name from ``visualizer.render.colour.PALETTES``. view : "phase" draws θ;
+    "antiphase" draws θ + π on every other cell, so checkerboard order shows as flat colour."""
+
+    palette: str = "lab"
+    view: str = "phase"

@@ -1,0 +1,180 @@
+"""The headless engine: everything between the music's features and the pixels that is not a window.
+
+``Session.advance(features, dt)`` runs one frame: modulation routes → live ``Params`` → energy
+injection and annealing → the field's substeps → measures on their schedule, and returns an
+immutable ``FrameState`` for whichever front end draws it (the pygame window, ``trace``,
+``render``, meditation sessions, the benchmark, the tests). Importing this module never imports
+pygame.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from visualizer import presets
+from visualizer.audio.features import FeatureSnapshot
+from visualizer.modulation import Modulator
+from visualizer.params import Params
+from visualizer.sim import Field
+from visualizer.sim.annealing import Annealer, AnnealingState
+from visualizer.sim.harmonics import INJECTION_MODES, Harmonics, HarmonicsCache, Injector
+from visualizer.sim.measures import Measures, measure
+
+log = logging.getLogger(__name__)
+
+MEASURE_EVERY = 10  # frames between measurements (6 per second at 60 fps)
+NO_MUSIC = ("none", "lost", "starting")  # feature statuses under which the LFO sweeps run instead
+
+
+@dataclass(frozen=True)
+class FrameState:
+    """One frame's result.
+
+    theta : (H, W) float32 phases (rad), a read-only view valid until the next ``advance``.
+    params : the live (modulated) value of every parameter. base : the user's base values.
+    measures : the latest measures (taken every ``MEASURE_EVERY`` frames).
+    annealing : energy E, temperature T, phase, threshold, coupling scale.
+    time_s : the session clock (s); it stops while paused. frame : frames advanced.
+    palette, view : how the renderer should colour theta. preset_name : the preset's name.
+    """
+
+    theta: np.ndarray
+    params: Params
+    base: Params
+    measures: Measures
+    annealing: AnnealingState
+    time_s: float
+    frame: int
+    palette: str
+    view: str
+    preset_name: str
+
+
+class Session:
+    """A preset running headless. Build with ``Session.from_preset`` or ``Session(preset)``.
+
+    size : grid (height, width) overriding the preset's. seed : phases, frequencies and links.
+    """
+
+    def __init__(self, preset: presets.Preset, *, size: tuple[int, int] | None = None, seed: int = 0):
+        self.size = size
+        self.seed = seed
+        self.paused = False
+        self.time_s = 0.0
+        self.frame = 0
+        self._harmonics_cache = HarmonicsCache()
+        self.use_preset(preset)
+
+    @classmethod
+    def from_preset(cls, name_or_path: str | Path, *, size: tuple[int, int] | None = None, seed: int = 0) -> Session:
+        """A session running the preset named (file stem) or at a path; raises PresetError."""
+        return cls(presets.load(presets.resolve(str(name_or_path))), size=size, seed=seed)
+
+    # -- controls -----------------------------------------------------------------------------
+    def use_preset(self, preset: presets.Preset) -> None:
+        """Switch to ``preset``: a new field, base values, routes, annealer and injector."""
+        self.preset = preset
+        config = preset.field if self.size is None else dataclasses.replace(
+            preset.field, height=self.size[0], width=self.size[1])
+        self.field = Field(dataclasses.replace(config, seed=self.seed))
+        self.base = preset.base
+        self.injection_mode = preset.injection.mode
+        self.annealer = Annealer(preset.annealing)
+        self._music: bool | None = None
+        self._modulator = Modulator(())
+        self.live = self.base
+        self._injector: Injector | None = None
+        self._burst = 0.0
+        self.measures = self._measure()
+        log.info("preset: %s (%s)", preset.name, preset.path)
+
+    def set_base(self, name: str, value: float) -> float:
+        """Set one base value (clamped to the registry's range); returns the value set."""
+        self.base = self.base.with_value(name, value)
+        return self.base.get(name)
+
+    def set_bases(self, params: Params) -> None:
+        """Set every base value at once (scene morphs, session timelines)."""
+        self.base = params
+
+    def reseed(self, seed: int | None = None) -> None:
+        """Fresh phases, frequencies and links (``seed`` None: the next seed)."""
+        self.seed = self.seed + 1 if seed is None else seed
+        self.field.reseed(self.seed)
+
+    def cycle_injection_mode(self) -> str:
+        """Neutral ↔ semantic injection; returns the new mode."""
+        self.injection_mode = INJECTION_MODES[(INJECTION_MODES.index(self.injection_mode) + 1) % len(INJECTION_MODES)]
+        return self.injection_mode
+
+    def inject_burst(self, energy: float) -> None:
+        """A "drop": ``energy`` (rad/s of injection gain, decaying over about a second) of neutral
+        energy poured in from now on, on top of the music's."""
+        self._burst += max(float(energy), 0.0)
+
+    @property
+    def eigenmodes_busy(self) -> bool:
+        """Whether eigenmodes are being computed in the background (lattice modes stand in)."""
+        return self._harmonics_cache.busy
+
+    def close(self) -> None:
+        """Stop background work (waits briefly for the eigenmode thread)."""
+        self._harmonics_cache.close()
+
+    # -- the frame ----------------------------------------------------------------------------
+    def advance(self, features: FeatureSnapshot, dt: float) -> FrameState:
+        """One frame of ``dt`` seconds with the music's latest ``features``."""
+        self._follow_music(features.status not in NO_MUSIC)
+        self.live = self._modulator.update(self.base, features, time_s=self.time_s, dt_s=dt)
+        self.field.set_small_world_links(int(round(self.live.small_world_links)))
+        if not self.paused:
+            self.time_s += dt
+            self._simulate(dt)
+        if self.frame % MEASURE_EVERY == 0:
+            self.measures = self._measure()
+        self.frame += 1
+        theta = self.field.theta.view()
+        theta.flags.writeable = False
+        return FrameState(theta=theta, params=self.live, base=self.base, measures=self.measures,
+                          annealing=self.annealer.state, time_s=self.time_s, frame=self.frame,
+                          palette=self.preset.display.palette, view=self.preset.display.view,
+                          preset_name=self.preset.name)
+
+    def _follow_music(self, music: bool) -> None:
+        """Music routes while a source delivers; the preset's LFO sweeps otherwise."""
+        if music != self._music:
+            self._music = music
+            self._modulator = Modulator(self.preset.routes if music else self.preset.sweep.routes())
+
+    def _simulate(self, dt: float) -> None:
+        """Energy into the annealer and the harmonics, then the substeps."""
+        self._burst *= float(np.exp(-dt))
+        gain = self.live.injection + self._burst
+        self.annealer.update(dt_s=dt, injection=gain)
+        forcing = self._injector_now().forcing(gain=gain, time_s=self.time_s, mode=self.injection_mode) if gain > 0 else None
+        scale = self.annealer.coupling_scale
+        k = tuple(value * scale for value in self.live.k)
+        temperature = self.live.temperature + self.annealer.temperature
+        step = self.preset.simulation.dt * self.live.speed
+        for _ in range(self.preset.simulation.substeps):
+            self.field.step(dt=step, k=k, k_sw=self.live.k_sw * scale, forcing=forcing, temperature=temperature)
+
+    def _harmonics(self) -> Harmonics:
+        c = self.field.config
+        return self._harmonics_cache.get(height=c.height, width=c.width, neighborhood=c.neighborhood,
+                                         boundary=c.boundary, count=self.preset.injection.modes,
+                                         small_world=self.field.small_world)
+
+    def _injector_now(self) -> Injector:
+        harmonics = self._harmonics()
+        if self._injector is None or self._injector.harmonics is not harmonics:
+            self._injector = Injector(harmonics, self.preset.injection, seed=self.seed)
+        return self._injector
+
+    def _measure(self) -> Measures:
+        return measure(self.field.theta, self._harmonics(), wrap=self.field.config.boundary == "wrap")
