@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit, prange
 
 from visualizer.audio.features import FeatureSnapshot
 from visualizer.control.clock import BarClock
@@ -66,16 +67,21 @@ class StageActions:
         return Look(brightness=self._brightness, strobe=self._flash if self.strobe else 0.0), fire
 
 
-def apply_look(frame: np.ndarray, look: Look) -> np.ndarray:
-    """Apply ``look`` to an sRGB uint8 frame (H, W, 3) in place; returns it.
+@njit(parallel=True, fastmath=True, cache=True, nogil=True)
+def _scale_and_lift(frame, gain, offset):
+    flat = frame.reshape(-1)
+    for i in prange(flat.shape[0]):
+        flat[i] = np.uint8(min(np.float32(flat[i]) * gain + offset + np.float32(0.5), np.float32(255.0)))
 
-    The strobe mixes toward white, the blackout scales toward black (in encoded sRGB, like a
-    video mixer's fader).
+
+def apply_look(frame: np.ndarray, look: Look) -> np.ndarray:
+    """Apply ``look`` to a C-contiguous sRGB uint8 frame (H, W, 3) in place; returns it.
+
+    Each byte becomes round(x·b·(1 − s) + 255·s·b) for brightness b and strobe s: the strobe
+    mixes toward white, the blackout scales toward black (in encoded sRGB, like a video mixer).
     """
     if look.brightness >= 1.0 and look.strobe <= 0.0:
         return frame
-    gain = look.brightness * (1.0 - look.strobe)
-    offset = 255.0 * look.strobe * look.brightness
-    np.multiply(frame, gain, out=frame, casting="unsafe")
-    np.add(frame, np.uint8(round(offset)), out=frame, casting="unsafe")
+    _scale_and_lift(frame, np.float32(look.brightness * (1.0 - look.strobe)),
+                    np.float32(255.0 * look.strobe * look.brightness))
     return frame

@@ -133,7 +133,7 @@ class BarClock:
     """Notices, frame by frame, when a bar begins and how many beats went by.
 
     A bar begins when the snapshot's ``downbeat_count`` grows (once the tracker has reported any
-    downbeat), otherwise when ``beat_count`` passes a multiple of ``beats_per_bar``.
+    downbeat), otherwise on beats 1, 1 + ``beats_per_bar``, … of ``beat_count``.
     """
 
     def __init__(self, beats_per_bar: int = BEATS_PER_BAR):
@@ -149,6 +149,6 @@ class BarClock:
         if downbeats > 0:
             bar = downbeats > self._downbeats
         else:
-            bar = beats // self.beats_per_bar > last_beats // self.beats_per_bar
+            bar = (beats - 1) // self.beats_per_bar > (last_beats - 1) // self.beats_per_bar  # beats 1, 5, 9, …
         self._beats, self._downbeats = beats, downbeats
         return bar, max(beats - last_beats, 0)

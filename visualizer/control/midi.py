@@ -26,10 +26,10 @@ from typing import Callable
 
 import mido
 import mido.sockets
-import platformdirs
 import tomli_w
 
 from visualizer import params
+from visualizer.paths import user_config_dir
 from visualizer.control.changes import TRIGGERS, ControlChange, ControlQueue
 from visualizer.control.clock import MidiClock
 
@@ -60,7 +60,7 @@ class Binding:
 
 
 def bindings_dir() -> Path:
-    return Path(platformdirs.user_config_dir("visualizer")) / "midi"
+    return user_config_dir() / "midi"
 
 
 def bindings_path(device: str, folder: Path | None = None) -> Path:

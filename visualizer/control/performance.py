@@ -59,16 +59,24 @@ class Performance:
         for change in self.queue.drain():
             self.apply(change)
         if self.director is not None:
-            frame = self.director.update(features, self.session.base)
+            palette = self.palette_blend[1] if self.palette_blend else self.session.preset.display.palette
+            frame = self.director.update(features, self.session.base, palette)
             if frame is not None:
                 if frame.preset is not None and frame.preset.path != self.session.preset.path:
-                    self.session.use_preset(frame.preset)
+                    self._switch_keeping_phases(frame.preset)
                 self.session.set_bases(frame.bases)
                 self.palette_blend = (frame.palette_from, frame.palette_to, frame.palette_mix)
         self.look, drop = self.stage.update(features, dt_s)
         if drop:
             self.session.inject_burst(DROP_ENERGY)
         return features
+
+    def _switch_keeping_phases(self, preset) -> None:
+        """A scene's preset takes over on the bar; the pattern flows on where the grid allows."""
+        theta = self.session.field.theta.copy()
+        self.session.use_preset(preset)
+        if self.session.field.shape == theta.shape:
+            self.session.field.theta = theta
 
     def after_advance(self, features: FeatureSnapshot, state) -> None:
         if self.osc_out is not None:

@@ -58,11 +58,11 @@ class Scene:
 
     @property
     def palette_name(self) -> str:
-        return self.palette or self.preset.palette
+        return self.palette or self.preset.display.palette
 
     def params(self) -> Params:
         """The scene's base values: the preset's, then the overrides."""
-        return preset_params(self.preset).replace(**dict(self.overrides))
+        return self.preset.base.replace(**dict(self.overrides))
 
 
 @dataclass(frozen=True)
@@ -70,14 +70,6 @@ class SceneSet:
     name: str
     path: Path
     scenes: tuple[Scene, ...]
-
-
-def preset_params(preset: presets.Preset) -> Params:
-    """The base values a preset starts with (registry defaults where the preset says nothing)."""
-    k1, k2, k3, k4 = preset.k
-    return Params.defaults().replace(k1=k1, k2=k2, k3=k3, k4=k4, k_sw=preset.k_sw,
-                                     small_world_links=float(preset.small_world_links),
-                                     lightness=preset.lightness)
 
 
 _SCENE_KEYS = ("name", "preset", "overrides", "palette", "transition_beats")
@@ -180,7 +172,7 @@ class SceneDirector:
         self.current: int | None = None  # the scene we are in (or morphing into)
         self.pending: int | None = None  # armed, waiting for the bar
         self._from: Params | None = None
-        self._from_palette = scene_set.scenes[0].palette_name
+        self._from_palette = ""
         self._beats = 0  # beats since the transition began
         self.morphing = False
 
@@ -193,13 +185,15 @@ class SceneDirector:
         here = self.pending if self.pending is not None else (self.current if self.current is not None else -1)
         return self.request(here + direction)
 
-    def update(self, features: FeatureSnapshot, base: Params) -> SceneFrame | None:
-        """Advance by one frame; None when there is nothing to apply."""
+    def update(self, features: FeatureSnapshot, base: Params, palette: str) -> SceneFrame | None:
+        """Advance by one frame; None when there is nothing to apply.
+
+        base, palette : the base values and the palette on screen now (where a transition starts).
+        """
         bar, new_beats = self.bars.update(features)
         switch = None
         if self.pending is not None and bar:
-            if self.current is not None:
-                self._from_palette = self.set.scenes[self.current].palette_name
+            self._from_palette = self.set.scenes[self.current].palette_name if self.current is not None else palette
             self.current, self.pending = self.pending, None
             self._from, self._beats, self.morphing = base, 0, True
             switch = self.set.scenes[self.current].preset

@@ -6,38 +6,35 @@ import re
 from dataclasses import asdict
 from pathlib import Path
 
-import platformdirs
 import tomli_w
 
 from visualizer import presets
 from visualizer.params import Params
+from visualizer.paths import user_config_dir
 
 
 def user_preset_dir() -> Path:
-    return Path(platformdirs.user_config_dir("visualizer")) / "presets"
+    """The folder ``presets.discover`` reads user presets from."""
+    return user_config_dir() / "presets"
 
 
 def preset_table(preset: presets.Preset, base: Params, *, name: str) -> dict:
-    """The TOML tables of ``preset`` with the base values of ``base`` (k1..k4, k_sw, links, L*)."""
-    b = base.as_dict()
-    a = preset.annealing
+    """The TOML tables of ``preset`` with ``base`` as its starting values (what the sliders show)."""
+    f = preset.field
     table = {
         "name": name,
         "description": f"Saved on stage from {preset.name}: {preset.description}",
-        "field": {"size": list(preset.size), "neighborhood": preset.neighborhood, "boundary": preset.boundary,
-                  "small_world_links": int(round(b["small_world_links"]))},
-        "frequencies": {"mean": preset.omega_mean, "spread": preset.omega_spread,
-                        "correlation": preset.omega_correlation},
-        "coupling": {"k": [b["k1"], b["k2"], b["k3"], b["k4"]], "k_sw": b["k_sw"]},
-        "simulation": {"dt": preset.dt, "substeps": preset.substeps},
-        "display": {"palette": preset.palette, "lightness": b["lightness"]},
-        "injection": {"mode": preset.injection_mode, "modes": preset.injection_modes,
-                      "tilt": preset.injection_tilt, "rate_hz": preset.injection_rate_hz,
-                      "blobs": preset.injection_blobs, "blob_radius": preset.injection_blob_radius},
-        "annealing": asdict(a),
+        "field": {"size": [f.height, f.width], "neighborhood": f.neighborhood, "boundary": f.boundary,
+                  "small_world_links": int(round(base.small_world_links))},
+        "frequencies": {"mean": f.omega_mean, "spread": f.omega_spread, "correlation": f.omega_correlation},
+        "coupling": {"k": list(base.k), "k_sw": base.k_sw},
+        "simulation": asdict(preset.simulation),
+        "display": {**asdict(preset.display), "lightness": base.lightness, "saturation": base.saturation},
+        "injection": asdict(preset.injection),
+        "annealing": asdict(preset.annealing),
     }
-    if preset.sweeps:
-        table["sweep"] = {**{k: list(v) for k, v in preset.sweeps.items()}, "period_s": preset.sweep_period_s}
+    if preset.sweep.ranges:
+        table["sweep"] = {**{n: list(r) for n, r in preset.sweep.ranges}, "period_s": preset.sweep.period_s}
     if preset.routes:
         table["modulation"] = [{"source": r.source, "target": r.target, "range": [r.lo, r.hi], "curve": r.curve,
                                 "attack_ms": r.attack_ms, "release_ms": r.release_ms, "invert": r.invert,
@@ -48,8 +45,9 @@ def preset_table(preset: presets.Preset, base: Params, *, name: str) -> dict:
 def save_user_preset(preset: presets.Preset, base: Params, *, name: str | None = None,
                      folder: Path | None = None) -> Path:
     """Write the current look as ``<folder>/<slug>.toml`` (default: the user preset folder, which
-    ``presets.discover`` lists) and check it loads; returns its path. Never overwrites: a number
-    is appended to the file name instead."""
+    ``presets.discover`` lists) and check that it loads; returns its path. Never overwrites: a
+    number is appended to the file name instead. The base values ``speed``, ``injection`` and
+    ``temperature`` have no preset key and are not saved."""
     name = name or f"{preset.name} (saved)"
     folder = folder or user_preset_dir()
     folder.mkdir(parents=True, exist_ok=True)

@@ -27,7 +27,7 @@ import imageio_ffmpeg
 import numpy as np
 from numba import njit, prange
 
-from visualizer.render.colour import build_lut
+from visualizer.render.colour import build_lut, full_circle_chroma
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +78,13 @@ def letterbox_maps(field_shape: tuple[int, int], size: tuple[int, int]) -> tuple
     return rows, cols
 
 
+def palette_lut(palette: str, *, lightness: float, saturation: float) -> np.ndarray:
+    """uint8 (n, 3) colours for ``palette`` at ``lightness`` (L*) with ``saturation`` (share of
+    the largest in-gamut chroma), as the window draws them."""
+    chroma = None if saturation >= 0.999 else saturation * full_circle_chroma(lightness)
+    return build_lut(palette, lightness=lightness, chroma=chroma)
+
+
 class FramePainter:
     """Phases → an RGB frame of a fixed output size; the frame buffer is reused every call."""
 
@@ -88,12 +95,12 @@ class FramePainter:
         self._lut_key = None
         self.lut: np.ndarray | None = None
 
-    def use_palette(self, palette: str, *, lightness: float) -> np.ndarray:
-        """The LUT for ``palette`` at ``lightness`` (L*), rebuilt only when either changes."""
-        key = (palette, round(lightness))
+    def use_palette(self, palette: str, *, lightness: float, saturation: float) -> np.ndarray:
+        """The LUT for ``palette`` (see ``palette_lut``), rebuilt only when the rounded look changes."""
+        key = (palette, round(lightness), round(saturation, 2))
         if key != self._lut_key:
             self._lut_key = key
-            self.lut = build_lut(palette, lightness=key[1])
+            self.lut = palette_lut(palette, lightness=key[1], saturation=key[2])
         return self.lut
 
     def paint(self, theta: np.ndarray, lut: np.ndarray | None = None) -> np.ndarray:
@@ -253,11 +260,13 @@ class RenderResult:
 
 
 def render_video(audio: Path, *, preset: str, out: Path, size: tuple[int, int] = (1920, 1080),
-                 fps: float = 60.0, seconds: float | None = None, seed: int = 0, progress: bool = True,
+                 fps: float = 60.0, seconds: float | None = None, grid: tuple[int, int] | None = None,
+                 seed: int = 0, progress: bool = True,
                  frame_filter: Callable[[np.ndarray], np.ndarray] | None = None) -> RenderResult:
     """Render ``preset`` driven by ``audio`` into ``out``, the audio muxed in.
 
-    seconds : how much to render (default: the whole file). frame_filter : applied to each
+    seconds : how much to render (default: the whole file). grid : the field's (height, width)
+    overriding the preset's. frame_filter : applied to each
     finished frame before encoding (the photosensitive flash limiter).
     Deterministic: the analyser is fed exactly 1/fps of samples per frame (``LockstepAudio``).
     """
@@ -268,7 +277,7 @@ def render_video(audio: Path, *, preset: str, out: Path, size: tuple[int, int] =
     duration = len(source.samples) / source.sr
     seconds = duration if seconds is None else seconds
     total = max(1, round(seconds * fps))
-    session = Session.from_preset(preset, seed=seed)
+    session = Session.from_preset(preset, size=grid, seed=seed)
     painter = FramePainter(size)
     bar = Progress(total) if progress else None
     dt = 1.0 / fps
@@ -278,7 +287,8 @@ def render_video(audio: Path, *, preset: str, out: Path, size: tuple[int, int] =
             for i in range(total):
                 source.advance(dt)
                 state = session.advance(source.latest(), dt)
-                painter.use_palette(state.palette, lightness=state.params.lightness)
+                painter.use_palette(state.palette, lightness=state.params.lightness,
+                                    saturation=state.params.saturation)
                 frame = painter.paint(state.theta)
                 writer.write(frame if frame_filter is None else frame_filter(frame))
                 if bar is not None:

@@ -32,6 +32,14 @@ def parse_video_size(text: str) -> tuple[int, int]:
     return w, h
 
 
+def parse_grid(text: str) -> tuple[int, int]:
+    """``N`` or ``HxW`` cells → (height, width)."""
+    m = re.fullmatch(r"\s*(\d+)\s*(?:[x×]\s*(\d+))?\s*", text)
+    if not m:
+        raise argparse.ArgumentTypeError(f"--grid expects N or HxW (e.g. 256 or 144x256), not {text!r}")
+    return int(m.group(1)), int(m.group(2) or m.group(1))
+
+
 def _positive(text: str) -> float:
     try:
         value = float(text)
@@ -51,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--size", type=parse_video_size, default=(1920, 1080), help="video size WxH (default 1920x1080)")
     p.add_argument("--fps", type=_positive, default=60.0, help="frames per second (default 60)")
     p.add_argument("--seconds", type=_positive, help="render only this many seconds (default: the whole file)")
+    p.add_argument("--grid", type=parse_grid, help="field size N or HxW (cells), overriding the preset's")
     p.add_argument("--seed", type=int, default=0, help="random seed for phases, frequencies, links")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
@@ -66,8 +75,8 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         result = render_video(args.audio, preset=args.preset, out=args.out, size=args.size, fps=args.fps,
-                              seconds=args.seconds, seed=args.seed, progress=not args.no_progress)
-    except (presets.PresetError, AudioFileError, VideoError) as e:
+                              seconds=args.seconds, grid=args.grid, seed=args.seed, progress=not args.no_progress)
+    except (presets.PresetError, AudioFileError, VideoError, ValueError) as e:
         print(f"visualizer render: error: {e}", file=sys.stderr)
         return EXIT_USAGE
     print(f"{result.path}: {result.frames} frames, {result.seconds:.2f} s at {args.size[0]}x{args.size[1]}, "
