@@ -149,3 +149,63 @@ def test_parse_host_port():
     assert parse_host_port("9001") == ("127.0.0.1", 9001)
     with pytest.raises(ValueError, match="host:port"):
         parse_host_port("localhost:http")
+
+
+def test_a_flood_of_garbage_while_rendering_never_stops_a_frame():
+    """Thousands of bad datagrams from two threads while a render loop runs: every frame is
+    processed, the valid changes among the garbage are applied, and the server keeps counting."""
+    import threading
+
+    from visualizer.control.performance import Performance
+    from visualizer.session import Session
+
+    session = Session.from_preset("nn-dmt", size=(16, 16))
+    performance = Performance(session)
+    server = OscServer(performance.queue, read_value=lambda name: session.base.get(name), port=0)
+    garbage = [b"", b"\xff" * 7, b"/visualizer/k1\x00\x00,f\x00\x00", build_message("/visualizer/k1", 99.0),
+               build_message("/visualizer/nope", 1.0), build_message("/visualizer/k1", "x"), b"#bundle\x00" + b"\x01" * 9]
+    stop = threading.Event()
+
+    def flood(seed: int):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        i = 0
+        while not stop.is_set() and i < 20000:
+            sock.sendto(garbage[(i + seed) % len(garbage)], (server.host, server.port))
+            i += 1
+            if i % 200 == 0:
+                sock.sendto(build_message("/visualizer/k2", float(seed)), (server.host, server.port))
+                time.sleep(0.001)  # stay within the socket's buffer most of the time
+        sock.close()
+
+    threads = [threading.Thread(target=flood, args=(seed,), daemon=True) for seed in (3, 4)]
+    for t in threads:
+        t.start()
+    frames = 0
+    try:
+        features = FeatureSnapshot(status="test")
+        for _ in range(120):
+            performance.before_advance(features, 1 / 60)
+            session.advance(features, 1 / 60)
+            frames += 1
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    client = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    client.settimeout(WAIT_S)
+    client.sendto(build_message("/visualizer/k3", 5.5), (server.host, server.port))
+    client.sendto(build_message("/visualizer/get", "k3"), (server.host, server.port))
+    try:
+        deadline = time.monotonic() + WAIT_S
+        while session.base.k3 != 5.5 and time.monotonic() < deadline:  # the loop applies the change
+            performance.before_advance(FeatureSnapshot(status="test"), 1 / 60)
+            time.sleep(0.001)
+        reply = OscMessage(client.recv(65536))
+    finally:
+        client.close()
+        server.close()
+    assert frames == 120
+    assert server.received > 1000 and sum(server.problems.values()) + server.accepted == server.received
+    assert set(server.problems) <= {"malformed", "unknown address", "bad arguments", "out of range"}
+    assert session.base.k2 in (3.0, 4.0) and session.base.k3 == 5.5
+    assert reply.address == "/visualizer/value" and reply.params[0] == "k3"

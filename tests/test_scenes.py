@@ -56,7 +56,7 @@ preset = "5meo"
 [[scene]]
 name = "Clusters"
 preset = "nn-dmt"
-transition_beats = 8
+transition_beats = 4
 palette = "lab"
 [scene.overrides]
 k_sw = 3.5
@@ -88,7 +88,7 @@ def test_a_bad_set_is_one_line_naming_the_problem(tmp_path, body, message):
 
 @pytest.mark.parametrize("downbeat_offset", [None, 3])
 def test_a_morph_starts_on_the_next_bar_and_lands_on_the_target_exactly_on_a_bar(tmp_path, downbeat_offset):
-    session = Session.from_preset("5meo", size=(24, 24))
+    session = Session.from_preset("5meo", size=(16, 16))
     performance = Performance(session, scene_set=load_set(write_set(tmp_path, TWO_SCENES)))
     target = performance.director.set.scenes[1].params()
     start = session.base
@@ -96,7 +96,7 @@ def test_a_morph_starts_on_the_next_bar_and_lands_on_the_target_exactly_on_a_bar
     request_frame = 45  # mid-beat 2
     first_bar = next(b for b in bar_beats if (b - 1) * FRAMES_PER_BEAT > request_frame)
     begins = (first_bar - 1) * FRAMES_PER_BEAT
-    ends = begins + 8 * FRAMES_PER_BEAT  # 8 beats = two bars later: a bar line too
+    ends = begins + 4 * FRAMES_PER_BEAT  # 4 beats = a bar later: a bar line too
     seen, blends = [], []
     for frame, features in beat_clock(ends + 40, downbeat_offset=downbeat_offset):
         if frame == request_frame:
@@ -121,7 +121,7 @@ def test_a_morph_starts_on_the_next_bar_and_lands_on_the_target_exactly_on_a_bar
 
 
 def test_a_preset_change_on_the_bar_keeps_the_pattern_when_the_grid_matches(tmp_path):
-    session = Session.from_preset("5meo", size=(24, 24))
+    session = Session.from_preset("5meo", size=(16, 16))
     performance = Performance(session, scene_set=load_set(write_set(tmp_path, TWO_SCENES)))
     performance.queue.put(ControlChange("scene", value=1))
     for frame, features in beat_clock(FRAMES_PER_BEAT * 4 + 1):
@@ -135,8 +135,8 @@ def test_a_preset_change_on_the_bar_keeps_the_pattern_when_the_grid_matches(tmp_
 
 
 def test_a_cut_scene_applies_on_the_bar_at_once(tmp_path):
-    session = Session.from_preset("5meo", size=(24, 24))
-    body = TWO_SCENES.replace("transition_beats = 8", "transition_beats = 0")
+    session = Session.from_preset("5meo", size=(16, 16))
+    body = TWO_SCENES.replace("transition_beats = 4", "transition_beats = 0")
     performance = Performance(session, scene_set=load_set(write_set(tmp_path, body)))
     performance.queue.put(ControlChange("next_scene"))  # from no scene: scene 0
     performance.queue.put(ControlChange("next_scene"))  # scene 1
@@ -148,10 +148,10 @@ def test_a_cut_scene_applies_on_the_bar_at_once(tmp_path):
 def test_the_drop_fires_once_on_the_next_bar_and_pours_energy_in():
     runs = {}
     for drop in (False, True):
-        session = Session.from_preset("5meo", size=(24, 24))
+        session = Session.from_preset("5meo", size=(16, 16))
         performance = Performance(session)
         energies, armed = [], []
-        for frame, features in beat_clock(FRAMES_PER_BEAT * 9):
+        for frame, features in beat_clock(FRAMES_PER_BEAT * 4 + 12):
             if drop and frame == 10:
                 performance.queue.put(ControlChange("drop"))
             performance.before_advance(features, 1 / FPS)
@@ -165,7 +165,7 @@ def test_the_drop_fires_once_on_the_next_bar_and_pours_energy_in():
 
 
 def test_freeze_blackout_and_strobe_through_the_queue():
-    session = Session.from_preset("5meo", size=(24, 24))
+    session = Session.from_preset("5meo", size=(16, 16))
     messages = []
     performance = Performance(session, say=messages.append)
     for kind in ("freeze", "blackout", "strobe"):

@@ -1,0 +1,94 @@
+"""Video out: the colouring kernel against a reference, the writer, and ``render`` end to end,
+checked with ffprobe."""
+
+import hashlib
+import json
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from visualizer.control.actions import Look, apply_look
+from visualizer.render.video import FramePainter, VideoError, VideoWriter, letterbox_maps, palette_lut
+from visualizer.tools.render_cli import main as render_main
+
+DEMO = Path(__file__).resolve().parent.parent / "assets" / "demo.flac"
+
+
+def probe(path: Path) -> dict:
+    out = subprocess.run(["ffprobe", "-v", "error", "-count_frames", "-show_entries",
+                          "stream=codec_type,codec_name,pix_fmt,width,height,nb_read_frames,duration,sample_rate:"
+                          "format=duration", "-of", "json", str(path)], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)
+
+
+def test_letterbox_maps_centre_the_field_keeping_its_aspect():
+    rows, cols = letterbox_maps((64, 64), (320, 180))
+    assert (rows >= 0).all() and (cols >= 0).sum() == 180
+    assert (cols[:70] == -1).all() and (cols[250:] == -1).all() and cols[70] == 0 and cols[249] == 63
+    rows, cols = letterbox_maps((90, 320), (320, 180))  # a wide field: bars top and bottom
+    assert (rows >= 0).sum() == 90 and (cols >= 0).all()
+
+
+def test_painted_frames_match_a_numpy_reference():
+    rng = np.random.default_rng(7)
+    theta = rng.uniform(0, 2 * np.pi, (48, 64)).astype(np.float32)
+    painter = FramePainter((200, 120))
+    lut = painter.use_palette("lab", lightness=60.0, saturation=0.5)
+    frame = painter.paint(theta)
+    rows, cols = letterbox_maps(theta.shape, (200, 120))
+    index = np.clip((theta.astype(np.float64) * (len(lut) / (2 * np.pi))).astype(int), 0, len(lut) - 1)
+    reference = np.zeros_like(frame)
+    inside = np.ix_(rows >= 0, cols >= 0)
+    reference[inside] = lut[index[np.ix_(rows[rows >= 0], cols[cols >= 0])]]
+    assert np.mean(frame != reference) < 1e-3  # float32 index rounding may differ at a few bin edges
+    assert np.array_equal(lut, palette_lut("lab", lightness=60.0, saturation=0.5))
+
+
+def test_render_makes_an_mp4_that_ffprobe_confirms(tmp_path):
+    out = tmp_path / "clip.mp4"
+    assert render_main([str(DEMO), "--preset", "nn-dmt", "--out", str(out), "--size", "320x180", "--fps", "30",
+                        "--seconds", "2", "--grid", "48", "--no-progress"]) == 0
+    info = probe(out)
+    video = next(s for s in info["streams"] if s["codec_type"] == "video")
+    audio = next(s for s in info["streams"] if s["codec_type"] == "audio")
+    assert (video["codec_name"], video["pix_fmt"], video["width"], video["height"]) == ("h264", "yuv420p", 320, 180)
+    assert int(video["nb_read_frames"]) == 60
+    assert float(video["duration"]) == pytest.approx(2.0, abs=1 / 30)
+    assert audio["codec_name"] == "aac" and float(audio["duration"]) == pytest.approx(2.0, abs=0.05)
+    assert float(info["format"]["duration"]) == pytest.approx(2.0, abs=0.05)
+    # deterministic: the same command gives the same file, byte for byte
+    again = tmp_path / "again.mp4"
+    render_main([str(DEMO), "--preset", "nn-dmt", "--out", str(again), "--size", "320x180", "--fps", "30",
+                 "--seconds", "2", "--grid", "48", "--no-progress"])
+    assert hashlib.sha256(out.read_bytes()).digest() == hashlib.sha256(again.read_bytes()).digest()
+
+
+def test_render_errors_are_one_line_and_exit_2(tmp_path, capsys):
+    assert render_main([str(tmp_path / "missing.wav"), "--out", str(tmp_path / "x.mp4")]) == 2
+    assert render_main([str(DEMO), "--preset", "nope", "--out", str(tmp_path / "x.mp4"), "--no-progress"]) == 2
+    assert render_main([str(DEMO), "--out", str(tmp_path / "x.gif")]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 3 and all(line.startswith("visualizer render: error: ") for line in lines)
+    with pytest.raises(SystemExit):
+        render_main([str(DEMO), "--out", str(tmp_path / "x.mp4"), "--size", "321x180"])
+
+
+def test_a_live_recording_never_blocks_and_accounts_for_every_frame(tmp_path):
+    painter = FramePainter((160, 90))
+    painter.use_palette("complementary", lightness=70.0, saturation=1.0)
+    theta = np.zeros((32, 32), np.float32)
+    writer = VideoWriter(tmp_path / "live.mp4", size=(160, 90), fps=60, live=True)
+    for i in range(90):
+        theta[:] = (i * 0.07) % (2 * np.pi)
+        writer.write(apply_look(painter.paint(theta), Look(brightness=1.0 - i / 180)))
+    writer.close()
+    assert writer.frames + writer.dropped == 90 and writer.frames > 0
+    video = probe(tmp_path / "live.mp4")["streams"][0]
+    assert int(video["nb_read_frames"]) == writer.frames and video["pix_fmt"] == "yuv420p"
+
+
+def test_odd_sizes_are_refused_before_ffmpeg_starts(tmp_path):
+    with pytest.raises(VideoError, match="must be even"):
+        VideoWriter(tmp_path / "x.mp4", size=(161, 90), fps=30)
