@@ -9,8 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from visualizer.control.actions import Look, apply_look
-from visualizer.render.video import FramePainter, VideoError, VideoWriter, letterbox_maps, palette_lut
+from visualizer.control.actions import Look, look_lut
+from visualizer.render.video import (FramePainter, VideoError, VideoWriter, letterbox_maps, pack_rgb0, palette_lut,
+                                    pixel_format)
 from visualizer.tools.render_cli import main as render_main
 
 DEMO = Path(__file__).resolve().parent.parent / "assets" / "demo.flac"
@@ -37,13 +38,17 @@ def test_painted_frames_match_a_numpy_reference():
     painter = FramePainter((200, 120))
     lut = painter.use_palette("lab", lightness=60.0, saturation=0.5)
     frame = painter.paint(theta)
+    assert frame.shape == (120, 200) and frame.dtype == np.uint32
+    rgb = frame.view(np.uint8).reshape(120, 200, 4)  # rgb0: bytes R, G, B, 0 in memory
     rows, cols = letterbox_maps(theta.shape, (200, 120))
     index = np.clip((theta.astype(np.float64) * (len(lut) / (2 * np.pi))).astype(int), 0, len(lut) - 1)
-    reference = np.zeros_like(frame)
+    reference = np.zeros((120, 200, 4), np.uint8)
     inside = np.ix_(rows >= 0, cols >= 0)
-    reference[inside] = lut[index[np.ix_(rows[rows >= 0], cols[cols >= 0])]]
-    assert np.mean(frame != reference) < 1e-3  # float32 index rounding may differ at a few bin edges
+    reference[inside + (slice(0, 3),)] = lut[index[np.ix_(rows[rows >= 0], cols[cols >= 0])]]
+    assert np.mean(np.any(rgb != reference, axis=-1)) < 1e-3  # float32 index rounding at a few bin edges
     assert np.array_equal(lut, palette_lut("lab", lightness=60.0, saturation=0.5))
+    assert pack_rgb0(np.array([[1, 2, 3]], np.uint8))[0] == 1 | 2 << 8 | 3 << 16
+    assert pixel_format(FramePainter.SHIFTS) == "rgb0" and pixel_format((16, 8, 0)) == "bgr0"
 
 
 def test_render_makes_an_mp4_that_ffprobe_confirms(tmp_path):
@@ -77,12 +82,12 @@ def test_render_errors_are_one_line_and_exit_2(tmp_path, capsys):
 
 def test_a_live_recording_never_blocks_and_accounts_for_every_frame(tmp_path):
     painter = FramePainter((160, 90))
-    painter.use_palette("complementary", lightness=70.0, saturation=1.0)
+    lut = painter.use_palette("complementary", lightness=70.0, saturation=1.0)
     theta = np.zeros((32, 32), np.float32)
     writer = VideoWriter(tmp_path / "live.mp4", size=(160, 90), fps=60, live=True)
     for i in range(90):
         theta[:] = (i * 0.07) % (2 * np.pi)
-        writer.write(apply_look(painter.paint(theta), Look(brightness=1.0 - i / 180)))
+        writer.write(painter.paint(theta, lut=look_lut(lut, Look(brightness=1.0 - i / 180))))
     writer.close()
     assert writer.frames + writer.dropped == 90 and writer.frames > 0
     video = probe(tmp_path / "live.mp4")["streams"][0]

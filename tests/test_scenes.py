@@ -8,7 +8,7 @@ import pytest
 
 from visualizer import presets
 from visualizer.audio.features import FeatureSnapshot
-from visualizer.control.actions import BLACKOUT_FADE_S, DROP_ENERGY, Look, StageActions, apply_look
+from visualizer.control.actions import BLACKOUT_FADE_S, Look, StageActions, look_lut
 from visualizer.control.changes import ControlChange
 from visualizer.control.performance import Performance
 from visualizer.control.scenes import SetError, crossfade_lut, lerp_params, load_set
@@ -202,14 +202,13 @@ def test_strobe_flashes_on_each_beat_and_only_while_on():
     assert 0.0 < flashes[FRAMES_PER_BEAT * 2 + 1] < 1.0
 
 
-def test_apply_look_matches_a_float_reference():
-    rng = np.random.default_rng(1)
-    frame = rng.integers(0, 256, (9, 7, 3), dtype=np.uint8)
+def test_look_lut_matches_a_float_reference():
+    lut = build_lut("lab")
     for look in (Look(0.5, 0.0), Look(1.0, 0.25), Look(0.3, 0.8), Look(0.0, 1.0), Look(1.0, 1.0)):
-        reference = frame.astype(np.float64) * look.brightness * (1 - look.strobe) + 255.0 * look.strobe * look.brightness
-        out = apply_look(frame.copy(), look)
-        assert np.abs(out - reference).max() <= 0.5 + 1e-3  # rounded to nearest (float32 arithmetic)
-    assert apply_look(frame.copy(), Look()) is not None and np.array_equal(apply_look(frame.copy(), Look()), frame)
+        reference = lut.astype(np.float64) * look.brightness * (1 - look.strobe) + 255.0 * look.strobe * look.brightness
+        assert np.abs(look_lut(lut, look) - reference).max() <= 0.5 + 1e-9
+    assert look_lut(lut, Look()) is lut
+    assert (look_lut(lut, Look(1.0, 1.0)) == 255).all() and (look_lut(lut, Look(0.0, 0.5)) == 0).all()
 
 
 def test_lerp_and_crossfade_end_exactly_on_their_ends():

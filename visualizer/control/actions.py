@@ -1,8 +1,8 @@
 """Stage actions that shape the output rather than the field: blackout, strobe-on-beat, drop.
 
 ``StageActions.update`` runs once per frame and returns a ``Look`` — how bright the output is and
-how much white the strobe adds — which ``apply_look`` applies to a rendered frame *before* the
-photosensitive flash limiter sees it (so a strobe is always capped). A drop is armed by the
+how much white the strobe adds — which ``look_lut`` applies to the palette, so it reaches the
+screen with the field and *through* the photosensitive flash limiter (a strobe is always capped). A drop is armed by the
 control and fires on the next bar line: the caller injects the burst when ``update`` says so.
 """
 
@@ -12,14 +12,13 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit, prange
 
 from visualizer.audio.features import FeatureSnapshot
 from visualizer.control.clock import BarClock
 
 BLACKOUT_FADE_S = 1.0  # blackout fades out (and back in) over this long
 STROBE_DECAY_S = 0.06  # a strobe flash decays to 1/e in this long
-DROP_ENERGY = 8.0  # neutral energy a drop injects (the annealer's units; the 5-MeO threshold is 11)
+DROP_ENERGY = 8.0  # a drop's burst: rad/s of neutral injection gain, decaying over about a second
 
 
 @dataclass(frozen=True)
@@ -67,21 +66,15 @@ class StageActions:
         return Look(brightness=self._brightness, strobe=self._flash if self.strobe else 0.0), fire
 
 
-@njit(parallel=True, fastmath=True, cache=True, nogil=True)
-def _scale_and_lift(frame, gain, offset):
-    flat = frame.reshape(-1)
-    for i in prange(flat.shape[0]):
-        flat[i] = np.uint8(min(np.float32(flat[i]) * gain + offset + np.float32(0.5), np.float32(255.0)))
-
-
-def apply_look(frame: np.ndarray, look: Look) -> np.ndarray:
-    """Apply ``look`` to a C-contiguous sRGB uint8 frame (H, W, 3) in place; returns it.
+def look_lut(lut: np.ndarray, look: Look) -> np.ndarray:
+    """The palette LUT (uint8 (n, 3) sRGB) with ``look`` applied: a new LUT, uint8 (n, 3).
 
     Each byte becomes round(x·b·(1 − s) + 255·s·b) for brightness b and strobe s: the strobe
-    mixes toward white, the blackout scales toward black (in encoded sRGB, like a video mixer).
+    mixes toward white, the blackout scales toward black (in encoded sRGB, like a video mixer's
+    fader). Applied to the LUT — every field pixel is a LUT entry — it costs nothing per pixel
+    and goes through the display's flash limiter with the field.
     """
     if look.brightness >= 1.0 and look.strobe <= 0.0:
-        return frame
-    _scale_and_lift(frame, np.float32(look.brightness * (1.0 - look.strobe)),
-                    np.float32(255.0 * look.strobe * look.brightness))
-    return frame
+        return lut
+    out = lut * (look.brightness * (1.0 - look.strobe)) + 255.0 * look.strobe * look.brightness
+    return np.floor(out + 0.5).astype(np.uint8)

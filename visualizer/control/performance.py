@@ -5,8 +5,8 @@
         features = performance.before_advance(audio.latest(), dt)   # controls, clock, scenes, drop
         state = session.advance(features, dt)
         performance.after_advance(features, state)                  # OSC features out
-        draw with performance.palette_blend, then apply_look(frame, performance.look),
-        then the flash limiter
+        lut = the palette (cross-faded while performance.palette_blend says so)
+        display.set_palette(look_lut(lut, performance.look)); display.draw_field(...)  # flash limited
 
 Nothing here waits: controller threads fill ``queue``; this drains it.
 """

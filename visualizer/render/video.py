@@ -21,7 +21,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, TextIO
+from typing import TextIO
 
 import imageio_ffmpeg
 import numpy as np
@@ -39,11 +39,12 @@ class VideoError(RuntimeError):
 
 
 @njit(parallel=True, fastmath=True, cache=True, nogil=True)
-def colourise_rgb(theta, lut, frame, source_row, source_col):
+def colourise_packed(theta, lut, frame, source_row, source_col):
     """Colour ``theta`` through ``lut`` into ``frame``, black where the maps say −1.
 
-    theta : float32 (H, W), rad in [0, 2π). lut : uint8 (n, 3). frame : uint8 (out_h, out_w, 3).
-    source_row : int32 (out_h,), source_col : int32 (out_w,): field row/column per output pixel.
+    theta : float32 (H, W), rad in [0, 2π). lut : uint32 (n,), packed pixel of phase 2π·i/n.
+    frame : uint32 (out_h, out_w). source_row : int32 (out_h,), source_col : int32 (out_w,):
+    the field row/column shown at each output pixel.
     """
     n = lut.shape[0]
     scale = np.float32(n / (2.0 * np.pi))
@@ -52,14 +53,24 @@ def colourise_rgb(theta, lut, frame, source_row, source_col):
         for ox in range(frame.shape[1]):
             c = source_col[ox]
             if r < 0 or c < 0:
-                frame[oy, ox, 0] = 0
-                frame[oy, ox, 1] = 0
-                frame[oy, ox, 2] = 0
+                frame[oy, ox] = 0
             else:
-                index = min(max(np.int32(theta[r, c] * scale), 0), n - 1)
-                frame[oy, ox, 0] = lut[index, 0]
-                frame[oy, ox, 1] = lut[index, 1]
-                frame[oy, ox, 2] = lut[index, 2]
+                frame[oy, ox] = lut[min(max(np.int32(theta[r, c] * scale), 0), n - 1)]
+
+
+def pack_rgb0(lut_rgb: np.ndarray) -> np.ndarray:
+    """uint8 (n, 3) sRGB → uint32 (n,) pixels whose bytes in memory are R, G, B, 0 (``rgb0``)."""
+    rgb = lut_rgb.astype(np.uint32)
+    return rgb[:, 0] | (rgb[:, 1] << 8) | (rgb[:, 2] << 16)
+
+
+def pixel_format(shifts: tuple[int, int, int]) -> str:
+    """ffmpeg's name for packed 32-bit pixels with R, G, B at bit ``shifts`` (little-endian)."""
+    formats = {(0, 8, 16): "rgb0", (16, 8, 0): "bgr0", (8, 16, 24): "0rgb", (24, 16, 8): "0bgr"}
+    try:
+        return formats[tuple(shifts)]
+    except KeyError:
+        raise VideoError(f"cannot record pixels with R, G, B at bits {tuple(shifts)}") from None
 
 
 def letterbox_maps(field_shape: tuple[int, int], size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
@@ -86,14 +97,17 @@ def palette_lut(palette: str, *, lightness: float, saturation: float) -> np.ndar
 
 
 class FramePainter:
-    """Phases → an RGB frame of a fixed output size; the frame buffer is reused every call."""
+    """Phases → a frame of packed ``rgb0`` pixels (uint32 (height, width)) of a fixed output
+    size, reused every call: the layout the flash limiter and ``VideoWriter`` take."""
+
+    SHIFTS = (0, 8, 16)  # bit positions of R, G, B in a pixel
 
     def __init__(self, size: tuple[int, int]):
         self.size = size
-        self.frame = np.zeros((size[1], size[0], 3), np.uint8)
+        self.frame = np.zeros((size[1], size[0]), np.uint32)
         self._maps_for: tuple[int, int] | None = None
         self._lut_key = None
-        self.lut: np.ndarray | None = None
+        self.lut: np.ndarray | None = None  # uint8 (n, 3), the palette's colours
 
     def use_palette(self, palette: str, *, lightness: float, saturation: float) -> np.ndarray:
         """The LUT for ``palette`` (see ``palette_lut``), rebuilt only when the rounded look changes."""
@@ -104,19 +118,23 @@ class FramePainter:
         return self.lut
 
     def paint(self, theta: np.ndarray, lut: np.ndarray | None = None) -> np.ndarray:
-        """theta : float32 (H, W) → the frame, uint8 (height, width, 3), valid until the next call."""
+        """theta : float32 (H, W) → the frame, valid until the next call.
+
+        lut : uint8 (n, 3) colours to use instead of the palette's (a look or a cross-fade).
+        """
         if theta.shape != self._maps_for:
             self._maps_for = theta.shape
             self._rows, self._cols = letterbox_maps(theta.shape, self.size)
-        colourise_rgb(theta, self.lut if lut is None else lut, self.frame, self._rows, self._cols)
+        colourise_packed(theta, pack_rgb0(self.lut if lut is None else lut), self.frame, self._rows, self._cols)
         return self.frame
 
 
-def ffmpeg_command(path: Path, *, size: tuple[int, int], fps: float, audio: Path | None = None,
-                   seconds: float | None = None, crf: int = 18, speed: str = "veryfast") -> list[str]:
-    """The ffmpeg command line: raw RGB on stdin (+ ``audio``) → H.264 yuv420p (+ AAC) MP4."""
+def ffmpeg_command(path: Path, *, size: tuple[int, int], fps: float, pixels: str = "rgb0",
+                   audio: Path | None = None, seconds: float | None = None, crf: int = 18,
+                   speed: str = "veryfast") -> list[str]:
+    """The ffmpeg command line: raw packed pixels on stdin (+ ``audio``) → H.264 yuv420p (+ AAC)."""
     command = [imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-hide_banner", "-loglevel", "error",
-               "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{size[0]}x{size[1]}", "-r", f"{fps:g}", "-i", "-"]
+               "-f", "rawvideo", "-pix_fmt", pixels, "-s", f"{size[0]}x{size[1]}", "-r", f"{fps:g}", "-i", "-"]
     if audio is not None:
         command += ["-i", str(audio), "-map", "0:v:0", "-map", "1:a:0", "-c:a", "aac", "-b:a", "192k"]
     command += ["-c:v", "libx264", "-preset", speed, "-crf", str(crf), "-pix_fmt", "yuv420p",
@@ -127,15 +145,18 @@ def ffmpeg_command(path: Path, *, size: tuple[int, int], fps: float, audio: Path
 
 
 class VideoWriter:
-    """Frames (uint8 (height, width, 3) sRGB) into a video file through ffmpeg.
+    """Frames of packed 32-bit pixels (uint32 (height, width), any strides) into a video file.
 
     path : output file (.mp4). size : (width, height), both even. fps : frames per second.
+    shifts : bit positions of R, G, B in a pixel (``FramePainter.SHIFTS``; a pygame surface's
+        ``get_shifts()[:3]``).
     audio : an audio file to mux in from its start (offline renders), or None.
     seconds : cut the file to this long (the audio otherwise sets no limit), or None.
     live : never block ``write`` (a writer thread, dropped frames counted) instead of waiting.
     """
 
-    def __init__(self, path: str | Path, *, size: tuple[int, int], fps: float, audio: Path | None = None,
+    def __init__(self, path: str | Path, *, size: tuple[int, int], fps: float,
+                 shifts: tuple[int, int, int] = FramePainter.SHIFTS, audio: Path | None = None,
                  seconds: float | None = None, live: bool = False):
         if size[0] % 2 or size[1] % 2:
             raise VideoError(f"video size {size[0]}x{size[1]}: width and height must be even (H.264 4:2:0)")
@@ -146,23 +167,23 @@ class VideoWriter:
         self._log = tempfile.TemporaryFile()
         try:
             self._process = subprocess.Popen(
-                ffmpeg_command(self.path, size=size, fps=fps, audio=audio, seconds=seconds,
+                ffmpeg_command(self.path, size=size, fps=fps, pixels=pixel_format(shifts), audio=audio, seconds=seconds,
                                speed="ultrafast" if live else "veryfast"),
                 stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._log)
         except OSError as e:
             raise VideoError(f"cannot start ffmpeg: {e}") from None
         self._thread = None
         if live:
-            shape = (size[1], size[0], 3)
             self._free: queue.Queue[np.ndarray] = queue.Queue()
             for _ in range(LIVE_BUFFERS):
-                self._free.put(np.empty(shape, np.uint8))
+                self._free.put(np.empty((size[1], size[0]), np.uint32))
             self._full: queue.Queue[np.ndarray | None] = queue.Queue()
             self._thread = threading.Thread(target=self._drain, name="video-writer", daemon=True)
             self._thread.start()
         self.error: str = ""
 
     def write(self, frame: np.ndarray) -> None:
+        """frame : uint32 (height, width); a pygame ``pixels2d`` view is (width, height): pass ``.T``."""
         if self._thread is None:
             self._pipe(frame)
             return
@@ -247,6 +268,23 @@ class Progress:
         self.stream.flush()
 
 
+def _wait_for_eigenmodes(session) -> None:
+    """Offline, the field's graph eigenmodes are awaited rather than stood in for by lattice modes
+    for as long as a background thread happens to take: the same command gives the same video."""
+    while session.eigenmodes_busy:
+        time.sleep(0.01)
+
+
+def flash_limiter():
+    """The photosensitive flash limiter (``visualizer.render.flash``, the render branch's)."""
+    try:
+        from visualizer.render.flash import FlashLimiter
+    except ImportError:  # TODO(lead): drop this guard once the render branch is merged
+        log.warning("render: the flash limiter is not in this build: frames are NOT flash limited")
+        return None
+    return FlashLimiter()
+
+
 @dataclass(frozen=True)
 class RenderResult:
     path: Path
@@ -261,14 +299,14 @@ class RenderResult:
 
 def render_video(audio: Path, *, preset: str, out: Path, size: tuple[int, int] = (1920, 1080),
                  fps: float = 60.0, seconds: float | None = None, grid: tuple[int, int] | None = None,
-                 seed: int = 0, progress: bool = True,
-                 frame_filter: Callable[[np.ndarray], np.ndarray] | None = None) -> RenderResult:
+                 seed: int = 0, progress: bool = True, flash_limit: bool = True) -> RenderResult:
     """Render ``preset`` driven by ``audio`` into ``out``, the audio muxed in.
 
     seconds : how much to render (default: the whole file). grid : the field's (height, width)
-    overriding the preset's. frame_filter : applied to each
-    finished frame before encoding (the photosensitive flash limiter).
-    Deterministic: the analyser is fed exactly 1/fps of samples per frame (``LockstepAudio``).
+    overriding the preset's. flash_limit : run the photosensitive
+    flash limiter on every frame (off only on the user's explicit request).
+    Deterministic: the analyser is fed exactly 1/fps of samples per frame (``LockstepAudio``) and
+    the field's eigenmodes are awaited whenever they are being computed.
     """
     from visualizer.audio.engine import LockstepAudio
     from visualizer.session import Session
@@ -279,18 +317,22 @@ def render_video(audio: Path, *, preset: str, out: Path, size: tuple[int, int] =
     total = max(1, round(seconds * fps))
     session = Session.from_preset(preset, size=grid, seed=seed)
     painter = FramePainter(size)
+    limiter = flash_limiter() if flash_limit else None
     bar = Progress(total) if progress else None
     dt = 1.0 / fps
     start = time.perf_counter()
     try:
         with VideoWriter(out, size=size, fps=fps, audio=Path(audio), seconds=total / fps) as writer:
             for i in range(total):
+                _wait_for_eigenmodes(session)
                 source.advance(dt)
                 state = session.advance(source.latest(), dt)
                 painter.use_palette(state.palette, lightness=state.params.lightness,
                                     saturation=state.params.saturation)
                 frame = painter.paint(state.theta)
-                writer.write(frame if frame_filter is None else frame_filter(frame))
+                if limiter is not None:
+                    limiter.apply(frame, shifts=FramePainter.SHIFTS, time_s=(i + 1) / fps)
+                writer.write(frame)
                 if bar is not None:
                     bar.update(i + 1)
     finally:

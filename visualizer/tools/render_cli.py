@@ -62,6 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--grid", type=parse_grid, help="field size N or HxW (cells), overriding the preset's")
     p.add_argument("--seed", type=int, default=0, help="random seed for phases, frequencies, links")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--no-flash-limit", action="store_true",
+                   help="do NOT limit flashes to 3 per second (photosensitive epilepsy risk: only for "
+                        "material you have checked yourself)")
     return p
 
 
@@ -73,9 +76,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.out.suffix.lower() not in (".mp4", ".mov", ".mkv"):
         print(f"visualizer render: error: --out {args.out}: use a .mp4 (or .mov, .mkv) file name", file=sys.stderr)
         return EXIT_USAGE
+    if args.no_flash_limit:
+        log.warning("flash limiter off (--no-flash-limit): the video may flash more than 3 times a second")
     try:
         result = render_video(args.audio, preset=args.preset, out=args.out, size=args.size, fps=args.fps,
-                              seconds=args.seconds, grid=args.grid, seed=args.seed, progress=not args.no_progress)
+                              seconds=args.seconds, grid=args.grid, seed=args.seed,
+                              progress=not args.no_progress, flash_limit=not args.no_flash_limit)
     except (presets.PresetError, AudioFileError, VideoError, ValueError) as e:
         print(f"visualizer render: error: {e}", file=sys.stderr)
         return EXIT_USAGE
