@@ -188,3 +188,18 @@ def test_clock_without_start_is_free_running_with_unknown_bars():
     for i in range(PPQN * 2):
         clock.feed("clock", i * 0.02)
     assert clock.state.running and not clock.state.bars_known and clock.state.beats() == 2
+
+
+def test_the_help_overlay_lists_keys_bindings_and_osc(rig):
+    from visualizer.control.overlay import help_lines
+
+    device, controller, queue, port, folder = rig
+    controller.learn("blackout")
+    device.send(mido.Message("note_on", note=40, velocity=1))
+    drain_until(queue, 2)
+    lines = help_lines([("Space", "freeze"), ("?", "this help")], midi_bindings=controller.describe_bindings(),
+                       midi_device=controller.name, osc="OSC 127.0.0.1:9000: 0 ok")
+    assert lines[:3] == ["Keys", "  Space  freeze", "  ?      this help"]
+    assert f"MIDI: tcp:127.0.0.1:{port}" in lines and "  note 40 (ch 1) → blackout" in lines
+    assert any("/visualizer/drop" in line for line in lines)
+    assert "MIDI: no device (start with --midi [NAME])" in help_lines([], midi_device=None)

@@ -2,7 +2,6 @@
 
 import logging
 import socket
-import struct
 import time
 
 import numpy as np
@@ -163,7 +162,8 @@ def test_a_flood_of_garbage_while_rendering_never_stops_a_frame():
     performance = Performance(session)
     server = OscServer(performance.queue, read_value=lambda name: session.base.get(name), port=0)
     garbage = [b"", b"\xff" * 7, b"/visualizer/k1\x00\x00,f\x00\x00", build_message("/visualizer/k1", 99.0),
-               build_message("/visualizer/nope", 1.0), build_message("/visualizer/k1", "x"), b"#bundle\x00" + b"\x01" * 9]
+               build_message("/visualizer/nope", 1.0), build_message("/visualizer/k1", "x"),
+               b"#bundle\x00" + b"\x01" * 9]
     stop = threading.Event()
 
     def flood(seed: int):

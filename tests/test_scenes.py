@@ -140,7 +140,7 @@ def test_a_cut_scene_applies_on_the_bar_at_once(tmp_path):
     performance = Performance(session, scene_set=load_set(write_set(tmp_path, body)))
     performance.queue.put(ControlChange("next_scene"))  # from no scene: scene 0
     performance.queue.put(ControlChange("next_scene"))  # scene 1
-    for frame, features in beat_clock(FRAMES_PER_BEAT * 4 + 1):
+    for _, features in beat_clock(FRAMES_PER_BEAT * 4 + 1):
         performance.before_advance(features, 1 / FPS)
     assert session.base == performance.director.set.scenes[1].params()
 
@@ -171,7 +171,7 @@ def test_freeze_blackout_and_strobe_through_the_queue():
     for kind in ("freeze", "blackout", "strobe"):
         performance.queue.put(ControlChange(kind))
     looks = []
-    for frame, features in beat_clock(FPS * 2):
+    for _, features in beat_clock(FPS * 2):
         performance.before_advance(features, 1 / FPS)
         looks.append(performance.look)
     assert session.paused and messages == ["frozen", "blackout", "strobe on the beat (flash limited)"]

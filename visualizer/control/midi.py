@@ -82,7 +82,8 @@ def load_bindings(device: str, folder: Path | None = None) -> dict[tuple[str, in
     except (OSError, tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as e:
         log.warning("MIDI: ignoring unreadable bindings %s: %s", path, e)
         return {}
-    valid = {b.key: b for b in found if b.kind in ("cc", "note") and (b.target in params.REGISTRY or b.target in TRIGGERS)}
+    targets = set(params.REGISTRY) | set(TRIGGERS)
+    valid = {b.key: b for b in found if b.kind in ("cc", "note") and b.target in targets}
     if len(valid) < len(found):
         log.warning("MIDI: %s: ignored %d binding(s) to unknown targets", path, len(found) - len(valid))
     return valid

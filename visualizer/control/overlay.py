@@ -22,7 +22,7 @@ def help_lines(keys: Sequence[tuple[str, str]], *, midi_bindings: Sequence[str] 
         lines += ["", "MIDI: no device (start with --midi [NAME])"]
     else:
         lines += ["", f"MIDI: {midi_device}"]
-        lines += [f"  {b}" for b in midi_bindings] or ["  no bindings yet: select a slider and press L, then move a knob"]
+        lines += [f"  {b}" for b in midi_bindings] or ["  no bindings yet: choose a slider, press L, move a knob"]
     if learning:
         lines.append(f"  learning: move a knob or hit a pad for {learning}")
     if osc is not None:

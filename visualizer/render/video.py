@@ -261,7 +261,8 @@ class Progress:
         rate = done / elapsed
         eta = (self.total - done) / rate if rate > 0 else 0.0
         filled = self.width * done // max(self.total, 1)
-        self.stream.write(f"\r{self.label} {100 * done // max(self.total, 1):3d}% |{'█' * filled}{' ' * (self.width - filled)}| "
+        bar = "█" * filled + " " * (self.width - filled)
+        self.stream.write(f"\r{self.label} {100 * done // max(self.total, 1):3d}% |{bar}| "
                           f"{done}/{self.total} frames  {rate:5.1f} fps  ETA {eta:4.0f} s ")
         if done >= self.total:
             self.stream.write("\n")

@@ -76,7 +76,7 @@ def render_speed(*, preset: str, seconds: float, size: tuple[int, int], fps: flo
                 t3 = time.perf_counter()
                 writer.write(frame)
                 t4 = time.perf_counter()
-                for name, dt in zip(stage, (t1 - t0, t2 - t1, t3 - t2, t4 - t3)):
+                for name, dt in zip(stage, (t1 - t0, t2 - t1, t3 - t2, t4 - t3), strict=True):
                     stage[name] += dt
         session.close()
     return {"preset": preset, "size": f"{size[0]}x{size[1]}", "grid": "x".join(map(str, session.field.shape)),
