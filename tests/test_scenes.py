@@ -231,3 +231,16 @@ def test_a_saved_user_preset_loads_back_with_the_sliders_and_routes(tmp_path):
     again = save_user_preset(preset, base, name=saved.name, folder=tmp_path)
     assert again.stem.endswith("-2")  # never overwrites
     assert set(REGISTRY) >= {"k1", "k_sw", "lightness", "saturation"}
+
+
+def test_bars_follow_downbeats_and_fall_back_to_every_fourth_beat_when_they_stop():
+    from visualizer.control.clock import BarClock
+
+    bars = BarClock()
+    seen = []
+    for beat in range(1, 30):
+        downbeats = (beat + 1) // 4 if beat <= 12 else 3  # downbeats on beats 3, 7, 11, then none
+        bar, new = bars.update(BarSnapshot(beat_count=beat, downbeat_count=downbeats))
+        if bar:
+            seen.append(beat)
+    assert seen == [3, 7, 11, 21, 25, 29]  # silent for two bars after beat 11, then beats 1 + 4k

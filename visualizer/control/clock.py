@@ -105,7 +105,7 @@ class BeatMerge:
         leads = state.present(now_s)
         tracker = (features.beat_count, getattr(features, "downbeat_count", 0))
         clock_beats = state.beats()
-        clock = (clock_beats, (clock_beats + BEATS_PER_BAR - 1) // BEATS_PER_BAR if state.bars_known else 0)
+        clock = (clock_beats, (clock_beats + BEATS_PER_BAR - 1) // BEATS_PER_BAR)  # free-running: bars anyway
         counts = clock if leads else tracker
         if self._seen is None:  # the first frame: carry on from the leading source's counts
             self._beats, self._downbeats = counts
@@ -132,23 +132,27 @@ class BeatMerge:
 class BarClock:
     """Notices, frame by frame, when a bar begins and how many beats went by.
 
-    A bar begins when the snapshot's ``downbeat_count`` grows (once the tracker has reported any
-    downbeat), otherwise on beats 1, 1 + ``beats_per_bar``, … of ``beat_count``.
+    A bar begins when the snapshot's ``downbeat_count`` grows. While no downbeat has come for two
+    bars' worth of beats (or ever), bars fall on beats 1, 1 + ``beats_per_bar``, … of
+    ``beat_count`` instead.
     """
 
     def __init__(self, beats_per_bar: int = BEATS_PER_BAR):
         self.beats_per_bar = beats_per_bar
         self._beats: int | None = None
         self._downbeats = 0
+        self._beats_at_downbeat: int | None = None
 
     def update(self, features: FeatureSnapshot) -> tuple[bool, int]:
         """(a bar began this frame, beats begun this frame)."""
         beats = features.beat_count
         downbeats = getattr(features, "downbeat_count", 0)
         last_beats = beats if self._beats is None else self._beats
-        if downbeats > 0:
-            bar = downbeats > self._downbeats
-        else:
+        if downbeats > self._downbeats:
+            bar, self._beats_at_downbeat = True, beats
+        elif self._beats_at_downbeat is None or beats - self._beats_at_downbeat > 2 * self.beats_per_bar:
             bar = (beats - 1) // self.beats_per_bar > (last_beats - 1) // self.beats_per_bar  # beats 1, 5, 9, …
+        else:
+            bar = False
         self._beats, self._downbeats = beats, downbeats
         return bar, max(beats - last_beats, 0)
