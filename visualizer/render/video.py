@@ -241,6 +241,9 @@ class VideoWriter:
         else:  # already failing: stop ffmpeg without hiding the first error
             self._process.kill()
             self._process.wait()
+            if self._thread is not None:
+                self._full.put(None)
+                self._thread.join()
 
 
 class Progress:

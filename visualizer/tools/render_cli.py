@@ -85,6 +85,9 @@ def main(argv: list[str] | None = None) -> int:
     except (presets.PresetError, AudioFileError, VideoError, ValueError) as e:
         print(f"visualizer render: error: {e}", file=sys.stderr)
         return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(f"\nvisualizer render: interrupted; {args.out} is incomplete", file=sys.stderr)
+        return 130
     print(f"{result.path}: {result.frames} frames, {result.seconds:.2f} s at {args.size[0]}x{args.size[1]}, "
           f"rendered at {result.fps:.1f} frames/s ({result.fps / args.fps:.2f}× real time)")
     return 0
