@@ -24,6 +24,7 @@ from visualizer.paths import pictures_dir
 from visualizer.render.colour import build_lut, full_circle_chroma
 from visualizer.render.display import DEFAULT_WINDOW, Display
 from visualizer.render.hud import Hud, HudView, SliderView
+from visualizer.render.lattice_view import DRAG_RAD_PER_PX, draw_cessation_veil, draw_lattice, pack_lut
 from visualizer.session import MEASURE_EVERY, FrameState, Session
 
 log = logging.getLogger(__name__)
@@ -146,11 +147,13 @@ class App:
             self.display.resized((event.w, event.h))
         elif event.type == pygame.KEYDOWN:
             self._key(event.key, bool(event.mod & pygame.KMOD_SHIFT))
-        elif event.type == pygame.MOUSEBUTTONDOWN and event.button == 1 and self.hud_visible:
-            self._dragging = self.hud.slider_at(event.pos)
+        elif event.type == pygame.MOUSEBUTTONDOWN and event.button == 1:
+            self._dragging = self.hud.slider_at(event.pos) if self.hud_visible else None
             self._drag(event.pos)
         elif event.type == pygame.MOUSEMOTION and self._dragging is not None:
             self._drag(event.pos)
+        elif event.type == pygame.MOUSEMOTION and event.buttons[0] and self.state.lattice is not None:
+            self.session.rotate_view(DRAG_RAD_PER_PX * event.rel[1], DRAG_RAD_PER_PX * event.rel[0])
         elif event.type == pygame.MOUSEBUTTONUP:
             self._dragging = None
 
@@ -219,11 +222,25 @@ class App:
         key = (state.palette, round(state.params.lightness), round(state.params.saturation, 2))
         if key != self._lut_key:
             self._lut_key = key
-            self.display.set_palette(palette_lut(key[0], lightness=key[1], saturation=key[2]))
+            self._lut_rgb = palette_lut(key[0], lightness=key[1], saturation=key[2])
+            self.display.set_palette(self._lut_rgb)
         self.display.draw_field(state.theta)
+        if state.lattice is not None:
+            self._draw_lattice(state)
         if self.hud_visible:
             self.hud.draw(self.display.canvas, self._hud_view(state))
         self.display.present()
+
+    def _draw_lattice(self, state: FrameState) -> None:
+        """The somatic lattice over the field; the screen dissolves into one colour at cessation."""
+        lattice, canvas = state.lattice, self.display.canvas
+        rect = canvas.get_rect()
+        packed = pack_lut(canvas, self._lut_rgb)
+        draw_lattice(canvas, rect, lattice.positions, lattice.theta, lattice.rotation, packed)
+        m = lattice.measures
+        if m is not None and m.cessation_active:
+            index = int(np.mod(m.mean_phase, 2 * np.pi) / (2 * np.pi) * len(self._lut_rgb)) % len(self._lut_rgb)
+            draw_cessation_veil(canvas, rect, tuple(int(v) for v in self._lut_rgb[index]), m.cessation)
 
     def _slider_views(self, state: FrameState) -> tuple[SliderView, ...]:
         return tuple(SliderView(REGISTRY[n].label, state.base.get(n), state.params.get(n), REGISTRY[n].lo, REGISTRY[n].hi)

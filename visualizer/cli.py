@@ -135,6 +135,10 @@ def main(argv: list[str] | None = None) -> int:
         if argv[:1] == ["analyze"]:
             analyze(argv[1:])
             return 0
+        if argv[:1] == ["trace"]:
+            from visualizer.tools.trace import main as trace_main
+
+            return trace_main(argv[1:])
         args = build_parser().parse_args(argv)
         if args.list_presets:
             list_presets()
