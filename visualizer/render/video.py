@@ -28,6 +28,7 @@ import numpy as np
 from numba import njit, prange
 
 from visualizer.render.colour import build_lut, full_circle_chroma
+from visualizer.render.flash import FlashLimiter
 
 log = logging.getLogger(__name__)
 
@@ -279,16 +280,6 @@ def _wait_for_eigenmodes(session) -> None:
         time.sleep(0.01)
 
 
-def flash_limiter():
-    """The photosensitive flash limiter (``visualizer.render.flash``, the render branch's)."""
-    try:
-        from visualizer.render.flash import FlashLimiter
-    except ImportError:  # TODO(lead): drop this guard once the render branch is merged
-        log.warning("render: the flash limiter is not in this build: frames are NOT flash limited")
-        return None
-    return FlashLimiter()
-
-
 @dataclass(frozen=True)
 class RenderResult:
     path: Path
@@ -321,7 +312,7 @@ def render_video(audio: Path, *, preset: str, out: Path, size: tuple[int, int] =
     total = max(1, round(seconds * fps))
     session = Session.from_preset(preset, size=grid, seed=seed)
     painter = FramePainter(size)
-    limiter = flash_limiter() if flash_limit else None
+    limiter = FlashLimiter() if flash_limit else None
     bar = Progress(total) if progress else None
     dt = 1.0 / fps
     start = time.perf_counter()
