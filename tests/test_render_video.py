@@ -97,3 +97,53 @@ def test_a_live_recording_never_blocks_and_accounts_for_every_frame(tmp_path):
 def test_odd_sizes_are_refused_before_ffmpeg_starts(tmp_path):
     with pytest.raises(VideoError, match="must be even"):
         VideoWriter(tmp_path / "x.mp4", size=(161, 90), fps=30)
+
+
+def _transitions(luma: np.ndarray, *, swing: float = 0.10, darker_below: float = 0.80) -> list[int]:
+    """Frames where the mean relative luminance swings ≥ ``swing`` against its trend (WCAG 2.3.1)."""
+    extreme, trend, found = luma[0], 0, []
+    for i, v in enumerate(luma[1:], 1):
+        if trend <= 0 and v - extreme >= swing and extreme < darker_below:
+            extreme, trend = v, 1
+            found.append(i)
+        elif trend >= 0 and extreme - v >= swing and v < darker_below:
+            extreme, trend = v, -1
+            found.append(i)
+        elif (trend > 0 and v > extreme) or (trend < 0 and v < extreme):
+            extreme = v
+    return found
+
+
+def _most_flashes_in_a_second(frames: list[np.ndarray], fps: int) -> float:
+    def luminance(frame):
+        rgb = frame.view(np.uint8).reshape(*frame.shape, 4)[..., :3] / 255.0
+        linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+        return float((linear @ np.array([0.2126, 0.7152, 0.0722])).mean())
+    times = np.array(_transitions(np.array([luminance(f) for f in frames])))
+    return max(np.count_nonzero((times >= t) & (times < t + fps)) for t in range(len(frames))) / 2
+
+
+def test_a_strobe_on_every_beat_is_cut_to_three_flashes_a_second_by_the_limiter():
+    """Strobe on the beat at 10 beats/s over a black field, rendered as ``render`` does: with the
+    limiter at most 3 flashes in any second; without it, 10."""
+    from visualizer.audio.features import FeatureSnapshot
+    from visualizer.control.actions import StageActions
+    from visualizer.render.flash import FlashLimiter
+
+    fps, frames_per_beat = 60, 6
+    results = {}
+    for limited in (False, True):
+        painter = FramePainter((160, 90))
+        lut = painter.use_palette("mono", lightness=70.0, saturation=1.0)
+        theta = np.full((18, 32), np.pi, np.float32)  # mono at θ = π: black
+        stage, limiter, out = StageActions(), FlashLimiter(), []
+        stage.toggle_strobe()
+        for i in range(3 * fps):
+            look, _ = stage.update(FeatureSnapshot(beat_count=i // frames_per_beat + 1), 1 / fps)
+            frame = painter.paint(theta, lut=look_lut(lut, look))
+            if limited:
+                limiter.apply(frame, shifts=FramePainter.SHIFTS, time_s=(i + 1) / fps)
+            out.append(frame.copy())
+        results[limited] = _most_flashes_in_a_second(out, fps)
+    assert results[False] >= 9.5, results
+    assert results[True] <= 3.0
