@@ -117,7 +117,10 @@ def test_a_morph_starts_on_the_next_bar_and_lands_on_the_target_exactly_on_a_bar
     assert all(b == target for b in seen[ends:])
     assert blends[begins - 1] is None and blends[begins] == ("mono", "lab", 0.0)  # 5-MeO's mono → lab
     assert 0.0 < blends[(begins + ends) // 2][2] < 1.0
-    assert blends[ends] == ("lab", "lab", 1.0)
+    assert blends[ends] == ("lab", "lab", 1.0) and performance.palette_blend == ("lab", "lab", 1.0)  # it stays
+    performance.queue.put(ControlChange("preset", name="mosaic"))  # another preset: its own palette again
+    performance.before_advance(features, 1 / FPS)
+    assert session.preset.name != "N,N-DMT" and performance.palette_blend is None
 
 
 def test_a_preset_change_on_the_bar_keeps_the_pattern_when_the_grid_matches(tmp_path):

@@ -51,13 +51,16 @@ class Performance:
         self.say = say or (lambda message: log.info("%s", message))
         self.stage = StageActions()
         self.look = Look()
-        self.palette_blend: tuple[str, str, float] | None = None  # (from, to, mix) while a scene fades
+        self.palette_blend: tuple[str, str, float] | None = None  # (from, to, mix) set by a scene
+        self._blend_preset = None  # the preset palette_blend belongs to
 
     def before_advance(self, features: FeatureSnapshot, dt_s: float) -> FeatureSnapshot:
         """Everything controllers asked for since the last frame; returns the features to use."""
         features = self.beats.apply(features)
         for change in self.queue.drain():
             self.apply(change)
+        if self.session.preset is not self._blend_preset:  # switched by a key or a control: its own palette
+            self.palette_blend = None
         if self.director is not None:
             palette = self.palette_blend[1] if self.palette_blend else self.session.preset.display.palette
             frame = self.director.update(features, self.session.base, palette)
@@ -66,6 +69,7 @@ class Performance:
                     self._switch_keeping_phases(frame.preset)
                 self.session.set_bases(frame.bases)
                 self.palette_blend = (frame.palette_from, frame.palette_to, frame.palette_mix)
+                self._blend_preset = self.session.preset
         self.look, drop = self.stage.update(features, dt_s)
         if drop:
             self.session.inject_burst(DROP_ENERGY)
@@ -92,7 +96,6 @@ class Performance:
         elif kind == "preset":
             try:
                 self.session.use_preset(presets.load(presets.resolve(change.name)))
-                self.palette_blend = None
                 self.say(f"preset: {self.session.preset.name}")
             except presets.PresetError as e:
                 self.say(str(e))
