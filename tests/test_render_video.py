@@ -10,8 +10,7 @@ import numpy as np
 import pytest
 
 from visualizer.control.actions import Look, look_lut
-from visualizer.render.video import (FramePainter, VideoError, VideoWriter, letterbox_maps, pack_rgb0, palette_lut,
-                                    pixel_format)
+from visualizer.render.video import FramePainter, VideoError, VideoWriter, pack_rgb0, palette_lut, pixel_format
 from visualizer.tools.render_cli import main as render_main
 
 DEMO = Path(__file__).resolve().parent.parent / "assets" / "demo.flac"
@@ -24,29 +23,28 @@ def probe(path: Path) -> dict:
     return json.loads(out.stdout)
 
 
-def test_letterbox_maps_centre_the_field_keeping_its_aspect():
-    rows, cols = letterbox_maps((64, 64), (320, 180))
-    assert (rows >= 0).all() and (cols >= 0).sum() == 180
-    assert (cols[:70] == -1).all() and (cols[250:] == -1).all() and cols[70] == 0 and cols[249] == 63
-    rows, cols = letterbox_maps((90, 320), (320, 180))  # a wide field: bars top and bottom
-    assert (rows >= 0).sum() == 90 and (cols >= 0).all()
+@pytest.mark.parametrize("view", ["phase", "antiphase"])
+def test_a_video_frame_is_what_the_window_shows(view):
+    """The painter and the pygame Display (SDL's dummy video driver) draw the same pixels."""
+    import pygame
 
+    from visualizer.render.display import Display
 
-def test_painted_frames_match_a_numpy_reference():
     rng = np.random.default_rng(7)
-    theta = rng.uniform(0, 2 * np.pi, (48, 64)).astype(np.float32)
+    theta = rng.uniform(0, 2 * np.pi, (36, 64)).astype(np.float32)
     painter = FramePainter((200, 120))
-    lut = painter.use_palette("lab", lightness=60.0, saturation=0.5)
-    frame = painter.paint(theta)
-    assert frame.shape == (120, 200) and frame.dtype == np.uint32
-    rgb = frame.view(np.uint8).reshape(120, 200, 4)  # rgb0: bytes R, G, B, 0 in memory
-    rows, cols = letterbox_maps(theta.shape, (200, 120))
-    index = np.clip((theta.astype(np.float64) * (len(lut) / (2 * np.pi))).astype(int), 0, len(lut) - 1)
-    reference = np.zeros((120, 200, 4), np.uint8)
-    inside = np.ix_(rows >= 0, cols >= 0)
-    reference[inside + (slice(0, 3),)] = lut[index[np.ix_(rows[rows >= 0], cols[cols >= 0])]]
-    assert np.mean(np.any(rgb != reference, axis=-1)) < 1e-3  # float32 index rounding at a few bin edges
-    assert np.array_equal(lut, palette_lut("lab", lightness=60.0, saturation=0.5))
+    lut = painter.use_palette("vivid", lightness=60.0, saturation=0.5)
+    frame = painter.paint(theta, view=view)
+    display = Display(size=(200, 120))
+    try:
+        display.set_palette(lut)
+        display.draw_field(theta, view=view, time_s=0.0)
+        window = pygame.surfarray.array3d(display.canvas).transpose(1, 0, 2)  # (h, w, 3) RGB
+    finally:
+        pygame.quit()
+    video = frame.view(np.uint8).reshape(120, 200, 4)[..., :3]  # rgb0: bytes R, G, B, 0
+    np.testing.assert_array_equal(video, window)
+    assert np.array_equal(lut, palette_lut("vivid", lightness=60.0, saturation=0.5))
     assert pack_rgb0(np.array([[1, 2, 3]], np.uint8))[0] == 1 | 2 << 8 | 3 << 16
     assert pixel_format(FramePainter.SHIFTS) == "rgb0" and pixel_format((16, 8, 0)) == "bgr0"
 

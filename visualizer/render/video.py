@@ -1,7 +1,7 @@
 """Video out: phases → RGB frames → an H.264 file through ffmpeg, offline or live.
 
-``FramePainter`` colours a phase field into a preallocated RGB frame of the output size (the
-field letterboxed, nearest-neighbour, as on screen). ``VideoWriter`` pipes frames to the ffmpeg
+``FramePainter`` colours a phase field into a preallocated frame of packed pixels of the output
+size, with the window's own kernels (edge to edge, smooth e^{iθ} scaling). ``VideoWriter`` pipes frames to the ffmpeg
 binary that ships inside the imageio-ffmpeg wheel: H.264 yuv420p (+ AAC audio muxed from a file),
 ``+faststart``, so any player takes it. Offline (``live=False``) ``write`` hands the frame straight
 to ffmpeg and waits for it; live (``live=True``) it copies the frame into one of a few preallocated
@@ -25,38 +25,21 @@ from typing import TextIO
 
 import imageio_ffmpeg
 import numpy as np
-from numba import njit, prange
 
+from visualizer import presets
 from visualizer.render.colour import build_lut, full_circle_chroma
+from visualizer.render.colourise import VIEWS, bilinear_taps, interpolate_into, unit_vectors
 from visualizer.render.flash import FlashLimiter
+from visualizer.render.layout import grid_for_screen
 
 log = logging.getLogger(__name__)
 
 LIVE_BUFFERS = 4  # frames a live recording can fall behind before it drops one
+LARGE_OUTPUT_PIXELS = 2560 * 1440  # above this the field is evaluated once per 2×2 pixels, as on screen
 
 
 class VideoError(RuntimeError):
     """ffmpeg refused or failed; the message is one line for the user."""
-
-
-@njit(parallel=True, fastmath=True, cache=True, nogil=True)
-def colourise_packed(theta, lut, frame, source_row, source_col):
-    """Colour ``theta`` through ``lut`` into ``frame``, black where the maps say −1.
-
-    theta : float32 (H, W), rad in [0, 2π). lut : uint32 (n,), packed pixel of phase 2π·i/n.
-    frame : uint32 (out_h, out_w). source_row : int32 (out_h,), source_col : int32 (out_w,):
-    the field row/column shown at each output pixel.
-    """
-    n = lut.shape[0]
-    scale = np.float32(n / (2.0 * np.pi))
-    for oy in prange(frame.shape[0]):
-        r = source_row[oy]
-        for ox in range(frame.shape[1]):
-            c = source_col[ox]
-            if r < 0 or c < 0:
-                frame[oy, ox] = 0
-            else:
-                frame[oy, ox] = lut[min(max(np.int32(theta[r, c] * scale), 0), n - 1)]
 
 
 def pack_rgb0(lut_rgb: np.ndarray) -> np.ndarray:
@@ -74,22 +57,6 @@ def pixel_format(shifts: tuple[int, int, int]) -> str:
         raise VideoError(f"cannot record pixels with R, G, B at bits {tuple(shifts)}") from None
 
 
-def letterbox_maps(field_shape: tuple[int, int], size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """Source row per output row and source column per output column (−1 = black bar).
-
-    field_shape : (H, W) cells; size : (width, height) pixels. The field keeps its aspect, centred.
-    """
-    (fh, fw), (sw, sh) = field_shape, size
-    scale = min(sw / fw, sh / fh)
-    w, h = max(1, round(fw * scale)), max(1, round(fh * scale))
-    x0, y0 = (sw - w) // 2, (sh - h) // 2
-    cols = np.full(sw, -1, np.int32)
-    rows = np.full(sh, -1, np.int32)
-    cols[x0:x0 + w] = np.arange(w) * fw // w
-    rows[y0:y0 + h] = np.arange(h) * fh // h
-    return rows, cols
-
-
 def palette_lut(palette: str, *, lightness: float, saturation: float) -> np.ndarray:
     """uint8 (n, 3) colours for ``palette`` at ``lightness`` (L*) with ``saturation`` (share of
     the largest in-gamut chroma), as the window draws them."""
@@ -98,15 +65,18 @@ def palette_lut(palette: str, *, lightness: float, saturation: float) -> np.ndar
 
 
 class FramePainter:
-    """Phases → a frame of packed ``rgb0`` pixels (uint32 (height, width)) of a fixed output
-    size, reused every call: the layout the flash limiter and ``VideoWriter`` take."""
+    """Phases → a frame of packed ``rgb0`` pixels (uint32 (height, width)) of a fixed output size,
+    drawn exactly as the window draws them (the field stretched edge to edge, its e^{iθ}
+    interpolated bilinearly, ``render.colourise``); the frame is reused every call. Packed
+    ``rgb0`` is the layout the flash limiter and ``VideoWriter`` take."""
 
     SHIFTS = (0, 8, 16)  # bit positions of R, G, B in a pixel
 
     def __init__(self, size: tuple[int, int]):
         self.size = size
         self.frame = np.zeros((size[1], size[0]), np.uint32)
-        self._maps_for: tuple[int, int] | None = None
+        self.block = 2 if size[0] * size[1] > LARGE_OUTPUT_PIXELS else 1
+        self._layout_for: tuple[int, int] | None = None
         self._lut_key = None
         self.lut: np.ndarray | None = None  # uint8 (n, 3), the palette's colours
 
@@ -118,15 +88,31 @@ class FramePainter:
             self.lut = palette_lut(palette, lightness=key[1], saturation=key[2])
         return self.lut
 
-    def paint(self, theta: np.ndarray, lut: np.ndarray | None = None) -> np.ndarray:
+    def _layout(self, field_shape: tuple[int, int]) -> None:
+        (w, h), fw = self.size, field_shape[1]
+        samples_x, samples_y = -(-w // self.block), -(-h // self.block)
+        self._cols = bilinear_taps(samples_x, fw)
+        self._rows = bilinear_taps(samples_y, field_shape[0])
+        self._cos = np.empty(field_shape, np.float32)
+        self._sin = np.empty(field_shape, np.float32)
+        chunks = min(16, samples_y)
+        self._scratch = (np.empty((chunks, 2, fw), np.float32), np.empty((chunks, 2, samples_x), np.float32),
+                         np.empty((chunks, samples_x), np.uint32))
+        self._layout_for = field_shape
+
+    def paint(self, theta: np.ndarray, *, view: str = "phase", lut: np.ndarray | None = None) -> np.ndarray:
         """theta : float32 (H, W) → the frame, valid until the next call.
 
-        lut : uint8 (n, 3) colours to use instead of the palette's (a look or a cross-fade).
+        view : "phase" or "antiphase" (see ``render.colourise``). lut : uint8 (n, 3) colours to use
+        instead of the palette's (a look or a cross-fade).
         """
-        if theta.shape != self._maps_for:
-            self._maps_for = theta.shape
-            self._rows, self._cols = letterbox_maps(theta.shape, self.size)
-        colourise_packed(theta, pack_rgb0(self.lut if lut is None else lut), self.frame, self._rows, self._cols)
+        if view not in VIEWS:
+            raise ValueError(f"view must be one of {VIEWS}, not {view!r}")
+        if theta.shape != self._layout_for:
+            self._layout(theta.shape)
+        unit_vectors(theta, view == "antiphase", self._cos, self._sin)
+        interpolate_into(self._cos, self._sin, pack_rgb0(self.lut if lut is None else lut), self.frame, self.block,
+                         *self._cols, *self._rows, *self._scratch)
         return self.frame
 
 
@@ -297,8 +283,8 @@ def render_video(audio: Path, *, preset: str, out: Path, size: tuple[int, int] =
                  seed: int = 0, progress: bool = True, flash_limit: bool = True) -> RenderResult:
     """Render ``preset`` driven by ``audio`` into ``out``, the audio muxed in.
 
-    seconds : how much to render (default: the whole file). grid : the field's (height, width)
-    overriding the preset's. flash_limit : run the photosensitive
+    seconds : how much to render (default: the whole file). grid : the field's (height, width);
+    default: the preset's number of cells in the video's aspect (square cells, edge to edge). flash_limit : run the photosensitive
     flash limiter on every frame (off only on the user's explicit request).
     Deterministic: the analyser is fed exactly 1/fps of samples per frame (``LockstepAudio``) and
     the field's eigenmodes are awaited whenever they are being computed.
@@ -310,7 +296,9 @@ def render_video(audio: Path, *, preset: str, out: Path, size: tuple[int, int] =
     duration = len(source.samples) / source.sr
     seconds = duration if seconds is None else seconds
     total = max(1, round(seconds * fps))
-    session = Session.from_preset(preset, size=grid, seed=seed)
+    chosen = presets.load(presets.resolve(preset))
+    grid = grid or grid_for_screen(size, chosen.field.height * chosen.field.width)
+    session = Session(chosen, size=grid, seed=seed)
     painter = FramePainter(size)
     limiter = FlashLimiter() if flash_limit else None
     bar = Progress(total) if progress else None
@@ -324,7 +312,7 @@ def render_video(audio: Path, *, preset: str, out: Path, size: tuple[int, int] =
                 state = session.advance(source.latest(), dt)
                 painter.use_palette(state.palette, lightness=state.params.lightness,
                                     saturation=state.params.saturation)
-                frame = painter.paint(state.theta)
+                frame = painter.paint(state.theta, view=state.view)
                 if limiter is not None:
                     limiter.apply(frame, shifts=FramePainter.SHIFTS, time_s=(i + 1) / fps)
                 writer.write(frame)

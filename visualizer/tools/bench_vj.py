@@ -4,8 +4,9 @@
   median and worst (ms). This is the controller-side latency of the OSC thread; a set reaches the
   field at the next frame on top of it (≤ 1/60 s).
 - Offline render speed at 1920×1080 (60 fps, the demo track, a preset's own grid): frames per
-  second for the whole pipeline (lockstep analysis, session, painting, H.264 encoding), and the
-  same run split into its stages so the ratios say where the time goes.
+  second for the whole pipeline (lockstep analysis, session, painting, flash limiter, H.264
+  encoding), its CPU time per frame (this process and ffmpeg: less sensitive to other load than
+  wall time), and the same frames again split into stages so the ratios say where the time goes.
 The machine is shared: compare ratios measured in one run, not absolute numbers across runs.
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import socket
 import statistics
 import tempfile
@@ -26,6 +28,7 @@ from visualizer.audio.engine import LockstepAudio
 from visualizer.control.changes import ControlQueue
 from visualizer.control.osc import OscServer, build_message
 from visualizer.params import Params
+from visualizer.render.flash import FlashLimiter
 from visualizer.render.video import FramePainter, VideoWriter, render_video
 from visualizer.session import Session
 
@@ -59,13 +62,18 @@ def render_speed(*, preset: str, seconds: float, size: tuple[int, int], fps: flo
         out = Path(folder) / "bench.mp4"
         render_video(audio, preset=preset, out=Path(folder) / "warm.mp4", size=(320, 180), fps=fps, seconds=0.2,
                      progress=False)  # compile / load every kernel first
+        cpu0, children0 = time.process_time(), resource.getrusage(resource.RUSAGE_CHILDREN)
         result = render_video(audio, preset=preset, out=out, size=size, fps=fps, seconds=seconds, progress=False)
-        stage = {"analysis": 0.0, "session": 0.0, "paint": 0.0, "encode": 0.0}
+        cpu = time.process_time() - cpu0
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        ffmpeg_cpu = (children.ru_utime + children.ru_stime) - (children0.ru_utime + children0.ru_stime)
+        stage = {"analysis": 0.0, "session": 0.0, "paint": 0.0, "limit": 0.0, "encode": 0.0}
         source = LockstepAudio(audio, loop=False)
         session = Session.from_preset(preset)
         painter = FramePainter(size)
+        limiter = FlashLimiter()
         with VideoWriter(Path(folder) / "stages.mp4", size=size, fps=fps) as writer:
-            for _ in range(result.frames):
+            for i in range(result.frames):
                 t0 = time.perf_counter()
                 source.advance(1 / fps)
                 t1 = time.perf_counter()
@@ -74,13 +82,17 @@ def render_speed(*, preset: str, seconds: float, size: tuple[int, int], fps: flo
                 painter.use_palette(state.palette, lightness=state.params.lightness, saturation=state.params.saturation)
                 frame = painter.paint(state.theta)
                 t3 = time.perf_counter()
-                writer.write(frame)
+                limiter.apply(frame, shifts=FramePainter.SHIFTS, time_s=(i + 1) / fps)
                 t4 = time.perf_counter()
-                for name, dt in zip(stage, (t1 - t0, t2 - t1, t3 - t2, t4 - t3), strict=True):
+                writer.write(frame)
+                t5 = time.perf_counter()
+                for name, dt in zip(stage, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4), strict=True):
                     stage[name] += dt
         session.close()
     return {"preset": preset, "size": f"{size[0]}x{size[1]}", "grid": "x".join(map(str, session.field.shape)),
             "frames": result.frames, "fps": result.fps, "real_time_ratio": result.fps / fps,
+            "cpu_ms_per_frame": {"render process": 1e3 * cpu / result.frames,
+                                 "ffmpeg": 1e3 * ffmpeg_cpu / result.frames},
             "stage_ms_per_frame": {k: 1e3 * v / result.frames for k, v in stage.items()}}
 
 
@@ -101,7 +113,8 @@ def main(argv: list[str] | None = None) -> int:
           f"median {o['median_ms']:.3f} ms, max {o['max_ms']:.3f} ms")
     print(f"render {r['preset']} at {r['size']} (grid {r['grid']}), 60 fps, {r['frames']} frames: "
           f"{r['fps']:.1f} frames/s = {r['real_time_ratio']:.2f}× real time")
-    print("  stages (ms/frame): " + ", ".join(f"{k} {v:.1f}" for k, v in r["stage_ms_per_frame"].items()))
+    print("  stages (wall ms/frame): " + ", ".join(f"{k} {v:.1f}" for k, v in r["stage_ms_per_frame"].items()))
+    print("  CPU time (ms/frame): " + ", ".join(f"{k} {v:.1f}" for k, v in r["cpu_ms_per_frame"].items()))
     return 0
 
 
