@@ -3,7 +3,7 @@
 - OSC round trip: ``/visualizer/get k1`` → ``/visualizer/value`` over UDP on 127.0.0.1, repeated;
   median and worst (ms). This is the controller-side latency of the OSC thread; a set reaches the
   field at the next frame on top of it (≤ 1/60 s).
-- Offline render speed at 1920×1080 (60 fps, the demo track, a preset's own grid): frames per
+- Offline render speed at 1920×1080 (60 fps, the demo track, the grid ``render`` picks): frames per
   second for the whole pipeline (lockstep analysis, session, painting, flash limiter, H.264
   encoding), its CPU time per frame (this process and ffmpeg: less sensitive to other load than
   wall time), and the same frames again split into stages so the ratios say where the time goes.
@@ -23,12 +23,14 @@ from pathlib import Path
 
 from pythonosc.osc_message import OscMessage
 
+from visualizer import presets
 from visualizer.audio.demo import demo_paths
 from visualizer.audio.engine import LockstepAudio
 from visualizer.control.changes import ControlQueue
 from visualizer.control.osc import OscServer, build_message
 from visualizer.params import Params
 from visualizer.render.flash import FlashLimiter
+from visualizer.render.layout import grid_for_screen
 from visualizer.render.video import FramePainter, VideoWriter, render_video
 from visualizer.session import Session
 
@@ -58,18 +60,21 @@ def osc_round_trip(count: int) -> dict:
 def render_speed(*, preset: str, seconds: float, size: tuple[int, int], fps: float) -> dict:
     """Whole-pipeline frames/s, then the stages timed separately over the same frames."""
     audio = demo_paths()[0]
+    chosen = presets.load(presets.resolve(preset))
+    grid = grid_for_screen(size, chosen.field.height * chosen.field.width)  # as render chooses it
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "bench.mp4"
         render_video(audio, preset=preset, out=Path(folder) / "warm.mp4", size=(320, 180), fps=fps, seconds=0.2,
                      progress=False)  # compile / load every kernel first
         cpu0, children0 = time.process_time(), resource.getrusage(resource.RUSAGE_CHILDREN)
-        result = render_video(audio, preset=preset, out=out, size=size, fps=fps, seconds=seconds, progress=False)
+        result = render_video(audio, preset=preset, out=out, size=size, fps=fps, seconds=seconds, grid=grid,
+                              progress=False)
         cpu = time.process_time() - cpu0
         children = resource.getrusage(resource.RUSAGE_CHILDREN)
         ffmpeg_cpu = (children.ru_utime + children.ru_stime) - (children0.ru_utime + children0.ru_stime)
         stage = {"analysis": 0.0, "session": 0.0, "paint": 0.0, "limit": 0.0, "encode": 0.0}
         source = LockstepAudio(audio, loop=False)
-        session = Session.from_preset(preset)
+        session = Session(chosen, size=grid)
         painter = FramePainter(size)
         limiter = FlashLimiter()
         with VideoWriter(Path(folder) / "stages.mp4", size=size, fps=fps) as writer:
@@ -80,7 +85,7 @@ def render_speed(*, preset: str, seconds: float, size: tuple[int, int], fps: flo
                 state = session.advance(source.latest(), 1 / fps)
                 t2 = time.perf_counter()
                 painter.use_palette(state.palette, lightness=state.params.lightness, saturation=state.params.saturation)
-                frame = painter.paint(state.theta)
+                frame = painter.paint(state.theta, view=state.view)
                 t3 = time.perf_counter()
                 limiter.apply(frame, shifts=FramePainter.SHIFTS, time_s=(i + 1) / fps)
                 t4 = time.perf_counter()
