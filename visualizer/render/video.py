@@ -284,8 +284,9 @@ def render_video(audio: Path, *, preset: str, out: Path, size: tuple[int, int] =
     """Render ``preset`` driven by ``audio`` into ``out``, the audio muxed in.
 
     seconds : how much to render (default: the whole file). grid : the field's (height, width);
-    default: the preset's number of cells in the video's aspect (square cells, edge to edge). flash_limit : run the photosensitive
-    flash limiter on every frame (off only on the user's explicit request).
+    default: the preset's number of cells in the video's aspect (square cells, edge to edge).
+    flash_limit : run the photosensitive flash limiter on every frame (off only on the user's
+    explicit request).
     Deterministic: the analyser is fed exactly 1/fps of samples per frame (``LockstepAudio``) and
     the field's eigenmodes are awaited whenever they are being computed.
     """
