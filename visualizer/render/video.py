@@ -27,10 +27,12 @@ import imageio_ffmpeg
 import numpy as np
 
 from visualizer import presets
+from visualizer.audio.engine import LockstepAudio
 from visualizer.render.colour import build_lut, full_circle_chroma
 from visualizer.render.colourise import VIEWS, bilinear_taps, interpolate_into, unit_vectors
 from visualizer.render.flash import FlashLimiter
 from visualizer.render.layout import grid_for_screen
+from visualizer.session import Session
 
 log = logging.getLogger(__name__)
 
@@ -290,9 +292,6 @@ def render_video(audio: Path, *, preset: str, out: Path, size: tuple[int, int] =
     Deterministic: the analyser is fed exactly 1/fps of samples per frame (``LockstepAudio``) and
     the field's eigenmodes are awaited whenever they are being computed.
     """
-    from visualizer.audio.engine import LockstepAudio
-    from visualizer.session import Session
-
     source = LockstepAudio(Path(audio), loop=False)
     duration = len(source.samples) / source.sr
     seconds = duration if seconds is None else seconds
