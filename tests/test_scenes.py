@@ -98,7 +98,7 @@ def test_a_morph_starts_on_the_next_bar_and_lands_on_the_target_exactly_on_a_bar
     begins = (first_bar - 1) * FRAMES_PER_BEAT
     ends = begins + 4 * FRAMES_PER_BEAT  # 4 beats = a bar later: a bar line too
     seen, blends = [], []
-    for frame, features in beat_clock(ends + 40, downbeat_offset=downbeat_offset):
+    for frame, features in beat_clock(ends + 3, downbeat_offset=downbeat_offset):
         if frame == request_frame:
             performance.queue.put(ControlChange("scene", value=1))
         performance.before_advance(features, 1 / FPS)
