@@ -21,9 +21,10 @@ from visualizer.audio.demo import demo_paths
 from visualizer.audio.engine import AudioChoice, AudioEngine, LockstepAudio, NoAudio
 from visualizer.params import REGISTRY, SLIDERS
 from visualizer.paths import pictures_dir
-from visualizer.render.colour import build_lut, full_circle_chroma
+from visualizer.render.colour import palette_lut
 from visualizer.render.display import DEFAULT_WINDOW, Display
-from visualizer.render.hud import Hud, HudView, SliderView
+from visualizer.render.hud import Hud, HudFader, HudView, SliderView
+from visualizer.render.layout import grid_for_screen
 from visualizer.render.lattice_view import DRAG_RAD_PER_PX, draw_cessation_veil, draw_lattice, pack_lut
 from visualizer.session import MEASURE_EVERY, FrameState, Session
 
@@ -46,20 +47,14 @@ def open_audio(choice: AudioChoice, *, headless: bool):
     return AudioEngine(AudioChoice(choice.kind, path, choice.device))
 
 
-def palette_lut(palette: str, *, lightness: float, saturation: float) -> np.ndarray:
-    """uint8 (n, 3) colours for ``palette`` at ``lightness`` with ``saturation`` (share of the
-    largest in-gamut chroma)."""
-    chroma = None if saturation >= 0.999 else saturation * full_circle_chroma(lightness)
-    return build_lut(palette, lightness=lightness, chroma=chroma)
-
-
 @dataclass(frozen=True)
 class AppOptions:
     """What the command line chose.
 
     preset : preset name or path. size : grid (height, width) overriding the preset's.
     frames : stop after this many frames (None = run until quit). screenshot : save the last
-    frame there. headless : render offscreen on a fixed 1/60 s clock, as fast as possible.
+    frame there. headless : render offscreen on a fixed 1/60 s clock, as fast as possible (the
+    HUD, when shown, does not fade). hud : start with the HUD shown.
     """
 
     preset: str = "nn-dmt"
@@ -72,6 +67,7 @@ class AppOptions:
     frames: int | None = None
     screenshot: Path | None = None
     audio: AudioChoice = AudioChoice()
+    hud: bool = True
 
 
 class App:
@@ -84,10 +80,13 @@ class App:
                                display_index=options.display, caption="visualizer")
         self.hud = Hud()
         self._splash("compiling kernels… (first start only)")
-        self.session = Session(first, size=options.size, seed=options.seed)
+        size = options.size or grid_for_screen(self.display.size, first.field.height * first.field.width)
+        self.session = Session(first, size=size, seed=options.seed)
         self.audio = open_audio(options.audio, headless=options.headless)
         self.features = self.audio.latest()
-        self.hud_visible = True
+        self.hud_visible = options.hud
+        self.hud_fader = HudFader(now_s=time.monotonic())
+        self.antiphase_view = False
         self.show_measures = True
         self.selected = 0
         self.running = True
@@ -146,8 +145,11 @@ class App:
         elif event.type == pygame.VIDEORESIZE:
             self.display.resized((event.w, event.h))
         elif event.type == pygame.KEYDOWN:
+            self.hud_fader.touch(time.monotonic())
             self._key(event.key, bool(event.mod & pygame.KMOD_SHIFT))
-        elif event.type == pygame.MOUSEBUTTONDOWN and event.button == 1:
+        elif event.type == pygame.MOUSEMOTION and not self.options.headless:
+            self.hud_fader.touch(time.monotonic())
+        if event.type == pygame.MOUSEBUTTONDOWN and event.button == 1:
             self._dragging = self.hud.slider_at(event.pos) if self.hud_visible else None
             self._drag(event.pos)
         elif event.type == pygame.MOUSEMOTION and self._dragging is not None:
@@ -165,7 +167,7 @@ class App:
 
     def _key(self, key: int, shift: bool) -> None:
         s = self.session
-        toggles = {pygame.K_h: "hud_visible", pygame.K_m: "show_measures"}
+        toggles = {pygame.K_h: "hud_visible", pygame.K_m: "show_measures", pygame.K_v: "antiphase_view"}
         if key in (pygame.K_q, pygame.K_ESCAPE):
             self.running = False
         elif key == pygame.K_f:
@@ -224,11 +226,13 @@ class App:
             self._lut_key = key
             self._lut_rgb = palette_lut(key[0], lightness=key[1], saturation=key[2])
             self.display.set_palette(self._lut_rgb)
-        self.display.draw_field(state.theta)
+        view = "antiphase" if self.antiphase_view else state.view
+        self.display.draw_field(state.theta, view=view, time_s=state.time_s)
         if state.lattice is not None:
             self._draw_lattice(state)
-        if self.hud_visible:
-            self.hud.draw(self.display.canvas, self._hud_view(state))
+        opacity = 1.0 if self.options.headless else self.hud_fader.opacity(time.monotonic())
+        if self.hud_visible and opacity > 0:
+            self.hud.draw(self.display.canvas, self._hud_view(state), opacity=opacity)
         self.display.present()
 
     def _draw_lattice(self, state: FrameState) -> None:

@@ -118,3 +118,10 @@ def build_lut(palette: str, *, size: int = LUT_SIZE, lightness: float = DEFAULT_
     """sRGB bytes for ``size`` equally spaced phases: uint8 (size, 3). Under 1 ms after the first call."""
     lab = palette_lab(palette, size=size, lightness=lightness, chroma=chroma)
     return linear_to_srgb_bytes(lab_to_linear_srgb(lab))
+
+
+def palette_lut(palette: str, *, lightness: float, saturation: float = 1.0) -> np.ndarray:
+    """uint8 (n, 3) colours for ``palette`` at ``lightness`` (L*) with ``saturation`` (share of
+    the largest chroma that keeps the whole hue circle inside sRGB; 1 = the palette's own)."""
+    chroma = None if saturation >= 0.999 else saturation * full_circle_chroma(lightness)
+    return build_lut(palette, lightness=lightness, chroma=chroma)

@@ -56,11 +56,11 @@ class InjectionConfig:
     rate_hz: float = 0.2
     blobs: int = 3
     blob_radius: float = 6.0
-    sink_rate: float = 6.0
+    sink_rate: float = 12.0
 # LOBPCG costs ~10 s at 256² (20 iterations, 48 modes) and grows faster than the cell count; above
 # this the lattice modes (exact for the lattice part of the graph) are used instead
 GRAPH_MODES_MAX_CELLS = 256 * 256
-SINK_LEVEL = 0.3  # a cell is inside a sink where a semantic blob is above this share of its peak
+SINK_LEVEL = 0.1  # a cell is inside a sink where a semantic blob is above this share of its peak
 
 
 def cache_dir() -> Path:
@@ -335,6 +335,17 @@ class HarmonicsCache:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout_s)
+
+
+def harmonic_kernel_share(theta: np.ndarray, harmonics: Harmonics) -> float:
+    """Share of the field's non-uniform power |e^{iθ} − ⟨e^{iθ}⟩|² that lies in ``harmonics``'s
+    non-constant modes (0..1): how much of what the field does the driven modes can express."""
+    count = harmonics.modes.shape[0]
+    re, im = np.zeros(count), np.zeros(count)
+    project(harmonics.flat, np.ascontiguousarray(theta, np.float32).ravel(), re, im)
+    power = re**2 + im**2
+    non_uniform = theta.size - power[0]
+    return float(power[1:].sum() / max(non_uniform, 1e-12))
 
 
 @njit(parallel=True, fastmath=True, cache=True, nogil=True)
