@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from visualizer.control.actions import Look, look_lut
-from visualizer.render.video import FramePainter, VideoError, VideoWriter, pack_rgb0, palette_lut, pixel_format
+from visualizer.render.colour import palette_lut
+from visualizer.render.video import FramePainter, VideoError, VideoWriter, pack_rgb0, pixel_format
 from visualizer.tools.render_cli import main as render_main
 
 DEMO = Path(__file__).resolve().parent.parent / "assets" / "demo.flac"

@@ -28,7 +28,7 @@ import numpy as np
 
 from visualizer import presets
 from visualizer.audio.engine import LockstepAudio
-from visualizer.render.colour import build_lut, full_circle_chroma
+from visualizer.render.colour import palette_lut
 from visualizer.render.colourise import VIEWS, bilinear_taps, interpolate_into, unit_vectors
 from visualizer.render.flash import FlashLimiter
 from visualizer.render.layout import grid_for_screen
@@ -57,13 +57,6 @@ def pixel_format(shifts: tuple[int, int, int]) -> str:
         return formats[tuple(shifts)]
     except KeyError:
         raise VideoError(f"cannot record pixels with R, G, B at bits {tuple(shifts)}") from None
-
-
-def palette_lut(palette: str, *, lightness: float, saturation: float) -> np.ndarray:
-    """uint8 (n, 3) colours for ``palette`` at ``lightness`` (L*) with ``saturation`` (share of
-    the largest in-gamut chroma), as the window draws them."""
-    chroma = None if saturation >= 0.999 else saturation * full_circle_chroma(lightness)
-    return build_lut(palette, lightness=lightness, chroma=chroma)
 
 
 class FramePainter:
