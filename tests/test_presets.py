@@ -30,8 +30,9 @@ def test_every_shipped_preset_loads(path):
 def test_shipped_music_routes_carry_the_source_table_sweeps():
     nn, meo = presets.load(presets.resolve("nn-dmt")), presets.load(presets.resolve("5meo"))
     assert any(r.target == "k3" and (r.lo, r.hi) == (-20, 20) and r.source == "bass" for r in nn.routes)
-    k_sw = [r for r in meo.routes if r.target == "k_sw"]  # together they sweep −20..20 (clamped)
-    assert meo.base.k_sw + sum(min(r.lo, r.hi) for r in k_sw) <= -20
+    assert meo.sweep.ranges == (("k_sw", (-20, 20)),)  # without music the LFO sweeps the source table's range
+    k_sw = [r for r in meo.routes if r.target == "k_sw"]  # with music K_SW stays ≥ 0: coherence is never torn apart
+    assert meo.base.k_sw + sum(min(r.lo, r.hi) for r in k_sw) >= 0
     assert meo.base.k_sw + sum(max(r.lo, r.hi) for r in k_sw) >= 20
 
 

@@ -22,6 +22,7 @@ from visualizer.audio.engine import AudioChoice, AudioEngine, LockstepAudio, NoA
 from visualizer.params import REGISTRY, SLIDERS
 from visualizer.paths import pictures_dir
 from visualizer.render.display import DEFAULT_WINDOW, Display
+from visualizer.render.flash import WCAG_FLASH_LIMIT
 from visualizer.render.hud import Hud, HudFader, HudView, SliderView
 from visualizer.render.layout import grid_for_screen
 from visualizer.render.lattice_view import DRAG_RAD_PER_PX, draw_cessation_veil, draw_lattice, pack_lut
@@ -69,6 +70,7 @@ class AppOptions:
     audio: AudioChoice = AudioChoice()
     hud: bool = True
     stage: StageOptions = StageOptions()
+    flash_limit: bool = True
 
 
 class App:
@@ -77,8 +79,8 @@ class App:
     def __init__(self, options: AppOptions):
         self.options = options
         first = presets.load(presets.resolve(options.preset))
-        self.display = Display(size=options.window, fullscreen=options.fullscreen,
-                               display_index=options.display, caption="visualizer")
+        self.display = Display(size=options.window, fullscreen=options.fullscreen, display_index=options.display,
+                               caption="visualizer", flash_limit=WCAG_FLASH_LIMIT if options.flash_limit else None)
         self.hud = Hud()
         self._splash("compiling kernels… (first start only)")
         size = options.size or grid_for_screen(self.display.size, first.field.height * first.field.width)

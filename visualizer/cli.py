@@ -29,6 +29,14 @@ def parse_size(text: str) -> tuple[int, int]:
     return h, int(m.group(2) or h)
 
 
+def parse_window(text: str) -> tuple[int, int]:
+    """``WxH`` → (width, height) in pixels."""
+    m = re.fullmatch(r"\s*(\d+)\s*[x×]\s*(\d+)\s*", text)
+    if not m or not (160 <= int(m.group(1)) <= 16384 and 120 <= int(m.group(2)) <= 16384):
+        raise argparse.ArgumentTypeError(f"--window expects WxH in pixels (e.g. 1920x1080), not {text!r}")
+    return int(m.group(1)), int(m.group(2))
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="visualizer",
@@ -42,10 +50,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="random seed for phases, frequencies, links")
     p.add_argument("--fullscreen", action="store_true", help="start fullscreen (F toggles)")
     p.add_argument("--display", type=int, default=0, help="monitor to open on (0-based)")
+    p.add_argument("--window", type=parse_window, default=(1280, 720), metavar="WxH", help="window size (default 1280x720)")
     p.add_argument("--headless", action="store_true", help="render offscreen (SDL dummy driver), fixed 60 fps clock")
     p.add_argument("--frames", type=int, help="stop after this many frames")
     p.add_argument("--screenshot", type=Path, help="save the last frame as PNG here")
     p.add_argument("--no-hud", action="store_true", help="start with the HUD hidden (H shows it)")
+    p.add_argument("--no-flash-limit", action="store_true",
+                   help="turn OFF the photosensitive flash limit (≤ 3 large flashes per second): only on purpose")
     audio = p.add_mutually_exclusive_group()
     audio.add_argument("--input", metavar="DEVICE", help="listen to an input device (name substring or index; "
                                                          "a .monitor source hears what the computer plays)")
@@ -135,8 +146,9 @@ def run_app(args: argparse.Namespace) -> None:
     stage = StageOptions(midi=args.midi, osc=args.osc, osc_host=args.osc_host, osc_port=args.osc_port,
                          osc_out=args.osc_out, set_path=args.set)
     App(AppOptions(preset=args.preset, size=args.size, seed=args.seed, fullscreen=args.fullscreen,
-                   display=args.display, headless=args.headless, frames=args.frames,
-                   screenshot=args.screenshot, audio=audio, hud=not args.no_hud, stage=stage)).run()
+                   display=args.display, window=args.window, headless=args.headless, frames=args.frames,
+                   screenshot=args.screenshot, audio=audio, hud=not args.no_hud, stage=stage,
+                   flash_limit=not args.no_flash_limit)).run()
 
 
 def main(argv: list[str] | None = None) -> int:

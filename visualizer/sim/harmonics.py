@@ -60,6 +60,8 @@ class InjectionConfig:
 # LOBPCG costs ~10 s at 256² (20 iterations, 48 modes) and grows faster than the cell count; above
 # this the lattice modes (exact for the lattice part of the graph) are used instead
 GRAPH_MODES_MAX_CELLS = 256 * 256
+# LOBPCG reports the guard vectors' accuracy, which we drop (a filter per call is not thread-safe)
+warnings.filterwarnings("ignore", message="Exited (at iteration|postprocessing)", category=UserWarning)
 SINK_LEVEL = 0.1  # a cell is inside a sink where a semantic blob is above this share of its peak
 
 
@@ -183,10 +185,8 @@ def graph_harmonics(laplacian: scipy.sparse.csr_matrix, start: Harmonics, *, max
         keep = np.abs(vectors.T @ constant[:, 0]) < 0.5  # drop the constant direction (eigenvalue 0 there)
         values, vectors = values[keep], vectors[:, keep]
     else:
-        with warnings.catch_warnings():  # it reports the guard vectors' accuracy, which we drop
-            warnings.simplefilter("ignore", UserWarning)
-            values, vectors = scipy.sparse.linalg.lobpcg(laplacian, x0, Y=constant, largest=False, maxiter=maxiter,
-                                                         tol=1e-5)
+        values, vectors = scipy.sparse.linalg.lobpcg(laplacian, x0, Y=constant, largest=False, maxiter=maxiter,
+                                                     tol=1e-5)
     order = np.argsort(values)[:count - 1]
     vectors = np.hstack([constant, vectors[:, order] / np.linalg.norm(vectors[:, order], axis=0)])
     return Harmonics(vectors.T.reshape(count, height, width).astype(np.float32),

@@ -1,0 +1,66 @@
+"""Issue 10: the seeds' phenomena at the presets' own settings, with music and without, measured
+through the headless Session (``visualizer trace``) on small grids. Each threshold sits below the
+figure measured when it was written (in the comment), so a regression fails."""
+
+import json
+
+import numpy as np
+import pytest
+
+from visualizer.audio.demo import demo_paths
+from visualizer.tools.trace import trace
+
+SIZE = (48, 48)
+CALM_R = 0.8  # measured 0.87: the issue's bar for 5meo in calm passages
+MEO_HOT_MAX = 0.1  # measured 0.0: the stiff 5meo field never disintegrates on the demo track
+NN_HOT_MAX = 0.35  # measured 0.25: hot in the groove and the peak (the peak alone is 30 % of the track)
+
+
+def series(result, key):
+    return np.array([s[key] for s in result["samples"]])
+
+
+@pytest.fixture(scope="module")
+def demo_sections():
+    return {name: (start, end) for start, end, _, name in json.loads(demo_paths()[1].read_text())["sections"]}
+
+
+@pytest.fixture(scope="module")
+def meo_demo():
+    return trace(demo_paths()[0], preset="5meo", seconds=24.0, size=SIZE)
+
+
+@pytest.fixture(scope="module")
+def nn_demo():
+    return trace(demo_paths()[0], preset="nn-dmt", seconds=24.0, size=SIZE)
+
+
+def test_5meo_without_music_becomes_globally_coherent():
+    r = series(trace(None, preset="5meo", seconds=10.0, size=SIZE), "R")
+    assert np.median(r[-20:]) >= 0.9  # measured 0.99 (64²)
+
+
+def test_5meo_with_music_stays_coherent_in_the_calm_breakdown(meo_demo, demo_sections):
+    t, r = series(meo_demo, "t"), series(meo_demo, "R")
+    start, end = demo_sections["breakdown"]  # the second one, 18–24 s (the dict keeps the last)
+    assert np.median(r[(t > start + 2) & (t < end)]) >= CALM_R
+
+
+def test_hot_only_at_the_climaxes_of_the_demo_track(meo_demo, nn_demo):
+    for result, most in ((meo_demo, MEO_HOT_MAX), (nn_demo, NN_HOT_MAX)):
+        assert np.mean(series(result, "phase") == "hot") <= most
+
+
+def test_nn_dmt_without_music_shows_anti_phase_clusters_when_k3_is_repulsive():
+    result = trace(None, preset="nn-dmt", seconds=32.0, size=SIZE)  # the LFO puts K3 near −20 at 30 s
+    t, anti, patches = series(result, "t"), series(result, "anti_phase"), series(result, "patches")
+    late = t > 28
+    assert np.median(anti[late]) >= 0.5  # measured ≈ 0.9: neighbours in anti-phase
+    assert series(result, "k")[late][:, 2].max() < -15
+
+
+def test_nn_dmt_with_music_keeps_anti_phase_order(nn_demo):
+    # measured: median anti-phase share 0.16 and 2 patches (on 48²) while the bass sweeps K3;
+    # "many competing clusters" with music is not reached yet (see the issue's note)
+    assert np.median(series(nn_demo, "anti_phase")[50:]) >= 0.1
+    assert np.median(series(nn_demo, "patches")[50:]) >= 2
