@@ -96,53 +96,27 @@ def test_raising_temperature_lowers_order():
     assert orders[0] > 0.99 and orders[0] > orders[1] + 0.02 and orders[1] > orders[2] + 0.1
 
 
-def anneal(cooling_time_s, seed, kernel):
-    """Heat a field for 2 s, cool it on a schedule of ``cooling_time_s``; return it 1 s after T
-    has reached zero."""
-    field = Field(FieldConfig(height=64, width=64, seed=seed, small_world_links=0, omega_spread=0.2))
-    annealer = Annealer(AnnealingConfig(threshold=1.0, hysteresis=0.99, hot_temperature=3.0, coupling_drop=0.5,
-                                        cooling_time_s=cooling_time_s, sink_rate=1.0, gain=1.0))
-    t, settled_at, phases = 0.0, None, set()
-    while settled_at is None or t < settled_at + 1.0:
-        annealer.update(dt_s=0.02, injection=3.0 if t < 2.0 else 0.0)
-        phases.add(annealer.phase)
-        field.step(dt=0.02, k=tuple(annealer.coupling_scale * k for k in kernel), k_sw=0.0,
-                   temperature=annealer.temperature)
-        t += 0.02
-        if annealer.phase == "settled" and settled_at is None:
-            settled_at = t
-    assert {"hot", "settled"} <= phases
-    return field
-
-
-@pytest.mark.parametrize("kernel", [(20, 20, 10, 0), (-10, 10, -10, 5)], ids=["5meo", "nn-dmt"])
-def test_slow_cooling_grows_larger_patches_than_a_quench(kernel):
-    quenched = [count_patches(anneal(0.0, seed, kernel).theta) for seed in range(3)]
-    annealed = [count_patches(anneal(10.0, seed, kernel).theta) for seed in range(3)]
-    assert np.mean(annealed) < np.mean(quenched) - 2
-    assert all(a <= q for a, q in zip(annealed, quenched))
-
-
-def test_annealer_energy_and_phases_follow_the_model():
-    config = AnnealingConfig(gain=2.0, sink_rate=0.5, threshold=5.0, hysteresis=0.8, hot_temperature=1.0,
+def test_annealer_follows_the_field_energy_and_the_drive():
+    config = AnnealingConfig(threshold=0.5, heating=0.6, hysteresis=0.75, max_hot_s=60.0, hot_temperature=0.5,
                              coupling_drop=0.4, cooling_time_s=2.0, schedule="linear")
     a = Annealer(config)
-    e = 0.0
-    for _ in range(200):  # 2 s of input 3 → dE/dt = 6 − 0.5E
-        a.update(dt_s=0.01, injection=3.0)
-        e += (2.0 * 3.0 - 0.5 * e) * 0.01
-    assert a.energy == pytest.approx(e) and a.phase == "hot"
-    assert a.temperature == pytest.approx(e / 5.0) and a.coupling_scale == pytest.approx(0.6)
-    while a.energy > 4.0:
-        a.update(dt_s=0.01, injection=0.0)
+    for e in np.linspace(0.9, 0.55, 50):  # a field relaxing from random phases, music playing: not hot
+        a.update(dt_s=0.02, energy=float(e), drive=2.0, strength=8.0)
+    assert a.phase == "heating" and a.temperature == 0.0
+    for e in np.linspace(0.55, 0.8, 50):  # the music pumps energy in past the threshold
+        a.update(dt_s=0.02, energy=float(e), drive=2.0, strength=8.0)
+    assert a.phase == "hot" and a.temperature == pytest.approx(0.5 * 8.0) and a.coupling_scale == pytest.approx(0.6)
+    for _ in range(50):  # the drive falls: the smoothed drive drops below 75 % of its level → cooling
+        a.update(dt_s=0.02, energy=0.8, drive=0.0, strength=8.0)
+        if a.phase == "cooling":
+            break
     assert a.phase == "cooling"
-    start = a.temperature
-    for _ in range(100):
-        a.update(dt_s=0.01, injection=0.0)
-    assert a.temperature == pytest.approx(start * 0.5, rel=0.02) and a.coupling_scale == pytest.approx(0.8, rel=0.02)
-    for _ in range(101):
-        a.update(dt_s=0.01, injection=0.0)
-    assert a.phase == "settled" and a.temperature == 0.0 and a.coupling_scale == 1.0
+    for _ in range(50):  # 1 s into the 2 s linear schedule
+        a.update(dt_s=0.02, energy=0.8, drive=0.0, strength=8.0)
+    assert a.temperature == pytest.approx(0.5 * 8.0 * 0.5, rel=0.03) and a.coupling_scale == pytest.approx(0.8, rel=0.03)
+    for _ in range(60):
+        a.update(dt_s=0.02, energy=0.1, drive=0.0, strength=8.0)
+    assert a.phase == "cold" and a.temperature == 0.0 and a.coupling_scale == 1.0
 
 
 def test_exponential_schedule_cools_faster_early_on():
@@ -172,15 +146,15 @@ def test_measures_of_known_states():
 def test_5meo_is_more_coherent_than_nn_dmt_which_shows_antiphase_neighbours():
     harmonics = lattice_harmonics(128, 128, neighborhood="diamond", boundary="wrap", count=32)
 
-    def run(name, seed):
+    def run(name, seed, k_sw):
         preset = presets.load(presets.resolve(name))
         field = Field(dataclasses.replace(preset.field, seed=seed, height=128, width=128))
         for _ in range(1000):  # 20 s at the source table's constants (swept ones at mid-range)
-            field.step(dt=0.02, k=preset.base.k, k_sw=preset.base.k_sw)
+            field.step(dt=0.02, k=preset.base.k, k_sw=k_sw)
         return measure(field.theta, harmonics)
-    meo = [run("5meo", seed) for seed in range(3)]
-    nn = [run("nn-dmt", seed) for seed in range(3)]
+    meo = [run("5meo", seed, 10.0) for seed in range(3)]  # K_SW at its music routes' floor
+    nn = [run("nn-dmt", seed, 0.0) for seed in range(3)]
     for m, n in zip(meo, nn):  # the same seed and grid for both
-        assert m.order > n.order + 0.03
+        assert m.order > 0.8 > 0.05 > n.order
         assert n.antiphase > 0.9 > 0.05 > m.antiphase
     assert np.mean([m.patches for m in meo]) < np.mean([n.patches for n in nn]) - 2
