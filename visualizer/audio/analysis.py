@@ -14,6 +14,7 @@ import numpy as np
 
 from visualizer.audio.beat import BeatTracker
 from visualizer.audio.features import FeatureSnapshot
+from visualizer.audio.onset_envelope import BeatOnsetEnvelope
 
 
 @dataclass(frozen=True)
@@ -43,8 +44,8 @@ class AnalysisConfig:
     compression: float = 100.0
     silence_dbfs: float = -55.0
     silence_hold_s: float = 1.5
-    min_bpm: float = 60.0
-    max_bpm: float = 180.0
+    min_bpm: float = 55.0
+    max_bpm: float = 215.0
 
 
 def low_latency_window(n_fft: int, tail: int) -> np.ndarray:
@@ -108,6 +109,7 @@ class StreamingAnalyser:
         freqs = np.fft.rfftfreq(c.n_fft, 1.0 / c.sr)
         self._bands = (freqs < c.bass_hz, (freqs >= c.bass_hz) & (freqs < c.high_hz), freqs >= c.high_hz)
         self._prev_bands = np.zeros(c.n_bands, np.float32)
+        self.beat_envelope = BeatOnsetEnvelope(sr=c.sr, hop=c.hop)
         self._averages = np.zeros(4)  # energy, bass, mid, high
         self._learned = np.zeros(4)  # hops each average has learned from
         self._level_alpha = 1.0 - math.exp(-1.0 / (c.level_average_s * self.hop_rate_hz))
@@ -168,6 +170,7 @@ class StreamingAnalyser:
         self._prev_bands = bands
         if self._samples <= c.n_fft:  # the first frames compare against the zeros before the stream
             flux = 0.0
+        beat_flux = self.beat_envelope.step(hop_samples)
         # onsets: rise above the recent mean by a margin scaled to the flux's own long-term level
         recent = float(np.mean(self._recent_flux)) if self._recent_flux else 0.0
         self._recent_flux.append(flux)
@@ -178,7 +181,7 @@ class StreamingAnalyser:
         if onset:
             self._last_onset_s = now
             events.append(("onset", now - c.hop / (2 * c.sr)))
-        beat = self.beats.step(flux, active=not self._silent)
+        beat = self.beats.step(beat_flux, active=not self._silent)
         tempo, phase, confidence = self.beats.tempo_bpm, self.beats.phase, self.beats.confidence
         period = self.tap_tempo.period_s
         if period is not None:
