@@ -129,6 +129,7 @@ class BeatTracker:
         self.period_hops = float(self.periods[np.argmax(self.prior)])
         self.periodicity = 0.0  # smoothed normalised autocorrelation at the tracked period
         self.present = False
+        self.beat_now = False  # the model's beat fell on the latest hop (reported or not)
 
     @property
     def tempo_bpm(self) -> float:
@@ -181,8 +182,9 @@ class BeatTracker:
             self.present = True
 
     def step(self, odf_value: float, *, active: bool = True) -> bool:
-        """Advance one hop with the beat onset envelope ``odf_value`` (≥ 0). ``active`` False
-        (silence) keeps time on an empty envelope and reports no beats."""
+        """Advance one hop with the beat onset envelope ``odf_value`` (≥ 0); True when a beat is
+        reported (the model's beat falls now and a beat is present). ``active`` False (silence)
+        keeps time on an empty envelope and reports no beats."""
         self._hop += 1
         if not active:
             odf_value = 0.0
@@ -194,7 +196,7 @@ class BeatTracker:
         wrapped = self._phase_prev > 0.5 and phase < 0.5
         self._phase_prev = phase
         self.phase = phase
-        if wrapped and self._hop - self._last_beat >= 0.5 * self.period_hops:
+        self.beat_now = wrapped and self._hop - self._last_beat >= 0.5 * self.period_hops
+        if self.beat_now:
             self._last_beat = self._hop
-            return active and self.present
-        return False
+        return self.beat_now and active and self.present

@@ -10,17 +10,18 @@ from __future__ import annotations
 import numpy as np
 
 
+def mel_edges_hz(*, n_mels: int, fmin: float, fmax: float) -> np.ndarray:
+    """The n_mels + 2 band edges (Hz) equally spaced on the HTK mel scale; band b spans
+    edges[b]..edges[b + 2] and peaks at edges[b + 1]."""
+    mel = np.linspace(2595.0 * np.log10(1.0 + fmin / 700.0), 2595.0 * np.log10(1.0 + fmax / 700.0), n_mels + 2)
+    return 700.0 * (10.0 ** (mel / 2595.0) - 1.0)
+
+
 def mel_filterbank(*, sr: int, n_fft: int, n_mels: int, fmin: float, fmax: float) -> np.ndarray:
     """Triangular filters equally spaced on the HTK mel scale, shape (n_mels, n_fft // 2 + 1),
     each normalised to unit area (Slaney-style), so every band weighs its bins' power evenly."""
-    def to_mel(f):
-        return 2595.0 * np.log10(1.0 + np.asarray(f) / 700.0)
-
-    def to_hz(m):
-        return 700.0 * (10.0 ** (np.asarray(m) / 2595.0) - 1.0)
-
     freqs = np.fft.rfftfreq(n_fft, 1.0 / sr)
-    edges = to_hz(np.linspace(to_mel(fmin), to_mel(min(fmax, sr / 2)), n_mels + 2))
+    edges = mel_edges_hz(n_mels=n_mels, fmin=fmin, fmax=min(fmax, sr / 2))
     fb = np.zeros((n_mels, freqs.size))
     for b in range(n_mels):
         lo, mid, hi = edges[b], edges[b + 1], edges[b + 2]
@@ -40,13 +41,18 @@ class BeatOnsetEnvelope:
     """
 
     def __init__(self, *, sr: int, hop: int, n_fft: int = 2048, n_mels: int = 64, fmin: float = 30.0,
-                 fmax: float = 11000.0, lag: int = 2, floor_db: float = 80.0):
+                 fmax: float = 11000.0, lag: int = 2, floor_db: float = 80.0, gamma: float = 0.0,
+                 reference_s: float = 10.0, hop_rate_hz: float = 86.0):
         self.hop = hop
         self._frame = np.zeros(n_fft, np.float32)
         self._window = np.hanning(n_fft).astype(np.float32)
         self._fb = mel_filterbank(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax).astype(np.float32)
+        self.band_hz = mel_edges_hz(n_mels=n_mels, fmin=fmin, fmax=min(fmax, sr / 2))[1:-1]  # band centres
         full_scale = (self._window.sum() / 2) ** 2  # a full-scale sine's peak bin power
         self._floor = np.float32(full_scale * 10.0 ** (-floor_db / 10.0))
+        self._gamma = gamma
+        self._reference = self._floor
+        self._reference_alpha = 1.0 - np.exp(-1.0 / (reference_s * hop_rate_hz))
         self._history = np.zeros((lag, n_mels), np.float32)  # S of the last ``lag`` hops, oldest first
         self._filled = 0
         self.bands = np.zeros(n_mels, np.float32)  # S of the latest hop (dB)
@@ -57,7 +63,12 @@ class BeatOnsetEnvelope:
         self._frame[:-h] = self._frame[h:]
         self._frame[-h:] = hop_samples
         power = np.abs(np.fft.rfft(self._frame * self._window)) ** 2
-        self.bands = 10.0 * np.log10(np.maximum(self._fb @ power, self._floor))
+        mel = self._fb @ power
+        if self._gamma > 0:
+            self._reference = max(self._reference + self._reference_alpha * (float(mel.mean()) - self._reference), self._floor)
+            self.bands = 10.0 * np.log10(1.0 + self._gamma / self._reference * mel)
+        else:
+            self.bands = 10.0 * np.log10(np.maximum(mel, self._floor))
         reference = self._history[0]
         widened = np.maximum(np.maximum(reference, np.roll(reference, 1)), np.roll(reference, -1))
         value = float(np.maximum(self.bands - widened, 0.0).mean())
