@@ -87,6 +87,9 @@ class BeatTracker:
     present_on, present_off : smoothed periodicity above which a beat becomes present, below
         which it is lost (hysteresis). presence_s : that smoothing's time constant (s).
     envelope_floor : onset-envelope fluctuation (dB) taken as "nothing" when judging periodicity.
+    octave_ratio, octave_beats : the explicit octave decision — over the last ``octave_beats``
+        beats, when the accents of one parity exceed the other's by ``octave_ratio`` and the prior
+        prefers half the tempo, the beat moves to the slower level (see :meth:`_decide_octave`).
     """
 
     def __init__(self, *, hop_rate_hz: float, min_bpm: float = 55.0, max_bpm: float = 215.0,
@@ -94,7 +97,7 @@ class BeatTracker:
                  transition_lambda: float = 30.0, beat_fraction: float = 16.0, activation_scale: float = 1.0,
                  level_s: float = 4.0, periodicity_s: float = 6.0, periodicity_every: int = 8,
                  present_on: float = 0.2, present_off: float = 0.12, presence_s: float = 1.5,
-                 envelope_floor: float = 0.2):
+                 envelope_floor: float = 0.2, octave_ratio: float = 3.0, octave_beats: int = 8):
         self.hop_rate_hz = hop_rate_hz
         lo = max(2, int(math.floor(60.0 * hop_rate_hz / max_bpm)))
         hi = int(math.ceil(60.0 * hop_rate_hz / min_bpm))
@@ -130,6 +133,12 @@ class BeatTracker:
         self.periodicity = 0.0  # smoothed normalised autocorrelation at the tracked period
         self.present = False
         self.beat_now = False  # the model's beat fell on the latest hop (reported or not)
+        self._accents = np.zeros(int(3.0 * hop_rate_hz))  # accent envelope, last 3 s
+        self._beat_accents: list[float] = []  # accent at each of the latest beats, oldest first
+        self._beat_hops: list[int] = []
+        self._octave_ratio, self._octave_beats = octave_ratio, octave_beats
+        self._double = {j: int(np.searchsorted(self.periods, 2 * p)) for j, p in enumerate(self.periods)
+                        if 2 * p <= self.periods[-1]}
 
     @property
     def tempo_bpm(self) -> float:
@@ -181,15 +190,46 @@ class BeatTracker:
         elif not self.present and self.periodicity > self._present_on:
             self.present = True
 
-    def step(self, odf_value: float, *, active: bool = True) -> bool:
+    def _beat_accent(self, beat_hop: int) -> float:
+        """Peak accent within −2..+3 hops of ``beat_hop`` (needs 3 hops heard after it)."""
+        age = self._hop - beat_hop
+        n = self._accents.size
+        return float(self._accents[max(n - age - 3, 0):max(n - age + 3, 1)].max())
+
+    def _decide_octave(self) -> None:
+        """Explicit metrical-level decision, on each beat: if the beats alternate strong/weak
+        (accent medians by parity over the last ``octave_beats`` differ by ``octave_ratio``) and
+        the prior prefers half the tempo, move the posterior onto the half-tempo states, the
+        strong beats becoming the beats."""
+        if len(self._beat_accents) < self._octave_beats:
+            return
+        recent = np.array(self._beat_accents[-self._octave_beats:])
+        same, other = np.median(recent[-2::-2]), np.median(recent[::-2])  # parity of the current beat / not
+        strong_now = same > self._octave_ratio * other  # beat now is strong; previous beat weak
+        weak_now = other > self._octave_ratio * same
+        j = int(np.argmax(self.tempo_mass))
+        if not (strong_now or weak_now) or j not in self._double or self.prior[self._double[j]] <= self.prior[j]:
+            return
+        halved = np.zeros_like(self._alpha)
+        for j1, j2 in self._double.items():
+            p1, shift = self.periods[j1], 0 if strong_now else self.periods[j1]
+            halved[self.first[j2] + shift:self.first[j2] + shift + p1] += self._alpha[self.first[j1]:self.first[j1] + p1]
+        if halved.sum() > 0:
+            self._alpha = halved / halved.sum()
+            self._beat_accents.clear()
+
+    def step(self, odf_value: float, *, accent: float = 0.0, active: bool = True) -> bool:
         """Advance one hop with the beat onset envelope ``odf_value`` (≥ 0); True when a beat is
-        reported (the model's beat falls now and a beat is present). ``active`` False (silence)
-        keeps time on an empty envelope and reports no beats."""
+        reported (the model's beat falls now and a beat is present). ``accent`` : the
+        loudness-weighted envelope (for the octave decision). ``active`` False (silence) keeps
+        time on an empty envelope and reports no beats."""
         self._hop += 1
         if not active:
             odf_value = 0.0
         self._odf[:-1] = self._odf[1:]
         self._odf[-1] = odf_value
+        self._accents[:-1] = self._accents[1:]
+        self._accents[-1] = accent if active else 0.0
         phase = self._filter(self.activation(odf_value))
         if self._hop % self._periodicity_every == 0:
             self._update_presence()
@@ -199,4 +239,8 @@ class BeatTracker:
         self.beat_now = wrapped and self._hop - self._last_beat >= 0.5 * self.period_hops
         if self.beat_now:
             self._last_beat = self._hop
+            if self._beat_hops:
+                self._beat_accents = (self._beat_accents + [self._beat_accent(self._beat_hops[-1])])[-self._octave_beats:]
+            self._beat_hops = (self._beat_hops + [self._hop])[-2:]
+            self._decide_octave()
         return self.beat_now and active and self.present
