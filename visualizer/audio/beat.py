@@ -142,8 +142,13 @@ class BeatTracker:
 
     @property
     def tempo_bpm(self) -> float:
-        """Tempo of the posterior's strongest tempo state (0 while no beat is present)."""
-        return 60.0 * self.hop_rate_hz / self.period_hops if self.present else 0.0
+        """Tempo of the last four beat intervals (of the posterior's strongest tempo until four
+        beats have fallen); 0 while no beat is present."""
+        if not self.present:
+            return 0.0
+        if len(self._beat_hops) == 5:
+            return 60.0 * self.hop_rate_hz * 4 / (self._beat_hops[-1] - self._beat_hops[0])
+        return 60.0 * self.hop_rate_hz / self.period_hops
 
     @property
     def confidence(self) -> float:
@@ -241,6 +246,6 @@ class BeatTracker:
             self._last_beat = self._hop
             if self._beat_hops:
                 self._beat_accents = (self._beat_accents + [self._beat_accent(self._beat_hops[-1])])[-self._octave_beats:]
-            self._beat_hops = (self._beat_hops + [self._hop])[-2:]
+            self._beat_hops = (self._beat_hops + [self._hop])[-5:]
             self._decide_octave()
         return self.beat_now and active and self.present

@@ -27,7 +27,13 @@ class AnalysisReport:
     tempo_bpm: list[tuple[float, float]] = field(default_factory=list)
 
     def final_tempo(self) -> float:
-        return self.tempo_bpm[-1][1] if self.tempo_bpm else 0.0
+        """Median of the tempo estimates held at the last eight reported beats (0 if none)."""
+        held = []
+        for beat in self.beats[-8:]:
+            before = [bpm for t, bpm in self.tempo_bpm if t <= beat + 1e-9]
+            if before:
+                held.append(before[-1])
+        return float(np.median(held)) if held else 0.0
 
     def as_dict(self) -> dict:
         return {"onsets": [round(t, 4) for t in self.onsets], "beats": [round(t, 4) for t in self.beats],

@@ -16,6 +16,7 @@ import argparse
 import json
 import logging
 import statistics
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,6 +87,16 @@ def demo_case() -> Case:
     return Case("demo track", mono(samples), sr, np.array(meta["onsets"]), np.array(meta["beats"]))
 
 
+def read_beats(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
+    """Annotation times (s) from ``path`` — the first column of each line, ``#`` lines skipped —
+    and the downbeats when every line also gives a beat-in-bar (``time<TAB>beat-in-bar``)."""
+    rows = [line.split() for line in Path(path).read_text().splitlines() if line.strip() and not line.startswith("#")]
+    times = np.array([float(r[0]) for r in rows])
+    if rows and all(len(r) == 2 for r in rows):
+        return times, np.array([float(r[0]) for r in rows if float(r[1]) == 1])
+    return times, None
+
+
 def shared_cases(folder: Path = SHARED_BEATS) -> list[Case]:
     """The annotated recordings in shared/data/beats, wav and flac (empty if the folder is absent).
 
@@ -102,14 +113,10 @@ def shared_cases(folder: Path = SHARED_BEATS) -> list[Case]:
             ann = audio.with_suffix(suffix)
             if not ann.exists():
                 continue
-            rows = [line.split() for line in ann.read_text().splitlines() if line.strip() and not line.startswith("#")]
-            times = np.array([float(r[0]) for r in rows])
-            if suffix != ".beats":
-                case.onsets = np.unique(times)
-                continue
-            case.beats = times
-            if all(len(r) > 1 for r in rows):
-                case.downbeats = np.array([float(r[0]) for r in rows if float(r[1]) == 1])
+            if suffix == ".beats":
+                case.beats, case.downbeats = read_beats(ann)
+            else:
+                case.onsets = np.unique(read_beats(ann)[0])
         cases.append(case)
     return cases
 
@@ -175,8 +182,9 @@ def score_case(case: Case, *, with_others: bool = True) -> dict:
     """Scores, tempo and onset latencies for one case; the other trackers' beat F and AMLt too."""
     import mir_eval
 
+    started = time.process_time()
     report = analyse_samples(case.samples, sr=case.sr)
-    row: dict = {"name": case.name}
+    row: dict = {"name": case.name, "cpu_s": time.process_time() - started, "audio_s": case.samples.size / case.sr}
     if case.onsets is not None:
         row["onset_f"] = mir_eval.onset.f_measure(case.onsets, np.array(report.onsets), window=0.05)[0]
         matched = mir_eval.util.match_events(case.onsets, np.array(report.onsets), 0.05)
@@ -279,6 +287,10 @@ def main(argv: list[str] | None = None) -> int:
     result["onset_latency_ms"] = {"median": statistics.median(latencies), "p95": float(np.percentile(latencies, 95)),
                                   "max": max(latencies), "n": len(latencies)}
     result["click_latency_ms"] = {"median": statistics.median(clicks), "max": max(clicks), "n": len(clicks)}
+    cpu = [r["cpu_s"] / r["audio_s"] for rows in result["groups"].values() for r in rows]
+    result["analysis_cpu_percent"] = {"median": 100 * statistics.median(cpu), "worst": 100 * max(cpu),
+                                      "overall": 100 * sum(r["cpu_s"] for rows in result["groups"].values() for r in rows)
+                                      / sum(r["audio_s"] for rows in result["groups"].values() for r in rows)}
     if args.json:
         print(json.dumps(result, default=float))
         return 0
@@ -294,6 +306,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"onset event latency, clicks at random offsets, 256-sample blocks at {SR} Hz (n={len(clicks)}): "
           f"median {statistics.median(clicks):.1f} ms, max {max(clicks):.1f} ms "
           f"(bound: one hop + one block = {1000 * (512 + 256) / SR:.1f} ms)")
+    c = result["analysis_cpu_percent"]
+    print(f"analysis CPU (process time per second of audio, whole analyser, one thread): overall {c['overall']:.2f} %, "
+          f"median file {c['median']:.2f} %, worst file {c['worst']:.2f} % of one core")
     return 0
 
 
