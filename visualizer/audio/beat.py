@@ -96,7 +96,7 @@ class BeatTracker:
                  prior_bpm: float = 115.0, prior_octaves: float = 0.6, prior_weight: float = 0.05,
                  transition_lambda: float = 30.0, beat_fraction: float = 16.0, activation_scale: float = 1.0,
                  level_s: float = 4.0, periodicity_s: float = 6.0, periodicity_every: int = 8,
-                 present_on: float = 0.2, present_off: float = 0.12, presence_s: float = 1.5,
+                 present_on: float = 0.2, present_off: float = 0.08, presence_s: float = 1.5,
                  envelope_floor: float = 0.2, octave_ratio: float = 3.0, octave_beats: int = 8):
         self.hop_rate_hz = hop_rate_hz
         lo = max(2, int(math.floor(60.0 * hop_rate_hz / max_bpm)))
