@@ -28,7 +28,8 @@ import numpy as np
 
 
 @numba.njit(cache=True, nogil=True, fastmath=True)
-def forward_step(alpha, scratch, periods, first, transition, beat_width, a_beat, a_other, tempo_mass):
+def forward_step(alpha, scratch, periods, first, transition, beat_width, a_beat, a_other, tempo_mass,
+                 state_cos, state_sin):
     """One hop of forward filtering over the (tempo, position) states, in place.
 
     alpha, scratch : (n_states,) float64 posterior and work buffer. periods, first, beat_width :
@@ -36,6 +37,7 @@ def forward_step(alpha, scratch, periods, first, transition, beat_width, a_beat,
     transition : (n_tempi, n_tempi) tempo change at a beat boundary (rows sum to 1).
     a_beat, a_other : observation likelihoods inside / outside the beat region.
     tempo_mass : (n_tempi,) out, posterior mass of each tempo.
+    state_cos, state_sin : (n_states,) cos and sin of each state's beat phase 2π·k/P.
     Returns (predictive likelihood, cos and sin sums of the beat phase under the posterior).
     """
     n_tempi = periods.size
@@ -59,9 +61,8 @@ def forward_step(alpha, scratch, periods, first, transition, beat_width, a_beat,
             v = scratch[f + k] * (a_beat if k < beat_width[j] else a_other)
             alpha[f + k] = v
             mass += v
-            angle = 2.0 * math.pi * k / p
-            c += v * math.cos(angle)
-            sn += v * math.sin(angle)
+            c += v * state_cos[f + k]
+            sn += v * state_sin[f + k]
         tempo_mass[j] = mass
         total += mass
     if total <= 0.0:
@@ -114,6 +115,8 @@ class BeatTracker:
         self._state_prior /= self._state_prior.sum()
         self._alpha = self._state_prior.copy()
         self._scratch = np.zeros(n_states)
+        state_phase = 2.0 * np.pi * (np.arange(n_states) - np.repeat(self.first, self.periods)) / np.repeat(self.periods, self.periods)
+        self._state_cos, self._state_sin = np.cos(state_phase), np.sin(state_phase)
         self.tempo_mass = np.zeros(self.periods.size)
         self._beat_fraction = beat_fraction
         self._activation_scale = activation_scale
@@ -168,7 +171,7 @@ class BeatTracker:
         """Advance the posterior by one hop; return the circular-mean beat phase (0..1)."""
         a_other = (1.0 - a) / (self._beat_fraction - 1.0)
         _, c, s = forward_step(self._alpha, self._scratch, self.periods, self.first, self.transition,
-                               self.beat_width, a, a_other, self.tempo_mass)
+                               self.beat_width, a, a_other, self.tempo_mass, self._state_cos, self._state_sin)
         best = int(np.argmax(self.tempo_mass))
         lo, hi = max(best - 1, 0), min(best + 2, self.periods.size)
         w = self.tempo_mass[lo:hi]

@@ -36,7 +36,9 @@ def _superflux(bands: np.ndarray, history: np.ndarray) -> float:
     """mean_b max(0, bands[b] − max(history[0, b−1..b+1])); then pushes ``bands`` into ``history``
     (lag rows, oldest first)."""
     reference = history[0]
-    widened = np.maximum(np.maximum(reference, np.roll(reference, 1)), np.roll(reference, -1))
+    widened = reference.copy()  # maximum over each band and its neighbours (no wrap at the ends)
+    np.maximum(widened[1:], reference[:-1], out=widened[1:])
+    np.maximum(widened[:-1], reference[1:], out=widened[:-1])
     value = float(np.maximum(bands - widened, 0.0).mean())
     history[:-1] = history[1:]
     history[-1] = bands
