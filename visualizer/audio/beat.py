@@ -145,12 +145,14 @@ class BeatTracker:
 
     @property
     def tempo_bpm(self) -> float:
-        """Tempo of the last four beat intervals (of the posterior's strongest tempo until four
-        beats have fallen); 0 while no beat is present."""
+        """Tempo of the last six beat intervals, the longest and shortest left out (a missed or
+        doubled beat does not move it); of the posterior's strongest tempo until five beats
+        have fallen; 0 while no beat is present."""
         if not self.present:
             return 0.0
-        if len(self._beat_hops) == 5:
-            return 60.0 * self.hop_rate_hz * 4 / (self._beat_hops[-1] - self._beat_hops[0])
+        if len(self._beat_hops) >= 5:
+            intervals = np.sort(np.diff(self._beat_hops))[1:-1]
+            return 60.0 * self.hop_rate_hz / float(intervals.mean())
         return 60.0 * self.hop_rate_hz / self.period_hops
 
     @property
@@ -249,6 +251,6 @@ class BeatTracker:
             self._last_beat = self._hop
             if self._beat_hops:
                 self._beat_accents = (self._beat_accents + [self._beat_accent(self._beat_hops[-1])])[-self._octave_beats:]
-            self._beat_hops = (self._beat_hops + [self._hop])[-5:]
+            self._beat_hops = (self._beat_hops + [self._hop])[-7:]
             self._decide_octave()
         return self.beat_now and active and self.present
