@@ -81,6 +81,10 @@ def build_analyze_parser() -> argparse.ArgumentParser:
                                             "onsets, beats and tempo as they were reported.")
     p.add_argument("file", type=Path)
     p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--truth", type=Path, metavar="BEATS",
+                   help="annotated beats (time, or time<TAB>beat-in-bar, per line): also print beat F, AMLt and "
+                        "downbeat F, scored exactly as python -m visualizer.tools.eval scores them (mir_eval, "
+                        "±70 ms, beats before 5 s trimmed)")
     return p
 
 
@@ -93,11 +97,24 @@ def analyze(argv: list[str]) -> None:
     args = build_analyze_parser().parse_args(argv)
     samples, sr = load_audio(args.file)
     report = analyse_samples(mono(samples), sr=sr)
+    result = report.as_dict()
+    if args.truth is not None:
+        from visualizer.tools.eval import beat_scores, read_beats
+
+        if not args.truth.is_file():
+            raise UserError(f"{args.truth}: no such annotation file; check the path")
+        beats, downbeats = read_beats(args.truth)
+        result["scores"] = dict(zip(("beat_f", "amlt"), beat_scores(beats, report.beats)))
+        if downbeats is not None:
+            result["scores"]["downbeat_f"] = beat_scores(downbeats, report.downbeats)[0]
     if args.json:
-        print(json.dumps(report.as_dict()))
+        print(json.dumps(result))
         return
-    print(f"# {args.file}: {len(report.onsets)} onsets, {len(report.beats)} beats, final tempo {report.final_tempo():.1f} BPM")
-    for kind, times in (("onset", report.onsets), ("beat", report.beats)):
+    print(f"# {args.file}: {len(report.onsets)} onsets, {len(report.beats)} beats, {len(report.downbeats)} downbeats, "
+          f"final tempo {report.final_tempo():.1f} BPM")
+    for key, value in result.get("scores", {}).items():
+        print(f"# {key} {value:.3f}")
+    for kind, times in (("onset", report.onsets), ("beat", report.beats), ("downbeat", report.downbeats)):
         for t in times:
             print(f"{kind}\t{t:.4f}")
     for t, bpm in report.tempo_bpm:

@@ -14,6 +14,8 @@ import numpy as np
 
 from visualizer.audio.beat import BeatTracker
 from visualizer.audio.features import FeatureSnapshot
+from visualizer.audio.meter import MeterTracker
+from visualizer.audio.onset_envelope import BeatOnsetEnvelope
 
 
 @dataclass(frozen=True)
@@ -43,8 +45,8 @@ class AnalysisConfig:
     compression: float = 100.0
     silence_dbfs: float = -55.0
     silence_hold_s: float = 1.5
-    min_bpm: float = 60.0
-    max_bpm: float = 180.0
+    min_bpm: float = 55.0
+    max_bpm: float = 215.0
 
 
 def low_latency_window(n_fft: int, tail: int) -> np.ndarray:
@@ -93,7 +95,8 @@ class StreamingAnalyser:
     """Push mono float32 samples in any block size; read ``snapshot`` and the returned events.
 
     ``push(block)`` returns the events completed by this block as (kind, time_s) with kind
-    "onset" or "beat"; ``snapshot`` is the FeatureSnapshot of the latest hop.
+    "onset", "beat" or "downbeat" (a downbeat also comes as a "beat" at the same time);
+    ``snapshot`` is the FeatureSnapshot of the latest hop.
     """
 
     def __init__(self, config: AnalysisConfig = AnalysisConfig()):
@@ -108,6 +111,8 @@ class StreamingAnalyser:
         freqs = np.fft.rfftfreq(c.n_fft, 1.0 / c.sr)
         self._bands = (freqs < c.bass_hz, (freqs >= c.bass_hz) & (freqs < c.high_hz), freqs >= c.high_hz)
         self._prev_bands = np.zeros(c.n_bands, np.float32)
+        self.beat_envelope = BeatOnsetEnvelope(sr=c.sr, hop=c.hop)
+        self.meter = MeterTracker(band_hz=self.beat_envelope.band_hz, hop_rate_hz=self.hop_rate_hz)
         self._averages = np.zeros(4)  # energy, bass, mid, high
         self._learned = np.zeros(4)  # hops each average has learned from
         self._level_alpha = 1.0 - math.exp(-1.0 / (c.level_average_s * self.hop_rate_hz))
@@ -168,6 +173,7 @@ class StreamingAnalyser:
         self._prev_bands = bands
         if self._samples <= c.n_fft:  # the first frames compare against the zeros before the stream
             flux = 0.0
+        beat_flux = self.beat_envelope.step(hop_samples)
         # onsets: rise above the recent mean by a margin scaled to the flux's own long-term level
         recent = float(np.mean(self._recent_flux)) if self._recent_flux else 0.0
         self._recent_flux.append(flux)
@@ -178,15 +184,22 @@ class StreamingAnalyser:
         if onset:
             self._last_onset_s = now
             events.append(("onset", now - c.hop / (2 * c.sr)))
-        beat = self.beats.step(flux, active=not self._silent)
+        s = self.snapshot
+        beat = self.beats.step(beat_flux, accent=self.beat_envelope.accent, active=not self._silent)
+        self.meter.add_hop(self.beat_envelope.bands)
+        beat_in_bar = self.meter.on_beat() if self.beats.beat_now else s.beat_in_bar
         tempo, phase, confidence = self.beats.tempo_bpm, self.beats.phase, self.beats.confidence
+        present = self.beats.present and not self._silent
         period = self.tap_tempo.period_s
         if period is not None:
             beat, tempo, phase = self._tap_beat(now, period)
-            confidence = 1.0
+            confidence, present = 1.0, True
+        downbeat = bool(beat) and beat_in_bar == 1
         if beat:
             events.append(("beat", now))
-        s = self.snapshot
+        if downbeat:
+            events.append(("downbeat", now))
+        meter = self.meter.meter
         self.snapshot = FeatureSnapshot(
             time_s=now, level_dbfs=level_dbfs,
             energy=0.0 if self._silent else self._normalise(0, mean_square),
@@ -195,6 +208,8 @@ class StreamingAnalyser:
             high=0.0 if self._silent else self._normalise(3, float(power[self._bands[2]].sum())),
             onset_strength=flux, onset_count=s.onset_count + onset, beat_count=s.beat_count + bool(beat),
             tempo_bpm=tempo, beat_phase=phase, beat_confidence=confidence, tap_tempo=period is not None,
+            beat_present=present, beat_in_bar=beat_in_bar, meter=meter, downbeat_count=s.downbeat_count + downbeat,
+            bar_phase=((max(beat_in_bar, 1) - 1 + phase) / meter) % 1.0 if present else 0.0,
             silent=self._silent, overflows=s.overflows, underruns=s.underruns,
             status="silence" if self._silent else "listening")
 

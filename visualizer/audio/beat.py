@@ -1,184 +1,256 @@
-"""Causal beat tracking from an onset-strength envelope, one hop at a time, no lookahead.
+"""Causal beat tracking: a bar-pointer state-space model filtered forward, one hop at a time.
 
-The approach of BTrack (Stark, Davies & Plumbley 2009), simplified:
+The model of Krebs, Böck & Widmer (2015, "An efficient state-space model for joint tempo and
+meter tracking"), at the beat level:
 
-- **Tempo**: every few hops, the autocorrelation of the last seconds of onset strength is passed
-  through a comb filterbank (each candidate period scores its first four multiples), weighted by
-  a broad prior, and smoothed over time by a hidden Markov model on a log-tempo grid whose
-  transitions favour small changes but allow a jump when the evidence is strong.
-- **Phase**: a cumulative beat score CS(n) = (1−α)·odf(n) + α·max_v W(v)·CS(n−v), with W a
-  log-Gaussian around one beat period. Half a beat after each beat the tracker extends CS into
-  the future with no new onsets, weights it by a Gaussian around the expected beat, and
-  schedules the next beat at the maximum. Beats are *predicted*, so they arrive on time.
-- **Tempo changes**: the HMM alone needed 4–6 s to leave an old tempo. The last 3 s are also
-  scored on their own; when they clearly and repeatedly (16 updates, ~1.5 s) disagree with the
-  belief, the belief restarts around the new tempo (demo track beat F 0.49 → 0.72, the
-  100→140 BPM fixture 0.76 → 0.85, the real waltz unchanged at 0.86).
+- **State**: a tempo (beat period P in hops, every integer between the tempo limits) and a
+  position 0..P−1 within the beat. Positions advance by one each hop; at the end of a beat the
+  tempo may change, with probability ∝ exp(−λ·|log(P′/P)|) · prior(P′)^β — small changes are
+  cheap, the metrical-level prior (log-normal around ``prior_bpm``) gently decides the octave.
+- **Observation**: the onset activation a ∈ (0, 1) (the beat onset envelope divided by its own
+  recent level, see :func:`activation`) is explained by the first 1/``beat_fraction`` of a beat
+  with likelihood a and elsewhere with (1 − a)/(beat_fraction − 1) (Krebs 2015, eq. 8).
+- **Forward filtering** (numba): α_t = L_t ⊙ (A α_{t−1}), normalised. Nothing is ever revised.
+- **Beats**: the posterior's circular-mean beat phase is followed; a beat is reported on the
+  hop where that phase wraps past zero — a prediction, so it is on time, not late.
+- **Presence**: the tempo and phase are only trusted while the onset envelope is periodic at
+  the tracked period: the normalised autocorrelation of the last ``periodicity_s`` seconds at
+  that lag (best of ±2 hops, and at twice it), smoothed, with hysteresis. Speech, noise and pads
+  stay below it, so no beats are invented there; silence lets it decay to "no beat".
 """
 
 from __future__ import annotations
 
+import math
+
+import numba
 import numpy as np
 
 
-class BeatTracker:
-    """Feed ``step(odf_value)`` once per hop; it returns True on the hop a beat falls.
+@numba.njit(cache=True, nogil=True, fastmath=True)
+def forward_step(alpha, scratch, periods, first, transition, beat_width, a_beat, a_other, tempo_mass,
+                 state_cos, state_sin):
+    """One hop of forward filtering over the (tempo, position) states, in place.
 
-    hop_rate_hz : hops per second.
-    min_bpm, max_bpm : tempo range searched.
-    history_s : seconds of onset strength used for tempo.
+    alpha, scratch : (n_states,) float64 posterior and work buffer. periods, first, beat_width :
+    (n_tempi,) int64 period (hops), index of each tempo's position 0, and the beat region's width.
+    transition : (n_tempi, n_tempi) tempo change at a beat boundary (rows sum to 1).
+    a_beat, a_other : observation likelihoods inside / outside the beat region.
+    tempo_mass : (n_tempi,) out, posterior mass of each tempo.
+    state_cos, state_sin : (n_states,) cos and sin of each state's beat phase 2π·k/P.
+    Returns (predictive likelihood, cos and sin sums of the beat phase under the posterior).
+    """
+    n_tempi = periods.size
+    for j in range(n_tempi):
+        f = first[j]
+        for k in range(periods[j] - 1, 0, -1):
+            scratch[f + k] = alpha[f + k - 1]
+    for j2 in range(n_tempi):
+        s = 0.0
+        for j in range(n_tempi):
+            s += alpha[first[j] + periods[j] - 1] * transition[j, j2]
+        scratch[first[j2]] = s
+    total = 0.0
+    c = 0.0
+    sn = 0.0
+    for j in range(n_tempi):
+        f = first[j]
+        p = periods[j]
+        mass = 0.0
+        for k in range(p):
+            v = scratch[f + k] * (a_beat if k < beat_width[j] else a_other)
+            alpha[f + k] = v
+            mass += v
+            c += v * state_cos[f + k]
+            sn += v * state_sin[f + k]
+        tempo_mass[j] = mass
+        total += mass
+    if total <= 0.0:
+        return 0.0, 0.0, 0.0
+    for i in range(alpha.size):
+        alpha[i] /= total
+    for j in range(n_tempi):
+        tempo_mass[j] /= total
+    return total, c / total, sn / total
+
+
+class BeatTracker:
+    """Feed ``step(odf_value)`` once per hop; it returns True on the hop a beat is reported.
+
+    hop_rate_hz : hops per second. min_bpm, max_bpm : tempo range.
+    prior_bpm, prior_octaves : the metrical-level prior (log-normal centre and width).
+    prior_weight : β, how strongly the prior acts at each tempo decision (0 = only at start).
+    transition_lambda : λ, cost of a tempo change at a beat boundary.
+    beat_fraction : the beat region is the first 1/beat_fraction of a beat.
+    activation_scale : the onset envelope's recent mean maps to activation 1/(1 + scale).
+    level_s : time constant of that recent mean (s).
+    periodicity_s : seconds of onset envelope judged for periodicity.
+    present_on, present_off : smoothed periodicity above which a beat becomes present, below
+        which it is lost (hysteresis). presence_s : that smoothing's time constant (s).
+    envelope_floor : onset-envelope fluctuation (dB) taken as "nothing" when judging periodicity.
+    octave_ratio, octave_beats : the explicit octave decision — over the last ``octave_beats``
+        beats, when the accents of one parity exceed the other's by ``octave_ratio`` and the prior
+        prefers half the tempo, the beat moves to the slower level (see :meth:`_decide_octave`).
     """
 
-    def __init__(self, *, hop_rate_hz: float, min_bpm: float = 60.0, max_bpm: float = 180.0,
-                 history_s: float = 8.0, alpha: float = 0.9, tightness: float = 5.0,
-                 prior_bpm: float = 90.0, prior_octaves: float = 1.2, tempo_every_hops: int = 8,
-                 half_penalty: float = 0.25, sharpen: float = 1.0, recency_s: float = 0.0, jump: float = 0.02,
-                 change_window_s: float = 3.0, change_hold: int = 16, change_confidence: float = 0.6):
+    def __init__(self, *, hop_rate_hz: float, min_bpm: float = 55.0, max_bpm: float = 215.0,
+                 prior_bpm: float = 115.0, prior_octaves: float = 0.6, prior_weight: float = 0.05,
+                 transition_lambda: float = 30.0, beat_fraction: float = 16.0, activation_scale: float = 1.0,
+                 level_s: float = 4.0, periodicity_s: float = 6.0, periodicity_every: int = 8,
+                 present_on: float = 0.2, present_off: float = 0.08, presence_s: float = 1.5,
+                 envelope_floor: float = 0.2, octave_ratio: float = 3.0, octave_beats: int = 8):
         self.hop_rate_hz = hop_rate_hz
-        n = int(history_s * hop_rate_hz)
-        self._odf = np.zeros(n)
-        self._cs = np.zeros(n)
-        self._alpha = alpha
-        self._tightness = tightness
-        self._tempo_every = tempo_every_hops
-        self._half_penalty = half_penalty
-        self._sharpen = sharpen
-        self._jump = jump
-        age_s = np.arange(n)[::-1] / hop_rate_hz
-        self._recency = np.exp(-age_s / recency_s) if recency_s > 0 else np.ones(n)
-        self._short = (age_s < change_window_s).astype(float)
-        self._change_hold = change_hold
-        self._change_confidence = change_confidence
-        self._disagreements = 0
-        self.bpm_grid = min_bpm * 2.0 ** (np.arange(int(np.log2(max_bpm / min_bpm) / 0.005) + 1) * 0.005)
-        self._lags = 60.0 * hop_rate_hz / self.bpm_grid  # candidate beat periods (hops)
-        octaves = np.log2(self.bpm_grid / prior_bpm)
-        self._prior = np.exp(-0.5 * (octaves / prior_octaves) ** 2)
-        steps = np.arange(self.bpm_grid.size)
-        self._transition = np.exp(-0.5 * ((steps[:, None] - steps[None, :]) / 4.0) ** 2)
-        self._transition /= self._transition.sum(axis=0, keepdims=True)
-        self._belief = np.full(self.bpm_grid.size, 1.0 / self.bpm_grid.size)
-        self.period_hops = 60.0 * hop_rate_hz / 120.0
-        self.tempo_bpm = 0.0
-        self.confidence = 0.0
+        lo = max(2, int(math.floor(60.0 * hop_rate_hz / max_bpm)))
+        hi = int(math.ceil(60.0 * hop_rate_hz / min_bpm))
+        self.periods = np.arange(lo, hi + 1, dtype=np.int64)
+        self.first = np.concatenate([[0], np.cumsum(self.periods)[:-1]]).astype(np.int64)
+        self.beat_width = np.maximum(1, np.round(self.periods / beat_fraction)).astype(np.int64)
+        bpm = 60.0 * hop_rate_hz / self.periods
+        self.prior = np.exp(-0.5 * (np.log2(bpm / prior_bpm) / prior_octaves) ** 2)
+        log_ratio = np.abs(np.log(self.periods[None, :] / self.periods[:, None]))
+        transition = np.exp(-transition_lambda * log_ratio) * self.prior[None, :] ** prior_weight
+        self.transition = transition / transition.sum(axis=1, keepdims=True)
+        n_states = int(self.periods.sum())
+        self._state_prior = np.repeat(self.prior / self.periods, self.periods)
+        self._state_prior /= self._state_prior.sum()
+        self._alpha = self._state_prior.copy()
+        self._scratch = np.zeros(n_states)
+        state_phase = 2.0 * np.pi * (np.arange(n_states) - np.repeat(self.first, self.periods)) / np.repeat(self.periods, self.periods)
+        self._state_cos, self._state_sin = np.cos(state_phase), np.sin(state_phase)
+        self.tempo_mass = np.zeros(self.periods.size)
+        self._beat_fraction = beat_fraction
+        self._activation_scale = activation_scale
+        self._level_alpha = 1.0 - math.exp(-1.0 / (level_s * hop_rate_hz))
+        self._level = 0.0
+        self._odf = np.zeros(int(periodicity_s * hop_rate_hz))
+        self._smoother = np.ones(int(0.2 * hop_rate_hz)) / int(0.2 * hop_rate_hz)
+        self._periodicity_every = periodicity_every
+        self._present_on, self._present_off = present_on, present_off
+        self._floor = envelope_floor
+        self._presence_alpha = 1.0 - math.exp(-periodicity_every / (presence_s * hop_rate_hz))
         self._hop = 0
+        self._phase_prev = 0.0
         self._last_beat = -10**9
-        self._next_beat: int | None = None
-        self._set_period(self.period_hops)
-
-    # -- tempo -----------------------------------------------------------------------------
-    def _set_period(self, period_hops: float) -> None:
-        self.period_hops = period_hops
-        lo, hi = max(int(round(period_hops / 2)), 1), int(round(2 * period_hops))
-        self._offsets = np.arange(lo, hi + 1)
-        self._weights = np.exp(-0.5 * (self._tightness * np.log(self._offsets / period_hops)) ** 2)
-
-    def _comb_scores(self, window: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(ACF, comb-filter score per tempo candidate) of the onset envelope weighted by ``window``."""
-        env = self._odf - np.convolve(self._odf, np.ones(16) / 16, mode="same")
-        env = np.maximum(env, 0.0) * window
-        n = env.size
-        spectrum = np.fft.rfft(env, 2 * n)
-        acf = np.fft.irfft(spectrum * np.conj(spectrum))[:n] / (n - np.arange(n))
-        score = np.zeros(self.bpm_grid.size)
-        if acf[0] <= 1e-12:
-            return acf, score
-        for multiple in range(1, 5):
-            for j in range(-(multiple - 1), multiple):
-                score += np.interp(self._lags * multiple + j, np.arange(n), acf) / (2 * multiple - 1)
-        # evidence of a beat between beats says the tempo may be twice as fast
-        score -= self._half_penalty * np.interp(self._lags / 2, np.arange(n), acf)
-        return acf, np.maximum(score, 0.0)
-
-    def _tempo_changed(self) -> int | None:
-        """Index of a new tempo if the last few seconds alone have disagreed with the belief
-        (beyond 4 %, not by an octave, with a clear comb peak: peak − mean > change_confidence ×
-        peak) for ``change_hold`` updates in a row."""
-        _, short = self._comb_scores(self._short)
-        if short.max() <= 0 or self.tempo_bpm == 0.0:
-            return None
-        candidate = int(np.argmax(short * self._prior))
-        ratio = self.bpm_grid[candidate] / self.tempo_bpm
-        octave = min(abs(ratio - 2.0), abs(ratio - 0.5)) < 0.04
-        sure = (short.max() - short.mean()) / short.max() > self._change_confidence
-        self._disagreements = self._disagreements + 1 if sure and abs(ratio - 1.0) > 0.04 and not octave else 0
-        return candidate if self._disagreements >= self._change_hold else None
-
-    def _estimate_tempo(self) -> None:
-        acf, score = self._comb_scores(self._recency)
-        if score.max() <= 0:
-            return
-        if self._change_hold:
-            jump_to = self._tempo_changed()
-            if jump_to is not None:  # start over around the new tempo
-                self._belief = self._transition[:, jump_to].copy()
-                self._disagreements = 0
-        observation = score / score.max() * self._prior
-        self.confidence = float(np.clip((score.max() - score.mean()) / score.max(), 0.0, 1.0))
-        predicted = (1 - self._jump) * (self._transition @ self._belief) + self._jump / self.bpm_grid.size
-        belief = predicted * observation ** self._sharpen
-        self._belief = belief / belief.sum()
-        self._set_period(self._refine_period(acf, self._lags[np.argmax(self._belief)]))
-        self.tempo_bpm = 60.0 * self.hop_rate_hz / self.period_hops
-
-    @staticmethod
-    def _refine_period(acf: np.ndarray, lag: float, multiple: int = 4) -> float:
-        """Sharpen a period estimate from the ACF peak near its ``multiple``-th multiple."""
-        centre = int(round(lag * multiple))
-        lo, hi = max(centre - multiple, 1), min(centre + multiple, acf.size - 2)
-        if lo >= hi:
-            return lag
-        k = lo + int(np.argmax(acf[lo:hi + 1]))
-        a, b, c = acf[k - 1], acf[k], acf[k + 1]
-        denom = a - 2 * b + c
-        offset = 0.5 * (a - c) / denom if denom < 0 else 0.0
-        return (k + offset) / multiple
-
-    # -- phase -----------------------------------------------------------------------------
-    def _cumulative(self, cs: np.ndarray, odf_value: float) -> float:
-        """CS for the hop after ``cs`` (a history ending at the previous hop)."""
-        past = cs[cs.size - self._offsets]
-        return (1.0 - self._alpha) * odf_value + self._alpha * float(np.max(self._weights * past))
-
-    def _predict_next_beat(self) -> int:
-        """Hops from now to the next beat, from CS extended one period into the future."""
-        p = self.period_hops
-        horizon = int(round(p * 1.5))
-        extended = np.concatenate([self._cs, np.zeros(horizon)])
-        base = self._cs.size
-        for i in range(horizon):
-            extended[base + i] = self._cumulative(extended[: base + i], 0.0)
-        ahead = np.arange(1, horizon + 1)
-        if self._last_beat < 0:  # no beat yet: no expectation, the strongest future score wins
-            window = np.ones(horizon)
-        else:
-            expected = p - (self._hop - self._last_beat)  # hops from now to where the grid puts it
-            window = np.exp(-0.5 * ((ahead - expected) / (p / 2)) ** 2)
-        return int(ahead[np.argmax(extended[base:] * window)])
-
-    def step(self, odf_value: float, *, active: bool = True) -> bool:
-        """Advance one hop. ``active`` False (silence) keeps time but reports no beats."""
-        self._hop += 1
-        cs_value = self._cumulative(self._cs, odf_value)
-        self._odf[:-1] = self._odf[1:]
-        self._odf[-1] = odf_value
-        self._cs[:-1] = self._cs[1:]
-        self._cs[-1] = cs_value
-        if self._hop % self._tempo_every == 0 and self._hop >= self.hop_rate_hz * 2:
-            self._estimate_tempo()
-        if self.tempo_bpm == 0.0:
-            return False
-        if self._next_beat is None and self._hop - self._last_beat >= self.period_hops / 2:
-            self._next_beat = self._hop + self._predict_next_beat()
-        if self._next_beat is not None and self._hop >= self._next_beat:
-            self._last_beat = self._hop
-            self._next_beat = None
-            return active
-        return False
+        self.phase = 0.0  # position within the current beat, 0..1
+        self.period_hops = float(self.periods[np.argmax(self.prior)])
+        self.periodicity = 0.0  # smoothed normalised autocorrelation at the tracked period
+        self.present = False
+        self.beat_now = False  # the model's beat fell on the latest hop (reported or not)
+        self._accents = np.zeros(int(3.0 * hop_rate_hz))  # accent envelope, last 3 s
+        self._beat_accents: list[float] = []  # accent at each of the latest beats, oldest first
+        self._beat_hops: list[int] = []
+        self._octave_ratio, self._octave_beats = octave_ratio, octave_beats
+        self._double = {j: int(np.searchsorted(self.periods, 2 * p)) for j, p in enumerate(self.periods)
+                        if 2 * p <= self.periods[-1]}
 
     @property
-    def phase(self) -> float:
-        """Position within the current beat, 0..1."""
-        if self.tempo_bpm == 0.0:
+    def tempo_bpm(self) -> float:
+        """Tempo of the last six beat intervals, the longest and shortest left out (a missed or
+        doubled beat does not move it); of the posterior's strongest tempo until five beats
+        have fallen; 0 while no beat is present."""
+        if not self.present:
             return 0.0
-        return float(min((self._hop - self._last_beat) / self.period_hops, 1.0))
+        if len(self._beat_hops) >= 5:
+            intervals = np.sort(np.diff(self._beat_hops))[1:-1]
+            return 60.0 * self.hop_rate_hz / float(intervals.mean())
+        return 60.0 * self.hop_rate_hz / self.period_hops
+
+    @property
+    def confidence(self) -> float:
+        """0..1: the smoothed periodicity scaled so ``present_on`` maps to 0.5."""
+        return float(min(1.0, 0.5 * self.periodicity / self._present_on))
+
+    def activation(self, odf_value: float) -> float:
+        """The onset envelope as an activation in [0.001, 0.999]: with r = odf / its recent mean,
+        a = r² / (r² + scale · (beat_fraction − 1)), so a typical hop (r = 1, scale = 1) is
+        neutral between beat and non-beat states and only clear peaks argue for a beat."""
+        self._level += self._level_alpha * (odf_value - self._level)
+        r2 = (odf_value / (self._level + 1e-12)) ** 2
+        a = r2 / (r2 + self._activation_scale * (self._beat_fraction - 1.0))
+        return min(max(a, 1e-3), 1.0 - 1e-3)
+
+    def _filter(self, a: float) -> float:
+        """Advance the posterior by one hop; return the circular-mean beat phase (0..1)."""
+        a_other = (1.0 - a) / (self._beat_fraction - 1.0)
+        _, c, s = forward_step(self._alpha, self._scratch, self.periods, self.first, self.transition,
+                               self.beat_width, a, a_other, self.tempo_mass, self._state_cos, self._state_sin)
+        best = int(np.argmax(self.tempo_mass))
+        lo, hi = max(best - 1, 0), min(best + 2, self.periods.size)
+        w = self.tempo_mass[lo:hi]
+        self.period_hops = float(np.dot(w, self.periods[lo:hi]) / w.sum())
+        return (math.atan2(s, c) / (2.0 * math.pi)) % 1.0
+
+    def _update_presence(self) -> None:
+        """Normalised autocorrelation of the recent onset envelope at the tracked period."""
+        env = self._odf - np.convolve(self._odf, self._smoother, mode="same")  # only sharp rises count
+        energy = float(np.dot(env, env)) + env.size * self._floor ** 2  # faint flutter is not a beat
+        if energy <= 1e-12:
+            value = 0.0
+        else:
+            lag = int(round(self.period_hops))
+            value = 0.0
+            for multiple in (1, 2):
+                for lag_m in range(multiple * lag - 2, multiple * lag + 3):
+                    if 0 < lag_m < env.size:
+                        r = float(np.dot(env[lag_m:], env[:-lag_m])) / energy * env.size / (env.size - lag_m)
+                        value = max(value, r)
+        self.periodicity += self._presence_alpha * (value - self.periodicity)
+        if self.present and self.periodicity < self._present_off:
+            self.present = False
+        elif not self.present and self.periodicity > self._present_on:
+            self.present = True
+
+    def _beat_accent(self, beat_hop: int) -> float:
+        """Peak accent within −2..+3 hops of ``beat_hop`` (needs 3 hops heard after it)."""
+        age = self._hop - beat_hop
+        n = self._accents.size
+        return float(self._accents[max(n - age - 3, 0):max(n - age + 3, 1)].max())
+
+    def _decide_octave(self) -> None:
+        """Explicit metrical-level decision, on each beat: if the beats alternate strong/weak
+        (accent medians by parity over the last ``octave_beats`` differ by ``octave_ratio``) and
+        the prior prefers half the tempo, move the posterior onto the half-tempo states, the
+        strong beats becoming the beats."""
+        if len(self._beat_accents) < self._octave_beats:
+            return
+        recent = np.array(self._beat_accents[-self._octave_beats:])
+        same, other = np.median(recent[-2::-2]), np.median(recent[::-2])  # parity of the current beat / not
+        strong_now = same > self._octave_ratio * other  # beat now is strong; previous beat weak
+        weak_now = other > self._octave_ratio * same
+        j = int(np.argmax(self.tempo_mass))
+        if not (strong_now or weak_now) or j not in self._double or self.prior[self._double[j]] <= self.prior[j]:
+            return
+        halved = np.zeros_like(self._alpha)
+        for j1, j2 in self._double.items():
+            p1, shift = self.periods[j1], 0 if strong_now else self.periods[j1]
+            halved[self.first[j2] + shift:self.first[j2] + shift + p1] += self._alpha[self.first[j1]:self.first[j1] + p1]
+        if halved.sum() > 0:
+            self._alpha = halved / halved.sum()
+            self._beat_accents.clear()
+
+    def step(self, odf_value: float, *, accent: float = 0.0, active: bool = True) -> bool:
+        """Advance one hop with the beat onset envelope ``odf_value`` (≥ 0); True when a beat is
+        reported (the model's beat falls now and a beat is present). ``accent`` : the
+        loudness-weighted envelope (for the octave decision). ``active`` False (silence) keeps
+        time on an empty envelope and reports no beats."""
+        self._hop += 1
+        if not active:
+            odf_value = 0.0
+        self._odf[:-1] = self._odf[1:]
+        self._odf[-1] = odf_value
+        self._accents[:-1] = self._accents[1:]
+        self._accents[-1] = accent if active else 0.0
+        phase = self._filter(self.activation(odf_value))
+        if self._hop % self._periodicity_every == 0:
+            self._update_presence()
+        wrapped = self._phase_prev > 0.5 and phase < 0.5
+        self._phase_prev = phase
+        self.phase = phase
+        self.beat_now = wrapped and self._hop - self._last_beat >= 0.5 * self.period_hops
+        if self.beat_now:
+            self._last_beat = self._hop
+            if self._beat_hops:
+                self._beat_accents = (self._beat_accents + [self._beat_accent(self._beat_hops[-1])])[-self._octave_beats:]
+            self._beat_hops = (self._beat_hops + [self._hop])[-7:]
+            self._decide_octave()
+        return self.beat_now and active and self.present

@@ -17,13 +17,20 @@ class FeatureSnapshot:
     level_dbfs : RMS level (dBFS).
     onset_strength : spectral-flux onset strength (log-magnitude flux, half-wave rectified).
     onset_count, beat_count : events reported so far.
-    tempo_bpm : current tempo estimate (0 before the first estimate).
+    tempo_bpm : current tempo estimate (0 while no beat is present: before the first estimate,
+        in silence and on non-rhythmic sound).
     beat_phase : position within the current beat, 0..1.
     beat_confidence : 0..1, how well the tempo explains the recent onsets.
     tap_tempo : True while a tapped tempo overrides the tracker.
     silent : the silence gate is closed.
     overflows, underruns : counts from the audio device.
     status : "none", "silence", "lost", or a short description of the live source.
+    beat_present : the onset envelope is periodic at the tracked tempo (or a tap tempo is set);
+        False means "no beat": no beats are reported, tempo_bpm is 0.
+    beat_in_bar : 1..meter, position of the latest beat in its bar (1 = downbeat; 0 before any).
+    meter : beats per bar, 3 or 4 (the tracker's current belief).
+    bar_phase : position within the current bar, 0..1 (0 while no beat is present).
+    downbeat_count : downbeats reported so far (a counter, like beat_count).
     """
 
     time_s: float = 0.0
@@ -43,4 +50,9 @@ class FeatureSnapshot:
     overflows: int = 0
     underruns: int = 0
     status: str = "none"
+    beat_present: bool = False
+    beat_in_bar: int = 0
+    meter: int = 4
+    bar_phase: float = 0.0
+    downbeat_count: int = 0
 

@@ -1,16 +1,22 @@
 """Evaluation: ``python -m visualizer.tools.eval`` scores the streaming analyser against ground truth.
 
-mir_eval F-measures (onsets ±50 ms, beats ±70 ms) on the demo track, on generated fixtures with
-exact ground truth (clicks and drum patterns at 70–180 BPM, tempo changes, silence gaps) and on
-the annotated recordings in ``../shared/data/beats/`` beside the checkout, next to librosa's
-offline ``onset_detect``/``beat_track`` in the same run. Also prints the onset event latency.
+mir_eval scores (onset F ±50 ms; beat F ±70 ms, AMLt, downbeat F ±70 ms, all with beats before
+5 s trimmed — the mir_eval convention) on the demo track, on generated fixtures with exact ground
+truth (clicks and drum patterns at 70–180 BPM, tempo changes, silence gaps) and on the annotated
+recordings in ``../shared/data/beats/`` beside the checkout. In the same run, beside this project:
+aubio's causal ``tempo`` tracker (aubio-ledfx), a causal librosa baseline (``beat_track`` on the
+last 10 s, re-run every 0.5 s, its grid extrapolated over the next 0.5 s) and librosa's offline
+``beat_track`` (whole file: not causal, the ceiling). Also phantom beats per minute on
+non-rhythmic input (speech, pink noise, a pad, silence) and the onset event latency.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import statistics
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +41,7 @@ class Case:
     onsets: np.ndarray | None
     beats: np.ndarray | None
     bpm: float | None = None
+    downbeats: np.ndarray | None = None
 
 
 def _render(segments: list[tuple[float, float]], *, drums: bool, seconds: float, seed: int) -> Score:
@@ -80,55 +87,139 @@ def demo_case() -> Case:
     return Case("demo track", mono(samples), sr, np.array(meta["onsets"]), np.array(meta["beats"]))
 
 
+def read_beats(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
+    """Annotation times (s) from ``path`` — the first column of each line, ``#`` lines skipped —
+    and the downbeats when every line also gives a beat-in-bar (``time<TAB>beat-in-bar``)."""
+    rows = [line.split() for line in Path(path).read_text().splitlines() if line.strip() and not line.startswith("#")]
+    times = np.array([float(r[0]) for r in rows])
+    if rows and all(len(r) == 2 for r in rows):
+        return times, np.array([float(r[0]) for r in rows if float(r[1]) == 1])
+    return times, None
+
+
 def shared_cases(folder: Path = SHARED_BEATS) -> list[Case]:
-    """The annotated recordings in shared/data/beats (empty if the folder is absent)."""
+    """The annotated recordings in shared/data/beats, wav and flac (empty if the folder is absent).
+
+    ``.beats``: ``time`` or ``time<TAB>beat-in-bar`` per line (the latter gives downbeats);
+    ``.onsets``/``.notes``: onset time first on each line; ``#`` starts a comment line.
+    """
     if not folder.is_dir():
         return []
     cases = []
-    for wav in sorted(folder.glob("*.wav")):
-        samples, sr = load_audio(wav)
-        onsets = beats = None
+    for audio in sorted(p for p in folder.iterdir() if p.suffix in (".wav", ".flac")):
+        samples, sr = load_audio(audio)
+        case = Case(audio.stem, mono(samples), sr, None, None)
         for suffix in (".onsets", ".notes", ".beats"):
-            ann = wav.with_suffix(suffix)
-            if ann.exists():
-                times = np.array([float(line.split()[0]) for line in ann.read_text().splitlines()
-                                  if line.strip() and not line.startswith("#")])
-                if suffix == ".beats":
-                    beats = times
-                else:
-                    onsets = np.unique(times)
-        cases.append(Case(wav.stem, mono(samples), sr, onsets, beats))
+            ann = audio.with_suffix(suffix)
+            if not ann.exists():
+                continue
+            if suffix == ".beats":
+                case.beats, case.downbeats = read_beats(ann)
+            else:
+                case.onsets = np.unique(read_beats(ann)[0])
+        cases.append(case)
     return cases
 
 
-def score_case(case: Case, *, with_librosa: bool = True) -> dict:
-    """F-measures, tempo and onset latencies for one case."""
+def beat_scores(reference: np.ndarray, estimated: np.ndarray) -> tuple[float, float]:
+    """(F-measure ±70 ms, AMLt) of ``estimated`` beat times against ``reference`` (s), beats
+    before 5 s trimmed from both (mir_eval's convention)."""
     import mir_eval
 
+    ref, est = mir_eval.beat.trim_beats(np.asarray(reference)), mir_eval.beat.trim_beats(np.asarray(estimated))
+    if est.size < 2:
+        return 0.0, 0.0
+    return mir_eval.beat.f_measure(ref, est, 0.07), mir_eval.beat.continuity(ref, est)[3]
+
+
+def aubio_beats(samples: np.ndarray, *, sr: int, hop: int = 512) -> np.ndarray:
+    """aubio's causal ``tempo`` tracker: each beat at the stream time it was reported (s)."""
+    import aubio
+
+    tracker = aubio.tempo("default", 2 * hop, hop, sr)
+    x = np.ascontiguousarray(samples, dtype=np.float32)
+    out = []
+    for start in range(0, x.size - hop + 1, hop):
+        if tracker(x[start:start + hop])[0]:
+            out.append((start + hop) / sr)
+    return np.array(out)
+
+
+def librosa_sliding_beats(samples: np.ndarray, *, sr: int, window_s: float = 10.0, every_s: float = 0.5) -> np.ndarray:
+    """A causal librosa baseline: every ``every_s`` librosa ``beat_track`` runs on the last
+    ``window_s`` of audio; its last beat and tempo predict the beats of the next ``every_s``."""
+    import librosa
+
+    y = librosa.resample(samples.astype(np.float32), orig_sr=sr, target_sr=22050)
+    out: list[float] = []
+    now = 4.0  # the first estimate needs a few seconds of audio
+    while now < y.size / 22050:
+        start = max(0.0, now - window_s)
+        window = y[int(start * 22050):int(now * 22050)]
+        tempo, beats = librosa.beat.beat_track(y=window, sr=22050, units="time")
+        tempo = float(np.atleast_1d(tempo)[0])
+        if beats.size and tempo > 0:
+            period, last = 60.0 / tempo, start + beats[-1]
+            t = last + period * np.ceil((now - last) / period)
+            while t < now + every_s:
+                out.append(float(t))
+                t += period
+        now += every_s
+    return np.array(out)
+
+
+def librosa_offline_beats(samples: np.ndarray, *, sr: int) -> np.ndarray:
+    """librosa ``beat_track`` over the whole file (sees the future: the offline ceiling)."""
+    import librosa
+
+    return librosa.beat.beat_track(y=samples.astype(np.float32), sr=sr, units="time")[1]
+
+
+TRACKERS = {"aubio": aubio_beats, "librosa sliding": librosa_sliding_beats, "librosa offline": librosa_offline_beats}
+
+
+def score_case(case: Case, *, with_others: bool = True) -> dict:
+    """Scores, tempo and onset latencies for one case; the other trackers' beat F and AMLt too."""
+    import mir_eval
+
+    started = time.process_time()
     report = analyse_samples(case.samples, sr=case.sr)
-    row: dict = {"name": case.name}
+    row: dict = {"name": case.name, "cpu_s": time.process_time() - started, "audio_s": case.samples.size / case.sr}
     if case.onsets is not None:
         row["onset_f"] = mir_eval.onset.f_measure(case.onsets, np.array(report.onsets), window=0.05)[0]
         matched = mir_eval.util.match_events(case.onsets, np.array(report.onsets), 0.05)
         row["latency_ms"] = [1000 * (report.onset_reported_at[j] - case.onsets[i]) for i, j in matched]
     if case.beats is not None:
-        row["beat_f"] = mir_eval.beat.f_measure(mir_eval.beat.trim_beats(case.beats),
-                                                mir_eval.beat.trim_beats(np.array(report.beats)), 0.07)
+        row["beat_f"], row["amlt"] = beat_scores(case.beats, np.array(report.beats))
+    if case.downbeats is not None:
+        row["downbeat_f"] = beat_scores(case.downbeats, np.array(report.downbeats))[0]
     if case.bpm is not None:
         row["tempo_error"] = abs(report.final_tempo() - case.bpm) / case.bpm
     row["tempo"] = report.final_tempo()
-    if with_librosa:
-        import librosa
-
-        y = case.samples.astype(np.float32)
+    if with_others:
         if case.onsets is not None:
-            lib_onsets = librosa.onset.onset_detect(y=y, sr=case.sr, units="time")
+            import librosa
+
+            lib_onsets = librosa.onset.onset_detect(y=case.samples.astype(np.float32), sr=case.sr, units="time")
             row["librosa_onset_f"] = mir_eval.onset.f_measure(case.onsets, lib_onsets, window=0.05)[0]
         if case.beats is not None:
-            _, lib_beats = librosa.beat.beat_track(y=y, sr=case.sr, units="time")
-            row["librosa_beat_f"] = mir_eval.beat.f_measure(mir_eval.beat.trim_beats(case.beats),
-                                                            mir_eval.beat.trim_beats(lib_beats), 0.07)
+            for name, tracker in TRACKERS.items():
+                row[f"{name} beat_f"], row[f"{name} amlt"] = beat_scores(case.beats, tracker(case.samples, sr=case.sr))
     return row
+
+
+def phantom_rows(*, with_others: bool = True, seconds: float = 30.0) -> list[dict]:
+    """Beats per minute reported on non-rhythmic input (should be ~0)."""
+    from visualizer.tools.synth import non_rhythmic
+
+    rows = []
+    for name, samples in non_rhythmic(SR, seconds=seconds).items():
+        minutes = samples.size / SR / 60.0
+        row = {"name": name, "beats_per_min": len(analyse_samples(samples, sr=SR).beats) / minutes}
+        if with_others:
+            row["aubio beats_per_min"] = aubio_beats(samples, sr=SR).size / minutes
+        rows.append(row)
+    return rows
 
 
 def click_latencies_ms(*, block: int = 256, trials: int = 50, sr: int = SR) -> list[float]:
@@ -153,44 +244,71 @@ def _fmt(row: dict, key: str) -> str:
     return f"{row[key]:.3f}" if key in row else "  -  "
 
 
+COLUMNS = [("onset F", "onset_f"), ("lib onset", "librosa_onset_f"), ("beat F", "beat_f"), ("AMLt", "amlt"),
+           ("downbeat", "downbeat_f"), ("aubio F", "aubio beat_f"), ("aubio AMLt", "aubio amlt"),
+           ("slide F", "librosa sliding beat_f"), ("slide AMLt", "librosa sliding amlt"),
+           ("offl F", "librosa offline beat_f"), ("offl AMLt", "librosa offline amlt")]
+
+
 def print_table(title: str, rows: list[dict]) -> None:
+    """One row per case, this project's columns first, then the other trackers'; means below."""
+    columns = [(label, key) for label, key in COLUMNS if any(key in r for r in rows)]
     print(f"\n{title}")
-    print(f"{'file':28s} {'onset F':>8s} {'librosa':>8s} {'beat F':>8s} {'librosa':>8s} {'tempo':>7s} {'err':>6s}")
+    print(f"{'file':26s} " + " ".join(f"{label:>10s}" for label, _ in columns) + f" {'tempo':>7s} {'err':>6s}")
     for r in rows:
         err = f"{100 * r['tempo_error']:.1f}%" if "tempo_error" in r else ""
-        print(f"{r['name']:28s} {_fmt(r, 'onset_f'):>8s} {_fmt(r, 'librosa_onset_f'):>8s} {_fmt(r, 'beat_f'):>8s} "
-              f"{_fmt(r, 'librosa_beat_f'):>8s} {r['tempo']:7.1f} {err:>6s}")
-    for key in ("onset_f", "librosa_onset_f", "beat_f", "librosa_beat_f"):
-        values = [r[key] for r in rows if key in r]
-        if values:
-            print(f"  mean {key:16s} {statistics.mean(values):.3f}  (n={len(values)})")
+        print(f"{r['name']:26s} " + " ".join(f"{_fmt(r, key):>10s}" for _, key in columns) + f" {r['tempo']:7.1f} {err:>6s}")
+    means = {key: statistics.mean([r[key] for r in rows if key in r]) for _, key in columns}
+    print(f"{'mean':26s} " + " ".join(f"{means[key]:10.3f}" for _, key in columns))
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m visualizer.tools.eval", description=__doc__.splitlines()[0])
-    parser.add_argument("--no-librosa", action="store_true", help="skip the librosa comparison")
+    parser.add_argument("--only-ours", action="store_true", help="skip aubio and librosa")
     parser.add_argument("--shared", type=Path, default=SHARED_BEATS, help="folder of annotated recordings")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     args = parser.parse_args(argv)
-    lib = not args.no_librosa
+    others = not args.only_ours
     groups = [("demo track", [demo_case()]), ("generated fixtures", fixtures())]
     real = shared_cases(args.shared)
     if real:
         groups.append((f"real recordings ({args.shared})", real))
     else:
-        print(f"(no annotated recordings at {args.shared}: skipping the real-music set)")
+        logging.warning("no annotated recordings at %s: skipping the real-music set", args.shared)
+    result: dict = {"groups": {}}
     latencies = []
     for title, cases in groups:
-        rows = [score_case(c, with_librosa=lib) for c in cases]
-        print_table(title, rows)
+        rows = [score_case(c, with_others=others) for c in cases]
+        result["groups"][title] = rows
         for r in rows:
-            latencies += r.get("latency_ms", [])
-    print(f"\nonset report time − true onset (all matched onsets above, n={len(latencies)}): "
-          f"median {statistics.median(latencies):.1f} ms, p95 {np.percentile(latencies, 95):.1f} ms, "
-          f"max {max(latencies):.1f} ms")
+            latencies += r.pop("latency_ms", [])
+    result["phantom"] = phantom_rows(with_others=others)
     clicks = click_latencies_ms()
+    result["onset_latency_ms"] = {"median": statistics.median(latencies), "p95": float(np.percentile(latencies, 95)),
+                                  "max": max(latencies), "n": len(latencies)}
+    result["click_latency_ms"] = {"median": statistics.median(clicks), "max": max(clicks), "n": len(clicks)}
+    cpu = [r["cpu_s"] / r["audio_s"] for rows in result["groups"].values() for r in rows]
+    result["analysis_cpu_percent"] = {"median": 100 * statistics.median(cpu), "worst": 100 * max(cpu),
+                                      "overall": 100 * sum(r["cpu_s"] for rows in result["groups"].values() for r in rows)
+                                      / sum(r["audio_s"] for rows in result["groups"].values() for r in rows)}
+    if args.json:
+        print(json.dumps(result, default=float))
+        return 0
+    for title, rows in result["groups"].items():
+        print_table(title, rows)
+    print("\nphantom beats per minute on non-rhythmic input (goal ≤ 2)")
+    for r in result["phantom"]:
+        aubio = f"   aubio {r['aubio beats_per_min']:5.1f}" if "aubio beats_per_min" in r else ""
+        print(f"{r['name']:26s} {r['beats_per_min']:5.1f}{aubio}")
+    o = result["onset_latency_ms"]
+    print(f"\nonset report time − true onset (all matched onsets above, n={o['n']}): "
+          f"median {o['median']:.1f} ms, p95 {o['p95']:.1f} ms, max {o['max']:.1f} ms")
     print(f"onset event latency, clicks at random offsets, 256-sample blocks at {SR} Hz (n={len(clicks)}): "
           f"median {statistics.median(clicks):.1f} ms, max {max(clicks):.1f} ms "
           f"(bound: one hop + one block = {1000 * (512 + 256) / SR:.1f} ms)")
+    c = result["analysis_cpu_percent"]
+    print(f"analysis CPU (process time per second of audio, whole analyser, one thread): overall {c['overall']:.2f} %, "
+          f"median file {c['median']:.2f} %, worst file {c['worst']:.2f} % of one core")
     return 0
 
 

@@ -104,3 +104,74 @@ def beat_grid(segments: list[tuple[float, float]], *, start_s: float = 0.0) -> n
                 t += period
         t = end
     return np.array(beats)
+
+
+# -- non-rhythmic material: what must not produce beats --------------------------------------------
+
+def pink_noise(sr: int, *, seconds: float, rng: np.random.Generator) -> np.ndarray:
+    """Pink (1/f power) noise, peak 0.5: white noise shaped by 1/√f in the frequency domain."""
+    n = int(seconds * sr)
+    spectrum = np.fft.rfft(rng.standard_normal(n))
+    freqs = np.fft.rfftfreq(n, 1.0 / sr)
+    spectrum[1:] /= np.sqrt(freqs[1:])
+    spectrum[0] = 0.0
+    noise = np.fft.irfft(spectrum, n)
+    return (0.5 * noise / np.abs(noise).max()).astype(np.float32)
+
+
+def ambient_pad(sr: int, *, seconds: float, rng: np.random.Generator) -> np.ndarray:
+    """Slow overlapping chords: each note swells in over 2–4 s and fades over as long, entries at
+    irregular times (no pulse), with a slow random tremolo. Peak 0.5."""
+    out = np.zeros(int(seconds * sr), np.float32)
+    t = 0.0
+    while t < seconds:
+        root = 110.0 * 2.0 ** (rng.integers(0, 12) / 12)
+        length = rng.uniform(4.0, 8.0)
+        for ratio in (1.0, 1.25, 1.5, 2.0):
+            note = tone(sr, freq_hz=root * ratio, seconds=length, attack_s=rng.uniform(2.0, 4.0), decay=0.0)
+            note *= np.minimum((length - np.arange(note.size) / sr) / 2.0, 1.0)  # 2 s release
+            start = int(t * sr)
+            end = min(start + note.size, out.size)
+            out[start:end] += note[: end - start]
+        t += rng.uniform(1.5, 4.0)
+    time = np.arange(out.size) / sr
+    out *= 1.0 + 0.2 * np.sin(2 * np.pi * 0.13 * time + rng.uniform(0, 2 * np.pi))
+    return (0.5 * out / max(np.abs(out).max(), 1e-9)).astype(np.float32)
+
+
+def speech(sr: int, text: str) -> np.ndarray:
+    """``text`` spoken by espeak-ng, resampled to ``sr``. Peak 0.5.
+
+    Raises FileNotFoundError when espeak-ng is not installed.
+    """
+    import subprocess
+    import tempfile
+    from math import gcd
+    from pathlib import Path
+
+    import soundfile
+    from scipy.signal import resample_poly
+
+    with tempfile.TemporaryDirectory() as folder:
+        wav = Path(folder) / "speech.wav"
+        subprocess.run(["espeak-ng", "-w", str(wav), text], check=True, capture_output=True)
+        samples, rate = soundfile.read(str(wav), dtype="float32")
+    g = gcd(sr, rate)
+    samples = resample_poly(samples, sr // g, rate // g)
+    return (0.5 * samples / max(np.abs(samples).max(), 1e-9)).astype(np.float32)
+
+
+SPEECH_TEXT = ("The quick brown fox jumps over the lazy dog. Every morning I walk to the station, buy a "
+               "newspaper, and read about the weather, the markets and the long history of the city while "
+               "the train rolls slowly through the suburbs. Nobody knows exactly when the rain will stop, "
+               "but everybody has an opinion about it, and the conversation goes on and on until the "
+               "doors open and we all step out into the grey light of another ordinary day.")
+
+
+def non_rhythmic(sr: int, *, seconds: float = 30.0, seed: int = 0) -> dict[str, np.ndarray]:
+    """Speech (espeak-ng), pink noise, an ambient pad and silence, ``seconds`` long each (speech
+    is as long as the text takes)."""
+    rng = np.random.default_rng(seed)
+    return {"speech": speech(sr, SPEECH_TEXT), "pink noise": pink_noise(sr, seconds=seconds, rng=rng),
+            "ambient pad": ambient_pad(sr, seconds=seconds, rng=rng),
+            "silence": np.zeros(int(seconds * sr), np.float32)}

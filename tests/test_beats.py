@@ -1,0 +1,146 @@
+"""The causal beat tracker against human and exact ground truth, its "no beat" judgement, and one
+analyser behind every path (live blocks, lockstep frames, ``visualizer analyze``, eval).
+
+Figures in the comments were measured with ``python -m visualizer.tools.eval`` on this machine.
+"""
+
+import functools
+import json
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from visualizer.audio.analysis import AnalysisConfig, StreamingAnalyser
+from visualizer.audio.offline import analyse_samples
+from visualizer.tools.eval import beat_scores, fixtures, shared_cases
+from visualizer.tools.synth import non_rhythmic
+
+SR = 44100
+SHARED = Path(__file__).parents[1].parent / "shared" / "data" / "beats"
+needs_shared = pytest.mark.skipif(not SHARED.is_dir(), reason=f"{SHARED} is not beside the checkout")
+
+
+@functools.lru_cache(maxsize=None)
+def real(name: str):
+    return next(c for c in shared_cases(SHARED) if c.name == name)
+
+
+@functools.lru_cache(maxsize=None)
+def generated():
+    return fixtures()
+
+
+@functools.lru_cache(maxsize=None)
+def report(name: str):
+    case = real(name)
+    return analyse_samples(case.samples, sr=case.sr)
+
+
+def push_in_blocks(samples: np.ndarray, sizes) -> tuple[list[float], list[float], StreamingAnalyser]:
+    """Beats and downbeats of a fresh analyser fed ``samples`` in blocks of the given sizes (cycled)."""
+    analyser = StreamingAnalyser(AnalysisConfig(sr=SR))
+    beats, downbeats, start, i = [], [], 0, 0
+    while start < samples.size:
+        size = sizes[i % len(sizes)]
+        for kind, t in analyser.push(samples[start:start + size]):
+            (beats if kind == "beat" else downbeats if kind == "downbeat" else []).append(t)
+        start += size
+        i += 1
+    return beats, downbeats, analyser
+
+
+@needs_shared
+def test_beats_on_the_real_waltz():
+    f, amlt = beat_scores(real("ballroom_waltz").beats, report("ballroom_waltz").beats)
+    assert f >= 0.95  # measured 0.971
+    assert amlt >= 0.95  # measured 1.000
+
+
+@needs_shared
+def test_downbeats_on_the_real_waltz():
+    case = real("ballroom_waltz")
+    f, _ = beat_scores(case.downbeats, report("ballroom_waltz").downbeats)
+    assert f >= 0.70  # measured 0.783: bar starts found from bass onsets and harmonic change
+
+
+@needs_shared
+def test_beats_on_expressive_piano_performances():
+    names = ["asap_dev_bach", "asap_dev_beethoven", "asap_dev_chopin", "asap_dev_schumann"]
+    fs = [beat_scores(real(n).beats, report(n).beats)[0] for n in names]
+    # measured mean 0.578 (0.644, 0.688, 0.228, 0.752); librosa offline 0.667, aubio 0.386.
+    # The issue's goal is 0.60: not reached yet (Chopin op. 10/1 at 184 BPM is tracked off-tempo).
+    assert statistics.mean(fs) >= 0.55
+
+
+def test_beats_on_generated_fixtures():
+    fs = [beat_scores(c.beats, analyse_samples(c.samples, sr=c.sr).beats)[0] for c in generated()]
+    assert statistics.mean(fs) >= 0.95  # measured 0.975
+    assert min(fs) >= 0.85  # measured 0.863 (drums 85 BPM: eighth-note hats pull toward 170 at first)
+
+
+def test_tempo_change_is_followed_within_four_seconds():
+    case = next(c for c in generated() if "→" in c.name)  # 100 BPM for 12 s, then 140 from 12.5 s
+    beats, _, _ = push_in_blocks(case.samples, [512])
+    settled = np.array([b for b in beats if b >= 12.5 + 4.0])
+    truth = case.beats[case.beats >= 12.5 + 4.0]
+    assert np.allclose(np.diff(settled), 60 / 140, atol=0.02)
+    matched = sum(np.min(np.abs(truth - b)) <= 0.07 for b in settled)
+    assert matched >= len(truth) - 1
+
+
+@pytest.mark.parametrize("name", ["speech", "pink noise", "ambient pad", "silence"])
+def test_no_phantom_beats_on_non_rhythmic_input(name):
+    samples = non_rhythmic(SR, seconds=30.0)[name]
+    beats, _, analyser = push_in_blocks(samples, [256])
+    per_minute = len(beats) / (samples.size / SR / 60)
+    assert per_minute <= 2.0  # measured 0.0 on all four (aubio: ~118 per minute)
+    assert not analyser.snapshot.beat_present and analyser.snapshot.tempo_bpm == 0.0
+
+
+def test_silence_after_music_decays_to_no_beat():
+    case = next(c for c in generated() if c.name == "drums 120 BPM")
+    samples = np.concatenate([case.samples, np.zeros(6 * SR, np.float32)])
+    analyser = StreamingAnalyser(AnalysisConfig(sr=SR))
+    present_during_music = []
+    for start in range(0, samples.size, 735):
+        analyser.push(samples[start:start + 735])
+        if 8.0 < analyser.time_s < 20.0:
+            present_during_music.append(analyser.snapshot.beat_present)
+    assert all(present_during_music)
+    s = analyser.snapshot
+    assert not s.beat_present and s.tempo_bpm == 0.0 and s.beat_confidence < 0.5 and s.bar_phase == 0.0
+
+
+@needs_shared
+def test_live_blocks_lockstep_frames_analyze_and_eval_give_identical_beats():
+    case = real("ballroom_waltz")
+    expected = report("ballroom_waltz")  # analyse_samples: what eval and ``visualizer analyze`` call
+    live_beats, live_down, _ = push_in_blocks(case.samples, [256])
+    frame_beats, frame_down, _ = push_in_blocks(case.samples, [735])  # one 60 fps frame at 44.1 kHz
+    ragged_beats, _, _ = push_in_blocks(case.samples, [1, 700, 2048, 37, 512, 3000])  # ring-buffer reads
+    cli = subprocess.run([sys.executable, "-m", "visualizer", "analyze", str(SHARED / "ballroom_waltz.wav"), "--json"],
+                         capture_output=True, text=True, check=True)
+    out = json.loads(cli.stdout)
+    assert len(expected.beats) > 30
+    assert live_beats == frame_beats == ragged_beats == expected.beats
+    assert live_down == frame_down == expected.downbeats
+    assert out["beats"] == [round(t, 4) for t in expected.beats]
+    assert out["downbeats"] == [round(t, 4) for t in expected.downbeats]
+
+
+def test_bar_fields_are_consistent():
+    case = next(c for c in generated() if c.name == "clicks 130 BPM")
+    analyser = StreamingAnalyser(AnalysisConfig(sr=SR))
+    beats = downbeats = 0
+    for start in range(0, case.samples.size, 512):
+        events = analyser.push(case.samples[start:start + 512])
+        s = analyser.snapshot
+        beats += sum(k == "beat" for k, _ in events)
+        downbeats += sum(k == "downbeat" for k, _ in events)
+        assert s.meter in (3, 4) and 0 <= s.beat_in_bar <= s.meter and 0.0 <= s.bar_phase < 1.0
+        assert s.beat_count == beats and s.downbeat_count == downbeats
+    assert analyser.snapshot.beat_present and 0 < downbeats < beats
