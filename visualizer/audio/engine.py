@@ -1,8 +1,15 @@
 """The audio engine: a source, its ring buffer, and the analysis thread that publishes snapshots.
 
 The render loop calls ``latest()`` once per frame and never waits: the analysis thread swaps in
-a new immutable FeatureSnapshot after every hop. A source that fails or vanishes leaves the
-visuals running: the status says "lost" and the device is looked for again every few seconds.
+a new immutable FeatureSnapshot after every hop. That thread runs inside a GuardedThread: an
+exception in it is logged once and shown in the snapshot's status ("audio analysis failed: …"),
+and the analysis restarts. A source that fails or vanishes leaves the visuals running: the status
+says "lost" and the device is looked for again every few seconds. Whether a PulseAudio source
+still exists is asked on a second guarded thread, so a slow ``pactl`` never holds up the
+analysis, and "could not check" never counts as gone.
+
+``validate_choice`` checks up front, before any window opens, what the user named: a file that
+is missing, empty or not audio, or an input device that does not exist, is an error then.
 
 ``LockstepAudio`` runs the same analyser in the render thread, fed exactly one frame's worth of
 samples per frame: headless runs are deterministic and faster than real time.
@@ -20,39 +27,80 @@ from pathlib import Path
 import numpy as np
 
 from visualizer.audio.analysis import AnalysisConfig, StreamingAnalyser
-from visualizer.audio.decode import AudioFileError, load_audio, mono
+from visualizer.audio.decode import AudioFileError, check_audio_file, load_audio, mono
+from visualizer.audio.demo import demo_paths
 from visualizer.audio.features import FeatureSnapshot
-from visualizer.audio.sources import AudioUnavailable, FilePlayback, LiveInput
+from visualizer.audio.sources import (AudioUnavailable, CouldNotCheck, FilePlayback, LiveInput, PortAudioMissing,
+                                      alsa_messages, find_input_device, refresh_devices)
+from visualizer.guard import GuardedThread
 
 log = logging.getLogger(__name__)
 
 RETRY_SECONDS = 3.0
-STALL_SECONDS = 2.5  # a live stream that delivers nothing for this long is lost
+# A live stream that delivers nothing for this long is reopened. PulseAudio's monitor sources
+# deliver in chunks of up to 2 s, and a loaded 2-core machine can hold a callback back further.
+STALL_SECONDS = 6.0
+DEVICE_CHECK_SECONDS = 2.0  # how often a PulseAudio source is asked to still exist
+REPORT_SECONDS = 60.0  # xruns, ALSA messages and lost frames are logged at most this often
 
 
 @dataclass(frozen=True)
 class AudioChoice:
-    """What to listen to: kind "demo", "file" (path), "input" (device query) or "none"."""
+    """What to listen to: kind "demo", "file" (path), "input" (device query) or "none".
+
+    loop : play the file again when it ends (the demo always loops); without it the engine
+        reports ``finished`` so the caller can end the run.
+    """
 
     kind: str = "demo"
     path: Path | None = None
     device: str | None = None
+    loop: bool = False
+
+
+def validate_choice(choice: AudioChoice) -> None:
+    """Check what the user named before anything opens; raise what cannot work.
+
+    Raises AudioFileError for a missing, empty or undecodable file, AudioUnavailable for an
+    input that matches no device or several. Says nothing when it cannot tell (PortAudio missing,
+    PulseAudio not answering): the engine then reports and retries while the visuals run.
+    """
+    if choice.kind == "file":
+        check_audio_file(choice.path)
+    elif choice.kind == "demo":
+        check_audio_file(demo_paths()[0])
+    elif choice.kind == "input":
+        try:
+            find_input_device(choice.device)
+        except (PortAudioMissing, CouldNotCheck) as e:
+            log.debug("input %r not checked up front: %s", choice.device, e)
 
 
 class AudioEngine:
-    """Real-time audio: a PortAudio source plus an analysis thread."""
+    """Real-time audio: a PortAudio source plus a guarded analysis thread.
+
+    Attributes read by the render thread (never waiting): ``latest()``, ``finished`` (a file
+    without loop has been heard to its end), ``problem`` (the latest trouble, one line),
+    ``device_check`` ("" or why the device could not be checked), ``events`` (recent
+    (kind, stream time) onsets and beats), ``reconnects``.
+    """
 
     def __init__(self, choice: AudioChoice):
         self.choice = choice
         self._snapshot = FeatureSnapshot(status="starting")
         self._source: LiveInput | FilePlayback | None = None
         self._analyser: StreamingAnalyser | None = None
-        self._stop = threading.Event()
-        self._requests: list[str] = []  # "tap"/"clear" from the render thread
+        self._requests: deque[str] = deque()  # "tap"/"clear" from the render thread
         self.problem = ""
+        self.device_check = ""
+        self.finished = False
+        self.reconnects = 0
         self.events: deque[tuple[str, float]] = deque(maxlen=1024)  # recent (kind, stream time) events
-        self._thread = threading.Thread(target=self._run, name="audio-analysis", daemon=True)
-        self._thread.start()
+        self._present: bool | None = True
+        self._next_try = 0.0
+        self._reported = (0, 0, 0, 0)  # xruns, ALSA messages, lost frames, reconnects at the last report
+        self._analysis = GuardedThread("audio analysis", self._run, on_failure=self._analysis_failed)
+        self._watch = GuardedThread("audio device check", self._watch_device)
 
     # -- render-thread API -------------------------------------------------------------------
     def latest(self) -> FeatureSnapshot:
@@ -67,21 +115,68 @@ class AudioEngine:
     def clear_tap(self) -> None:
         self._requests.append("clear")
 
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=2.0)
+    def close(self, timeout_s: float = 2.0) -> None:
+        """Stop both threads (the analysis thread closes the stream) and wait up to ``timeout_s``."""
+        self._watch.stop_event.set()
+        self._analysis.close(timeout_s)
+        self._watch.close(timeout_s)
 
     # -- analysis thread -----------------------------------------------------------------------
+    def _run(self, stop: threading.Event) -> None:
+        try:
+            while not stop.is_set():
+                if self.finished:
+                    stop.wait(0.1)
+                elif self._source is None:
+                    self._try_open(stop)
+                else:
+                    self._pump()
+        finally:
+            if stop.is_set():
+                self._close_source()
+
+    def _try_open(self, stop: threading.Event) -> None:
+        if stop.wait(max(0.0, self._next_try - time.monotonic())):
+            return
+        lost = self._analyser is not None
+        try:
+            self._open()
+            self.problem = ""
+            return
+        except CouldNotCheck as e:  # no answer is not "absent": say so, and ask again soon
+            self._fail(f"{e}; retrying every {RETRY_SECONDS:.0f} s", "lost" if lost else "starting")
+        except AudioUnavailable as e:
+            self._fail(f"{e}; retrying every {RETRY_SECONDS:.0f} s" if lost else str(e), "lost" if lost else "none")
+            if not isinstance(e, PortAudioMissing):
+                refresh_devices()  # a re-plugged device may have a new index, or be new to PortAudio
+        except AudioFileError as e:  # retrying will not mend the file
+            self._fail(str(e), "none")
+            self._next_try = float("inf")
+            return
+        self._next_try = time.monotonic() + RETRY_SECONDS
+
     def _open(self) -> None:
         c = self.choice
-        source = LiveInput(c.device) if c.kind == "input" else FilePlayback(c.path, loop=c.kind == "demo")
+        if c.kind == "input":
+            source = LiveInput(c.device)
+        else:
+            path = demo_paths()[0] if c.kind == "demo" else c.path
+            source = FilePlayback(path, loop=c.loop or c.kind == "demo")
         source.open()
         self._source = source
+        self._present = True
         if self._analyser is None or self._analyser.config.sr != source.sr:
             self._analyser = StreamingAnalyser(AnalysisConfig(sr=source.sr))
+        else:
+            self.reconnects += 1
         self._scratch = np.zeros((4 * self._analyser.config.hop, source.channels), np.float32)
         self._last_data = time.monotonic()
         log.info("audio: %s (%s, %d Hz)", source.label, source.kind, source.sr)
+
+    def _close_source(self) -> None:
+        source, self._source = self._source, None
+        if source is not None:
+            source.close()
 
     def _fail(self, message: str, status: str) -> None:
         if message != self.problem:
@@ -90,55 +185,96 @@ class AudioEngine:
         self._snapshot = replace(self._analyser.snapshot if self._analyser else FeatureSnapshot(), status=status,
                                  silent=True, energy=0.0, bass=0.0, mid=0.0, high=0.0)
 
-    def _run(self) -> None:
-        next_try = 0.0
-        while not self._stop.is_set():
-            if self._source is None:
-                if time.monotonic() < next_try:
-                    time.sleep(0.05)
-                    continue
-                try:
-                    self._open()
-                    self.problem = ""
-                except AudioUnavailable as e:
-                    lost = self._analyser is not None
-                    self._fail(f"{e}; retrying every {RETRY_SECONDS:.0f} s" if lost else str(e),
-                               "lost" if lost else "none")
-                    next_try = time.monotonic() + RETRY_SECONDS
-                    continue
-                except AudioFileError as e:  # retrying will not mend the file
-                    self._fail(str(e), "none")
-                    next_try = float("inf")
-                    continue
-                except Exception as e:  # a broken host audio stack must not take the visuals down
-                    self._fail(f"audio failed: {e}", "none")
-                    next_try = time.monotonic() + RETRY_SECONDS
-                    continue
-            self._pump()
-        if self._source is not None:
-            self._source.close()
+    def _analysis_failed(self, error: BaseException) -> None:
+        """The guard caught ``error`` in the analysis: show it now (the guard restarts ``_run``;
+        the open stream keeps filling the ring meanwhile)."""
+        self.problem = self._analysis.status
+        self._snapshot = replace(self._snapshot, status=self._analysis.status, silent=True,
+                                 energy=0.0, bass=0.0, mid=0.0, high=0.0)
+
+    def _lose(self, source, why: str) -> None:
+        self._close_source()
+        self._fail(f"{source.label} {why}; retrying every {RETRY_SECONDS:.0f} s", "lost")
+        self._next_try = time.monotonic() + RETRY_SECONDS
 
     def _pump(self) -> None:
         source, analyser = self._source, self._analyser
         while self._requests:
-            analyser.tap() if self._requests.pop(0) == "tap" else analyser.clear_tap()
+            analyser.tap() if self._requests.popleft() == "tap" else analyser.clear_tap()
         limit = source.ring.written - source.delay_frames
         n = source.ring.read_into(self._scratch, limit=limit)
         now = time.monotonic()
-        stalled = n == 0 and source.kind == "live" and now - self._last_data > STALL_SECONDS
-        if stalled or not source.alive:
-            source.close()
-            self._source = None
-            self._fail(f"{source.label} stopped delivering audio (unplugged?); retrying every "
-                       f"{RETRY_SECONDS:.0f} s", "lost")
+        if self._present is False:
+            self._lose(source, "is gone")
+            return
+        if not source.alive:
+            self._lose(source, "stopped (unplugged or the sound server went away?)")
+            return
+        if n == 0 and source.kind == "live" and now - self._last_data > STALL_SECONDS:
+            self._lose(source, f"delivered no audio for {STALL_SECONDS:.0f} s")
             return
         if n == 0:
-            time.sleep(0.002)
+            if source.kind == "file" and source.finished and source.ring.read >= source.end_frame:
+                self._finish(source)
+            else:
+                time.sleep(0.002)
             return
         self._last_data = now
         self.events.extend(analyser.push(mono(self._scratch[:n])))
         self._snapshot = analyser.with_device_counts(
-            overflows=source.ring.overflows, underruns=source.xruns, status=f"{source.kind}: {source.label}")
+            overflows=source.xruns.input_overflows + source.xruns.input_underflows,
+            underruns=source.xruns.output_underflows + source.xruns.output_overflows, status=self._status(source))
+
+    def _status(self, source) -> str:
+        status = f"{source.kind}: {source.label}"
+        if self.device_check:
+            status += f" (could not check it: {self.device_check})"
+        trouble = self._analysis.status or self._watch.status
+        return f"{status}; {trouble}" if trouble else status
+
+    def _finish(self, source: FilePlayback) -> None:
+        """The file has been heard to its end: say so, go quiet, and let the caller end the run."""
+        self._close_source()
+        self._snapshot = replace(self._analyser.snapshot, status=f"file: {source.label} (finished)", silent=True,
+                                 energy=0.0, bass=0.0, mid=0.0, high=0.0)
+        self.finished = True
+        log.info("audio: %s finished", source.label)
+
+    # -- device-check thread -------------------------------------------------------------------
+    def _watch_device(self, stop: threading.Event) -> None:
+        """Every few seconds: does the source still exist (a definite False makes the analysis
+        thread reconnect; None is shown, not acted on), and the once-a-minute trouble report."""
+        next_report = time.monotonic() + REPORT_SECONDS
+        while not stop.wait(DEVICE_CHECK_SECONDS):
+            source = self._source
+            if source is not None:
+                present = source.present()
+                if source is self._source:
+                    self._present = present
+                self.device_check = "" if present is not None else "PulseAudio did not answer"
+            if time.monotonic() >= next_report:
+                next_report = time.monotonic() + REPORT_SECONDS
+                self._report(source)
+
+    def _report(self, source) -> None:
+        """Log what went wrong in the last minute, in one line, if anything did."""
+        xruns = source.xruns if source is not None else None
+        now = (xruns.total if xruns else 0, alsa_messages.count,
+               source.ring.overflows if source is not None else 0, self.reconnects)
+        new = [b - a for a, b in zip(self._reported, now)]
+        self._reported = now
+        if not any(n > 0 for n in new):
+            return
+        parts = []
+        if xruns and new[0] > 0:
+            parts.append(f"{xruns.input_overflows} input overflows, {xruns.output_underflows} output underflows so far")
+        if new[1] > 0:
+            parts.append(f"{new[1]} ALSA messages (latest: {alsa_messages.latest})")
+        if new[2] > 0:
+            parts.append(f"{new[2]} frames lost by a late analysis")
+        if new[3] > 0:
+            parts.append(f"{new[3]} reconnects")
+        log.warning("audio trouble in the last minute: %s", "; ".join(parts))
 
 
 class LockstepAudio:
@@ -151,6 +287,7 @@ class LockstepAudio:
         self.label = path.name
         self.analyser = StreamingAnalyser(AnalysisConfig(sr=sr))
         self.sr = sr
+        self.finished = False  # the file (loop=False) has been fed to its end
         self._position = 0.0
         self._snapshot = replace(self.analyser.snapshot, status=f"file: {self.label} (lockstep)")
 
@@ -169,6 +306,10 @@ class LockstepAudio:
         if block.size:
             self.analyser.push(block)
             self._snapshot = replace(self.analyser.snapshot, status=f"file: {self.label} (lockstep)")
+        if not self.loop and end >= self.samples.size and not self.finished:
+            self.finished = True
+            self._snapshot = replace(self.analyser.snapshot, status=f"file: {self.label} (finished)", silent=True,
+                                     energy=0.0, bass=0.0, mid=0.0, high=0.0)
 
     def tap(self) -> None:
         self.analyser.tap()
@@ -184,6 +325,7 @@ class NoAudio:
     """Silence: ``--no-audio``."""
 
     problem = ""
+    finished = False
 
     def __init__(self, status: str = "none"):
         self._snapshot = FeatureSnapshot(status=status)
