@@ -32,6 +32,10 @@ RING_SECONDS = 4.0
 PACTL_TIMEOUT_S = 3.0  # longer than this and pactl "could not check"
 BLOCK_FRAMES = 256  # ≈ 5.8 ms at 44.1 kHz
 INPUT_LATENCY = "high"  # PortAudio's ALSA-pulse bridge drops and repeats blocks at "low" under load
+# Playback buffer (s). PortAudio's "high" is ~30 ms through the ALSA-pulse bridge: on a loaded
+# machine, or into a sink that pulls 2 s chunks (a null sink), playback then crawls at a fraction
+# of real time. A deep buffer costs no sync (the analysis waits for ``delay_frames``).
+PLAYBACK_LATENCY_S = 1.0
 PULSE_PREFIX = "pulse:"
 
 
@@ -384,7 +388,7 @@ class FilePlayback(StreamSource):
 
     kind = "file"
 
-    def __init__(self, path: Path, *, loop: bool = False, latency_s: float | str = "high"):
+    def __init__(self, path: Path, *, loop: bool = False, latency_s: float | str = PLAYBACK_LATENCY_S):
         self.path = path
         self.latency_s = latency_s
         samples, sr = load_audio(path)
