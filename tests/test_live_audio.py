@@ -315,3 +315,16 @@ def test_alsa_messages_are_counted_not_printed(capfd):
     assert asound.snd_pcm_open(ctypes.byref(pcm), b"no_such_pcm_device", 0, 0) < 0
     assert sources.alsa_messages.count > before
     assert "no_such_pcm_device" not in capfd.readouterr().err
+
+
+def test_the_sound_server_killed_and_restarted_is_lost_then_found_again(pulse_server):
+    engine = AudioEngine(AudioChoice("input", device="vis_default.monitor"))
+    try:
+        assert wait_for(lambda: engine.latest().status.startswith("live"), 20), engine.problem
+        pulse_server.stop()
+        assert wait_for(lambda: engine.latest().status == "lost", 30), engine.latest().status
+        pulse_server.start()
+        assert wait_for(lambda: engine.latest().status.startswith("live"), 30), engine.problem
+        assert engine.reconnects == 1 and engine.problem == ""
+    finally:
+        engine.close()
