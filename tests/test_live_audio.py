@@ -328,3 +328,18 @@ def test_the_sound_server_killed_and_restarted_is_lost_then_found_again(pulse_se
         assert engine.reconnects == 1 and engine.problem == ""
     finally:
         engine.close()
+
+
+def test_a_suspended_sink_is_lost_and_found_again_when_it_resumes(null_sink, monkeypatch):
+    monkeypatch.setattr(engine_module, "STALL_SECONDS", 2.0)
+    engine = AudioEngine(AudioChoice("input", device=f"{null_sink}.monitor"))
+    try:
+        assert wait_for(lambda: engine.latest().status.startswith("live"), 20), engine.problem
+        subprocess.run(["pactl", "suspend-sink", null_sink, "1"], check=True)
+        assert wait_for(lambda: engine.latest().status == "lost", 20), engine.latest().status
+        assert engine.problem.endswith("delivered no audio for 2 s; retrying every 3 s")
+        subprocess.run(["pactl", "suspend-sink", null_sink, "0"], check=True)
+        assert wait_for(lambda: engine.latest().status.startswith("live"), 20), engine.problem
+        assert engine.problem == ""
+    finally:
+        engine.close()

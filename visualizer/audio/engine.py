@@ -141,7 +141,6 @@ class AudioEngine:
         lost = self._analyser is not None
         try:
             self._open()
-            self.problem = ""
             return
         except CouldNotCheck as e:  # no answer is not "absent": say so, and ask again soon
             self._fail(f"{e}; retrying every {RETRY_SECONDS:.0f} s", "lost" if lost else "starting")
@@ -171,7 +170,11 @@ class AudioEngine:
             self.reconnects += 1
         self._scratch = np.zeros((4 * self._analyser.config.hop, source.channels), np.float32)
         self._last_data = time.monotonic()
-        log.info("audio: %s (%s, %d Hz)", source.label, source.kind, source.sr)
+        self._awaiting_data = True
+        # a source that opens and then delivers nothing (a suspended sink) is retried for as long
+        # as it lasts: only the first open is logged at INFO, a recovery when audio arrives
+        log.log(logging.DEBUG if self.problem else logging.INFO, "audio: %s (%s, %d Hz)",
+                source.label, source.kind, source.sr)
 
     def _close_source(self) -> None:
         source, self._source = self._source, None
@@ -220,10 +223,19 @@ class AudioEngine:
                 time.sleep(0.002)
             return
         self._last_data = now
+        if self._awaiting_data:
+            self._first_data(source)
         self.events.extend(analyser.push(mono(self._scratch[:n])))
         self._snapshot = analyser.with_device_counts(
             overflows=source.xruns.input_overflows + source.xruns.input_underflows,
             underruns=source.xruns.output_underflows + source.xruns.output_overflows, status=self._status(source))
+
+    def _first_data(self, source) -> None:
+        """Audio arrives from a freshly opened source: any earlier trouble is over."""
+        self._awaiting_data = False
+        if self.problem and not self._analysis.status:
+            log.info("audio: %s delivers again", source.label)
+            self.problem = ""
 
     def _status(self, source) -> str:
         status = f"{source.kind}: {source.label}"
