@@ -18,7 +18,7 @@ from visualizer.audio import engine as engine_module
 from visualizer.audio import sources
 from visualizer.audio.decode import AudioFileError
 from visualizer.audio.demo import demo_paths
-from visualizer.audio.engine import AudioChoice, AudioEngine, validate_choice
+from visualizer.audio.engine import AudioChoice, AudioEngine, LockstepAudio, validate_choice
 from visualizer.audio.sources import AudioUnavailable, FilePlayback, list_input_devices
 
 
@@ -343,3 +343,17 @@ def test_a_suspended_sink_is_lost_and_found_again_when_it_resumes(null_sink, mon
         assert engine.problem == ""
     finally:
         engine.close()
+
+
+def test_lockstep_file_playback_reports_finished_at_the_end_unless_it_loops(tmp_path):
+    song = _tone_file(tmp_path / "short.wav", seconds=1.0)
+    once, looping = LockstepAudio(song, loop=False), LockstepAudio(song, loop=True)
+    for _ in range(59):
+        once.advance(1 / 60)
+        looping.advance(1 / 60)
+    assert not once.finished and once.latest().status == "file: short.wav (lockstep)"
+    once.advance(1 / 60)
+    assert once.finished and once.latest().status == "file: short.wav (finished)" and once.latest().silent
+    for _ in range(120):
+        looping.advance(1 / 60)
+    assert not looping.finished and looping.latest().time_s > 2.5

@@ -118,7 +118,8 @@ class AudioEngine:
     def close(self, timeout_s: float = 2.0) -> None:
         """Stop both threads (the analysis thread closes the stream) and wait up to ``timeout_s``."""
         self._watch.stop_event.set()
-        self._analysis.close(timeout_s)
+        if not self._analysis.close(timeout_s):
+            self._close_source()  # a stuck analysis must not leave a stream open for PortAudio's exit
         self._watch.close(timeout_s)
 
     # -- analysis thread -----------------------------------------------------------------------
