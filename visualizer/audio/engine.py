@@ -42,6 +42,12 @@ RETRY_SECONDS = 3.0
 STALL_SECONDS = 6.0
 DEVICE_CHECK_SECONDS = 2.0  # how often a PulseAudio source is asked to still exist
 REPORT_SECONDS = 60.0  # xruns, ALSA messages and lost frames are logged at most this often
+REFRESH_SECONDS = 15.0  # while a device is lost, PortAudio's device list is re-read at most this often
+
+
+def quiet(snapshot: FeatureSnapshot, status: str) -> FeatureSnapshot:
+    """``snapshot`` with ``status``, silent and with zero levels (no source, or none delivering)."""
+    return replace(snapshot, status=status, silent=True, energy=0.0, bass=0.0, mid=0.0, high=0.0)
 
 
 @dataclass(frozen=True)
@@ -98,6 +104,7 @@ class AudioEngine:
         self.events: deque[tuple[str, float]] = deque(maxlen=1024)  # recent (kind, stream time) events
         self._present: bool | None = True
         self._next_try = 0.0
+        self._refreshed_at = -REFRESH_SECONDS
         self._reported = (0, 0, 0, 0)  # xruns, ALSA messages, lost frames, reconnects at the last report
         self._analysis = GuardedThread("audio analysis", self._run, on_failure=self._analysis_failed)
         self._watch = GuardedThread("audio device check", self._watch_device)
@@ -147,13 +154,21 @@ class AudioEngine:
             self._fail(f"{e}; retrying every {RETRY_SECONDS:.0f} s", "lost" if lost else "starting")
         except AudioUnavailable as e:
             self._fail(f"{e}; retrying every {RETRY_SECONDS:.0f} s" if lost else str(e), "lost" if lost else "none")
-            if not isinstance(e, PortAudioMissing):
-                refresh_devices()  # a re-plugged device may have a new index, or be new to PortAudio
+            if lost and not isinstance(e, PortAudioMissing):
+                self._refresh_devices()
         except AudioFileError as e:  # retrying will not mend the file
             self._fail(str(e), "none")
             self._next_try = float("inf")
             return
         self._next_try = time.monotonic() + RETRY_SECONDS
+
+    def _refresh_devices(self) -> None:
+        """A re-plugged device may have a new index, or be new to PortAudio (which lists devices
+        once, at start-up): re-read the list, not more often than every ``REFRESH_SECONDS``."""
+        now = time.monotonic()
+        if now - self._refreshed_at >= REFRESH_SECONDS:
+            self._refreshed_at = now
+            refresh_devices()
 
     def _open(self) -> None:
         c = self.choice
@@ -186,15 +201,13 @@ class AudioEngine:
         if message != self.problem:
             log.warning("audio: %s", message)
         self.problem = message
-        self._snapshot = replace(self._analyser.snapshot if self._analyser else FeatureSnapshot(), status=status,
-                                 silent=True, energy=0.0, bass=0.0, mid=0.0, high=0.0)
+        self._snapshot = quiet(self._analyser.snapshot if self._analyser else FeatureSnapshot(), status)
 
     def _analysis_failed(self, error: BaseException) -> None:
         """The guard caught ``error`` in the analysis: show it now (the guard restarts ``_run``;
         the open stream keeps filling the ring meanwhile)."""
         self.problem = self._analysis.status
-        self._snapshot = replace(self._snapshot, status=self._analysis.status, silent=True,
-                                 energy=0.0, bass=0.0, mid=0.0, high=0.0)
+        self._snapshot = quiet(self._snapshot, self._analysis.status)
 
     def _lose(self, source, why: str) -> None:
         self._close_source()
@@ -202,34 +215,42 @@ class AudioEngine:
         self._next_try = time.monotonic() + RETRY_SECONDS
 
     def _pump(self) -> None:
-        source, analyser = self._source, self._analyser
+        """One step: pass on key requests, take what the ring holds (up to what has been heard),
+        then lose the source, wait, finish, or analyse."""
+        source = self._source
         while self._requests:
-            analyser.tap() if self._requests.popleft() == "tap" else analyser.clear_tap()
-        limit = source.ring.written - source.delay_frames
-        n = source.ring.read_into(self._scratch, limit=limit)
-        now = time.monotonic()
+            self._analyser.tap() if self._requests.popleft() == "tap" else self._analyser.clear_tap()
+        n = source.ring.read_into(self._scratch, limit=source.ring.written - source.delay_frames)
+        why = self._why_lost(source, delivered=n > 0)
+        if why:
+            self._lose(source, why)
+        elif n > 0:
+            self._analyse(source, self._scratch[:n])
+        elif source.kind == "file" and source.finished and source.ring.read >= source.end_frame:
+            self._finish(source)
+        else:
+            time.sleep(0.002)
+
+    def _why_lost(self, source, *, delivered: bool) -> str:
+        """Why ``source`` counts as lost ("" if it does not): only definite answers count."""
         if self._present is False:
-            self._lose(source, "is gone")
-            return
+            return "is gone"
         if not source.alive:
-            self._lose(source, "stopped (unplugged or the sound server went away?)")
-            return
-        if n == 0 and source.kind == "live" and now - self._last_data > STALL_SECONDS:
-            self._lose(source, f"delivered no audio for {STALL_SECONDS:.0f} s")
-            return
-        if n == 0:
-            if source.kind == "file" and source.finished and source.ring.read >= source.end_frame:
-                self._finish(source)
-            else:
-                time.sleep(0.002)
-            return
-        self._last_data = now
+            return "stopped (unplugged or the sound server went away?)"
+        if not delivered and source.kind == "live" and time.monotonic() - self._last_data > STALL_SECONDS:
+            return f"delivered no audio for {STALL_SECONDS:.0f} s"
+        return ""
+
+    def _analyse(self, source, frames: np.ndarray) -> None:
+        """Push ``frames`` (n, channels) to the analyser and publish the new snapshot."""
+        self._last_data = time.monotonic()
         if self._awaiting_data:
             self._first_data(source)
-        self.events.extend(analyser.push(mono(self._scratch[:n])))
-        self._snapshot = analyser.with_device_counts(
-            overflows=source.xruns.input_overflows + source.xruns.input_underflows,
-            underruns=source.xruns.output_underflows + source.xruns.output_overflows, status=self._status(source))
+        self.events.extend(self._analyser.push(mono(frames)))
+        x = source.xruns
+        self._snapshot = self._analyser.with_device_counts(
+            overflows=x.input_overflows + x.input_underflows, underruns=x.output_underflows + x.output_overflows,
+            status=self._status(source))
 
     def _first_data(self, source) -> None:
         """Audio arrives from a freshly opened source: any earlier trouble is over."""
@@ -248,8 +269,7 @@ class AudioEngine:
     def _finish(self, source: FilePlayback) -> None:
         """The file has been heard to its end: say so, go quiet, and let the caller end the run."""
         self._close_source()
-        self._snapshot = replace(self._analyser.snapshot, status=f"file: {source.label} (finished)", silent=True,
-                                 energy=0.0, bass=0.0, mid=0.0, high=0.0)
+        self._snapshot = quiet(self._analyser.snapshot, f"file: {source.label} (finished)")
         self.finished = True
         log.info("audio: %s finished", source.label)
 
@@ -321,8 +341,7 @@ class LockstepAudio:
             self._snapshot = replace(self.analyser.snapshot, status=f"file: {self.label} (lockstep)")
         if not self.loop and end >= self.samples.size and not self.finished:
             self.finished = True
-            self._snapshot = replace(self.analyser.snapshot, status=f"file: {self.label} (finished)", silent=True,
-                                     energy=0.0, bass=0.0, mid=0.0, high=0.0)
+            self._snapshot = quiet(self.analyser.snapshot, f"file: {self.label} (finished)")
 
     def tap(self) -> None:
         self.analyser.tap()
