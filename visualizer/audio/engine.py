@@ -68,8 +68,10 @@ def validate_choice(choice: AudioChoice) -> None:
     """Check what the user named before anything opens; raise what cannot work.
 
     Raises AudioFileError for a missing, empty or undecodable file, AudioUnavailable for an
-    input that matches no device or several. Says nothing when it cannot tell (PortAudio missing,
-    PulseAudio not answering): the engine then reports and retries while the visuals run.
+    input that matches no device or several (after PortAudio has listed its devices afresh, in
+    case the sound server was not answering when it first did). Says nothing when it cannot tell
+    (PortAudio missing, PulseAudio not answering): the engine then reports and retries while the
+    visuals run.
     """
     if choice.kind == "file":
         check_audio_file(choice.path)
@@ -77,9 +79,20 @@ def validate_choice(choice: AudioChoice) -> None:
         check_audio_file(demo_paths()[0])
     elif choice.kind == "input":
         try:
-            find_input_device(choice.device)
+            _find_with_a_fresh_list(choice.device)
         except (PortAudioMissing, CouldNotCheck) as e:
             log.debug("input %r not checked up front: %s", choice.device, e)
+
+
+def _find_with_a_fresh_list(query: str) -> None:
+    """find_input_device, asked again over a fresh PortAudio device list before a definite no."""
+    try:
+        find_input_device(query)
+    except AudioUnavailable as e:
+        if isinstance(e, (PortAudioMissing, CouldNotCheck)):
+            raise
+        refresh_devices()
+        find_input_device(query)
 
 
 class AudioEngine:
