@@ -18,7 +18,12 @@ from visualizer.audio import engine as engine_module
 from visualizer.audio import sources
 from visualizer.audio.decode import AudioFileError
 from visualizer.audio.demo import demo_paths
-from visualizer.audio.engine import AudioChoice, AudioEngine, LockstepAudio, validate_choice
+from visualizer.audio.engine import (
+    AudioChoice,
+    AudioEngine,
+    LockstepAudio,
+    validate_choice,
+)
 from visualizer.audio.sources import AudioUnavailable, FilePlayback, list_input_devices
 
 

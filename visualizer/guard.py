@@ -119,5 +119,5 @@ class GuardedThread:
         if self._on_failure is not None:
             try:
                 self._on_failure(error)
-            except Exception:  # noqa: BLE001
+            except Exception:
                 log.exception("%s: the failure handler failed too", self.name)

@@ -30,8 +30,16 @@ from visualizer.audio.analysis import AnalysisConfig, StreamingAnalyser
 from visualizer.audio.decode import AudioFileError, check_audio_file, load_audio, mono
 from visualizer.audio.demo import demo_paths
 from visualizer.audio.features import FeatureSnapshot
-from visualizer.audio.sources import (AudioUnavailable, CouldNotCheck, FilePlayback, LiveInput, PortAudioMissing,
-                                      alsa_messages, find_input_device, refresh_devices)
+from visualizer.audio.sources import (
+    AudioUnavailable,
+    CouldNotCheck,
+    FilePlayback,
+    LiveInput,
+    PortAudioMissing,
+    alsa_messages,
+    find_input_device,
+    refresh_devices,
+)
 from visualizer.guard import GuardedThread
 
 log = logging.getLogger(__name__)

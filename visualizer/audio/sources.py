@@ -152,13 +152,14 @@ def pactl(*args: str) -> str:
         raise CouldNotCheck("pactl not found (Debian/Ubuntu: sudo apt install pulseaudio-utils)")
     try:
         out = subprocess.run(["pactl", *args], capture_output=True, text=True, timeout=PACTL_TIMEOUT_S,
-                             env=dict(os.environ, LC_ALL="C"))
+                             env=dict(os.environ, LC_ALL="C"), check=False)
     except subprocess.TimeoutExpired:
         raise CouldNotCheck(f"pactl did not answer within {PACTL_TIMEOUT_S:g} s") from None
     except OSError as e:
         raise CouldNotCheck(f"pactl could not run: {e}") from None
     if out.returncode != 0:
-        raise CouldNotCheck(f"pactl failed: {(out.stderr.strip().splitlines() or ['exit %d' % out.returncode])[-1]}")
+        reason = (out.stderr.strip().splitlines() or [f"exit status {out.returncode}"])[-1]
+        raise CouldNotCheck(f"pactl failed: {reason}")
     return out.stdout
 
 
