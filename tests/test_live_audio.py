@@ -333,6 +333,8 @@ def test_the_sound_server_killed_and_restarted_is_lost_then_found_again(pulse_se
         assert engine.reconnects == 1 and engine.problem == ""
     finally:
         engine.close()
+        if not pulse_server.running():  # the next tests need it whatever happened here
+            pulse_server.start()
 
 
 def test_a_suspended_sink_is_lost_and_found_again_when_it_resumes(null_sink, monkeypatch):

@@ -50,6 +50,7 @@ RETRY_SECONDS = 3.0
 STALL_SECONDS = 6.0
 DEVICE_CHECK_SECONDS = 2.0  # how often a PulseAudio source is asked to still exist
 REPORT_SECONDS = 60.0  # xruns, ALSA messages and lost frames are logged at most this often
+CLOSE_TIMEOUT_S = 2.0  # a stream whose close hangs (a dead sound server) is left to a daemon thread
 REFRESH_SECONDS = 15.0  # while a device is lost, PortAudio's device list is re-read at most this often
 
 
@@ -214,9 +215,17 @@ class AudioEngine:
                 source.label, source.kind, source.sr)
 
     def _close_source(self) -> None:
+        """Close the source, waiting at most ``CLOSE_TIMEOUT_S``: PortAudio's close can hang on a
+        sound server that died, and the analysis thread must go on to report and reconnect."""
         source, self._source = self._source, None
-        if source is not None:
-            source.close()
+        if source is None:
+            return
+        closer = threading.Thread(target=source.close, name="audio-close", daemon=True)
+        closer.start()
+        closer.join(CLOSE_TIMEOUT_S)
+        if closer.is_alive():
+            log.warning("audio: closing %s takes longer than %.0f s; going on without it", source.label,
+                        CLOSE_TIMEOUT_S)
 
     def _fail(self, message: str, status: str) -> None:
         if message != self.problem:
@@ -231,8 +240,8 @@ class AudioEngine:
         self._snapshot = quiet(self._snapshot, self._analysis.status)
 
     def _lose(self, source, why: str) -> None:
+        self._fail(f"{source.label} {why}; retrying every {RETRY_SECONDS:.0f} s", "lost")  # shown first
         self._close_source()
-        self._fail(f"{source.label} {why}; retrying every {RETRY_SECONDS:.0f} s", "lost")
         self._next_try = time.monotonic() + RETRY_SECONDS
 
     def _pump(self) -> None:
