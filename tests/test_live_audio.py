@@ -1,6 +1,7 @@
 """Live audio through a real PulseAudio server: capture a null sink's monitor, play into it."""
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -12,9 +13,18 @@ import pytest
 import scipy.signal
 import soundfile
 
+from visualizer import guard
+from visualizer.audio import engine as engine_module
+from visualizer.audio import sources
+from visualizer.audio.decode import AudioFileError
 from visualizer.audio.demo import demo_paths
-from visualizer.audio.engine import AudioChoice, AudioEngine
-from visualizer.audio.sources import FilePlayback, list_input_devices
+from visualizer.audio.engine import (
+    AudioChoice,
+    AudioEngine,
+    LockstepAudio,
+    validate_choice,
+)
+from visualizer.audio.sources import AudioUnavailable, FilePlayback, list_input_devices
 
 
 def wait_for(predicate, timeout_s):
@@ -32,32 +42,41 @@ def test_monitor_sources_are_listed(null_sink):
 
 
 def test_live_capture_of_the_demo_track_matches_its_ground_truth(null_sink):
+    """Play the demo track into a null sink and listen to its monitor, as a user listening to
+    their computer's output would. Honest margins for a loaded machine: up to 20 s to find the
+    device, a stall threshold above PulseAudio's 2 s monitor chunks, and an alignment search for
+    paplay's start-up delay; onsets must still match the ground truth within 50 ms."""
     audio_path, truth_path = demo_paths()
     truth = json.loads(truth_path.read_text())
     seconds = 20.0
     engine = AudioEngine(AudioChoice("input", device=f"{null_sink}.monitor"))
     try:
-        assert wait_for(lambda: engine.latest().status.startswith("live"), 10), engine.problem
+        assert wait_for(lambda: engine.latest().status.startswith("live"), 20), engine.problem
         start_stream_s = engine.latest().time_s
         engine.events.clear()
         player = subprocess.Popen(["paplay", f"--device={null_sink}", str(audio_path)])
-        time.sleep(seconds)
-        player.kill()
+        try:
+            time.sleep(seconds)
+        finally:
+            player.kill()
+            player.wait(10)
         final = engine.latest()
         onsets = [t for kind, t in list(engine.events) if kind == "onset"]
+        lost_frames = engine._source.ring.overflows if engine._source else None
     finally:
         engine.close()
-    assert final.overflows == 0
-    # paplay starts after some latency: find the shift that best aligns our onsets with the truth
     true_onsets = np.array([t for t in truth["onsets"] if t < seconds - 1.5])
     ours = np.array(onsets) - start_stream_s
 
     def f_at(shift):
         return mir_eval.onset.f_measure(true_onsets, ours[ours - shift < seconds - 1.5] - shift, window=0.05)[0]
 
-    shift = max(np.arange(-1.0, 1.5, 0.005), key=f_at)
-    assert f_at(shift) >= 0.8
-    assert final.tempo_bpm == pytest.approx(100.0, rel=0.02)  # the 4..18 s groove
+    shift = max(np.arange(-1.0, 2.5, 0.005), key=f_at)
+    diagnosis = (f"onset F {f_at(shift):.2f} at shift {shift:.3f} s; reconnects {engine.reconnects}, "
+                 f"xruns {final.overflows}/{final.underruns}, frames lost {lost_frames}, problem {engine.problem!r}")
+    assert engine.reconnects == 0 and lost_frames == 0, diagnosis
+    assert f_at(shift) >= 0.8, diagnosis
+    assert final.tempo_bpm == pytest.approx(100.0, rel=0.02), diagnosis  # the 4..18 s groove
 
 
 def test_file_playback_plays_the_exact_samples_into_the_sink(null_sink, tmp_path):
@@ -140,3 +159,208 @@ def test_analyze_prints_json_from_the_streaming_analyser():
     truth = json.loads(demo_paths()[1].read_text())
     assert mir_eval.onset.f_measure(np.array(truth["onsets"]), np.array(report["onsets"]), window=0.05)[0] >= 0.8
     assert len(report["beats"]) > 40 and report["tempo_bpm"]
+
+
+def test_a_hanging_pactl_is_reported_as_could_not_check_never_as_gone(null_sink, tmp_path, monkeypatch):
+    engine = AudioEngine(AudioChoice("input", device=f"{null_sink}.monitor"))
+    try:
+        assert wait_for(lambda: engine.latest().status.startswith("live"), 20), engine.problem
+        shim = tmp_path / "bin"
+        shim.mkdir()
+        (shim / "pactl").write_text("#!/bin/sh\nexec sleep 60\n")
+        (shim / "pactl").chmod(0o755)
+        monkeypatch.setattr(sources, "PACTL_TIMEOUT_S", 0.5)
+        monkeypatch.setattr(engine_module, "DEVICE_CHECK_SECONDS", 0.2)
+        monkeypatch.setenv("PATH", f"{shim}{os.pathsep}{os.environ['PATH']}")
+        assert sources.pulse_source_present(f"{null_sink}.monitor") is None
+        assert wait_for(lambda: "could not check" in engine.latest().status, 20), engine.latest().status
+        heard_s = engine.latest().time_s
+        assert wait_for(lambda: engine.latest().time_s > heard_s + 2.0, 20)  # still listening, for seconds
+        status = engine.latest().status
+        assert status.startswith(f"live: pulse:{null_sink}.monitor (could not check it") and engine.reconnects == 0
+        (shim / "pactl").write_text("#!/bin/sh\necho 'Connection failure: Connection refused' >&2\nexit 1\n")
+        assert sources.pulse_source_present(f"{null_sink}.monitor") is None  # failing is no answer either
+        monkeypatch.setenv("PATH", os.environ["PATH"].split(os.pathsep, 1)[1])
+        assert wait_for(lambda: "could not check" not in engine.latest().status, 20), engine.latest().status
+        assert engine.latest().status.startswith(f"live: pulse:{null_sink}.monitor") and engine.reconnects == 0
+    finally:
+        engine.close()
+
+
+def test_an_exception_in_the_analysis_is_shown_and_the_analysis_recovers(null_sink, monkeypatch, caplog):
+    monkeypatch.setattr(guard, "BACKOFF_FIRST_S", 0.05)
+    engine = AudioEngine(AudioChoice("input", device=f"{null_sink}.monitor"))
+    try:
+        assert wait_for(lambda: engine.latest().status.startswith("live"), 20), engine.problem
+        analyser = engine._analyser
+        real_push = analyser.push
+        calls = []
+
+        def push_failing_once(block):
+            calls.append(1)
+            if len(calls) == 1:
+                raise FloatingPointError("injected fault")
+            return real_push(block)
+
+        with caplog.at_level(logging.ERROR, logger="visualizer.guard"):
+            analyser.push = push_failing_once
+            assert wait_for(lambda: "audio analysis failed" in engine.latest().status, 20), engine.latest().status
+            failed_at_s = engine.latest().time_s
+            assert wait_for(lambda: engine.latest().time_s > failed_at_s + 1.0, 20)  # the analysis runs again
+        status = engine.latest().status
+        assert status.removesuffix(" (silence)") == (f"live: pulse:{null_sink}.monitor; "
+                                                     "audio analysis failed: FloatingPointError: injected fault (restarted, 1×)")
+        assert engine.problem.startswith("audio analysis failed: FloatingPointError: injected fault")
+        assert [r.exc_info[0] for r in caplog.records if r.levelno >= logging.ERROR] == [FloatingPointError]
+        assert engine.reconnects == 0
+    finally:
+        engine.close()
+    assert not engine._analysis.alive and not engine._watch.alive
+
+
+def _tone_file(path, *, seconds, sr=44100):
+    t = np.arange(int(seconds * sr)) / sr
+    soundfile.write(path, (0.3 * np.sin(2 * np.pi * 440 * t) * (t % 0.5 < 0.1)).astype(np.float32), sr)
+    return path
+
+
+def test_a_file_that_ends_without_loop_reports_finished(null_sink, tmp_path, monkeypatch):
+    monkeypatch.setenv("PULSE_SINK", null_sink)
+    song = _tone_file(tmp_path / "short.wav", seconds=1.5)
+    engine = AudioEngine(AudioChoice("file", path=song))
+    try:
+        assert wait_for(lambda: engine.finished, 30), (engine.latest().status, engine.problem)
+        final = engine.latest()
+    finally:
+        engine.close()
+    assert final.status == "file: short.wav (finished)" and final.silent
+    assert final.time_s >= 1.5 - 512 / 44100  # every sample was analysed before it said so
+    assert final.onset_count >= 2
+
+
+def test_a_looping_file_never_finishes(null_sink, tmp_path, monkeypatch):
+    monkeypatch.setenv("PULSE_SINK", null_sink)
+    song = _tone_file(tmp_path / "loop.wav", seconds=0.5)
+    engine = AudioEngine(AudioChoice("file", path=song, loop=True))
+    try:
+        assert wait_for(lambda: engine.latest().time_s > 1.6, 30), (engine.latest().status, engine.problem)
+        assert not engine.finished and engine.latest().status.startswith("file: loop.wav")
+    finally:
+        engine.close()
+
+
+def test_input_monitor_with_several_monitors_listens_to_the_default_sinks(make_null_sink, caplog):
+    first, second = make_null_sink("first"), make_null_sink("second")
+    before = subprocess.run(["pactl", "get-default-sink"], capture_output=True, text=True, check=True).stdout.strip()
+    subprocess.run(["pactl", "set-default-sink", second], check=True)
+    try:
+        with caplog.at_level(logging.INFO, logger="visualizer.audio.sources"):
+            validate_choice(AudioChoice("input", device="monitor"))  # not an ambiguity error
+            engine = AudioEngine(AudioChoice("input", device="monitor"))
+            try:
+                assert wait_for(lambda: engine.latest().status.startswith("live"), 20), engine.problem
+                status = engine.latest().status
+            finally:
+                engine.close()
+    finally:
+        subprocess.run(["pactl", "set-default-sink", before], check=True)
+    assert status.startswith(f"live: pulse:{second}.monitor")
+    said = [r.getMessage() for r in caplog.records if "default output's monitor" in r.getMessage()]
+    assert said and said[-1].endswith(f"listening to the default output's monitor pulse:{second}.monitor")
+    assert first != second
+
+
+def test_validate_choice_rejects_what_the_user_named_that_cannot_work(null_sink, tmp_path):
+    empty = tmp_path / "empty.wav"
+    soundfile.write(empty, np.zeros((0, 1), np.float32), 44100)
+    junk = tmp_path / "song.mp3"
+    junk.write_bytes(b"not audio at all" * 100)
+    for path, says in ((tmp_path / "missing.flac", "no such audio file"), (empty, "holds no audio"),
+                       (junk, "cannot decode audio"), (tmp_path, "no such audio file")):
+        with pytest.raises(AudioFileError, match=says) as caught:
+            validate_choice(AudioChoice("file", path=path))
+        assert "\n" not in str(caught.value)
+    with pytest.raises(AudioUnavailable, match="no input device matches 'no-such-device-xyz'"):
+        validate_choice(AudioChoice("input", device="no-such-device-xyz"))
+    validate_choice(AudioChoice("input", device=f"{null_sink}.monitor"))
+    validate_choice(AudioChoice("file", path=demo_paths()[0]))
+
+
+def test_validate_choice_does_not_call_an_unanswered_pactl_an_error(null_sink, tmp_path, monkeypatch):
+    shim = tmp_path / "bin"
+    shim.mkdir()
+    (shim / "pactl").write_text("#!/bin/sh\nexec sleep 60\n")
+    (shim / "pactl").chmod(0o755)
+    monkeypatch.setattr(sources, "PACTL_TIMEOUT_S", 0.3)
+    monkeypatch.setenv("PATH", f"{shim}{os.pathsep}{os.environ['PATH']}")
+    validate_choice(AudioChoice("input", device=f"{null_sink}.monitor"))  # could not check: no error
+    with pytest.raises(sources.CouldNotCheck, match="did not answer within 0.3 s"):
+        sources.find_input_device(f"{null_sink}.monitor")
+
+
+def test_xruns_are_counted_by_kind_from_portaudios_callback_flags():
+    import sounddevice as sd
+
+    xruns = sources.Xruns()
+    for flags in (sd._lib.paInputOverflow, sd._lib.paInputOverflow, sd._lib.paOutputUnderflow,
+                  sd._lib.paInputUnderflow | sd._lib.paOutputOverflow, sd._lib.paPrimingOutput):
+        xruns.add(sd.CallbackFlags(flags))
+    assert (xruns.input_overflows, xruns.output_underflows, xruns.input_underflows, xruns.output_overflows) == (2, 1, 1, 1)
+    assert xruns.total == 5
+
+
+def test_alsa_messages_are_counted_not_printed(capfd):
+    import ctypes
+    import ctypes.util
+
+    sources.import_sounddevice()  # installs the handler
+    asound = ctypes.CDLL(ctypes.util.find_library("asound"))
+    before = sources.alsa_messages.count
+    pcm = ctypes.c_void_p()
+    assert asound.snd_pcm_open(ctypes.byref(pcm), b"no_such_pcm_device", 0, 0) < 0
+    assert sources.alsa_messages.count > before
+    assert "no_such_pcm_device" not in capfd.readouterr().err
+
+
+def test_the_sound_server_killed_and_restarted_is_lost_then_found_again(pulse_server):
+    engine = AudioEngine(AudioChoice("input", device="vis_default.monitor"))
+    try:
+        assert wait_for(lambda: engine.latest().status.startswith("live"), 20), engine.problem
+        pulse_server.stop()
+        assert wait_for(lambda: engine.latest().status == "lost", 30), engine.latest().status
+        pulse_server.start()
+        assert wait_for(lambda: engine.latest().status.startswith("live"), 30), engine.problem
+        assert engine.reconnects == 1 and engine.problem == ""
+    finally:
+        engine.close()
+        if not pulse_server.running():  # the next tests need it whatever happened here
+            pulse_server.start()
+
+
+def test_a_suspended_sink_is_lost_and_found_again_when_it_resumes(null_sink, monkeypatch):
+    monkeypatch.setattr(engine_module, "STALL_SECONDS", 2.0)
+    engine = AudioEngine(AudioChoice("input", device=f"{null_sink}.monitor"))
+    try:
+        assert wait_for(lambda: engine.latest().status.startswith("live"), 20), engine.problem
+        subprocess.run(["pactl", "suspend-sink", null_sink, "1"], check=True)
+        assert wait_for(lambda: engine.latest().status == "lost", 20), engine.latest().status
+        assert engine.problem.endswith("delivered no audio for 2 s; retrying every 3 s")
+        subprocess.run(["pactl", "suspend-sink", null_sink, "0"], check=True)
+        assert wait_for(lambda: engine.latest().status.startswith("live"), 20), engine.problem
+        assert engine.problem == ""
+    finally:
+        engine.close()
+
+
+def test_lockstep_file_playback_reports_finished_at_the_end_unless_it_loops(tmp_path):
+    song = _tone_file(tmp_path / "short.wav", seconds=1.0)
+    once, looping = LockstepAudio(song, loop=False), LockstepAudio(song, loop=True)
+    for _ in range(59):
+        once.advance(1 / 60)
+        looping.advance(1 / 60)
+    assert not once.finished and once.latest().status == "file: short.wav (lockstep)"
+    once.advance(1 / 60)
+    assert once.finished and once.latest().status == "file: short.wav (finished)" and once.latest().silent
+    for _ in range(120):
+        looping.advance(1 / 60)
+    assert not looping.finished and looping.latest().time_s > 2.5

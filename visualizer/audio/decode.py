@@ -21,10 +21,33 @@ def load_audio(path: str | Path) -> tuple[np.ndarray, int]:
     try:
         samples, sr = soundfile.read(str(path), dtype="float32", always_2d=True)
     except (soundfile.LibsndfileError, RuntimeError, TypeError) as e:
-        raise AudioFileError(f"{path}: cannot decode audio ({e}); use wav, flac, ogg or mp3") from None
+        raise _undecodable(path, e) from None
     if samples.shape[0] == 0:
         raise AudioFileError(f"{path}: the file holds no audio")
     return samples, int(sr)
+
+
+def _undecodable(path: Path, error: Exception) -> AudioFileError:
+    """The one line for a file libsndfile cannot read (its "does not exist" means "unknown format"
+    here: the file was found)."""
+    reason = "not a format libsndfile recognises" if "does not exist" in str(error) else str(error)
+    return AudioFileError(f"{path}: cannot decode audio ({reason}); use wav, flac, ogg or mp3")
+
+
+def check_audio_file(path: str | Path) -> None:
+    """Raise AudioFileError unless ``path`` is a readable audio file holding at least one frame
+    (reads the header only: cheap enough to call before anything opens)."""
+    import soundfile
+
+    path = Path(path)
+    if not path.is_file():
+        raise AudioFileError(f"{path}: no such audio file; check the path")
+    try:
+        info = soundfile.info(str(path))
+    except (soundfile.LibsndfileError, RuntimeError, TypeError) as e:
+        raise _undecodable(path, e) from None
+    if info.frames == 0:
+        raise AudioFileError(f"{path}: the file holds no audio")
 
 
 def mono(samples: np.ndarray) -> np.ndarray:
