@@ -140,16 +140,16 @@ def test_missing_portaudio_is_one_line_and_the_visuals_keep_running(tmp_path):
     assert len(problem) == 1 and "libportaudio2" in problem[0]
 
 
-def test_an_unreadable_file_is_one_line_and_the_visuals_keep_running(tmp_path):
+def test_an_unreadable_file_is_one_line_and_exit_2_before_any_window(tmp_path):
     bad = tmp_path / "song.mp3"
     bad.write_bytes(b"not audio at all" * 100)
     shot = tmp_path / "shot.png"
     result = subprocess.run([sys.executable, "-m", "visualizer", "--play", str(bad), "--frames", "30", "--size", "32",
                              "--screenshot", str(shot)], capture_output=True, text=True,
                             env=dict(os.environ, SDL_VIDEODRIVER="dummy"), timeout=120)
-    assert result.returncode == 0 and shot.exists()
+    assert result.returncode == 2 and not shot.exists()
     problem = [line for line in result.stderr.splitlines() if "song.mp3" in line]
-    assert len(problem) == 1 and "cannot decode" in problem[0]
+    assert len(problem) == 1 and result.stderr.strip().count("\n") == 0, result.stderr
 
 
 def test_analyze_prints_json_from_the_streaming_analyser():

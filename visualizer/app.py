@@ -44,8 +44,8 @@ def open_audio(choice: AudioChoice, *, headless: bool):
         return NoAudio()
     path = demo_paths()[0] if choice.kind == "demo" else choice.path
     if headless and choice.kind in ("demo", "file"):
-        return LockstepAudio(path, loop=choice.kind == "demo")
-    return AudioEngine(AudioChoice(choice.kind, path, choice.device))
+        return LockstepAudio(path, loop=choice.loop or choice.kind == "demo")
+    return AudioEngine(AudioChoice(choice.kind, path, choice.device, choice.loop))
 
 
 @dataclass(frozen=True)
@@ -303,7 +303,8 @@ class App:
         clock = pygame.time.Clock()
         frames = 0
         try:
-            while self.running and (self.options.frames is None or frames < self.options.frames):
+            while self.running and not self.audio.finished and (self.options.frames is None
+                                                                or frames < self.options.frames):
                 self.frame()
                 frames += 1
                 if not self.options.headless:

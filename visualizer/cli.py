@@ -11,6 +11,8 @@ from pathlib import Path
 
 from visualizer import __version__
 
+os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+
 log = logging.getLogger("visualizer")
 
 EXIT_USAGE = 2
@@ -21,12 +23,31 @@ class UserError(Exception):
 
 
 def parse_size(text: str) -> tuple[int, int]:
-    """``N`` or ``HxW`` → (height, width)."""
+    """``N`` or ``HxW`` → (height, width), each side within what the machine can step usably."""
+    from visualizer.sim.field import MAX_SIDE, MIN_SIDE
+
     m = re.fullmatch(r"\s*(\d+)\s*(?:[x×]\s*(\d+))?\s*", text)
     if not m:
         raise argparse.ArgumentTypeError(f"--size expects N or HxW (e.g. 256 or 144x256), not {text!r}")
     h = int(m.group(1))
-    return h, int(m.group(2) or h)
+    w = int(m.group(2) or h)
+    if not (MIN_SIDE <= h <= MAX_SIDE and MIN_SIDE <= w <= MAX_SIDE):
+        raise argparse.ArgumentTypeError(f"--size sides must be in {MIN_SIDE}..{MAX_SIDE} cells (larger grids step "
+                                         f"too slowly to watch), not {text!r}")
+    return h, w
+
+
+def at_least(lowest: int, option: str):
+    """An argparse type: an integer ≥ ``lowest``, named ``option`` in its error."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = lowest - 1
+        if value < lowest:
+            raise argparse.ArgumentTypeError(f"{option} expects an integer ≥ {lowest}, not {text!r}")
+        return value
+    return parse
 
 
 def parse_window(text: str) -> tuple[int, int]:
@@ -47,12 +68,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--preset", default="nn-dmt", help="preset name or path to a .toml file (default: nn-dmt)")
     p.add_argument("--list-presets", action="store_true", help="list the presets and exit")
     p.add_argument("--size", type=parse_size, help="grid size N or HxW, overriding the preset's")
-    p.add_argument("--seed", type=int, default=0, help="random seed for phases, frequencies, links")
+    p.add_argument("--seed", type=at_least(0, "--seed"), default=0, help="random seed for phases, frequencies, links")
     p.add_argument("--fullscreen", action="store_true", help="start fullscreen (F toggles)")
     p.add_argument("--display", type=int, default=0, help="monitor to open on (0-based)")
     p.add_argument("--window", type=parse_window, default=(1280, 720), metavar="WxH", help="window size (default 1280x720)")
     p.add_argument("--headless", action="store_true", help="render offscreen (SDL dummy driver), fixed 60 fps clock")
-    p.add_argument("--frames", type=int, help="stop after this many frames")
+    p.add_argument("--frames", type=at_least(1, "--frames"), help="stop after this many frames")
     p.add_argument("--screenshot", type=Path, help="save the last frame as PNG here")
     p.add_argument("--no-hud", action="store_true", help="start with the HUD hidden (H shows it)")
     p.add_argument("--no-flash-limit", action="store_true",
@@ -62,6 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
                                                          "a .monitor source hears what the computer plays)")
     audio.add_argument("--play", metavar="FILE", type=Path, help="play an audio file (wav/flac/ogg/mp3) and react to it")
     audio.add_argument("--no-audio", action="store_true", help="silence: the field runs on its own")
+    p.add_argument("--loop", action="store_true", help="with --play: start the file again when it ends "
+                                                       "(otherwise the run ends with the file)")
     p.add_argument("--list-devices", action="store_true", help="list audio inputs and exit")
     stage = p.add_argument_group("performing")
     stage.add_argument("--midi", nargs="?", const="", metavar="DEVICE",
@@ -146,20 +169,20 @@ def list_presets() -> None:
 def run_app(args: argparse.Namespace) -> None:
     if args.headless:
         os.environ["SDL_VIDEODRIVER"] = "dummy"
-    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
     from visualizer.app import App, AppOptions
-    from visualizer.audio.engine import AudioChoice
+    from visualizer.audio.engine import AudioChoice, validate_choice
 
     if args.no_audio:
         audio = AudioChoice("none")
     elif args.play:
-        audio = AudioChoice("file", path=args.play)
+        audio = AudioChoice("file", path=args.play, loop=args.loop)
     elif args.input:
         audio = AudioChoice("input", device=args.input)
     else:
         audio = AudioChoice("demo")
     from visualizer.stage import StageOptions
 
+    validate_choice(audio)  # a file or device the user named must exist before any window opens
     stage = StageOptions(midi=args.midi, osc=args.osc, osc_host=args.osc_host, osc_port=args.osc_port,
                          osc_out=args.osc_out, set_path=args.set)
     App(AppOptions(preset=args.preset, size=args.size, seed=args.seed, fullscreen=args.fullscreen,
@@ -168,12 +191,21 @@ def run_app(args: argparse.Namespace) -> None:
                    flash_limit=not args.no_flash_limit)).run()
 
 
+def user_errors() -> tuple[type[BaseException], ...]:
+    """What counts as the user's mistake (one line, exit 2); anything else is a bug (traceback, exit 1)."""
+    from visualizer.audio.decode import AudioFileError
+    from visualizer.audio.sources import AudioUnavailable
+    from visualizer.control.scenes import SetError
+    from visualizer.params import UnknownParameter
+    from visualizer.presets import PresetError
+    from visualizer.render.display import DisplayUnavailable
+
+    return UserError, PresetError, AudioUnavailable, AudioFileError, SetError, UnknownParameter, DisplayUnavailable
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    from visualizer.audio.sources import AudioUnavailable
-    from visualizer.presets import PresetError
-
     try:
         if argv[:1] == ["analyze"]:
             analyze(argv[1:])
@@ -193,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
             list_devices()
         else:
             run_app(args)
-    except (UserError, PresetError, AudioUnavailable, ValueError) as e:
+    except user_errors() as e:
         print(f"visualizer: error: {e}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

@@ -19,6 +19,10 @@ LARGE_OUTPUT_PIXELS = 2560 * 1440  # above this, evaluate the field once per 2×
 _CHUNKS = 16  # parallel work units per frame (rows of the output in 16 bands)
 
 
+class DisplayUnavailable(Exception):
+    """The screen the user asked for does not exist (one line for the user)."""
+
+
 class Display:
     """Owns the pygame window; draws a phase field through a colour LUT, edge to edge.
 
@@ -36,7 +40,8 @@ class Display:
         pygame.display.init()
         n = pygame.display.get_num_displays()
         if not 0 <= display_index < n:
-            raise ValueError(f"--display {display_index} does not exist: this machine has {n} display(s), 0..{n - 1}")
+            raise DisplayUnavailable(f"--display {display_index} does not exist: this machine has {n} display(s), "
+                                     f"0..{n - 1}")
         if block is not None and block < 1:
             raise ValueError(f"block must be ≥ 1, got {block}")
         pygame.display.set_caption(caption)
