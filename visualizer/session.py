@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 MEASURE_EVERY = 10  # frames between measurements (6 per second at 60 fps)
 ENERGY_EVERY = 3  # frames between measurements of the field's energy (20 per second)
+AUTO_VIEW_ON, AUTO_VIEW_OFF = 0.6, 0.4  # anti-phase share of neighbour pairs that switches the "auto" view
 BURST_DECAY_S = 1.0  # time constant of a "drop" burst
 NO_MUSIC = ("none", "lost", "starting")  # feature statuses under which the LFO sweeps run instead
 
@@ -121,6 +122,7 @@ class Session:
         self._somatic_measures: SomaticMeasures | None = None
         self._measure_energy()
         self.measures = self._measure()
+        self._view = "phase"
         log.info("preset: %s (%s)", preset.name, preset.path)
 
     def set_base(self, name: str, value: float) -> float:
@@ -181,8 +183,21 @@ class Session:
             self.somatic.lattice.positions, self.somatic.lattice.theta, self.rotation, self._somatic_measures)
         return FrameState(lattice=lattice, theta=theta, params=self.live, base=self.base, measures=self.measures,
                           annealing=self.annealer.state, time_s=self.time_s, frame=self.frame,
-                          palette=self.preset.display.palette, view=self.preset.display.view,
+                          palette=self.preset.display.palette, view=self._current_view(),
                           preset_name=self.preset.name)
+
+    def _current_view(self) -> str:
+        """The preset's view; "auto" switches to "antiphase" while most neighbour pairs are in
+        anti-phase (with hysteresis), so checkerboard order shows as colour instead of grey."""
+        view = self.preset.display.view
+        if view != "auto":
+            return view
+        share = self.measures.antiphase
+        if share > AUTO_VIEW_ON or (self._view == "antiphase" and share > AUTO_VIEW_OFF):
+            self._view = "antiphase"
+        else:
+            self._view = "phase"
+        return self._view
 
     def _follow_music(self, music: bool) -> None:
         """Music routes while a source delivers; the preset's LFO sweeps otherwise."""

@@ -7,13 +7,14 @@ from dataclasses import dataclass
 
 from visualizer.render.colour import DEFAULT_PALETTE
 
-VIEWS = ("phase", "antiphase")
+VIEWS = ("phase", "antiphase", "auto")
 
 
 @dataclass(frozen=True)
 class DisplayConfig:
     """palette : a name from ``visualizer.render.colour.PALETTES``. view : "phase" draws θ;
-    "antiphase" draws θ + π on every other cell, so checkerboard order shows as flat colour."""
+    "antiphase" draws θ + π on every other cell, so checkerboard order shows as flat colour;
+    "auto" follows the field: anti-phase while most neighbours are in anti-phase, else phase."""
 
     palette: str = DEFAULT_PALETTE
     view: str = "phase"

@@ -30,6 +30,7 @@ def snapshots(preset: str, audio: Path | None, *, times_s: tuple[float, ...], si
 
     from visualizer.render.colour import palette_lut
     from visualizer.render.display import Display
+    from visualizer.render.lattice_view import draw_lattice, pack_lut
 
     display = Display(size=tile)
     source = LockstepAudio(audio, loop=True) if audio else NoAudio()
@@ -41,9 +42,12 @@ def snapshots(preset: str, audio: Path | None, *, times_s: tuple[float, ...], si
                 source.advance(1 / FPS)
                 state = session.advance(source.latest(), 1 / FPS)
                 frame += 1
-            display.set_palette(palette_lut(state.palette, lightness=state.params.lightness,
-                                            saturation=state.params.saturation))
+            lut = palette_lut(state.palette, lightness=state.params.lightness, saturation=state.params.saturation)
+            display.set_palette(lut)
             display.draw_field(state.theta, view=state.view, time_s=state.time_s)
+            if state.lattice is not None:
+                draw_lattice(display.canvas, display.canvas.get_rect(), state.lattice.positions, state.lattice.theta,
+                             state.lattice.rotation, pack_lut(display.canvas, lut))
             pictures.append(pygame.surfarray.array3d(display.canvas).transpose(1, 0, 2).copy())
     finally:
         session.close()
