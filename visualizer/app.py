@@ -271,6 +271,8 @@ class App:
         tempo = f"{f.tempo_bpm:5.1f} BPM{' (tap)' if f.tap_tempo else ''} conf {f.beat_confidence:.2f}" if f.tempo_bpm else "tempo --"
         lines = (f"{self._fps:5.1f} fps   R = {m.order:.3f}   {state.theta.shape[0]}×{state.theta.shape[1]}",
                  f"audio: {f.status}", f"{f.level_dbfs:6.1f} dBFS   {tempo}   xruns {f.overflows}/{f.underruns}")
+        if self.session.status:
+            lines += (self.session.status,)
         if self.show_measures:
             lines += (f"E {a.energy:5.2f}  T {a.temperature:4.2f}  {a.phase}  coupling ×{a.coupling_scale:.2f}  "
                       f"{self.session.injection_mode}",

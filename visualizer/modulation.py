@@ -116,7 +116,8 @@ class Modulator:
             if route.source == "lfo":
                 x = 0.5 + 0.5 * math.sin(2.0 * math.pi * time_s / route.period_s)
             else:
-                x = min(max(sources[route.source], 0.0), 1.0)
+                x = sources[route.source]
+                x = min(max(x, 0.0), 1.0) if math.isfinite(x) else 0.0  # a broken feature never reaches the field
             if route.invert:
                 x = 1.0 - x
             x = apply_curve(route.curve, x)

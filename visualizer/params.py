@@ -7,6 +7,7 @@ read ``REGISTRY``; values travel as a frozen ``Params``, never as string-keyed d
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 
 
@@ -68,9 +69,10 @@ def spec(name: str) -> ParamSpec:
 
 
 def clamp(name: str, value: float) -> float:
-    """``value`` clamped into ``name``'s range."""
+    """``value`` clamped into ``name``'s range (NaN → the default)."""
     s = spec(name)
-    return min(max(float(value), s.lo), s.hi)
+    value = float(value)
+    return min(max(value, s.lo), s.hi) if not math.isnan(value) else s.default
 
 
 @dataclass(frozen=True)

@@ -155,6 +155,11 @@ class Session:
                          math.remainder(self.rotation[1] + d_ry, 2 * math.pi))
 
     @property
+    def status(self) -> str:
+        """A background failure to show the user ("" while all is well)."""
+        return self._harmonics_cache.status
+
+    @property
     def eigenmodes_busy(self) -> bool:
         """Whether eigenmodes are being computed in the background (lattice modes stand in)."""
         return self._harmonics_cache.busy
@@ -232,7 +237,13 @@ class Session:
                             temperature=self.live.temperature)
 
     def _measure_energy(self) -> None:
-        """The field's energy E and the kernel's strength S under the live kernel."""
+        """The field's energy E and the kernel's strength S under the live kernel; a field that has
+        gone non-finite (NaN or inf forced in) has those cells redrawn at random, with a warning."""
+        theta = self.field.theta
+        if not np.isfinite(theta).all():
+            broken = ~np.isfinite(theta)
+            log.warning("field: %d non-finite phases redrawn", int(broken.sum()))
+            theta[broken] = np.random.default_rng(self.frame).uniform(0, 2 * np.pi, int(broken.sum()))
         self._energy, self._strength = field_energy(
             self.field.theta, taps=self._taps, k=self.live.k, k_sw=self.live.k_sw,
             wrap=self.field.config.boundary == "wrap", small_world=self.field.small_world)

@@ -22,6 +22,7 @@ import logging
 import os
 import threading
 import warnings
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -321,7 +322,7 @@ class HarmonicsCache:
         try:
             with np.load(path) as f:
                 return Harmonics(f["modes"], f["eigenvalues"], "graph")
-        except (OSError, KeyError, ValueError, EOFError) as e:
+        except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as e:
             if path.exists():
                 log.warning("eigenmode cache %s unreadable (%s): recomputing", path, e)
         weights, sw_weight = kernel_weights(r.k, r.k_sw, neighborhood=r.neighborhood, links=links.shape[1])
