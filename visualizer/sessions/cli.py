@@ -1,7 +1,8 @@
 """``visualizer session NAME [--headless --report DIR] [--fast] [--intention TEXT]``.
 
-The window form is the lead's front end (``visualizer.app``); this module runs the headless
-form, lists sessions and turns every session error into one line.
+This module parses the command, lists sessions, runs the headless form and turns every session
+error into one line. The window form belongs to the pygame front end: it is handed a
+``WindowRequest`` through the ``open_window`` callable given to ``main``.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from visualizer.presets import PresetError
@@ -17,6 +20,18 @@ from visualizer.sessions import timeline
 log = logging.getLogger(__name__)
 
 EXIT_USAGE = 2
+
+
+@dataclass(frozen=True)
+class WindowRequest:
+    """What the window needs to play a session: the plan, the user's intention, whether to
+    speak cues, the field's seed, where to write the report (None: nowhere)."""
+
+    plan: timeline.SessionPlan
+    intention: str
+    speak: bool
+    seed: int
+    report_dir: Path | None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -64,9 +79,9 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: list[str]) -> int:
-    """Entry point of ``visualizer session``; returns the exit code. ``--headless``/``--fast``
-    run here; without them the caller opens the window (see ``wants_window``)."""
+def main(argv: list[str], *, open_window: Callable[[WindowRequest], int] | None = None) -> int:
+    """Entry point of ``visualizer session``; returns the exit code. ``--headless`` and
+    ``--fast`` run here; otherwise ``open_window(WindowRequest)`` plays it in the window."""
     args = build_parser().parse_args(argv)
     try:
         if args.list:
@@ -74,10 +89,13 @@ def main(argv: list[str]) -> int:
             return 0
         if not args.name:
             raise timeline.SessionError("which session? give a name (see `visualizer session --list`) or a path")
-        if not (args.headless or args.fast):
-            raise timeline.SessionError("the window form runs through `visualizer session NAME` in the app; "
-                                        "here use --headless --report DIR or --fast")
-        return run(args)
+        if args.headless or args.fast:
+            return run(args)
+        if open_window is None:
+            raise timeline.SessionError("no window front end here: use --headless --report DIR or --fast")
+        plan = timeline.load(timeline.resolve(args.name))
+        return open_window(WindowRequest(plan=plan, intention=args.intention, speak=args.speak, seed=args.seed,
+                                         report_dir=args.report))
     except (timeline.SessionError, PresetError) as e:
         print(f"visualizer session: error: {e}", file=sys.stderr)
         return EXIT_USAGE

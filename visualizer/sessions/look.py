@@ -9,7 +9,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from visualizer.render.colour import LUT_SIZE, GAMUT_MARGIN, lab_to_linear_srgb, linear_to_srgb_bytes, max_chroma, palette_lab
+from visualizer.render.colour import (
+    GAMUT_MARGIN,
+    LUT_SIZE,
+    lab_to_linear_srgb,
+    linear_to_srgb_bytes,
+    max_chroma,
+    palette_lab,
+)
 from visualizer.sessions.breath import breath_gain
 
 WARM_CENTRE_DEG = 50.0  # CIELAB hue between rose (0°) and gold (100°)
@@ -56,7 +63,7 @@ class SessionLook:
                  warmth: float) -> np.ndarray:
         """sRGB bytes (LUT_SIZE, 3) as float32: the two palettes mixed ``mix`` (0..1) in CIELAB,
         then pulled ``warmth`` (0..1) toward the warm palette."""
-        light = int(round(lightness))
+        light = round(lightness)
         m, w = round(mix * MIX_STEPS) / MIX_STEPS, round(warmth * MIX_STEPS) / MIX_STEPS
         key = (palette_from, palette_to, m, light, w)
         if key != self._key:

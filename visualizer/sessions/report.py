@@ -65,14 +65,14 @@ class Recorder:
         self.last_t = 0.0
         self.last_theta: np.ndarray | None = None
 
-    def observe(self, t_s: float, state: FrameState, *, hot: bool) -> None:
+    def observe(self, t_s: float, state: FrameState, *, cooling: bool) -> None:
         """Called every running frame at session time ``t_s`` (before the frame's dt is added)
-        with the frame's state; ``hot``: this frame belongs to a cooling phase."""
+        with the frame's state; ``cooling``: this frame belongs to a cooling phase."""
         self.last_t = t_s
         self.threshold = state.annealing.threshold
-        if hot and self.hot_state is None:
+        if cooling and self.hot_state is None:
             self.hot_state = HotState(t_s, np.array(state.theta))
-        if not hot and self.hot_state is not None and self.cooled_t is None:
+        if not cooling and self.hot_state is not None and self.cooled_t is None:
             self.cooled_t = t_s
         if not self.series["t"] or t_s + 1e-9 >= self.series["t"][-1] + 1.0:
             self.last_theta = np.array(state.theta)
@@ -131,7 +131,7 @@ def quench_frames(recorder: Recorder, *, fps: int) -> int:
     """Frames the quench copy runs: the session's time after its cooling ended (0: none)."""
     if recorder.hot_state is None or recorder.cooled_t is None:
         return 0
-    return int(round((recorder.last_t - recorder.cooled_t) * fps))
+    return round((recorder.last_t - recorder.cooled_t) * fps)
 
 
 def summarise(recorder: Recorder, *, quench: float | None, quench_run_s: float | None, intention: str) -> SessionReport:
@@ -159,7 +159,10 @@ def write_report(directory: Path, recorder: Recorder, *, quench: float | None, q
     report = summarise(recorder, quench=quench, quench_run_s=quench_run_s, intention=intention)
     document = {**asdict(report), "series": recorder.series}
     (directory / "report.json").write_text(json.dumps(document, indent=1))
-    plot_report(report, recorder.series, directory / "report.png")
+    try:
+        plot_report(report, recorder.series, directory / "report.png")
+    except ImportError:
+        log.warning("session report: report.png needs matplotlib (pip install matplotlib); wrote report.json only")
     log.info("session report: %s", directory / "report.json")
     return report
 

@@ -20,7 +20,13 @@ import numpy as np
 from visualizer.audio.features import FeatureSnapshot
 from visualizer.session import FrameState, Session
 from visualizer.sessions.breath import REST, BreathPacer, BreathSample
-from visualizer.sessions.report import Recorder, SessionReport, quench_frames, quench_from, write_report
+from visualizer.sessions.report import (
+    Recorder,
+    SessionReport,
+    quench_frames,
+    quench_from,
+    write_report,
+)
 from visualizer.sessions.sound import SILENCE, SoundBed, drone_features
 from visualizer.sessions.timeline import KERNEL, SessionPlan, Timeline
 
@@ -141,7 +147,7 @@ class SessionDriver:
         cue, cue_opacity = self.timeline.cue(t)
         self._speak_cue(targets.phase_index, cue)
         if not paused:
-            self.recorder.observe(t, state, hot=phase.cooling is not None)
+            self.recorder.observe(t, state, cooling=phase.cooling is not None)
             self.elapsed_s += dt
         view = SessionView(
             phase_name=phase.name, phase_index=targets.phase_index, time_s=t,

@@ -96,14 +96,21 @@ class SoundBed:
             log.warning("spoken cues: espeak-ng is not installed; cues are shown only")
         self._voices: list[subprocess.Popen] = []
         try:
-            import sounddevice as sd
-
-            self.stream = sd.OutputStream(samplerate=SAMPLE_RATE, channels=2, dtype="float32", blocksize=BLOCK,
-                                          device=device, callback=self._callback)
-            self.stream.start()
-        except Exception as e:  # PortAudioError, ValueError (no such device), OSError (no library)
+            self.stream = self._open(device)
+        except (OSError, ValueError) as e:  # no PortAudio library, no such device, no output (PortAudioError)
             self.stream = None
             log.warning("session sound: no audio output (%s); the session runs silent", str(e).splitlines()[0])
+
+    def _open(self, device):
+        import sounddevice as sd  # raises OSError without the PortAudio library
+
+        try:
+            stream = sd.OutputStream(samplerate=SAMPLE_RATE, channels=2, dtype="float32", blocksize=BLOCK,
+                                     device=device, callback=self._callback)
+            stream.start()
+        except sd.PortAudioError as e:
+            raise OSError(str(e)) from None
+        return stream
 
     def _callback(self, outdata, frames, time_info, status) -> None:
         self.synth.render(outdata)

@@ -4,8 +4,9 @@ A session is a list of phases run on one field (a preset). Each phase sets targe
 kernel K1..K4 and K_SW (from a preset or written out), the palette, the energy input, the
 injection, the field's temperature and the breath — and the timeline eases every value from the
 previous phase's target to this one's over ``transition_s``: a morph, never a cut. A phase with
-a ``cooling`` schedule instead carries its temperature and injection down over its whole
-duration (the seed's long, gentle cooling).
+a ``cooling`` schedule instead carries its temperature down over its whole duration (the seed's
+long, gentle cooling) while its injection eases off like any other value: the energy drains
+below the threshold early and the field then cools slowly, as the annealer's own model does.
 
 Every error is a ``SessionError`` with one line naming the file, the key and what is allowed.
 """
@@ -16,13 +17,14 @@ import itertools
 import math
 import os
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from visualizer import presets
-from visualizer.paths import user_config_dir
 from visualizer.params import K_LIMIT
+from visualizer.paths import user_config_dir
 from visualizer.render.colour import PALETTES
 from visualizer.sim.annealing import SCHEDULES, Annealer, AnnealingConfig
 
@@ -53,8 +55,8 @@ class Phase:
     pull toward warm hues) : the look. energy : "music", "drone" or "none". injection : base
     energy injection (rad/s). temperature : the field's total Langevin temperature (rad²/s) at
     the end of the transition, or at the end of the phase when ``cooling`` names a schedule
-    ("linear" or "exponential", as the annealer's) along which temperature and injection fall
-    over the whole phase. breath_rate : breaths per minute (0 = no pacer). inhale, exhale :
+    ("linear" or "exponential", as the annealer's) along which the temperature falls over the
+    whole phase. breath_rate : breaths per minute (0 = no pacer). inhale, exhale :
     the breath's proportions. peak : the intention is shown again as this phase begins.
     """
 
@@ -236,7 +238,7 @@ def _phase(table: Any, index: int, previous: Phase | None, base: presets.Preset,
     for cue in v.get("cues", ()):
         if cue.at_s >= v["duration_s"]:
             raise fail(f"{where}cues: at_s = {cue.at_s:g}", f"expected a time inside the phase, 0..{v['duration_s']:g} s")
-    get = lambda key: v.get(key, PHASE[key][1])  # noqa: E731
+    get = lambda key: v.get(key, PHASE[key][1])
     return Phase(
         name=v["name"], duration_s=v["duration_s"], transition_s=transition, kernel=tuple(kernel),
         palette=v.get("palette", palette), lightness=v.get("lightness", lightness), warmth=get("warmth"),
@@ -263,7 +265,7 @@ def load(path: str | os.PathLike) -> SessionPlan:
     for key in REQUIRED_TOP:
         if key not in top:
             raise fail(key, "missing (required)")
-    get = lambda key: top.get(key, TOP[key][1])  # noqa: E731
+    get = lambda key: top.get(key, TOP[key][1])
     try:
         base = presets.load(presets.resolve(get("preset")))
     except presets.PresetError as e:
@@ -365,17 +367,16 @@ class Timeline:
         previous = self.plan.phases[i - 1] if i > 0 else phase
         tau = t_s - self.starts_s[i]
         w = ease(tau / phase.transition_s) if phase.transition_s > 0 else 1.0
-        mix = lambda a, b: a + (b - a) * w  # noqa: E731
+        mix = lambda a, b: a + (b - a) * w
         if phase.cooling is not None:
             left = self.cooling_fraction(phase.cooling, tau / phase.duration_s)
-            injection = phase.injection + (previous.injection - phase.injection) * left
             temperature = phase.temperature + (previous.temperature - phase.temperature) * left
         else:
-            injection, temperature = mix(previous.injection, phase.injection), mix(previous.temperature, phase.temperature)
+            temperature = mix(previous.temperature, phase.temperature)
         return Targets(
             phase_index=i, phase_time_s=tau,
             kernel=tuple(mix(a, b) for a, b in zip(previous.kernel, phase.kernel)),
-            injection=injection, temperature=temperature,
+            injection=mix(previous.injection, phase.injection), temperature=temperature,
             palette_from=previous.palette, palette_to=phase.palette, palette_mix=w,
             lightness=mix(previous.lightness, phase.lightness), warmth=mix(previous.warmth, phase.warmth),
             energy=phase.energy)
