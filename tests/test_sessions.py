@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 
 import numpy as np
@@ -239,6 +240,41 @@ def test_sound_bed_without_an_output_device_is_silent_not_fatal(caplog):
     assert "runs silent" in caplog.text and len([r for r in caplog.records if "runs silent" in r.message]) == 1
 
 
+def test_sound_bed_plays_the_drone_into_a_real_sink(null_sink, tmp_path):
+    import subprocess
+    import time
+
+    import sounddevice as sd
+    import soundfile
+
+    sd._terminate()  # PortAudio lists devices once, when it starts: start it again now the server runs
+    sd._initialize()
+    capture = tmp_path / "bed.wav"
+    recorder = subprocess.Popen(["parecord", f"--device={null_sink}.monitor", "--latency-msec=50",
+                                 "--file-format=wav", str(capture)])
+    time.sleep(0.5)
+    os.environ["PULSE_SINK"] = null_sink
+    try:
+        bed = SoundBed()
+        try:
+            assert bed.playing
+            bed.update(level=1.0, breath=1.0, drone=True, paused=False)
+            time.sleep(3.0)
+        finally:
+            bed.close()
+    finally:
+        del os.environ["PULSE_SINK"]
+    time.sleep(1.0)
+    recorder.terminate()
+    recorder.wait(5)
+    recorded, sr = soundfile.read(capture, dtype="float32", always_2d=True)
+    loud = np.flatnonzero(np.abs(recorded[:, 0]) > 0.01)
+    assert loud.size > sr  # over a second of drone arrived
+    segment = recorded[loud[0] + sr // 4: loud[0] + sr // 4 + sr, 0]  # one contiguous second of it
+    spectrum = np.abs(np.fft.rfft(segment * np.hanning(segment.size)))
+    assert abs(np.argmax(spectrum) * sr / segment.size - 110.0) < 2.0  # the drone's root, A2
+
+
 def test_correlation_length_against_known_fields():
     n = 64
     assert correlation_length(np.zeros((n, n))) == n // 2  # one coherent domain: capped
@@ -306,3 +342,50 @@ def test_slow_cooling_grows_larger_domains_than_a_quench(short_run):
     _, report, _ = short_run
     assert report["quench_run_s"] == pytest.approx(report["phases"][-1]["end_s"] - report["phases"][-1]["start_s"], abs=1)
     assert report["final_corr_length"] > 1.2 * report["quench_corr_length"]
+
+
+def test_driver_pauses_skips_with_a_glide_and_shows_the_intention(tmp_path):
+    import numba
+
+    from visualizer.audio.features import FeatureSnapshot
+    from visualizer.session import Session
+    from visualizer.sessions.runner import SessionDriver
+
+    plan = timeline.load(write(tmp_path, GOOD + "peak = true\n"))
+    threads = numba.get_num_threads()
+    numba.set_num_threads(1)
+    session = Session.from_preset(plan.preset, size=(32, 32))
+    try:
+        driver = SessionDriver(plan, session, intention="kindness")
+        music = FeatureSnapshot(energy=0.9, status="test")
+        _, view = driver.frame(music, 1 / 60)
+        assert view.phase_name == "one" and view.fade == 0.0 and view.time_left_s == pytest.approx(60.0)
+        for _ in range(5 * 60):
+            _, view = driver.frame(music, 1 / 60)
+        assert view.intention == "kindness" and view.intention_opacity == 1.0  # shown as the session begins
+        assert view.breath.active and session.base.k1 == pytest.approx(16.0)
+        driver.toggle_pause()
+        before = (driver.elapsed_s, session.time_s)
+        for _ in range(30):
+            driver.frame(music, 1 / 60)
+        assert (driver.elapsed_s, session.time_s) == before
+        driver.toggle_pause()
+        driver.skip()  # into phase two, whose kernel is (1, 2, 3, 4): glide, not jump
+        k1 = []
+        for _ in range(60):
+            state, view = driver.frame(music, 1 / 60)
+            k1.append(state.base.k1)
+        assert view.phase_name == "two" and 1.0 < k1[-1] < k1[0] <= 16.0
+        assert np.abs(np.diff(k1)).max() < 0.5
+        driver.skip()
+        _, view = driver.frame(music, 1 / 60)
+        assert view.phase_name == "three" and view.intention_opacity == 0.0  # the peak: fading in
+        for _ in range(120):
+            _, view = driver.frame(music, 1 / 60)
+        assert view.intention_opacity == 1.0
+        driver.end()
+        _, view = driver.frame(music, 1 / 60)
+        assert view.finished and driver.finished
+    finally:
+        numba.set_num_threads(threads)
+        session.close()

@@ -22,7 +22,7 @@ from visualizer.audio.features import FeatureSnapshot
 log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 48000
-BLOCK = 1024
+BLOCK = 1024  # a bed needs no low latency: "high" keeps PortAudio's ALSA-pulse bridge from dropping blocks
 DRONE_HZ = (110.0, 165.0, 220.0, 277.18)
 DRONE_GAINS = (0.5, 0.25, 0.18, 0.1)
 BELL_HZ = (523.25, 1413.0, 2690.0)  # a soft bell's inharmonic partials
@@ -106,7 +106,7 @@ class SoundBed:
 
         try:
             stream = sd.OutputStream(samplerate=SAMPLE_RATE, channels=2, dtype="float32", blocksize=BLOCK,
-                                     device=device, callback=self._callback)
+                                     latency="high", device=device, callback=self._callback)
             stream.start()
         except sd.PortAudioError as e:
             raise OSError(str(e)) from None
