@@ -75,8 +75,8 @@ def test_evening_wind_down_never_reaches_the_threshold():
     """E settles at gain × (injection + the most the drone routes in) / sink_rate: below the
     threshold in every phase, so the wind-down loosens but never turns the field hot."""
     from visualizer import presets
-    from visualizer.sessions.sound import drone_features
     from visualizer.sessions.breath import breath_value
+    from visualizer.sessions.sound import drone_features
 
     plan = timeline.load(timeline.resolve("evening-wind-down"))
     preset = presets.load(presets.resolve(plan.preset))
