@@ -21,9 +21,11 @@ from visualizer.audio.demo import demo_paths
 from visualizer.audio.engine import AudioChoice, AudioEngine, LockstepAudio, NoAudio
 from visualizer.params import REGISTRY, SLIDERS
 from visualizer.paths import pictures_dir
-from visualizer.render.colour import build_lut, full_circle_chroma
+from visualizer.render.colour import palette_lut
 from visualizer.render.display import DEFAULT_WINDOW, Display
-from visualizer.render.hud import Hud, HudView, SliderView
+from visualizer.render.hud import Hud, HudFader, HudView, SliderView
+from visualizer.render.layout import grid_for_screen
+from visualizer.render.lattice_view import DRAG_RAD_PER_PX, draw_cessation_veil, draw_lattice, pack_lut
 from visualizer.session import MEASURE_EVERY, FrameState, Session
 
 log = logging.getLogger(__name__)
@@ -45,20 +47,14 @@ def open_audio(choice: AudioChoice, *, headless: bool):
     return AudioEngine(AudioChoice(choice.kind, path, choice.device))
 
 
-def palette_lut(palette: str, *, lightness: float, saturation: float) -> np.ndarray:
-    """uint8 (n, 3) colours for ``palette`` at ``lightness`` with ``saturation`` (share of the
-    largest in-gamut chroma)."""
-    chroma = None if saturation >= 0.999 else saturation * full_circle_chroma(lightness)
-    return build_lut(palette, lightness=lightness, chroma=chroma)
-
-
 @dataclass(frozen=True)
 class AppOptions:
     """What the command line chose.
 
     preset : preset name or path. size : grid (height, width) overriding the preset's.
     frames : stop after this many frames (None = run until quit). screenshot : save the last
-    frame there. headless : render offscreen on a fixed 1/60 s clock, as fast as possible.
+    frame there. headless : render offscreen on a fixed 1/60 s clock, as fast as possible (the
+    HUD, when shown, does not fade). hud : start with the HUD shown.
     """
 
     preset: str = "nn-dmt"
@@ -71,6 +67,7 @@ class AppOptions:
     frames: int | None = None
     screenshot: Path | None = None
     audio: AudioChoice = AudioChoice()
+    hud: bool = True
 
 
 class App:
@@ -83,10 +80,13 @@ class App:
                                display_index=options.display, caption="visualizer")
         self.hud = Hud()
         self._splash("compiling kernels… (first start only)")
-        self.session = Session(first, size=options.size, seed=options.seed)
+        size = options.size or grid_for_screen(self.display.size, first.field.height * first.field.width)
+        self.session = Session(first, size=size, seed=options.seed)
         self.audio = open_audio(options.audio, headless=options.headless)
         self.features = self.audio.latest()
-        self.hud_visible = True
+        self.hud_visible = options.hud
+        self.hud_fader = HudFader(now_s=time.monotonic())
+        self.antiphase_view = False
         self.show_measures = True
         self.selected = 0
         self.running = True
@@ -145,12 +145,17 @@ class App:
         elif event.type == pygame.VIDEORESIZE:
             self.display.resized((event.w, event.h))
         elif event.type == pygame.KEYDOWN:
+            self.hud_fader.touch(time.monotonic())
             self._key(event.key, bool(event.mod & pygame.KMOD_SHIFT))
-        elif event.type == pygame.MOUSEBUTTONDOWN and event.button == 1 and self.hud_visible:
-            self._dragging = self.hud.slider_at(event.pos)
+        elif event.type == pygame.MOUSEMOTION and not self.options.headless:
+            self.hud_fader.touch(time.monotonic())
+        if event.type == pygame.MOUSEBUTTONDOWN and event.button == 1:
+            self._dragging = self.hud.slider_at(event.pos) if self.hud_visible else None
             self._drag(event.pos)
         elif event.type == pygame.MOUSEMOTION and self._dragging is not None:
             self._drag(event.pos)
+        elif event.type == pygame.MOUSEMOTION and event.buttons[0] and self.state.lattice is not None:
+            self.session.rotate_view(DRAG_RAD_PER_PX * event.rel[1], DRAG_RAD_PER_PX * event.rel[0])
         elif event.type == pygame.MOUSEBUTTONUP:
             self._dragging = None
 
@@ -162,7 +167,7 @@ class App:
 
     def _key(self, key: int, shift: bool) -> None:
         s = self.session
-        toggles = {pygame.K_h: "hud_visible", pygame.K_m: "show_measures"}
+        toggles = {pygame.K_h: "hud_visible", pygame.K_m: "show_measures", pygame.K_v: "antiphase_view"}
         if key in (pygame.K_q, pygame.K_ESCAPE):
             self.running = False
         elif key == pygame.K_f:
@@ -219,11 +224,27 @@ class App:
         key = (state.palette, round(state.params.lightness), round(state.params.saturation, 2))
         if key != self._lut_key:
             self._lut_key = key
-            self.display.set_palette(palette_lut(key[0], lightness=key[1], saturation=key[2]))
-        self.display.draw_field(state.theta)
-        if self.hud_visible:
-            self.hud.draw(self.display.canvas, self._hud_view(state))
+            self._lut_rgb = palette_lut(key[0], lightness=key[1], saturation=key[2])
+            self.display.set_palette(self._lut_rgb)
+        view = "antiphase" if self.antiphase_view else state.view
+        self.display.draw_field(state.theta, view=view, time_s=state.time_s)
+        if state.lattice is not None:
+            self._draw_lattice(state)
+        opacity = 1.0 if self.options.headless else self.hud_fader.opacity(time.monotonic())
+        if self.hud_visible and opacity > 0:
+            self.hud.draw(self.display.canvas, self._hud_view(state), opacity=opacity)
         self.display.present()
+
+    def _draw_lattice(self, state: FrameState) -> None:
+        """The somatic lattice over the field; the screen dissolves into one colour at cessation."""
+        lattice, canvas = state.lattice, self.display.canvas
+        rect = canvas.get_rect()
+        packed = pack_lut(canvas, self._lut_rgb)
+        draw_lattice(canvas, rect, lattice.positions, lattice.theta, lattice.rotation, packed)
+        m = lattice.measures
+        if m is not None and m.cessation_active:
+            index = int(np.mod(m.mean_phase, 2 * np.pi) / (2 * np.pi) * len(self._lut_rgb)) % len(self._lut_rgb)
+            draw_cessation_veil(canvas, rect, tuple(int(v) for v in self._lut_rgb[index]), m.cessation)
 
     def _slider_views(self, state: FrameState) -> tuple[SliderView, ...]:
         return tuple(SliderView(REGISTRY[n].label, state.base.get(n), state.params.get(n), REGISTRY[n].lo, REGISTRY[n].hi)

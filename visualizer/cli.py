@@ -45,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--headless", action="store_true", help="render offscreen (SDL dummy driver), fixed 60 fps clock")
     p.add_argument("--frames", type=int, help="stop after this many frames")
     p.add_argument("--screenshot", type=Path, help="save the last frame as PNG here")
+    p.add_argument("--no-hud", action="store_true", help="start with the HUD hidden (H shows it)")
     audio = p.add_mutually_exclusive_group()
     audio.add_argument("--input", metavar="DEVICE", help="listen to an input device (name substring or index; "
                                                          "a .monitor source hears what the computer plays)")
@@ -122,7 +123,7 @@ def run_app(args: argparse.Namespace) -> None:
         audio = AudioChoice("demo")
     App(AppOptions(preset=args.preset, size=args.size, seed=args.seed, fullscreen=args.fullscreen,
                    display=args.display, headless=args.headless, frames=args.frames,
-                   screenshot=args.screenshot, audio=audio)).run()
+                   screenshot=args.screenshot, audio=audio, hud=not args.no_hud)).run()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -135,6 +136,10 @@ def main(argv: list[str] | None = None) -> int:
         if argv[:1] == ["analyze"]:
             analyze(argv[1:])
             return 0
+        if argv[:1] == ["trace"]:
+            from visualizer.tools.trace import main as trace_main
+
+            return trace_main(argv[1:])
         args = build_parser().parse_args(argv)
         if args.list_presets:
             list_presets()

@@ -22,6 +22,7 @@ from visualizer.render.config import VIEWS, DisplayConfig
 from visualizer.sim.annealing import SCHEDULES, AnnealingConfig
 from visualizer.sim.field import MAX_SIDE, MAX_SMALL_WORLD_LINKS, MIN_SIDE, FieldConfig, SimulationConfig
 from visualizer.sim.harmonics import INJECTION_MODES, InjectionConfig
+from visualizer.sim.metric_sharing import SomaticConfig
 from visualizer.sim.neighbourhood import BOUNDARIES, NEIGHBOURHOODS
 
 SWEEPABLE = ("k1", "k2", "k3", "k4", "k_sw")
@@ -156,14 +157,15 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "rate_hz": Key(_number(0.0, 5.0), InjectionConfig.rate_hz),
         "blobs": Key(_integer(1, 16), InjectionConfig.blobs),
         "blob_radius": Key(_number(1.0, 64.0), InjectionConfig.blob_radius),
+        "sink_rate": Key(_number(0.0, 100.0), InjectionConfig.sink_rate),
     },
     "annealing": {
         "enabled": Key(_flag, True),
-        "gain": Key(_number(0.0, 100.0), AnnealingConfig.gain),
-        "sink_rate": Key(_number(0.0, 100.0), AnnealingConfig.sink_rate),
-        "threshold": Key(_number(0.01, 1000.0), AnnealingConfig.threshold),
+        "threshold": Key(_number(0.01, 2.0), AnnealingConfig.threshold),
+        "heating": Key(_number(0.0, 1.0), AnnealingConfig.heating),
         "hysteresis": Key(_number(0.0, 1.0), AnnealingConfig.hysteresis),
-        "hot_temperature": Key(_number(0.0, 50.0), AnnealingConfig.hot_temperature),
+        "max_hot_s": Key(_number(0.1, 600.0), AnnealingConfig.max_hot_s),
+        "hot_temperature": Key(_number(0.0, 10.0), AnnealingConfig.hot_temperature),
         "coupling_drop": Key(_number(0.0, 1.0), AnnealingConfig.coupling_drop),
         "cooling_time_s": Key(_number(0.0, 600.0), AnnealingConfig.cooling_time_s),
         "schedule": Key(_choice(SCHEDULES), AnnealingConfig.schedule),
@@ -204,6 +206,7 @@ class Preset:
     routes: tuple[Route, ...] = ()
     injection: InjectionConfig = InjectionConfig()
     annealing: AnnealingConfig = AnnealingConfig()
+    lattice: SomaticConfig | None = None  # the 3D somatic lattice sharing the field's metric
 
 
 def _validate(data: dict[str, Any], path: Path) -> dict[tuple[str, str], Any]:
@@ -218,10 +221,10 @@ def _validate(data: dict[str, Any], path: Path) -> dict[tuple[str, str], Any]:
         if not isinstance(table, dict):
             raise fail(f"[{section}]", "must be a table")
         for name, value in table.items():
-            if section == "" and ((name in SCHEMA and name != "") or name == "modulation"):
+            if section == "" and ((name in SCHEMA and name != "") or name in ("modulation", "lattice")):
                 continue  # a sub-table, checked in its own pass
             if name not in keys:
-                allowed = ", ".join(k for k in keys) + (", [" + "], [".join(s for s in SCHEMA if s) + "], [[modulation]]" if section == "" else "")
+                allowed = ", ".join(k for k in keys) + (", [" + "], [".join(s for s in SCHEMA if s) + "], [lattice], [[modulation]]" if section == "" else "")
                 raise fail(f"{label}unknown key {name!r}", f"allowed: {allowed}")
             try:
                 values[(section, name)] = keys[name].check(value)
@@ -233,6 +236,10 @@ def _validate(data: dict[str, Any], path: Path) -> dict[tuple[str, str], Any]:
                     raise fail(f"{label}{name}", "missing (required)")
                 values[(section, name)] = key.default
     values[("", "modulation")] = _routes(data.get("modulation", []), path)
+    try:
+        values[("", "lattice")] = SomaticConfig.from_table(data["lattice"], f"{path}: [lattice]") if "lattice" in data else None
+    except ValueError as e:
+        raise PresetError(str(e)) from None
     return values
 
 
@@ -293,6 +300,7 @@ def load(path: str | os.PathLike) -> Preset:
         routes=v[("", "modulation")],
         injection=InjectionConfig(**section("injection")),
         annealing=AnnealingConfig(**section("annealing")),
+        lattice=v[("", "lattice")],
     )
 
 

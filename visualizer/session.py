@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,13 +23,30 @@ from visualizer.modulation import Modulator
 from visualizer.params import Params
 from visualizer.sim import Field
 from visualizer.sim.annealing import Annealer, AnnealingState
+from visualizer.sim.energy import field_energy
 from visualizer.sim.harmonics import INJECTION_MODES, Harmonics, HarmonicsCache, Injector
 from visualizer.sim.measures import Measures, measure
+from visualizer.sim.metric_sharing import SomaticField, SomaticMeasures
+from visualizer.sim.neighbourhood import lattice_taps
+from visualizer.sim.turbulence import Turbulence
 
 log = logging.getLogger(__name__)
 
 MEASURE_EVERY = 10  # frames between measurements (6 per second at 60 fps)
+ENERGY_EVERY = 3  # frames between measurements of the field's energy (20 per second)
+BURST_DECAY_S = 1.0  # time constant of a "drop" burst
 NO_MUSIC = ("none", "lost", "starting")  # feature statuses under which the LFO sweeps run instead
+
+
+@dataclass(frozen=True)
+class LatticeState:
+    """The somatic lattice this frame: node ``positions`` (n³, 3), phases ``theta`` (n³,) rad,
+    the view ``rotation`` (rx, ry) rad, and the metric-sharing ``measures``."""
+
+    positions: np.ndarray
+    theta: np.ndarray
+    rotation: tuple[float, float]
+    measures: SomaticMeasures
 
 
 @dataclass(frozen=True)
@@ -41,6 +59,7 @@ class FrameState:
     annealing : energy E, temperature T, phase, threshold, coupling scale.
     time_s : the session clock (s); it stops while paused. frame : frames advanced.
     palette, view : how the renderer should colour theta. preset_name : the preset's name.
+    lattice : the somatic lattice, for presets that have one.
     """
 
     theta: np.ndarray
@@ -53,6 +72,7 @@ class FrameState:
     palette: str
     view: str
     preset_name: str
+    lattice: LatticeState | None = None
 
 
 class Session:
@@ -90,6 +110,16 @@ class Session:
         self.live = self.base
         self._injector: Injector | None = None
         self._burst = 0.0
+        c = self.field.config
+        self._taps = lattice_taps(c.neighborhood)
+        self._turbulence = Turbulence(self.field.shape, wrap=c.boundary == "wrap", seed=self.seed)
+        self._forcing = np.zeros(self.field.shape, np.float32)
+        self._strength = 0.0
+        lattice = preset.lattice if preset.lattice is not None and preset.lattice.enabled else None
+        self.somatic = SomaticField(lattice, self.field.shape, self.seed) if lattice else None
+        self.rotation = lattice.rotation if lattice else (0.0, 0.0)
+        self._somatic_measures: SomaticMeasures | None = None
+        self._measure_energy()
         self.measures = self._measure()
         log.info("preset: %s (%s)", preset.name, preset.path)
 
@@ -117,6 +147,11 @@ class Session:
         energy poured in from now on, on top of the music's."""
         self._burst += max(float(energy), 0.0)
 
+    def rotate_view(self, d_rx: float, d_ry: float) -> None:
+        """Turn the somatic lattice's view by (d_rx, d_ry) rad (mouse drags)."""
+        self.rotation = (math.remainder(self.rotation[0] + d_rx, 2 * math.pi),
+                         math.remainder(self.rotation[1] + d_ry, 2 * math.pi))
+
     @property
     def eigenmodes_busy(self) -> bool:
         """Whether eigenmodes are being computed in the background (lattice modes stand in)."""
@@ -135,12 +170,16 @@ class Session:
         if not self.paused:
             self.time_s += dt
             self._simulate(dt)
+        if self.frame % ENERGY_EVERY == 0:
+            self._measure_energy()
         if self.frame % MEASURE_EVERY == 0:
             self.measures = self._measure()
         self.frame += 1
         theta = self.field.theta.view()
         theta.flags.writeable = False
-        return FrameState(theta=theta, params=self.live, base=self.base, measures=self.measures,
+        lattice = None if self.somatic is None else LatticeState(
+            self.somatic.lattice.positions, self.somatic.lattice.theta, self.rotation, self._somatic_measures)
+        return FrameState(lattice=lattice, theta=theta, params=self.live, base=self.base, measures=self.measures,
                           annealing=self.annealer.state, time_s=self.time_s, frame=self.frame,
                           palette=self.preset.display.palette, view=self.preset.display.view,
                           preset_name=self.preset.name)
@@ -152,29 +191,53 @@ class Session:
             self._modulator = Modulator(self.preset.routes if music else self.preset.sweep.routes())
 
     def _simulate(self, dt: float) -> None:
-        """Energy into the annealer and the harmonics, then the substeps."""
-        self._burst *= float(np.exp(-dt))
+        """Energy in (music into the eigenmodes, a drop's burst), sinks and turbulence, the
+        annealer's verdict on the field's energy, then the substeps."""
+        self._burst *= float(np.exp(-dt / BURST_DECAY_S))
         gain = self.live.injection + self._burst
-        self.annealer.update(dt_s=dt, injection=gain)
-        forcing = self._injector_now().forcing(gain=gain, time_s=self.time_s, mode=self.injection_mode) if gain > 0 else None
+        self.annealer.update(dt_s=dt, energy=self._energy, drive=gain, strength=self._strength)
+        injector = self._injector_now()
+        forcing = self._forcing
+        forcing[...] = injector.sink_pull(self.field.theta, rate=self.preset.injection.sink_rate)
+        if gain > 0:
+            forcing += injector.forcing(gain=gain, time_s=self.time_s, mode=self.injection_mode)
+        if self.annealer.temperature > 0:
+            forcing += self._turbulence.forcing(self.annealer.temperature, dt)
+        if self.somatic is not None:
+            c = self.somatic.config
+            self.rotate_view(0.0, math.radians(c.auto_rotate_deg_s) * dt)
+            pull, self._somatic_measures = self.somatic.advance(
+                self.field.theta, c.dt, couplings=c.couplings_at(self.time_s), k_x=c.k_x, rotation=self.rotation)
+            forcing += pull
         scale = self.annealer.coupling_scale
         k = tuple(value * scale for value in self.live.k)
-        temperature = self.live.temperature + self.annealer.temperature
         step = self.preset.simulation.dt * self.live.speed
         for _ in range(self.preset.simulation.substeps):
-            self.field.step(dt=step, k=k, k_sw=self.live.k_sw * scale, forcing=forcing, temperature=temperature)
+            self.field.step(dt=step, k=k, k_sw=self.live.k_sw * scale, forcing=forcing,
+                            temperature=self.live.temperature)
+
+    def _measure_energy(self) -> None:
+        """The field's energy E and the kernel's strength S under the live kernel."""
+        self._energy, self._strength = field_energy(
+            self.field.theta, taps=self._taps, k=self.live.k, k_sw=self.live.k_sw,
+            wrap=self.field.config.boundary == "wrap", small_world=self.field.small_world)
 
     def _harmonics(self) -> Harmonics:
         c = self.field.config
         return self._harmonics_cache.get(height=c.height, width=c.width, neighborhood=c.neighborhood,
                                          boundary=c.boundary, count=self.preset.injection.modes,
-                                         small_world=self.field.small_world)
+                                         small_world=self.field.small_world, k=self.live.k, k_sw=self.live.k_sw)
 
     def _injector_now(self) -> Injector:
         harmonics = self._harmonics()
         if self._injector is None or self._injector.harmonics is not harmonics:
             self._injector = Injector(harmonics, self.preset.injection, seed=self.seed)
         return self._injector
+
+    def measure_now(self) -> Measures:
+        """Measure the field's state now (also updates ``measures``)."""
+        self.measures = self._measure()
+        return self.measures
 
     def _measure(self) -> Measures:
         return measure(self.field.theta, self._harmonics(), wrap=self.field.config.boundary == "wrap")

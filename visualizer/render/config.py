@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from visualizer.render.colour import DEFAULT_PALETTE
+
 VIEWS = ("phase", "antiphase")
 
 
@@ -13,5 +15,5 @@ class DisplayConfig:
     """palette : a name from ``visualizer.render.colour.PALETTES``. view : "phase" draws θ;
     "antiphase" draws θ + π on every other cell, so checkerboard order shows as flat colour."""
 
-    palette: str = "lab"
+    palette: str = DEFAULT_PALETTE
     view: str = "phase"

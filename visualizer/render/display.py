@@ -1,37 +1,52 @@
-"""The window: windowed or fullscreen, the field scaled to fill it keeping its aspect."""
+"""The window: windowed or fullscreen, the field stretched smoothly to fill it edge to edge."""
 
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 
 import numpy as np
 import pygame
 
-from visualizer.render.colourise import colourise_into
+from visualizer.render.colourise import VIEWS, bilinear_taps, interpolate_into, unit_vectors
+from visualizer.render.flash import WCAG_FLASH_LIMIT, FlashLimitConfig, FlashLimiter
 
 log = logging.getLogger(__name__)
 
 DEFAULT_WINDOW = (1280, 720)
+LARGE_OUTPUT_PIXELS = 2560 * 1440  # above this, evaluate the field once per 2×2 pixels
+_CHUNKS = 16  # parallel work units per frame (rows of the output in 16 bands)
 
 
 class Display:
-    """Owns the pygame window; draws a phase field through a colour LUT.
+    """Owns the pygame window; draws a phase field through a colour LUT, edge to edge.
 
     size : window size in pixels when windowed; fullscreen uses the monitor's size.
     display_index : which monitor (0-based) to open on.
+    block : output pixels per evaluated field sample along each axis (1 = every pixel, 2 = every
+        2×2 square); None chooses 2 above 2560×1440 (4K) and 1 below.
+    flash_limit : the photosensitive flash limiter (`FlashLimitConfig`), on by default; pass None
+        only on the user's explicit request (it is logged as a warning).
     """
 
     def __init__(self, *, size: tuple[int, int] = DEFAULT_WINDOW, fullscreen: bool = False,
-                 display_index: int = 0, caption: str = "visualizer"):
+                 display_index: int = 0, caption: str = "visualizer", block: int | None = None,
+                 flash_limit: FlashLimitConfig | None = WCAG_FLASH_LIMIT):
         pygame.display.init()
         n = pygame.display.get_num_displays()
         if not 0 <= display_index < n:
             raise ValueError(f"--display {display_index} does not exist: this machine has {n} display(s), 0..{n - 1}")
+        if block is not None and block < 1:
+            raise ValueError(f"block must be ≥ 1, got {block}")
         pygame.display.set_caption(caption)
         self.display_index = display_index
         self.windowed_size = size
         self.fullscreen = fullscreen
+        self.block = block
+        if flash_limit is None:
+            log.warning("photosensitive flash limiter OFF: output may flash more than 3 times per second")
+        self.flash_limiter = FlashLimiter(flash_limit) if flash_limit is not None else None
         self._lut_rgb: np.ndarray | None = None
         self._open()
 
@@ -63,37 +78,51 @@ class Display:
             self._open()
 
     def set_palette(self, lut_rgb: np.ndarray) -> None:
-        """Use ``lut_rgb`` (uint8 (n, 3), colour of phase 2π·i/n) for the next frames."""
+        """Use ``lut_rgb`` (uint8 (n, 3), n a power of two, colour of phase 2π·i/n) from the next frame."""
+        n = lut_rgb.shape[0]
+        if n & (n - 1) or lut_rgb.shape[1:] != (3,):
+            raise ValueError(f"palette must be (n, 3) with n a power of two, got {lut_rgb.shape}")
         self._lut_rgb = lut_rgb
         r, g, b, _ = self.canvas.get_shifts()
         alpha = self.canvas.get_masks()[3]
         rgb = lut_rgb.astype(np.uint32)
         self._lut = ((rgb[:, 0] << r) | (rgb[:, 1] << g) | (rgb[:, 2] << b) | np.uint32(alpha)).astype(np.uint32)
 
-    def field_rect(self, field_shape: tuple[int, int]) -> pygame.Rect:
-        """The largest rectangle of the field's aspect centred on the screen."""
-        (sw, sh), (fh, fw) = self.size, field_shape
-        scale = min(sw / fw, sh / fh)
-        w, h = max(1, round(fw * scale)), max(1, round(fh * scale))
-        return pygame.Rect((sw - w) // 2, (sh - h) // 2, w, h)
+    def _layout(self, field_shape: tuple[int, int]) -> None:
+        (w, h), (fh, fw) = self.size, field_shape
+        block = self.block or (2 if w * h > LARGE_OUTPUT_PIXELS else 1)
+        samples_x, samples_y = -(-w // block), -(-h // block)
+        self._block = block
+        self._cols = bilinear_taps(samples_x, fw)
+        self._rows = bilinear_taps(samples_y, fh)
+        self._cos = np.empty(field_shape, np.float32)
+        self._sin = np.empty(field_shape, np.float32)
+        chunks = min(_CHUNKS, samples_y)
+        self._field_rows = np.empty((chunks, 2, fw), np.float32)
+        self._line_rows = np.empty((chunks, 2, samples_x), np.float32)
+        self._line_index = np.empty((chunks, samples_x), np.uint32)
+        self._layout_key = (self.size, field_shape, self.block)
 
-    def draw_field(self, theta: np.ndarray) -> None:
-        """Colourise ``theta`` (float32 (H, W), rad) straight into the canvas, letterboxed."""
-        key = (self.size, theta.shape)
-        if key != self._layout_key:
-            self._layout_key = key
-            self._rect = self.field_rect(theta.shape)
-            fh, fw = theta.shape
-            self._source_col = (np.arange(self._rect.w) * fw // self._rect.w).astype(np.int32)
-            self._source_row = (np.arange(self._rect.h) * fh // self._rect.h).astype(np.int32)
-            (sw, sh), r = self.size, self._rect
-            self._bars = [b for b in (pygame.Rect(0, 0, r.x, sh), pygame.Rect(r.right, 0, sw - r.right, sh),
-                                      pygame.Rect(0, 0, sw, r.y), pygame.Rect(0, r.bottom, sw, sh - r.bottom)) if b.w and b.h]
-        for bar in self._bars:  # the HUD may have drawn there last frame
-            self.canvas.fill((0, 0, 0), bar)
-        pixels = pygame.surfarray.pixels2d(self.canvas)
-        colourise_into(theta, self._lut, pixels, self._rect.x, self._rect.y, self._source_col, self._source_row)
-        del pixels  # unlocks the surface
+    def draw_field(self, theta: np.ndarray, *, view: str = "phase", time_s: float | None = None) -> None:
+        """Colourise ``theta`` (float32 (H, W), rad) into the whole canvas, then limit flashes.
+
+        view : "phase" (colour = θ) or "antiphase" (colour = θ + π on cells with odd x + y, so
+            checkerboard order shows as flat colour and its domains as colour regions).
+        time_s : the frame's time for the flash limiter (s; the simulation or video clock);
+            None = the monotonic clock.
+        """
+        if view not in VIEWS:
+            raise ValueError(f"view must be one of {VIEWS}, not {view!r}")
+        if (self.size, theta.shape, self.block) != self._layout_key:
+            self._layout(theta.shape)
+        unit_vectors(theta, view == "antiphase", self._cos, self._sin)
+        rows = pygame.surfarray.pixels2d(self.canvas).T  # (h, w) view of the surface's pixels
+        interpolate_into(self._cos, self._sin, self._lut, rows, self._block, *self._cols, *self._rows,
+                         self._field_rows, self._line_rows, self._line_index)
+        if self.flash_limiter is not None:
+            self.flash_limiter.apply(rows, shifts=self.canvas.get_shifts()[:3],
+                                     time_s=time.monotonic() if time_s is None else time_s)
+        del rows  # unlocks the surface
 
     def present(self) -> None:
         if self.canvas is not self.screen:

@@ -1,6 +1,8 @@
 """Heads-up display: sliders (base and live value), status lines, audio meters.
 
-The HUD only draws and hit-tests; the app owns every value it shows.
+A compact translucent panel at the top left that fades out when the user is idle (`HudFader`),
+so in fullscreen it never hides the field for long. The HUD only draws and hit-tests; the app
+owns every value it shows.
 """
 
 from __future__ import annotations
@@ -9,17 +11,20 @@ from dataclasses import dataclass, field
 
 import pygame
 
-PANEL_WIDTH = 360
-ROW_HEIGHT = 22
-MARGIN = 12
-LABEL_WIDTH = 56
-VALUE_WIDTH = 64
+PANEL_WIDTH = 260
+ROW_HEIGHT = 16
+MARGIN = 6
+LABEL_WIDTH = 44
+VALUE_WIDTH = 56
+FONT_SIZE = 16
+IDLE_S = 4.0  # the HUD stays fully visible this long after the last input
+FADE_S = 1.5  # then fades to nothing over this long
 
 _TEXT = (235, 235, 235)
 _DIM = (150, 150, 150)
 _ACCENT = (255, 200, 60)
 _BAR = (90, 160, 255)
-_PANEL = (0, 0, 0, 150)
+_PANEL = (0, 0, 0, 110)
 
 
 @dataclass(frozen=True)
@@ -47,14 +52,35 @@ class HudView:
     message: str = ""
 
 
-class Hud:
-    """Draws a ``HudView`` in a translucent panel at the top left."""
+class HudFader:
+    """HUD opacity from input activity: 1 for ``idle_s`` after the last `touch`, then a linear
+    fade to 0 over ``fade_s``. Times are seconds on any monotonic clock."""
 
-    def __init__(self, font_size: int = 20):
+    def __init__(self, *, idle_s: float = IDLE_S, fade_s: float = FADE_S, now_s: float = 0.0):
+        if idle_s < 0 or fade_s <= 0:
+            raise ValueError(f"idle_s must be ≥ 0 and fade_s > 0, got {idle_s}, {fade_s}")
+        self.idle_s, self.fade_s = idle_s, fade_s
+        self._last_input_s = now_s
+
+    def touch(self, now_s: float) -> None:
+        """Record user input (a key, mouse move or click, a controller): show the HUD again."""
+        self._last_input_s = now_s
+
+    def opacity(self, now_s: float) -> float:
+        """0..1: how opaque to draw the HUD at ``now_s``."""
+        fading = (now_s - self._last_input_s - self.idle_s) / self.fade_s
+        return min(max(1.0 - fading, 0.0), 1.0)
+
+
+class Hud:
+    """Draws a ``HudView`` in a compact translucent panel at the top left."""
+
+    def __init__(self, font_size: int = FONT_SIZE):
         pygame.font.init()
         self.font = pygame.font.Font(None, font_size)
         self._cache: dict[tuple[str, tuple[int, int, int]], pygame.Surface] = {}
         self._slider_rects: list[pygame.Rect] = []
+        self._panel: pygame.Surface | None = None
 
     def _text(self, text: str, colour: tuple[int, int, int] = _TEXT) -> pygame.Surface:
         key = (text, colour)
@@ -78,16 +104,26 @@ class Hud:
         t = min(max((x - rect.x) / max(rect.w, 1), 0.0), 1.0)
         return view.lo + t * (view.hi - view.lo)
 
-    def draw(self, surface: pygame.Surface, view: HudView) -> None:
+    def draw(self, surface: pygame.Surface, view: HudView, opacity: float = 1.0) -> None:
+        """Draw ``view`` at the top left of ``surface``; nothing at all when ``opacity`` ≤ 0."""
+        if opacity <= 0.0:
+            return
         rows = 1 + len(view.sliders) + len(view.lines) + len(view.meters) + 2 * len(view.strips) + (1 if view.message else 0)
-        panel = pygame.Surface((PANEL_WIDTH, rows * ROW_HEIGHT + 2 * MARGIN), pygame.SRCALPHA)
+        size = (PANEL_WIDTH, rows * ROW_HEIGHT + 2 * MARGIN)
+        if self._panel is None or self._panel.get_size() != size:
+            self._panel = pygame.Surface(size, pygame.SRCALPHA)
+        panel = self._panel
         panel.fill(_PANEL)
+        self._draw_contents(panel, view)
+        panel.set_alpha(round(255 * min(opacity, 1.0)))
         surface.blit(panel, (0, 0))
+
+    def _draw_contents(self, surface: pygame.Surface, view: HudView) -> None:
         x, y = MARGIN, MARGIN
         surface.blit(self._text(view.title, _ACCENT), (x, y))
         if view.beat_flash > 0:
             level = int(80 + 175 * min(view.beat_flash, 1.0))
-            pygame.draw.circle(surface, (level, level, 60), (PANEL_WIDTH - MARGIN - 8, y + 8), 8)
+            pygame.draw.circle(surface, (level, level, 60), (PANEL_WIDTH - MARGIN - 6, y + 6), 5)
         y += ROW_HEIGHT
         self._slider_rects = []
         bar_w = PANEL_WIDTH - 2 * MARGIN - LABEL_WIDTH - VALUE_WIDTH

@@ -1,10 +1,13 @@
-"""Neural annealing: an energy reservoir that heats the field past a threshold and lets it cool.
+"""Neural annealing driven by the field's own energy (see ``visualizer.sim.energy``).
 
-Energy E fills from injection and drains through sinks (dE/dt = gain·g − sink_rate·E). Past the
-metastability threshold the field turns *hot* (entropic disintegration: Langevin temperature
-up, effective coupling down). When E falls back below the threshold (with hysteresis) it
-*cools* on a schedule over ``cooling_time_s`` and new order crystallises; when the schedule has
-run its course it is *settled*. Slow cooling → large regular domains; quench → a patchwork.
+The energy E is measured from the field's state: 0 when every link of the kernel is satisfied, 1
+for random phases. Music pours energy in (injection into the eigenmodes) and the coupling dynamics
+drain it. Past the metastability ``threshold`` — while the music drives it and its energy is rising,
+so a field still relaxing from its random start does not count — the field turns
+*hot*: entropic disintegration, a temperature proportional to the kernel's own strength and a
+loosened coupling. When the drive falls back (``hysteresis``) or after ``max_hot_s``, it *cools* on
+a schedule over ``cooling_time_s`` and new order crystallises. Slow cooling → large domains;
+quench → a patchwork. Phases: "cold", "heating" (E above ``heating``·threshold), "hot", "cooling".
 """
 
 from __future__ import annotations
@@ -13,26 +16,30 @@ import math
 from dataclasses import dataclass
 
 SCHEDULES = ("linear", "exponential")
-PHASES = ("charging", "hot", "cooling", "settled")
+PHASES = ("cold", "heating", "hot", "cooling")
+DRIVE_SMOOTHING_S = 1.0  # time constant of the smoothed music drive that holds the hot phase
+RISE_SMOOTHING_S = 1.0  # time constant of the slow energy that tells a pumped field from a relaxing one
 
 
 @dataclass(frozen=True)
 class AnnealingConfig:
     """enabled : whether the layer acts at all.
-    gain : E per second per unit of injection gain (1/rad).
-    sink_rate : fraction of E drained per second (1/s).
-    threshold : E above which the field turns hot; it cools below threshold·hysteresis.
-    hot_temperature : T while hot (rad²/s), scaled up by E/threshold.
+    threshold : field energy E (0 = ground state, 1 = random phases) above which a driven field turns hot.
+    heating : share of the threshold from which the phase reads "heating".
+    hysteresis : the field stays hot while the smoothed drive is above this share of its level
+        when it turned hot.
+    max_hot_s : the longest a hot phase lasts before cooling starts anyway (s).
+    hot_temperature : temperature while hot, as a share of the kernel's strength S (T = share·S, rad²/s).
     coupling_drop : fraction of the coupling removed while hot (0..1).
     cooling_time_s : length of the cooling schedule (s); schedule : "linear" or "exponential".
     """
 
     enabled: bool = True
-    gain: float = 1.0
-    sink_rate: float = 0.5
-    threshold: float = 8.0
+    threshold: float = 0.6
+    heating: float = 0.7
     hysteresis: float = 0.75
-    hot_temperature: float = 0.15
+    max_hot_s: float = 6.0
+    hot_temperature: float = 0.6
     coupling_drop: float = 0.5
     cooling_time_s: float = 8.0
     schedule: str = "linear"
@@ -40,7 +47,7 @@ class AnnealingConfig:
 
 @dataclass(frozen=True)
 class AnnealingState:
-    """A snapshot of the annealer: energy E, temperature T (rad²/s), phase, threshold, coupling scale."""
+    """A snapshot of the annealer: field energy E, temperature T (rad²/s), phase, threshold, coupling scale."""
 
     energy: float
     temperature: float
@@ -50,15 +57,18 @@ class AnnealingState:
 
 
 class Annealer:
-    """State: ``energy`` E, ``temperature`` T, ``phase`` and the coupling scale it implies."""
+    """State: ``energy`` E (the last measured), ``temperature`` T, ``phase`` and the coupling scale."""
 
     def __init__(self, config: AnnealingConfig = AnnealingConfig()):
         self.config = config
         self.energy = 0.0
         self.temperature = 0.0
         self.coupling_scale = 1.0
-        self.phase = "charging"
-        self._cool_from = 0.0
+        self.phase = "cold"
+        self._drive = 0.0  # smoothed music drive (rad/s)
+        self._slow_energy: float | None = None  # E followed slowly: E above it means energy is being pumped in
+        self._drive_when_hot = 0.0
+        self._hot_s = 0.0
         self._cooling_s = 0.0
 
     @property
@@ -73,33 +83,41 @@ class Annealer:
             return 0.0 if x >= 1.0 else math.exp(-5.0 * x) * (1.0 - x)
         return 1.0 - x
 
-    def update(self, *, dt_s: float, injection: float) -> None:
-        """Advance by ``dt_s`` seconds with injection gain ``injection`` (rad/s, ≥ 0)."""
+    def update(self, *, dt_s: float, energy: float, drive: float, strength: float) -> None:
+        """Advance by ``dt_s`` seconds.
+
+        energy : the field's energy E now (dimensionless). drive : the music's injection gain
+        (rad/s, ≥ 0). strength : the kernel's strength S (rad/s), which sets the hot temperature.
+        """
         c = self.config
+        self.energy = energy
+        self._drive += (max(drive, 0.0) - self._drive) * (1.0 - math.exp(-dt_s / DRIVE_SMOOTHING_S))
+        slow = energy if self._slow_energy is None else self._slow_energy
+        self._slow_energy = slow + (energy - slow) * (1.0 - math.exp(-dt_s / RISE_SMOOTHING_S))
+        pumped = energy > slow  # rising: the music is putting energy in faster than the field relaxes
         if not c.enabled:
-            self.temperature, self.coupling_scale, self.phase = 0.0, 1.0, "settled"
+            self.temperature, self.coupling_scale, self.phase = 0.0, 1.0, "cold"
             return
-        self.energy += (c.gain * max(injection, 0.0) - c.sink_rate * self.energy) * dt_s
-        self.energy = max(self.energy, 0.0)
-        above = self.energy > c.threshold
-        if above:
-            self.phase = "hot"
-            self.temperature = c.hot_temperature * self.energy / c.threshold
-            self.coupling_scale = 1.0 - c.coupling_drop
-            self._cool_from = self.temperature
-            return
-        if self.phase == "hot" and self.energy > c.threshold * c.hysteresis:
-            self.temperature = c.hot_temperature * self.energy / c.threshold
-            self._cool_from = self.temperature
-            return
-        if self.phase == "hot":
-            self.phase, self._cooling_s = "cooling", 0.0
-        if self.phase == "cooling":
+        driven_past_threshold = energy > c.threshold and drive > 0.0 and pumped
+        if self.phase in ("cold", "heating"):
+            if driven_past_threshold:
+                self._turn_hot()
+            else:
+                self.phase = "heating" if energy > c.heating * c.threshold else "cold"
+        elif self.phase == "hot":
+            self._hot_s += dt_s
+            if self._drive < c.hysteresis * self._drive_when_hot or self._hot_s > c.max_hot_s:
+                self.phase, self._cooling_s = "cooling", 0.0
+        elif self.phase == "cooling":
             self._cooling_s += dt_s
-            left = self.cooling_fraction(self._cooling_s)
-            self.temperature = self._cool_from * left
-            self.coupling_scale = 1.0 - c.coupling_drop * left
-            if self._cooling_s >= c.cooling_time_s:
-                self.phase, self.temperature, self.coupling_scale = "settled", 0.0, 1.0
-        elif self.phase == "settled" and self.energy > c.threshold * c.hysteresis:
-            self.phase = "charging"
+            if driven_past_threshold and self._drive > self._drive_when_hot:  # a new, bigger climax
+                self._turn_hot()
+            elif self._cooling_s >= c.cooling_time_s:
+                self.phase = "cold"
+        left = {"hot": 1.0, "cooling": self.cooling_fraction(self._cooling_s)}.get(self.phase, 0.0)
+        self.temperature = c.hot_temperature * strength * left
+        self.coupling_scale = 1.0 - c.coupling_drop * left
+
+    def _turn_hot(self) -> None:
+        self.phase, self._hot_s = "hot", 0.0
+        self._drive_when_hot = self._drive

@@ -1,12 +1,18 @@
-"""The field's natural harmonics and energy injection into them.
+"""The field's natural harmonics — the eigenmodes of its own coupling operator — and energy
+injection into them.
 
-The harmonics are the low eigenmodes of the Laplacian L = D − A of the coupling graph (every
-lattice link and small-world link has weight 1): on a torus the 2-D Fourier modes, with open
-edges the DCT modes, and with small-world links the modes of the real graph (LOBPCG, started
-from the lattice modes, run off the render thread and cached per configuration).
+Linearised around a common phase, the field relaxes as dδ/dt = −L·δ with the signed, kernel-
+weighted operator L = D − A, A_ij = K_ij / N_i (K1..K4 on the lattice shells, K_SW on the
+small-world links, symmetrised). Its eigenmodes with the *smallest* eigenvalues are the field's
+natural resonances: the least damped (or, with negative eigenvalues, the growing) patterns. For
+5-MeO-like kernels they are the smooth, long waves; for N,N-DMT-like kernels (K1 < 0) they are
+checkerboard-like. On a torus the lattice part is diagonal in 2-D Fourier modes (exact); with open
+edges the DCT modes stand in; with small-world links the modes of the real graph are found by
+LOBPCG off the render thread. Mode 0 is always the constant mode (its power is R²).
 
-*Semantically-neutral* injection spreads music energy over these modes, favouring the low,
-natural ones; *semantic* injection puts the same energy into localised blobs at places.
+*Semantically-neutral* injection spreads music energy over these modes, favouring the most natural
+ones; *semantic* injection puts the same energy into localised blobs at places, where sinks drain
+it (``Injector.sink_pull``): neutral energy escapes the sinks, semantic energy does not.
 """
 
 from __future__ import annotations
@@ -22,8 +28,10 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse
 import scipy.sparse.linalg
+from scipy import ndimage
 from numba import njit, prange
 
+from visualizer.paths import user_cache_dir
 from visualizer.sim.kernels import sin_cos
 from visualizer.sim.neighbourhood import lattice_taps
 
@@ -39,6 +47,7 @@ class InjectionConfig:
     mode : "neutral" (into the eigenmodes) or "semantic" (localised blobs). modes : eigenmodes kept.
     tilt : weight of mode m ∝ (m + 1)^−tilt. rate_hz : how fast the lowest driven mode oscillates.
     blobs, blob_radius : the semantic contrast: that many Gaussian spots of that radius (cells).
+    sink_rate : how hard the energy sinks (the blobs' places) pull their cells into local order (rad/s).
     """
 
     mode: str = "neutral"
@@ -47,14 +56,16 @@ class InjectionConfig:
     rate_hz: float = 0.2
     blobs: int = 3
     blob_radius: float = 6.0
+    sink_rate: float = 12.0
 # LOBPCG costs ~10 s at 256² (20 iterations, 48 modes) and grows faster than the cell count; above
 # this the lattice modes (exact for the lattice part of the graph) are used instead
 GRAPH_MODES_MAX_CELLS = 256 * 256
+SINK_LEVEL = 0.1  # a cell is inside a sink where a semantic blob is above this share of its peak
 
 
 def cache_dir() -> Path:
-    """Where computed graph harmonics are kept between runs."""
-    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "visualizer" / "harmonics"
+    """Where computed graph eigenmodes are kept between runs."""
+    return user_cache_dir() / "eigenmodes"
 
 
 @dataclass(frozen=True)
@@ -76,8 +87,20 @@ class Harmonics:
         return self.modes.reshape(self.modes.shape[0], -1)
 
 
-def lattice_harmonics(height: int, width: int, *, neighborhood: str, boundary: str, count: int) -> Harmonics:
-    """The ``count`` lowest lattice modes: Fourier on a torus, DCT with open edges."""
+def kernel_weights(k: tuple[float, ...] | None, k_sw: float, *, neighborhood: str, links: int
+                   ) -> tuple[tuple[float, float, float, float], float]:
+    """Per-shell and small-world weights K/N of the operator (N = taps + links); all 1 for None."""
+    if k is None:
+        return (1.0, 1.0, 1.0, 1.0), 1.0
+    n = len(lattice_taps(neighborhood)) + links
+    return tuple(float(v) / n for v in k), float(k_sw) / n
+
+
+def lattice_harmonics(height: int, width: int, *, neighborhood: str, boundary: str, count: int,
+                      weights: tuple[float, float, float, float] = (1.0, 1.0, 1.0, 1.0)) -> Harmonics:
+    """The constant mode and the ``count − 1`` lattice modes with the smallest eigenvalues
+    λ(q) = Σ_taps w_shell·(1 − cos q·d) of the operator with per-shell ``weights`` (all 1: the plain
+    graph Laplacian): Fourier on a torus (exact), DCT with open edges."""
     taps = lattice_taps(neighborhood)
     p = np.arange(height)[:, None]
     q = np.arange(width)[None, :]
@@ -87,8 +110,10 @@ def lattice_harmonics(height: int, width: int, *, neighborhood: str, boundary: s
         angle = lambda dy, dx: 2 * np.pi * (p * dy / height + q * dx / width)  # noqa: E731
     else:
         angle = lambda dy, dx: np.pi * (p * dy / height + q * dx / width)  # noqa: E731
-    eig = sum(1.0 - np.cos(angle(int(dy), int(dx))) for dy, dx, _ in taps)
-    order = np.lexsort((q.repeat(height, 0).ravel(), p.repeat(width, 1).ravel(), np.round(eig.ravel(), 9)))
+    eig = sum(weights[shell - 1] * (1.0 - np.cos(angle(int(dy), int(dx)))) for dy, dx, shell in taps)
+    rank = np.round(eig.ravel(), 9)
+    rank[0] = -np.inf  # the constant mode (q = 0) first, whatever the kernel's signs
+    order = np.lexsort((q.repeat(height, 0).ravel(), p.repeat(width, 1).ravel(), rank))
     modes, values, seen = [], [], set()
     for flat in order:
         if len(modes) >= count:
@@ -111,13 +136,15 @@ def lattice_harmonics(height: int, width: int, *, neighborhood: str, boundary: s
     return Harmonics(np.array(modes, np.float32), np.array(values), "fourier" if boundary == "wrap" else "dct")
 
 
-def graph_laplacian(height: int, width: int, *, neighborhood: str, boundary: str,
-                    small_world: np.ndarray) -> scipy.sparse.csr_matrix:
-    """L = D − A of the coupling graph (lattice + small-world links, symmetrised, weight 1)."""
+def graph_laplacian(height: int, width: int, *, neighborhood: str, boundary: str, small_world: np.ndarray,
+                    weights: tuple[float, float, float, float] = (1.0, 1.0, 1.0, 1.0),
+                    small_world_weight: float = 1.0) -> scipy.sparse.csr_matrix:
+    """L = D − A of the coupling graph: lattice links weighted per shell, small-world links with
+    ``small_world_weight``, symmetrised ((A + Aᵀ)/2 for the one-way links); all weights 1 by default."""
     n = height * width
     ys, xs = np.divmod(np.arange(n), width)
-    rows, cols = [], []
-    for dy, dx, _ in lattice_taps(neighborhood):
+    rows, cols, values = [], [], []
+    for dy, dx, shell in lattice_taps(neighborhood):
         ty, tx = ys + dy, xs + dx
         if boundary == "wrap":
             keep = np.ones(n, bool)
@@ -126,12 +153,13 @@ def graph_laplacian(height: int, width: int, *, neighborhood: str, boundary: str
             keep = (ty >= 0) & (ty < height) & (tx >= 0) & (tx < width)
         rows.append(np.arange(n)[keep])
         cols.append((ty * width + tx)[keep])
+        values.append(np.full(int(keep.sum()), weights[shell - 1]))
     for link in range(small_world.shape[1]):
         rows += [np.arange(n), small_world[:, link]]
         cols += [small_world[:, link], np.arange(n)]
+        values += [np.full(n, 0.5 * small_world_weight)] * 2
     r, c = np.concatenate(rows), np.concatenate(cols)
-    adjacency = scipy.sparse.csr_matrix((np.ones(r.size), (r, c)), shape=(n, n))
-    adjacency.data[:] = 1.0  # duplicates summed by construction: a link is a link
+    adjacency = scipy.sparse.csr_matrix((np.concatenate(values), (r, c)), shape=(n, n))
     adjacency.setdiag(0)
     adjacency.eliminate_zeros()
     degree = np.asarray(adjacency.sum(axis=1)).ravel()
@@ -140,94 +168,184 @@ def graph_laplacian(height: int, width: int, *, neighborhood: str, boundary: str
 
 def graph_harmonics(laplacian: scipy.sparse.csr_matrix, start: Harmonics, *, maxiter: int = 20,
                     guard: int = 8) -> Harmonics:
-    """Low eigenmodes of ``laplacian`` by LOBPCG, started from ``start`` (the lattice modes) plus
-    ``guard`` extra random vectors so the highest wanted modes converge too. Twenty iterations
-    leave residuals ‖Lψ − λψ‖∞ around 1e-2 at 256² (eigenvalues ≈ 4): ample for injection and
-    display; raise ``maxiter`` for more."""
+    """The constant mode and the modes of ``laplacian`` with the smallest eigenvalues, orthogonal
+    to it, by LOBPCG started from ``start`` (the lattice modes) plus ``guard`` extra random vectors
+    so the highest wanted modes converge too. Twenty iterations leave residuals ‖Lψ − λψ‖∞ around
+    1e-2 at 256²: ample for injection and display; raise ``maxiter`` for more."""
     count, height, width = start.modes.shape
+    n = height * width
     rng = np.random.default_rng(0)
-    x0 = np.hstack([start.flat.T.astype(np.float64), rng.standard_normal((height * width, guard))])
+    constant = np.full((n, 1), 1.0 / np.sqrt(n))
+    x0 = np.hstack([start.flat[1:].T.astype(np.float64), rng.standard_normal((n, guard))])
     with warnings.catch_warnings():  # it reports the guard vectors' accuracy, which we drop
         warnings.simplefilter("ignore", UserWarning)
-        values, vectors = scipy.sparse.linalg.lobpcg(laplacian, x0, largest=False, maxiter=maxiter, tol=1e-5)
-    order = np.argsort(values)[:count]
-    vectors = vectors[:, order] / np.linalg.norm(vectors[:, order], axis=0)
-    return Harmonics(vectors.T.reshape(count, height, width).astype(np.float32), values[order], "graph")
+        values, vectors = scipy.sparse.linalg.lobpcg(laplacian, x0, Y=constant, largest=False, maxiter=maxiter,
+                                                     tol=1e-5)
+    order = np.argsort(values)[:count - 1]
+    vectors = np.hstack([constant, vectors[:, order] / np.linalg.norm(vectors[:, order], axis=0)])
+    return Harmonics(vectors.T.reshape(count, height, width).astype(np.float32),
+                     np.concatenate([[0.0], values[order]]), "graph")
+
+
+KERNEL_QUANTUM = 2.5  # couplings are rounded to this (rad/s) before the eigenmodes are recomputed
+
+
+@dataclass(frozen=True)
+class ModesRequest:
+    """What fixes a set of eigenmodes: the grid, the neighbourhood, the kernel (rounded to
+    KERNEL_QUANTUM) and the small-world targets (by digest)."""
+
+    height: int
+    width: int
+    neighborhood: str
+    boundary: str
+    count: int
+    k: tuple[float, float, float, float]
+    k_sw: float
+    links_digest: str
 
 
 class HarmonicsCache:
-    """Harmonics per field configuration; graph modes are computed on a background thread and
-    the lattice modes stand in until they are ready."""
+    """The eigenmodes of the field's current coupling operator, recomputed when the kernel changes
+    enough, on a background thread (the last modes stand in meanwhile; only the very first set for
+    a grid is computed on the caller's thread). Graph modes (with small-world links) are cached on
+    disk. A failure is logged once, shown in ``status``, and the lattice modes stay in use."""
 
     def __init__(self) -> None:
-        self._done: dict[tuple | str, Harmonics] = {}
+        self._done: dict[ModesRequest, Harmonics] = {}
         self._lock = threading.Lock()
-        self._pending: set[str] = set()
-        self._last_links: tuple[np.ndarray, str] | None = None  # (array, digest): hashed once per array
-        self._threads: list[threading.Thread] = []
+        self._wanted: ModesRequest | None = None
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._busy = False
+        self._thread: threading.Thread | None = None
+        self._links: dict[int, tuple[np.ndarray, np.ndarray, str]] = {}  # id → (array, copy, digest)
+        self._current: dict[tuple, Harmonics] = {}  # grid key → the modes handed out last
+        self.status = ""
 
     @property
     def busy(self) -> bool:
-        """Graph modes are being computed (``get`` hands out lattice modes meanwhile)."""
+        """Eigenmodes are being computed (``get`` hands out the previous ones meanwhile)."""
         with self._lock:
-            return bool(self._pending)
+            return self._busy or self._wanted is not None
+
+    def _digest(self, small_world: np.ndarray) -> tuple[np.ndarray, str]:
+        known = self._links.get(id(small_world))
+        if known is None or known[0] is not small_world:  # the field replaces the array on change
+            copy = small_world.copy()
+            known = (small_world, copy, hashlib.sha1(copy.tobytes()).hexdigest()[:20])
+            self._links = {id(small_world): known}
+        return known[1], known[2]
 
     def get(self, *, height: int, width: int, neighborhood: str, boundary: str, count: int,
-            small_world: np.ndarray) -> Harmonics:
-        lattice_key = (height, width, neighborhood, boundary, count)
+            small_world: np.ndarray, k: tuple[float, float, float, float] | None = None,
+            k_sw: float = 0.0) -> Harmonics:
+        """The eigenmodes for this grid and kernel (``k`` None: the plain graph Laplacian's)."""
+        if k is not None:
+            k = tuple(KERNEL_QUANTUM * round(v / KERNEL_QUANTUM) for v in k)
+            k_sw = KERNEL_QUANTUM * round(k_sw / KERNEL_QUANTUM)
+        links, digest = self._digest(small_world)
+        request = ModesRequest(height, width, neighborhood, boundary, count, k, k_sw, digest)
+        grid = (height, width, neighborhood, boundary, count)
         with self._lock:
-            lattice = self._done.get(lattice_key)
-        if lattice is None:
-            lattice = lattice_harmonics(height, width, neighborhood=neighborhood, boundary=boundary, count=count)
+            ready = self._done.get(request)
+            if ready is None and grid in self._current:
+                if self._wanted != request:
+                    self._wanted, self._wanted_links = request, links
+                    self._wake.set()
+                self._start()
+                return self._current[grid]
+        if ready is None:  # the first modes for this grid: the lattice part now, the rest behind
+            ready = self._lattice_modes(request, links)
             with self._lock:
-                self._done[lattice_key] = lattice
-        if small_world.shape[1] == 0 or height * width > GRAPH_MODES_MAX_CELLS:
-            return lattice
-        if self._last_links is not None and self._last_links[0] is small_world:
-            digest = self._last_links[1]
-        else:  # the field replaces its small_world array whenever the links change
-            digest = hashlib.sha1(repr(lattice_key).encode() + small_world.tobytes()).hexdigest()[:20]
-            self._last_links = (small_world, digest)
+                self._wanted, self._wanted_links = request, links
+                self._wake.set()
+                self._start()
         with self._lock:
-            if digest in self._done:
-                return self._done[digest]
-            if digest in self._pending:
-                return lattice
-            self._pending.add(digest)
-        links = small_world.copy()
+            self._current[grid] = ready
+        return ready
 
-        def compute() -> None:
-            try:  # below the render threads: a slower result, never a dropped frame
-                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
-            except (AttributeError, OSError):
-                pass
-            path = cache_dir() / f"{digest}.npz"
+    @staticmethod
+    def _lattice_modes(r: ModesRequest, links: np.ndarray) -> Harmonics:
+        weights, _ = kernel_weights(r.k, r.k_sw, neighborhood=r.neighborhood, links=links.shape[1])
+        return lattice_harmonics(r.height, r.width, neighborhood=r.neighborhood, boundary=r.boundary,
+                                 count=r.count, weights=weights)
+
+    def _start(self) -> None:
+        if self._thread is None or not self._thread.is_alive():
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._work, name="eigenmodes", daemon=True)
+            self._thread.start()
+
+    def _work(self) -> None:
+        try:  # below the render threads: a slower result, never a dropped frame
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+        except (AttributeError, OSError):
+            pass
+        while not self._stop.is_set():
+            self._wake.wait(0.5)
+            with self._lock:
+                request, links = self._wanted, getattr(self, "_wanted_links", None)
+                self._wanted = None
+                self._wake.clear()
+                self._busy = request is not None
+            if request is None:
+                continue
             try:
-                with np.load(path) as f:
-                    result = Harmonics(f["modes"], f["eigenvalues"], "graph")
-            except (OSError, KeyError, ValueError):
-                laplacian = graph_laplacian(height, width, neighborhood=neighborhood, boundary=boundary,
-                                            small_world=links)
-                result = graph_harmonics(laplacian, lattice)
-                try:
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                    np.savez(path, modes=result.modes, eigenvalues=result.eigenvalues)
-                except OSError as e:
-                    log.warning("could not cache harmonics in %s: %s", path.parent, e)
+                result = self._compute(request, links)
+            except Exception as e:  # noqa: BLE001 — shown, logged once, the old modes stay in use
+                if not self.status:
+                    log.exception("eigenmodes failed; keeping the previous ones")
+                self.status = f"eigenmodes failed: {e}"
+                result = None
             with self._lock:
-                self._done[digest] = result
-                self._pending.discard(digest)
-            log.info("graph harmonics ready (%d modes, %d×%d)", count, height, width)
+                if result is not None:
+                    self._done[request] = result
+                    if len(self._done) > 64:
+                        self._done.pop(next(iter(self._done)))
+                    self._current[request.height, request.width, request.neighborhood, request.boundary,
+                                  request.count] = result
+                self._busy = False
 
-        thread = threading.Thread(target=compute, name="harmonics", daemon=True)
-        self._threads = [t for t in self._threads if t.is_alive()] + [thread]
-        thread.start()
-        return lattice
+    def _compute(self, r: ModesRequest, links: np.ndarray) -> Harmonics:
+        lattice = self._lattice_modes(r, links)
+        if links.shape[1] == 0 or r.height * r.width > GRAPH_MODES_MAX_CELLS or r.k_sw == 0.0 and r.k is not None:
+            return lattice
+        path = cache_dir() / f"{hashlib.sha1(repr(r).encode()).hexdigest()[:20]}.npz"
+        try:
+            with np.load(path) as f:
+                return Harmonics(f["modes"], f["eigenvalues"], "graph")
+        except (OSError, KeyError, ValueError, EOFError) as e:
+            if path.exists():
+                log.warning("eigenmode cache %s unreadable (%s): recomputing", path, e)
+        weights, sw_weight = kernel_weights(r.k, r.k_sw, neighborhood=r.neighborhood, links=links.shape[1])
+        laplacian = graph_laplacian(r.height, r.width, neighborhood=r.neighborhood, boundary=r.boundary,
+                                    small_world=links, weights=weights, small_world_weight=sw_weight)
+        result = graph_harmonics(laplacian, lattice)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            np.savez(path, modes=result.modes, eigenvalues=result.eigenvalues)
+        except OSError as e:
+            log.warning("could not cache eigenmodes in %s: %s", path.parent, e)
+        return result
 
     def close(self, timeout_s: float = 5.0) -> None:
-        """Wait up to ``timeout_s`` for background computations (they cannot be interrupted)."""
-        for thread in self._threads:
-            thread.join(timeout_s)
+        """Stop the worker; waits up to ``timeout_s`` (a running LOBPCG cannot be interrupted)."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+
+
+def harmonic_kernel_share(theta: np.ndarray, harmonics: Harmonics) -> float:
+    """Share of the field's non-uniform power |e^{iθ} − ⟨e^{iθ}⟩|² that lies in ``harmonics``'s
+    non-constant modes (0..1): how much of what the field does the driven modes can express."""
+    count = harmonics.modes.shape[0]
+    re, im = np.zeros(count), np.zeros(count)
+    project(harmonics.flat, np.ascontiguousarray(theta, np.float32).ravel(), re, im)
+    power = re**2 + im**2
+    non_uniform = theta.size - power[0]
+    return float(power[1:].sum() / max(non_uniform, 1e-12))
 
 
 @njit(parallel=True, fastmath=True, cache=True, nogil=True)
@@ -307,11 +425,22 @@ class Injector:
             spot = np.exp(-(dy**2 + dx**2) / (2 * blob_radius**2))
             spots.append(spot / np.linalg.norm(spot))
         self.spots = np.array(spots, np.float32).reshape(blobs, -1)
+        peak = self.spots.max(axis=1, keepdims=True)
+        self.sinks = (np.max(self.spots / peak, axis=0) > SINK_LEVEL).reshape(h, w)
         self.spot_weights = np.full(blobs, 1.0 / np.sqrt(blobs))
         self.spot_freqs_hz = rate_hz * rng.uniform(0.8, 1.6, blobs)
         self._pattern = np.zeros(h * w, np.float32)
         self._pattern_key: tuple[str, float] | None = None
         self._out = np.zeros((h, w), np.float32)
+
+    def sink_pull(self, theta: np.ndarray, *, rate: float) -> np.ndarray:
+        """The energy sinks' drain: inside the sinks (where semantic energy is aimed) each cell is
+        pulled toward its 3×3 neighbourhood's mean phase at ``rate`` (rad/s), F_i = rate·Im(e^{−iθ_i}·z̄_i);
+        elsewhere 0. float32 (H, W)."""
+        z = np.exp(1j * theta.astype(np.float32))
+        mean = ndimage.uniform_filter(z.real, 3, mode="wrap") + 1j * ndimage.uniform_filter(z.imag, 3, mode="wrap")
+        pull = np.where(self.sinks, rate * np.imag(np.conj(z) * mean), 0.0)
+        return pull.astype(np.float32)
 
     def pattern(self, *, time_s: float, mode: str = "neutral") -> np.ndarray:
         """The unit-gain spatial pattern at ``time_s`` (float32 (H·W,)), recomputed at pattern_hz."""

@@ -24,7 +24,9 @@ class Measures:
     patches : number of competing synchronised patches. antiphase : share of nearest-neighbour
     pairs more than 2π/3 apart (complementary colours side by side). spectrum : (M,) power of
     e^{iθ} in each harmonic, |⟨e^{iθ}, ψₘ⟩|²/N (all N modes together sum to 1). coherence : the
-    share of that power in the lowest ``LOW_MODES`` harmonics."""
+    share of that power in the lowest ``LOW_MODES`` harmonics. corr_length : the correlation
+    length of the axial order e^{2iθ} (cells; in-phase and anti-phase domains alike), capped at
+    half the grid's shorter side."""
 
     order: float
     local_order: float
@@ -32,6 +34,7 @@ class Measures:
     antiphase: float
     spectrum: np.ndarray
     coherence: float
+    corr_length: float
 
 
 @njit(parallel=True, fastmath=True, cache=True, nogil=True)
@@ -121,6 +124,26 @@ def harmonic_spectrum(theta: np.ndarray, harmonics: Harmonics) -> np.ndarray:
     return (re**2 + im**2) / theta.size
 
 
+def correlation_length(theta: np.ndarray) -> float:
+    """Distance r (cells) at which the radially averaged autocorrelation Re⟨z̄_i·z_{i+r}⟩ of
+    z = e^{2iθ} first falls below 1/e (periodic FFT autocorrelation; linear interpolation between
+    integer radii); half the shorter side if it never does. θ : (H, W) rad."""
+    h, w = theta.shape
+    z = np.exp(2j * theta.astype(np.float64))
+    acf = np.fft.ifft2(np.abs(np.fft.fft2(z)) ** 2).real / z.size
+    dy = np.minimum(np.arange(h), h - np.arange(h))[:, None]
+    dx = np.minimum(np.arange(w), w - np.arange(w))[None, :]
+    radius = np.rint(np.hypot(dy, dx)).astype(np.intp)
+    limit = min(h, w) // 2
+    profile = np.bincount(radius.ravel(), acf.ravel())[:limit + 1] / np.bincount(radius.ravel())[:limit + 1]
+    below = np.flatnonzero(profile < 1 / np.e)
+    if below.size == 0:
+        return float(limit)
+    r = int(below[0])
+    a, b = profile[r - 1], profile[r]
+    return float(r - 1 + (a - 1 / np.e) / (a - b))
+
+
 def measure(theta: np.ndarray, harmonics: Harmonics, *, wrap: bool = True) -> Measures:
     """All measures of one field state."""
     spectrum = harmonic_spectrum(theta, harmonics)
@@ -132,4 +155,5 @@ def measure(theta: np.ndarray, harmonics: Harmonics, *, wrap: bool = True) -> Me
         antiphase=float(antiphase),
         spectrum=spectrum,
         coherence=float(spectrum[:LOW_MODES].sum()),
+        corr_length=correlation_length(theta),
     )

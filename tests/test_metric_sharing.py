@@ -1,0 +1,188 @@
+"""Metric sharing: exact forcing maps, the measures on real coupled runs, the [lattice] config."""
+
+import math
+import tomllib
+from pathlib import Path
+
+import numba
+import numpy as np
+import pytest
+
+from visualizer.sim import Field, FieldConfig
+from visualizer.sim.lattice3d import CORNER_ROTATION, SQUARE_ROTATION
+from visualizer.sim.metric_sharing import SomaticConfig, SomaticField, projected_cells
+
+PRESETS = Path(__file__).resolve().parents[1] / "presets"
+LATTICE_PRESETS = ("standing-waves", "lattice-waves", "square-lines", "somatic-visual")
+
+
+@pytest.fixture
+def one_thread():
+    """The 32×32 field is too small for numba's threads to pay off on a shared 2-core machine."""
+    threads = numba.get_num_threads()
+    numba.set_num_threads(1)
+    yield
+    numba.set_num_threads(threads)
+
+
+def coupled_run(k_2d, couplings, *, k_x=2.0, frames=400, size=32):
+    field = Field(FieldConfig(height=size, width=size, small_world_links=2, omega_spread=0.1, seed=1,
+                              boundary="open"))
+    config = SomaticConfig(n=7, metric="projected", projection="corner", couplings=couplings, normalised=True,
+                           k_x=k_x, omega_spread=0.1)
+    somatic = SomaticField(config, (size, size), seed=2)
+    for _ in range(frames):
+        forcing, measures = somatic.advance(field.theta, config.dt, couplings=config.couplings, k_x=k_x,
+                                            rotation=config.rotation)
+        field.step(dt=0.02, k=k_2d, k_sw=k_2d[0], forcing=forcing)
+    return measures
+
+
+def test_cessation_high_when_both_fields_are_driven_to_coherence(one_thread):
+    m = coupled_run((20.0, 20.0, 10.0, 0.0), (1.0, 1.0, 1.0, 1.0))  # 5-MeO-like 2D, attractive rings
+    assert m.order_lattice > 0.9 and m.order_visual > 0.9 and m.agreement > 0.9
+    assert m.cessation > 0.8 and m.cessation_active
+
+
+def test_cessation_low_with_frustrated_kernels(one_thread):
+    m = coupled_run((-10.0, 10.0, -10.0, 10.0), (1.0, -1.0, 1.0, -1.0))
+    assert m.cessation < 0.3 and not m.cessation_active
+    assert m.indistinguishability < 0.9  # the frustrated rings do feel the dropped depth
+
+
+def test_projected_cells_square_view_stacks_z_columns():
+    somatic = SomaticField(SomaticConfig(n=5, projection="square"), (40, 60))
+    cells = projected_cells(somatic.lattice, SQUARE_ROTATION, (40, 60))
+    p = somatic.lattice.positions
+    r = math.sqrt(3) * 4 / 2
+    expected = np.floor((p[:, 1] + r) / (2 * r) * 40) * 60 + np.floor((p[:, 0] + r) / (2 * r) * 60)
+    np.testing.assert_array_equal(cells, expected.astype(int))
+    # nodes that differ only in depth (z) share a cell; 25 distinct cells for 125 nodes
+    assert len(np.unique(cells)) == 25
+    assert all(len(set(cells[(p[:, 0] == x) & (p[:, 1] == y)])) == 1 for x in range(-2, 3) for y in range(-2, 3))
+
+
+def test_forcing_maps_exactly_both_ways():
+    shape, k_x, dt = (48, 48), 1.5, 0.01
+    config = SomaticConfig(n=5, projection="corner", couplings=(0.0, 0.0, 0.0, 0.0), k_x=k_x)
+    somatic = SomaticField(config, shape, seed=4)
+    lattice = somatic.lattice
+    lattice.omega[:] = 0.0
+    rng = np.random.default_rng(0)
+    theta2d = rng.uniform(0, 2 * np.pi, shape).astype(np.float32)
+    before = lattice.theta.astype(np.float64)
+    forcing, _ = somatic.advance(theta2d, dt, couplings=(0.0, 0.0, 0.0, 0.0), k_x=k_x, rotation=CORNER_ROTATION)
+    cells = projected_cells(lattice, CORNER_ROTATION, shape)
+    flat = theta2d.reshape(-1).astype(np.float64)
+    # the lattice got exactly its cell's pull (no ring coupling, ω = 0: one Euler step)
+    expected_nodes = np.mod(before + dt * k_x * np.sin(flat[cells] - before), 2 * np.pi)
+    assert np.abs(np.angle(np.exp(1j * (lattice.theta - expected_nodes)))).max() < 1e-5
+    # each cell got the mean pull of the nodes that project onto it, the others nothing
+    expected = np.zeros(flat.size)
+    for cell in set(cells.tolist()):
+        nodes = lattice.theta[cells == cell].astype(np.float64)
+        expected[cell] = k_x * np.mean(np.sin(nodes - flat[cell]))
+    assert forcing.shape == shape and forcing.dtype == np.float32
+    np.testing.assert_allclose(forcing.reshape(-1), expected, atol=1e-6)
+    assert np.count_nonzero(forcing) == len(set(cells.tolist())) < forcing.size
+
+
+def test_indistinguishability_is_one_without_ring_coupling():
+    somatic = SomaticField(SomaticConfig(n=6), (32, 32), seed=1)
+    assert somatic.indistinguishability(0.02, couplings=(0, 0, 0, 0), rotation=(0.3, 0.4)) == pytest.approx(1.0)
+    assert somatic.indistinguishability(0.02, couplings=(-0.1, 0, 0, 0), rotation=(0.3, 0.4)) < 0.95
+
+
+def test_cessation_threshold_has_hysteresis():
+    shape = (64, 64)
+    config = SomaticConfig(n=4, projection="square", couplings=(0.0, 0.0, 0.0, 0.0), k_x=0.0,
+                           cessation_threshold=0.8, cessation_hysteresis=0.1)
+    somatic = SomaticField(config, shape)
+    somatic.lattice.theta[:] = 1.0
+    theta2d = np.full(shape, 1.0, np.float32)
+    free = np.setdiff1d(np.arange(theta2d.size), somatic.cells)  # cells no node projects onto
+
+    def index_with(order):  # R_visual = order exactly (flip a fraction of node-free cells by π)
+        theta = theta2d.copy().reshape(-1)
+        theta[free[: round((1 - order) / 2 * theta.size)]] += np.pi
+        _, m = somatic.advance(theta.reshape(shape), 0.02, couplings=(0, 0, 0, 0), k_x=0.0, rotation=SQUARE_ROTATION)
+        return m
+
+    assert [index_with(r).cessation_active for r in (1.0, 0.75, 0.65, 0.75, 0.85)] == [True, True, False, False, True]
+    assert index_with(0.75).cessation == pytest.approx(0.75, abs=0.01)
+
+
+# -- the [lattice] section ------------------------------------------------------------------
+def test_from_table_accepts_every_key_and_derives_rotation():
+    config = SomaticConfig.from_table({
+        "enabled": True, "n": 16, "metric": "lattice", "alpha": 0.5, "projection": "free",
+        "rotation_deg": [10, -20], "auto_rotate_deg_s": 6.0, "couplings": [-0.3, 0, 0.1, 0],
+        "normalised": True, "k_x": 1.0, "omega_mean": 1.0, "omega_spread": 0.2, "dt": 0.02, "substeps": 2,
+        "cessation_threshold": 0.7, "cessation_hysteresis": 0.05, "sweep_c1": [-0.3, 0.5], "sweep_period_s": 20,
+    }, "x.toml: [lattice]")
+    assert config.rotation == pytest.approx((math.radians(10), math.radians(-20)))
+    assert config.couplings_at(0.0)[0] == pytest.approx(0.1) and config.couplings_at(5.0)[0] == pytest.approx(0.5)
+    assert config.couplings_at(15.0) == pytest.approx((-0.3, 0.0, 0.1, 0.0))
+    assert SomaticConfig.from_table({"projection": "corner"}, "w").rotation == CORNER_ROTATION
+
+
+@pytest.mark.parametrize("table,named", [
+    ({"n": 1}, "n = 1: expected an integer in 2..64"),
+    ({"metric": "flat"}, "metric = 'flat': expected one of 'lattice', 'projected'"),
+    ({"couplings": [1, 2, 3]}, "couplings = [1, 2, 3]: expected a list of 4 numbers"),
+    ({"sweep_c1": [0.5, -0.3]}, "sweep_c1 = [0.5, -0.3]: expected a list of 2 numbers in -20..20 with low ≤ high"),
+    ({"alpha": 1.5}, "alpha = 1.5: expected a number in 0..1"),
+    ({"normalised": 1}, "normalised = 1: expected true or false"),
+    ({"colour": "red"}, "unknown key 'colour'; allowed: enabled, n,"),
+    ({"projection": "corner", "rotation_deg": [1, 2]}, "rotation_deg = [1, 2]: allowed only with projection = 'free'"),
+])
+def test_from_table_rejects_with_one_line(table, named):
+    with pytest.raises(ValueError) as error:
+        SomaticConfig.from_table(table, "p.toml: [lattice]")
+    message = str(error.value)
+    assert message.startswith("p.toml: [lattice]: ") and named in message and "\n" not in message
+
+
+@pytest.mark.parametrize("name", LATTICE_PRESETS)
+def test_shipped_lattice_presets_parse(name):
+    with open(PRESETS / f"{name}.toml", "rb") as f:
+        table = tomllib.load(f)["lattice"]
+    config = SomaticConfig.from_table(table, f"{name}.toml: [lattice]")
+    assert config.enabled
+
+
+def test_mean_phase_is_the_common_phase_of_coherent_fields():
+    somatic = SomaticField(SomaticConfig(n=4, couplings=(0.0, 0.0, 0.0, 0.0)), (16, 16))
+    somatic.lattice.omega[:] = 0.0
+    somatic.lattice.theta[:] = 2.5
+    _, m = somatic.advance(np.full((16, 16), 2.5, np.float32), 0.02, couplings=(0, 0, 0, 0), k_x=1.0, rotation=(0.1, 0.2))
+    assert m.mean_phase == pytest.approx(2.5, abs=1e-6) and m.cessation == pytest.approx(1.0, abs=1e-6)
+
+
+def test_dots_are_drawn_on_the_cells_their_nodes_pull():
+    import os
+
+    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+    import pygame
+
+    from visualizer.render.colour import build_lut
+    from visualizer.render.lattice_view import draw_lattice, pack_lut, screen_layout
+
+    shape, rotation = (90, 120), (0.3, -0.5)
+    somatic = SomaticField(SomaticConfig(n=5), shape, seed=0)
+    lattice = somatic.lattice
+    cells = projected_cells(lattice, rotation, shape)
+    rect = pygame.Rect(0, 0, shape[1], shape[0])  # one pixel per cell
+    xs, ys, _, order = screen_layout(lattice.positions, lattice.theta, rotation, rect)
+    np.testing.assert_array_equal(np.floor(ys).astype(int) * shape[1] + np.floor(xs).astype(int), cells)
+    # the nearest node's dot is on top, in its phase's colour
+    surface = pygame.Surface((600, 450), 0, 32)
+    lut_rgb = build_lut("lab")
+    big = pygame.Rect(0, 0, 600, 450)
+    draw_lattice(surface, big, lattice.positions, lattice.theta, rotation, pack_lut(surface, lut_rgb), background=0)
+    xs, ys, _, order = screen_layout(lattice.positions, lattice.theta, rotation, big)
+    nearest = order[-1]
+    colour = tuple(surface.get_at((int(xs[nearest]), int(ys[nearest])))[:3])
+    expected = tuple(lut_rgb[int(lattice.theta[nearest] / (2 * np.pi) * len(lut_rgb)) % len(lut_rgb)])
+    assert colour == expected
+    assert surface.get_at((2, 2))[:3] == (0, 0, 0)  # the corner is outside every dot

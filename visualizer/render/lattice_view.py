@@ -1,0 +1,138 @@
+"""Drawing the 3D lattice: depth-sorted dots in the palette's colours, size breathing with sin θ.
+
+The screen mapping is the one ``visualizer.sim.metric_sharing.projected_cells`` uses: the disc of
+radius d_max/2 that holds every rotation of the lattice fills the rect (screen y down), so a dot
+drawn over the 2D field sits exactly on the cell its node is coupled to.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numba
+import numpy as np
+import pygame
+
+from visualizer.sim.lattice3d import rotation_matrix
+
+BREATHING = 0.45  # dot radius × (1 + BREATHING·sin θ), as the demo's dots swell and shrink
+DOT_FILL = 0.22  # base dot radius as a fraction of one lattice unit on screen
+PERSPECTIVE = 0.25  # nearest dots this much larger, farthest this much smaller
+DRAG_RAD_PER_PX = 0.01
+
+
+@numba.njit(fastmath=True, cache=True, nogil=True)
+def _splat_dots(pixels, xs, ys, radii, colours, order, x0, y0, x1, y1, rim_px, rim_colour):
+    """Filled discs into ``pixels`` (uint32 (W, H), pygame's [x, y] layout) in ``order`` (far first),
+    clipped to the rect [x0, x1) × [y0, y1); the outer ``rim_px`` of each disc in ``rim_colour``."""
+    for k in range(order.size):
+        i = order[k]
+        r = radii[i]
+        r2 = r * r
+        inner = max(r - rim_px, 0.0)
+        inner2 = inner * inner
+        for y in range(max(y0, int(ys[i] - r)), min(y1, int(ys[i] + r) + 1)):
+            dy = y + 0.5 - ys[i]
+            for x in range(max(x0, int(xs[i] - r)), min(x1, int(xs[i] + r) + 1)):
+                dx = x + 0.5 - xs[i]
+                d2 = dx * dx + dy * dy
+                if d2 <= inner2:
+                    pixels[x, y] = colours[i]
+                elif d2 <= r2:
+                    pixels[x, y] = rim_colour
+
+
+def pack_lut(surface: pygame.Surface, lut_rgb: np.ndarray) -> np.ndarray:
+    """The LUT (uint8 (m, 3) sRGB, colour of phase 2π·i/m) as ``surface``'s 32-bit pixel values, uint32 (m,)."""
+    r, g, b, _ = surface.get_shifts()
+    rgb = lut_rgb.astype(np.uint32)
+    return (rgb[:, 0] << r) | (rgb[:, 1] << g) | (rgb[:, 2] << b) | np.uint32(surface.get_masks()[3])
+
+
+def screen_layout(positions: np.ndarray, theta: np.ndarray, rotation: tuple[float, float],
+                  rect: pygame.Rect) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Where and how big each node's dot is: (x_px, y_px, radius_px, far-to-near order).
+
+    positions : float64 (N, 3) centred lattice positions; theta : (N,) phases (rad).
+    """
+    xyz = positions @ rotation_matrix(rotation).T
+    extent = float(np.sqrt((positions**2).sum(axis=1)).max()) or 1.0  # = d_max / 2
+    unit_px = min(rect.w, rect.h) / (2 * extent)
+    xs = rect.x + (xyz[:, 0] + extent) / (2 * extent) * rect.w
+    ys = rect.y + (xyz[:, 1] + extent) / (2 * extent) * rect.h
+    near = xyz[:, 2] / extent  # −1 far … +1 near
+    radii = DOT_FILL * unit_px * (1 + BREATHING * np.sin(theta)) * (1 + PERSPECTIVE * near)
+    return xs, ys, np.maximum(radii, 0.5), np.argsort(xyz[:, 2], kind="stable")
+
+
+def draw_lattice(surface: pygame.Surface, rect: pygame.Rect, positions: np.ndarray, theta: np.ndarray,
+                 rotation: tuple[float, float], packed_lut: np.ndarray, *, background: int | None = None,
+                 rim_px: float = 1.0) -> None:
+    """Draw the lattice's dots into ``rect`` of a 32-bit ``surface``, far dots first.
+
+    positions : float64 (N, 3); theta : (N,) rad; rotation : (rx, ry) rad;
+    packed_lut : ``pack_lut(surface, lut_rgb)``; background : pixel value to clear the rect with
+    first (drawing beside the field), or None to draw over what is there (overlay);
+    rim_px : width of a black rim that keeps dots legible over a field of the same colours.
+    """
+    rect = rect.clip(surface.get_rect())
+    if background is not None:
+        surface.fill(background, rect)
+    xs, ys, radii, order = screen_layout(positions, theta, rotation, rect)
+    index = (np.mod(theta, 2 * np.pi) * (packed_lut.size / (2 * np.pi))).astype(np.int64) % packed_lut.size
+    pixels = pygame.surfarray.pixels2d(surface)
+    try:
+        _splat_dots(pixels, xs, ys, radii, packed_lut[index], order, rect.left, rect.top, rect.right, rect.bottom,
+                    float(rim_px), int(surface.map_rgb((0, 0, 0))))
+    finally:
+        del pixels  # unlock the surface
+
+
+def draw_cessation_veil(surface: pygame.Surface, rect: pygame.Rect, rgb: tuple[int, int, int], strength: float) -> None:
+    """Blend ``rect`` toward one uniform colour (e.g. the mean phase's) by ``strength`` in [0, 1]."""
+    if strength <= 0:
+        return
+    veil = pygame.Surface(rect.size)
+    veil.fill(rgb)
+    veil.set_alpha(round(255 * min(strength, 1.0)))
+    surface.blit(veil, rect.topleft)
+
+
+@dataclass
+class ViewRotation:
+    """The view rotation (rx, ry) in rad, turned by mouse drags and an auto-rotation about y.
+
+    A controller, not a config: mutable, one per window.
+    """
+
+    rx: float = 0.0
+    ry: float = 0.0
+    auto_rotate_deg_s: float = 0.0
+    _dragging: bool = field(default=False, init=False, repr=False)
+
+    @property
+    def rotation(self) -> tuple[float, float]:
+        return self.rx, self.ry
+
+    def drag(self, dx_px: float, dy_px: float) -> None:
+        """A drag of (dx, dy) pixels: horizontal turns about y, vertical about x."""
+        self.ry = math.remainder(self.ry + DRAG_RAD_PER_PX * dx_px, 2 * math.pi)
+        self.rx = math.remainder(self.rx + DRAG_RAD_PER_PX * dy_px, 2 * math.pi)
+
+    def advance(self, dt_s: float) -> None:
+        """Auto-rotate for ``dt_s`` seconds of wall time."""
+        self.ry = math.remainder(self.ry + math.radians(self.auto_rotate_deg_s) * dt_s, 2 * math.pi)
+
+    def handle_event(self, event: pygame.event.Event, rect: pygame.Rect | None = None) -> bool:
+        """Left-button drags (starting inside ``rect`` if given) rotate; True if the event was used."""
+        if event.type == pygame.MOUSEBUTTONDOWN and event.button == 1 and (rect is None or rect.collidepoint(event.pos)):
+            self._dragging = True
+            return True
+        if event.type == pygame.MOUSEBUTTONUP and event.button == 1 and self._dragging:
+            self._dragging = False
+            return True
+        if event.type == pygame.MOUSEMOTION and self._dragging:
+            self.drag(*event.rel)
+            return True
+        return False

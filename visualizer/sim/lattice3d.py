@@ -1,0 +1,227 @@
+"""The 3D somatic lattice: n×n×n phase oscillators with all-to-all ring kernels (QRI's standing waves).
+
+The model (pinned; ``tests/test_lattice3d.py`` checks it against a float64 brute force):
+
+    θᵢ ← θᵢ + dt·(ωᵢ + sᵢ·Σ_{j≠i} I(d_ij)·sin(θⱼ − θᵢ))          (Jacobi update, wrapped to [0, 2π))
+    I(d) = Σ_{c=1..4} −C_c·R(d, r_c, w_c),  r_c = D_c·d_max,  w_c = W_c·d_max,  d_max = √3·(n−1)
+    R(d, r, w) = exp(−(d−r)²/(2(0.5w)²)) − exp(−(d−r)²/(2w²))
+    d_ij = (1−α)·|pⱼ − pᵢ| + α·|P(pⱼ − pᵢ)|
+
+P is the screen projection: rotate about y by ry, then about x by rx, keep (x, y), drop depth.
+sᵢ = 1 reproduces the demo; the normalised mode uses sᵢ = 1/Σ_{j≠i}|I(d_ij)|.
+
+Why it is fast: positions are integers, so p_j − p_i is an integer offset Δ and, for every α and
+rotation, the coupling I(d_ij) depends on Δ alone: K(Δ) = I((1−α)|Δ| + α|PΔ|). The coupling sum is
+then a linear convolution of sin θ and cos θ with K over the lattice, done exactly by a zero-padded
+3D FFT (padded side L ≥ 2n−1, so nothing wraps), float32, O(N log N) instead of O(N²).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import numba
+import numpy as np
+import scipy.fft
+
+RING_RADII = (0.1, 0.3, 0.6, 0.9)  # D: ring radius / d_max
+RING_WIDTHS = (0.05, 0.08, 0.12, 0.15)  # W: ring width / d_max
+METRICS = ("lattice", "projected")
+CORNER_ROTATION = (math.atan(1.0 / math.sqrt(2.0)), -math.pi / 4)  # looks down the (1, 1, 1) diagonal
+SQUARE_ROTATION = (0.0, 0.0)  # looks down z: the projection is the square lattice
+FFT_WORKERS = 2  # threads for transforms of side > 32; smaller ones run faster on one
+
+
+def rotation_matrix(rotation: tuple[float, float]) -> np.ndarray:
+    """The demo's view rotation, float64 (3, 3): about y by ry, then about x by rx (rad).
+
+    Row 0 and 1 give the projected (x, y), row 2 the depth.
+    """
+    rx, ry = rotation
+    about_y = np.array([[math.cos(ry), 0.0, math.sin(ry)], [0.0, 1.0, 0.0], [-math.sin(ry), 0.0, math.cos(ry)]])
+    about_x = np.array([[1.0, 0.0, 0.0], [0.0, math.cos(rx), -math.sin(rx)], [0.0, math.sin(rx), math.cos(rx)]])
+    return about_x @ about_y
+
+
+def lattice_positions(n: int) -> np.ndarray:
+    """Integer positions centred on 0, float64 (n³, 3), index i = (a·n + b)·n + c ↔ (a, b, c) − (n−1)/2."""
+    axis = np.arange(n) - (n - 1) / 2.0
+    a, b, c = np.meshgrid(axis, axis, axis, indexing="ij")
+    return np.stack([a.ravel(), b.ravel(), c.ravel()], axis=1)
+
+
+def ring_kernel(distance: np.ndarray, couplings: Sequence[float], d_max: float) -> np.ndarray:
+    """I(d) of the four rings, float64, same shape as ``distance`` (lattice units)."""
+    distance = np.asarray(distance, np.float64)
+    total = np.zeros_like(distance)
+    for c, r, w in zip(couplings, RING_RADII, RING_WIDTHS):
+        x2 = (distance - r * d_max) ** 2
+        w = w * d_max
+        total -= c * (np.exp(-x2 / (2 * (0.5 * w) ** 2)) - np.exp(-x2 / (2 * w * w)))
+    return total
+
+
+@numba.njit(inline="always")
+def _circular(offset, side):
+    return offset + side if offset < 0 else offset
+
+
+@numba.njit(fastmath=True, cache=True, nogil=True)  # serial: faster than prange on a loaded 2-core box
+def _fill_offset_kernel(out, n, projection, alpha, d_max, couplings, radii, widths):
+    """K(Δ) for every offset Δ ∈ (−n, n)³ into the circular array ``out`` (L, L, L) float32, K(0) = 0.
+
+    One exp per ring (exp(−x²/(2(w/2)²)) = g⁴ with g = exp(−x²/(2w²))), rings with C = 0 skipped,
+    half the offsets computed (K(−Δ) = K(Δ)); offset Δ sits at index Δ mod L.
+    """
+    side = out.shape[0]
+    active = np.nonzero(couplings)[0]
+    centre = radii * d_max
+    inv_two_w2 = 1.0 / (2.0 * (widths * d_max) ** 2)
+    out[...] = 0.0
+    for a in range(0, n):
+        for b in range(-n + 1, n):
+            for c in range(-n + 1, n):
+                if a == 0 and (b < 0 or (b == 0 and c <= 0)):
+                    continue  # the mirror of an offset done elsewhere, or Δ = 0
+                d3 = math.sqrt(a * a + b * b + c * c)
+                px = projection[0, 0] * a + projection[0, 1] * b + projection[0, 2] * c
+                py = projection[1, 0] * a + projection[1, 1] * b + projection[1, 2] * c
+                d = (1.0 - alpha) * d3 + alpha * math.sqrt(px * px + py * py)
+                k = 0.0
+                for ring in active:
+                    g = math.exp(-((d - centre[ring]) ** 2) * inv_two_w2[ring])
+                    g2 = g * g
+                    k -= couplings[ring] * (g2 * g2 - g)
+                out[a, _circular(b, side), _circular(c, side)] = k
+                out[_circular(-a, side), _circular(-b, side), _circular(-c, side)] = k
+
+
+@numba.njit(fastmath=True, cache=True, nogil=True)  # serial: O(N), waking threads costs more
+def _jacobi_update(theta, omega, sin_theta, cos_theta, conv_sin, conv_cos, scale, dt, extra, has_extra):
+    """θ ← wrap(θ + dt·(ω + s·(cos θ·(K∗sin θ) − sin θ·(K∗cos θ)) + extra)), all float32 (N,)."""
+    two_pi = np.float32(2.0 * np.pi)
+    for i in range(theta.size):
+        v = omega[i] + scale[i] * (cos_theta[i] * conv_sin[i] - sin_theta[i] * conv_cos[i])
+        if has_extra:
+            v += extra[i]
+        t = theta[i] + dt * v
+        t -= two_pi * math.floor(t / two_pi)
+        theta[i] = t if t < two_pi else np.float32(0.0)
+
+
+class Lattice3D:
+    """n×n×n ring-kernel phase oscillators, stepped exactly by FFT convolution.
+
+    ``positions`` float64 (n³, 3), ``theta`` float32 (n³,) rad in [0, 2π), ``omega`` float32 (n³,)
+    rad/s are plain arrays (read them, write them). Node i sits at ``positions[i]``.
+
+    n : lattice side (n = 7 is the demo's 343 nodes), 2..64.
+    seed : seeds the random phases; ω starts at 0 (the demo's oscillators share one frequency).
+    """
+
+    def __init__(self, n: int = 7, seed: int = 0):
+        if not 2 <= n <= 64:
+            raise ValueError(f"lattice side n must be in 2..64, not {n}")
+        self.n = n
+        self.d_max = math.sqrt(3.0) * (n - 1)
+        self.positions = lattice_positions(n)
+        rng = np.random.default_rng(seed)
+        self.theta = rng.uniform(0.0, 2 * np.pi, n**3).astype(np.float32)
+        self.omega = np.zeros(n**3, np.float32)
+        self._side = scipy.fft.next_fast_len(2 * n - 1, real=True)
+        self._workers = FFT_WORKERS if self._side > 32 else 1
+        self._kernel = np.zeros((self._side,) * 3, np.float32)
+        self._spectrum = np.zeros((self._side, self._side, self._side // 2 + 1), np.float32)
+        self._trig = np.zeros((2, n, n, n), np.float32)
+        self._scale = np.ones(n**3, np.float32)
+        self._kernel_key: tuple | None = None
+        self._no_extra = np.zeros(1, np.float32)
+
+    # -- the coupling ----------------------------------------------------------------------
+    def set_kernel(self, couplings: Sequence[float], *, metric: str = "lattice", alpha: float | None = None,
+                   rotation: tuple[float, float] = (0.0, 0.0), normalised: bool = False) -> None:
+        """Prepare K(Δ), its spectrum and sᵢ; does nothing when nothing changed since the last call."""
+        if metric not in METRICS:
+            raise ValueError(f"metric must be one of {METRICS}, not {metric!r}")
+        alpha = blend_weight(metric, alpha)
+        couplings = tuple(float(c) for c in couplings)
+        if len(couplings) != 4:
+            raise ValueError(f"couplings must be 4 numbers (C1..C4), got {len(couplings)}")
+        key = (couplings, alpha, tuple(rotation) if alpha > 0 else None, normalised)
+        if key == self._kernel_key:
+            return
+        projection = rotation_matrix(rotation)[:2]
+        _fill_offset_kernel(self._kernel, self.n, projection, alpha, self.d_max, np.array(couplings),
+                            np.array(RING_RADII), np.array(RING_WIDTHS))
+        self._spectrum[...] = scipy.fft.rfftn(self._kernel, workers=self._workers).real
+        if normalised:
+            total = self._convolve_spectrum(np.ones((1,) + (self.n,) * 3, np.float32),
+                                            scipy.fft.rfftn(np.abs(self._kernel), workers=self._workers).real)
+            total = total.ravel()
+            self._scale[...] = np.where(total > 1e-12 * max(1.0, float(total.max())), 1.0 / np.maximum(total, 1e-30), 0.0)
+        else:
+            self._scale[...] = 1.0
+        self._kernel_key = key
+
+    def _convolve_spectrum(self, signals: np.ndarray, spectrum: np.ndarray) -> np.ndarray:
+        """Linear convolution of each (n, n, n) signal in ``signals`` (m, n, n, n) with a kernel given by
+        its real spectrum (L, L, L//2+1); the FFT is pruned: zero planes are never transformed."""
+        n, side = self.n, self._side
+        a = scipy.fft.rfft(signals, n=side, axis=3, workers=self._workers)
+        a = scipy.fft.fft(a, n=side, axis=2, workers=self._workers, overwrite_x=True)
+        a = scipy.fft.fft(a, n=side, axis=1, workers=self._workers, overwrite_x=True)
+        a *= spectrum
+        a = scipy.fft.ifft(a, axis=1, workers=self._workers, overwrite_x=True)[:, :n]
+        a = scipy.fft.ifft(a, axis=2, workers=self._workers)[:, :, :n]
+        return scipy.fft.irfft(a, n=side, axis=3, workers=self._workers)[..., :n]
+
+    def coupling_sums(self) -> tuple[np.ndarray, np.ndarray]:
+        """(Σⱼ K(pⱼ−pᵢ) sin θⱼ, Σⱼ K(pⱼ−pᵢ) cos θⱼ), float32 (n³,) each, for the current kernel."""
+        n = self.n
+        theta = self.theta.reshape(n, n, n)
+        np.sin(theta, out=self._trig[0])
+        np.cos(theta, out=self._trig[1])
+        conv = self._convolve_spectrum(self._trig, self._spectrum)
+        return np.ascontiguousarray(conv[0]).ravel(), np.ascontiguousarray(conv[1]).ravel()
+
+    # -- dynamics --------------------------------------------------------------------------
+    def step(self, dt: float, couplings: Sequence[float] = (0.0, 0.0, 0.0, 0.0), *, metric: str = "lattice",
+             alpha: float | None = None, rotation: tuple[float, float] = (0.0, 0.0), normalised: bool = False,
+             forcing: np.ndarray | None = None) -> None:
+        """One Jacobi Euler step in place.
+
+        Parameters
+        ----------
+        dt : step (s).
+        couplings : C1..C4, the rings' couplings (the demo's sliders, −1..1).
+        metric : "lattice" (3D distance) or "projected" (distance on screen after ``rotation``).
+        alpha : blend weight of the projected distance, d = (1−α)·d_lattice + α·d_projected, in
+            [0, 1]; None takes 0 for "lattice" and 1 for "projected".
+        rotation : (rx, ry) view rotation (rad): about y by ry, then about x by rx.
+        normalised : sᵢ = 1/Σⱼ|I(d_ij)| instead of 1.
+        forcing : optional float32 (n³,) extra phase velocity (rad/s), e.g. the visual field's pull.
+        """
+        self.set_kernel(couplings, metric=metric, alpha=alpha, rotation=rotation, normalised=normalised)
+        conv_sin, conv_cos = self.coupling_sums()
+        _jacobi_update(self.theta, self.omega, self._trig[0].ravel(), self._trig[1].ravel(), conv_sin, conv_cos,
+                       self._scale, np.float32(dt), self._no_extra if forcing is None else forcing,
+                       forcing is not None)
+
+    def order_parameter(self) -> float:
+        """Global Kuramoto order R = |mean e^{iθ}| in [0, 1]."""
+        theta = self.theta.astype(np.float64)
+        return float(np.hypot(np.cos(theta).mean(), np.sin(theta).mean()))
+
+    def project(self, rotation: tuple[float, float]) -> np.ndarray:
+        """Screen (x, y) and depth of every node, float64 (n³, 3), lattice units."""
+        return self.positions @ rotation_matrix(rotation).T
+
+
+def blend_weight(metric: str, alpha: float | None) -> float:
+    """α of d = (1−α)·d_lattice + α·d_projected: ``alpha`` if given, else 0 ("lattice") or 1 ("projected")."""
+    if alpha is None:
+        return 0.0 if metric == "lattice" else 1.0
+    if not 0.0 <= alpha <= 1.0:
+        raise ValueError(f"alpha must be in [0, 1], not {alpha}")
+    return float(alpha)
