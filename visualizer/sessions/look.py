@@ -9,14 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from visualizer.render.colour import (
-    GAMUT_MARGIN,
-    LUT_SIZE,
-    lab_to_linear_srgb,
-    linear_to_srgb_bytes,
-    max_chroma,
-    palette_lab,
-)
+from visualizer.render.colour import GAMUT_MARGIN, LUT_SIZE, palette_lab
+from visualizer.render.gamut import lab_to_linear_srgb, linear_to_srgb_bytes, max_chroma_lookup
 from visualizer.sessions.breath import breath_gain
 
 WARM_CENTRE_DEG = 50.0  # CIELAB hue between rose (0°) and gold (100°)
@@ -32,7 +26,7 @@ def warm_lab(*, lightness: float, size: int = LUT_SIZE) -> np.ndarray:
     theta = np.linspace(0.0, 2 * np.pi, size, endpoint=False)
     hue = np.radians(WARM_CENTRE_DEG + WARM_SWING_DEG * np.sin(theta))
     light = np.clip(lightness + WARM_LIGHTNESS_SWING * np.cos(theta), 0.0, 100.0)
-    chroma = 0.85 * GAMUT_MARGIN * max_chroma(light, hue)
+    chroma = 0.85 * GAMUT_MARGIN * max_chroma_lookup(light, hue)
     return np.stack([light, chroma * np.cos(hue), chroma * np.sin(hue)], axis=-1)
 
 

@@ -1,8 +1,8 @@
 """The session report: DIR/report.json (phases and 1 Hz series) and DIR/report.png.
 
-The series are sampled once per second of session time: energy E, the field's total
-temperature T (the annealer's heat plus the base temperature), global order R and the
-correlation length of e^{iθ}. The hot state (the field as the first cooling phase begins) is
+The series are sampled once per second of session time: the field's energy E, its temperature T
+(the annealer's turbulence plus the base Langevin temperature), global order R and the
+correlation length (``visualizer.sim.measures.correlation_length``). The hot state (the field as the first cooling phase begins) is
 kept so the report can compare the session's slow cooling with stopping abruptly: an instant
 quench from that same state, followed by the same time the session spent after its cooling.
 """
@@ -19,31 +19,9 @@ import numpy as np
 from visualizer.audio.features import FeatureSnapshot
 from visualizer.session import FrameState, Session
 from visualizer.sessions.timeline import KERNEL, SessionPlan
+from visualizer.sim.measures import correlation_length
 
 log = logging.getLogger(__name__)
-
-CORRELATION_LEVEL = 1.0 / np.e
-
-
-def correlation_length(theta: np.ndarray) -> float:
-    """Distance (cells) at which the radially averaged spatial autocorrelation of e^{iθ},
-    C(r) = ⟨e^{i(θ(x+r) − θ(x))}⟩ (C(0) = 1, periodic, by FFT), first falls below 1/e,
-    linearly interpolated; half the smaller side when it never does (one coherent domain).
-    theta : (H, W) rad."""
-    z = np.exp(1j * theta.astype(np.float64))
-    power = np.abs(np.fft.fft2(z)) ** 2
-    c = np.fft.ifft2(power).real / z.size
-    h, w = theta.shape
-    dy = np.minimum(np.arange(h), h - np.arange(h))[:, None]
-    dx = np.minimum(np.arange(w), w - np.arange(w))[None, :]
-    r = np.rint(np.hypot(dy, dx)).astype(np.intp).ravel()
-    profile = (np.bincount(r, c.ravel()) / np.bincount(r))[: min(h, w) // 2 + 1]
-    below = np.flatnonzero(profile < CORRELATION_LEVEL)
-    if below.size == 0:
-        return float(profile.size - 1)
-    i = int(below[0])
-    return float(i - 1 + (profile[i - 1] - CORRELATION_LEVEL) / (profile[i - 1] - profile[i]))
-
 
 @dataclass(frozen=True)
 class HotState:
@@ -137,7 +115,10 @@ def quench_frames(recorder: Recorder, *, fps: int) -> int:
 def summarise(recorder: Recorder, *, quench: float | None, quench_run_s: float | None, intention: str) -> SessionReport:
     s, plan = recorder.series, recorder.plan
     energy = np.array(s["E"])
-    above = np.flatnonzero(energy > recorder.threshold)
+    # the field starts from random phases (E ≈ 1): count from the first time it has relaxed below
+    relaxed = np.flatnonzero(energy <= recorder.threshold)
+    settled = energy[relaxed[0]:] if relaxed.size else energy[:0]
+    above = np.flatnonzero(settled > recorder.threshold) + (relaxed[0] if relaxed.size else 0)
     end_s = recorder.last_t
     phases = _phases(plan, end_s)
     cooling = sum(p["end_s"] - p["start_s"] for p, ph in zip(phases, plan.phases) if ph.cooling is not None)
@@ -145,7 +126,7 @@ def summarise(recorder: Recorder, *, quench: float | None, quench_run_s: float |
         name=plan.name, phases=phases, threshold=recorder.threshold,
         time_above_threshold_s=float(above.size),  # one sample per second
         first_above_threshold_s=float(s["t"][above[0]]) if above.size else None,
-        cooling_time_s=cooling, peak_energy=float(energy.max()) if energy.size else 0.0,
+        cooling_time_s=cooling, peak_energy=float(settled.max()) if settled.size else 0.0,
         final_corr_length=correlation_length(recorder.last_theta) if recorder.last_theta is not None else 0.0,
         quench_corr_length=quench, quench_run_s=quench_run_s,
         hot_state_s=recorder.hot_state.t_s if recorder.hot_state else None, intention=intention)
