@@ -53,7 +53,8 @@ class Phase:
     duration_s : length (s). transition_s : how long the morph from the previous phase's
     targets takes (s). kernel : (K1, K2, K3, K4, K_SW). palette, lightness (L*), warmth (0..1
     pull toward warm hues) : the look. energy : "music", "drone" or "none". injection : base
-    energy injection (rad/s). temperature : the field's total Langevin temperature (rad²/s) at
+    energy injection (rad/s). temperature : the field's total temperature (rad²/s: the annealer's
+    turbulence plus the base Langevin noise) at
     the end of the transition, or at the end of the phase when ``cooling`` names a schedule
     ("linear" or "exponential", as the annealer's) along which the temperature falls over the
     whole phase. breath_rate : breaths per minute (0 = no pacer). inhale, exhale :
