@@ -130,7 +130,7 @@ def test_from_table_accepts_every_key_and_derives_rotation():
     ({"n": 1}, "n = 1: expected an integer in 2..64"),
     ({"metric": "flat"}, "metric = 'flat': expected one of 'lattice', 'projected'"),
     ({"couplings": [1, 2, 3]}, "couplings = [1, 2, 3]: expected a list of 4 numbers"),
-    ({"sweep_c1": [0.5, -0.3]}, "sweep_c1 = [0.5, -0.3]: expected a list of 2 numbers in -20..20 with low ≤ high"),
+    ({"sweep_c1": [0.5, -0.3]}, "sweep_c1 = [0.5, -0.3]: expected [low, high] with low ≤ high, both in -20..20"),
     ({"alpha": 1.5}, "alpha = 1.5: expected a number in 0..1"),
     ({"normalised": 1}, "normalised = 1: expected true or false"),
     ({"colour": "red"}, "unknown key 'colour'; allowed: enabled, n,"),

@@ -21,12 +21,12 @@ from visualizer.audio.demo import demo_paths
 from visualizer.audio.engine import AudioChoice, AudioEngine, LockstepAudio, NoAudio
 from visualizer.params import REGISTRY, SLIDERS
 from visualizer.paths import pictures_dir
-from visualizer.render.colour import palette_lut
 from visualizer.render.display import DEFAULT_WINDOW, Display
 from visualizer.render.hud import Hud, HudFader, HudView, SliderView
 from visualizer.render.layout import grid_for_screen
 from visualizer.render.lattice_view import DRAG_RAD_PER_PX, draw_cessation_veil, draw_lattice, pack_lut
 from visualizer.session import MEASURE_EVERY, FrameState, Session
+from visualizer.stage import Stage, StageOptions
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +68,7 @@ class AppOptions:
     screenshot: Path | None = None
     audio: AudioChoice = AudioChoice()
     hud: bool = True
+    stage: StageOptions = StageOptions()
 
 
 class App:
@@ -83,6 +84,7 @@ class App:
         size = options.size or grid_for_screen(self.display.size, first.field.height * first.field.width)
         self.session = Session(first, size=size, seed=options.seed)
         self.audio = open_audio(options.audio, headless=options.headless)
+        self.stage = Stage(self.session, options.stage, tap=self.audio.tap, say=self.say)
         self.features = self.audio.latest()
         self.hud_visible = options.hud
         self.hud_fader = HudFader(now_s=time.monotonic())
@@ -192,10 +194,14 @@ class App:
         elif key in (pygame.K_TAB, pygame.K_UP, pygame.K_DOWN):
             back = key == pygame.K_UP or (key == pygame.K_TAB and shift)
             self.selected = (self.selected + (-1 if back else 1)) % len(SLIDERS)
+        elif key == pygame.K_w:
+            self.stage.toggle_recording(self.display.size, self.display.canvas.get_shifts()[:3])
         elif key in (pygame.K_LEFT, pygame.K_RIGHT):
             name = SLIDERS[self.selected]
             step = REGISTRY[name].step * (5 if shift else 1) * (1 if key == pygame.K_RIGHT else -1)
             s.set_base(name, round(s.base.get(name) + step, 3))
+        else:
+            self.stage.key(pygame.key.name(key), SLIDERS[self.selected])
 
     # -- the frame ---------------------------------------------------------------------------
     def frame(self) -> None:
@@ -213,7 +219,9 @@ class App:
             self._beat_flash_until = now + BEAT_FLASH_S
         f = self.features
         self._meters = np.maximum(np.array([f.energy, f.bass, f.mid, f.high]), self._meters * METER_RELEASE)
-        self.state = state = self.session.advance(self.features, 1.0 / FPS)
+        features = self.stage.before_advance(self.features, 1.0 / FPS)
+        self.state = state = self.session.advance(features, 1.0 / FPS)
+        self.stage.after_advance(features, state)
         if state.frame % MEASURE_EVERY == 0:
             for name, value in (("E", state.annealing.energy), ("T", state.annealing.temperature),
                                 ("R", state.measures.order)):
@@ -221,15 +229,18 @@ class App:
         self._draw(state)
 
     def _draw(self, state: FrameState) -> None:
-        key = (state.palette, round(state.params.lightness), round(state.params.saturation, 2))
-        if key != self._lut_key:
-            self._lut_key = key
-            self._lut_rgb = palette_lut(key[0], lightness=key[1], saturation=key[2])
-            self.display.set_palette(self._lut_rgb)
+        self._lut_rgb, shown = self.stage.lut(state)
+        if shown is not self._lut_key:
+            self._lut_key = shown
+            self.display.set_palette(shown)
         view = "antiphase" if self.antiphase_view else state.view
         self.display.draw_field(state.theta, view=view, time_s=state.time_s)
         if state.lattice is not None:
             self._draw_lattice(state)
+        if self.stage.recorder is not None:
+            pixels = pygame.surfarray.pixels2d(self.display.canvas)
+            self.stage.record(pixels.T)
+            del pixels
         opacity = 1.0 if self.options.headless else self.hud_fader.opacity(time.monotonic())
         if self.hud_visible and opacity > 0:
             self.hud.draw(self.display.canvas, self._hud_view(state), opacity=opacity)
@@ -253,6 +264,8 @@ class App:
     def _hud_view(self, state: FrameState) -> HudView:
         f, m, a = self.features, state.measures, state.annealing
         message, until = self._message
+        if self.stage.show_help:
+            return HudView(title="keys", sliders=(), selected=0, lines=tuple(self.stage.help()))
         tempo = f"{f.tempo_bpm:5.1f} BPM{' (tap)' if f.tap_tempo else ''} conf {f.beat_confidence:.2f}" if f.tempo_bpm else "tempo --"
         lines = (f"{self._fps:5.1f} fps   R = {m.order:.3f}   {state.theta.shape[0]}×{state.theta.shape[1]}",
                  f"audio: {f.status}", f"{f.level_dbfs:6.1f} dBFS   {tempo}   xruns {f.overflows}/{f.underruns}")
@@ -300,6 +313,7 @@ class App:
             self.close()
 
     def close(self) -> None:
+        self.stage.close()
         self.audio.close()
         self.session.close()
         pygame.quit()

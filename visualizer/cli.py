@@ -52,6 +52,15 @@ def build_parser() -> argparse.ArgumentParser:
     audio.add_argument("--play", metavar="FILE", type=Path, help="play an audio file (wav/flac/ogg/mp3) and react to it")
     audio.add_argument("--no-audio", action="store_true", help="silence: the field runs on its own")
     p.add_argument("--list-devices", action="store_true", help="list audio inputs and exit")
+    stage = p.add_argument_group("performing")
+    stage.add_argument("--midi", nargs="?", const="", metavar="DEVICE",
+                       help="MIDI input (name substring, or tcp:HOST:PORT); without a name the first one found")
+    stage.add_argument("--osc", action="store_true", help="listen for OSC control (see --osc-host, --osc-port)")
+    stage.add_argument("--osc-host", default="127.0.0.1", help="address OSC listens on (default 127.0.0.1: this "
+                                                               "machine only; 0.0.0.0 opens it to the network)")
+    stage.add_argument("--osc-port", type=int, default=9000, help="OSC port (default 9000)")
+    stage.add_argument("--osc-out", metavar="HOST:PORT", help="send beat, onset, levels, tempo, R and E as OSC")
+    stage.add_argument("--set", type=Path, metavar="FILE", help="a set file of scenes (see presets/sets/)")
     return p
 
 
@@ -121,9 +130,13 @@ def run_app(args: argparse.Namespace) -> None:
         audio = AudioChoice("input", device=args.input)
     else:
         audio = AudioChoice("demo")
+    from visualizer.stage import StageOptions
+
+    stage = StageOptions(midi=args.midi, osc=args.osc, osc_host=args.osc_host, osc_port=args.osc_port,
+                         osc_out=args.osc_out, set_path=args.set)
     App(AppOptions(preset=args.preset, size=args.size, seed=args.seed, fullscreen=args.fullscreen,
                    display=args.display, headless=args.headless, frames=args.frames,
-                   screenshot=args.screenshot, audio=audio, hud=not args.no_hud)).run()
+                   screenshot=args.screenshot, audio=audio, hud=not args.no_hud, stage=stage)).run()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -140,6 +153,10 @@ def main(argv: list[str] | None = None) -> int:
             from visualizer.tools.trace import main as trace_main
 
             return trace_main(argv[1:])
+        if argv[:1] == ["render"]:
+            from visualizer.tools.render_cli import main as render_main
+
+            return render_main(argv[1:])
         args = build_parser().parse_args(argv)
         if args.list_presets:
             list_presets()

@@ -7,7 +7,6 @@ plus any in the user's preset folder.
 
 from __future__ import annotations
 
-import math
 import os
 import tomllib
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from visualizer.modulation import CURVES, SOURCES, TARGETS, Route, SweepConfig
 from visualizer.params import REGISTRY, Params
 from visualizer.paths import user_config_dir
 from visualizer.render.colour import PALETTES
+from visualizer.schema import choice, flag, integer, number, numbers, ordered_pair, text
 from visualizer.render.config import VIEWS, DisplayConfig
 from visualizer.sim.annealing import SCHEDULES, AnnealingConfig
 from visualizer.sim.field import MAX_SIDE, MAX_SMALL_WORLD_LINKS, MIN_SIDE, FieldConfig, SimulationConfig
@@ -41,68 +41,8 @@ class Key:
     default: Any = None
 
 
-def _number(lo: float, hi: float) -> Callable[[Any], float]:
-    def check(v: Any) -> float:
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or not lo <= v <= hi:
-            raise ValueError(f"a number in {lo:g}..{hi:g}")
-        return float(v)
-    return check
-
-
-def _integer(lo: int, hi: int) -> Callable[[Any], int]:
-    def check(v: Any) -> int:
-        if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
-            raise ValueError(f"an integer in {lo}..{hi}")
-        return v
-    return check
-
-
-def _choice(options: tuple[str, ...]) -> Callable[[Any], str]:
-    def check(v: Any) -> str:
-        if v not in options:
-            raise ValueError("one of " + ", ".join(repr(o) for o in options))
-        return v
-    return check
-
-
-def _flag(v: Any) -> bool:
-    if not isinstance(v, bool):
-        raise ValueError("true or false")
-    return v
-
-
-def _text(v: Any) -> str:
-    if not isinstance(v, str) or not v.strip():
-        raise ValueError("a non-empty string")
-    return v
-
-
-def _numbers(count: int, lo: float, hi: float) -> Callable[[Any], tuple[float, ...]]:
-    one = _number(lo, hi)
-
-    def check(v: Any) -> tuple[float, ...]:
-        try:
-            if not isinstance(v, list) or len(v) != count:
-                raise ValueError
-            return tuple(one(x) for x in v)
-        except ValueError:
-            raise ValueError(f"a list of {count} numbers in {lo:g}..{hi:g}") from None
-    return check
-
-
-def _range(lo: float, hi: float) -> Callable[[Any], tuple[float, float]]:
-    pair = _numbers(2, lo, hi)
-
-    def check(v: Any) -> tuple[float, float]:
-        a, b = pair(v)
-        if a > b:
-            raise ValueError(f"[low, high] with low ≤ high, both in {lo:g}..{hi:g}")
-        return a, b
-    return check
-
-
 def _size(v: Any) -> tuple[int, int]:
-    side = _integer(MIN_SIDE, MAX_SIDE)
+    side = integer(MIN_SIDE, MAX_SIDE)
     try:
         if isinstance(v, list) and len(v) == 2:
             return side(v[0]), side(v[1])
@@ -113,76 +53,76 @@ def _size(v: Any) -> tuple[int, int]:
 
 def _param(name: str) -> Callable[[Any], float]:
     """A number in the registry's range for ``name``."""
-    return _number(REGISTRY[name].lo, REGISTRY[name].hi)
+    return number(REGISTRY[name].lo, REGISTRY[name].hi)
 
 
 SCHEMA: dict[str, dict[str, Key]] = {
     "": {
-        "name": Key(_text),
-        "description": Key(_text),
+        "name": Key(text),
+        "description": Key(text),
     },
     "field": {
         "size": Key(_size, (256, 256)),
-        "neighborhood": Key(_choice(NEIGHBOURHOODS), "diamond"),
-        "boundary": Key(_choice(BOUNDARIES), "wrap"),
-        "small_world_links": Key(_integer(0, MAX_SMALL_WORLD_LINKS), 2),
+        "neighborhood": Key(choice(NEIGHBOURHOODS), "diamond"),
+        "boundary": Key(choice(BOUNDARIES), "wrap"),
+        "small_world_links": Key(integer(0, MAX_SMALL_WORLD_LINKS), 2),
     },
     "frequencies": {
-        "mean": Key(_number(-50.0, 50.0), 1.0),
-        "spread": Key(_number(0.0, 50.0), 0.5),
-        "correlation": Key(_number(0.0, 256.0), 4.0),
+        "mean": Key(number(-50.0, 50.0), 1.0),
+        "spread": Key(number(0.0, 50.0), 0.5),
+        "correlation": Key(number(0.0, 256.0), 4.0),
     },
     "coupling": {
-        "k": Key(_numbers(4, REGISTRY["k1"].lo, REGISTRY["k1"].hi)),
+        "k": Key(numbers(4, REGISTRY["k1"].lo, REGISTRY["k1"].hi)),
         "k_sw": Key(_param("k_sw"), 0.0),
     },
     "sweep": {
-        **{name: Key(_range(REGISTRY[name].lo, REGISTRY[name].hi)) for name in SWEEPABLE},
-        "period_s": Key(_number(1.0, 3600.0), 60.0),
+        **{name: Key(ordered_pair(REGISTRY[name].lo, REGISTRY[name].hi)) for name in SWEEPABLE},
+        "period_s": Key(number(1.0, 3600.0), 60.0),
     },
     "simulation": {
-        "dt": Key(_number(1e-4, 0.2), 0.02),
-        "substeps": Key(_integer(1, 16), 2),
+        "dt": Key(number(1e-4, 0.2), 0.02),
+        "substeps": Key(integer(1, 16), 2),
     },
     "display": {
-        "palette": Key(_choice(PALETTES), DisplayConfig.palette),
+        "palette": Key(choice(PALETTES), DisplayConfig.palette),
         "lightness": Key(_param("lightness"), REGISTRY["lightness"].default),
         "saturation": Key(_param("saturation"), REGISTRY["saturation"].default),
-        "view": Key(_choice(VIEWS), DisplayConfig.view),
+        "view": Key(choice(VIEWS), DisplayConfig.view),
     },
     "injection": {
-        "mode": Key(_choice(INJECTION_MODES), InjectionConfig.mode),
-        "modes": Key(_integer(4, 64), InjectionConfig.modes),
-        "tilt": Key(_number(0.0, 4.0), InjectionConfig.tilt),
-        "rate_hz": Key(_number(0.0, 5.0), InjectionConfig.rate_hz),
-        "blobs": Key(_integer(1, 16), InjectionConfig.blobs),
-        "blob_radius": Key(_number(1.0, 64.0), InjectionConfig.blob_radius),
-        "sink_rate": Key(_number(0.0, 100.0), InjectionConfig.sink_rate),
+        "mode": Key(choice(INJECTION_MODES), InjectionConfig.mode),
+        "modes": Key(integer(4, 64), InjectionConfig.modes),
+        "tilt": Key(number(0.0, 4.0), InjectionConfig.tilt),
+        "rate_hz": Key(number(0.0, 5.0), InjectionConfig.rate_hz),
+        "blobs": Key(integer(1, 16), InjectionConfig.blobs),
+        "blob_radius": Key(number(1.0, 64.0), InjectionConfig.blob_radius),
+        "sink_rate": Key(number(0.0, 100.0), InjectionConfig.sink_rate),
     },
     "annealing": {
-        "enabled": Key(_flag, True),
-        "threshold": Key(_number(0.01, 2.0), AnnealingConfig.threshold),
-        "heating": Key(_number(0.0, 1.0), AnnealingConfig.heating),
-        "hysteresis": Key(_number(0.0, 1.0), AnnealingConfig.hysteresis),
-        "max_hot_s": Key(_number(0.1, 600.0), AnnealingConfig.max_hot_s),
-        "hot_temperature": Key(_number(0.0, 10.0), AnnealingConfig.hot_temperature),
-        "coupling_drop": Key(_number(0.0, 1.0), AnnealingConfig.coupling_drop),
-        "cooling_time_s": Key(_number(0.0, 600.0), AnnealingConfig.cooling_time_s),
-        "schedule": Key(_choice(SCHEDULES), AnnealingConfig.schedule),
+        "enabled": Key(flag, True),
+        "threshold": Key(number(0.01, 2.0), AnnealingConfig.threshold),
+        "heating": Key(number(0.0, 1.0), AnnealingConfig.heating),
+        "hysteresis": Key(number(0.0, 1.0), AnnealingConfig.hysteresis),
+        "max_hot_s": Key(number(0.1, 600.0), AnnealingConfig.max_hot_s),
+        "hot_temperature": Key(number(0.0, 10.0), AnnealingConfig.hot_temperature),
+        "coupling_drop": Key(number(0.0, 1.0), AnnealingConfig.coupling_drop),
+        "cooling_time_s": Key(number(0.0, 600.0), AnnealingConfig.cooling_time_s),
+        "schedule": Key(choice(SCHEDULES), AnnealingConfig.schedule),
     },
 }
 REQUIRED = {("", "name"), ("", "description"), ("coupling", "k")}
 
 # one [[modulation]] route
 ROUTE_SCHEMA: dict[str, Key] = {
-    "source": Key(_choice(SOURCES)),
-    "target": Key(_choice(TARGETS)),
-    "range": Key(_numbers(2, -100.0, 100.0)),
-    "curve": Key(_choice(CURVES), "linear"),
-    "attack_ms": Key(_number(0.0, 60000.0), 0.0),
-    "release_ms": Key(_number(0.0, 60000.0), 0.0),
-    "invert": Key(_flag, False),
-    "period_s": Key(_number(0.1, 3600.0), 60.0),
+    "source": Key(choice(SOURCES)),
+    "target": Key(choice(TARGETS)),
+    "range": Key(numbers(2, -100.0, 100.0)),
+    "curve": Key(choice(CURVES), "linear"),
+    "attack_ms": Key(number(0.0, 60000.0), 0.0),
+    "release_ms": Key(number(0.0, 60000.0), 0.0),
+    "invert": Key(flag, False),
+    "period_s": Key(number(0.1, 3600.0), 60.0),
 }
 
 

@@ -177,10 +177,16 @@ def graph_harmonics(laplacian: scipy.sparse.csr_matrix, start: Harmonics, *, max
     rng = np.random.default_rng(0)
     constant = np.full((n, 1), 1.0 / np.sqrt(n))
     x0 = np.hstack([start.flat[1:].T.astype(np.float64), rng.standard_normal((n, guard))])
-    with warnings.catch_warnings():  # it reports the guard vectors' accuracy, which we drop
-        warnings.simplefilter("ignore", UserWarning)
-        values, vectors = scipy.sparse.linalg.lobpcg(laplacian, x0, Y=constant, largest=False, maxiter=maxiter,
-                                                     tol=1e-5)
+    if n < 5 * x0.shape[1]:  # too small for LOBPCG (it would go dense, without constraints): solve densely
+        projector = np.eye(n) - constant @ constant.T
+        values, vectors = np.linalg.eigh(projector @ laplacian.toarray() @ projector)
+        keep = np.abs(vectors.T @ constant[:, 0]) < 0.5  # drop the constant direction (eigenvalue 0 there)
+        values, vectors = values[keep], vectors[:, keep]
+    else:
+        with warnings.catch_warnings():  # it reports the guard vectors' accuracy, which we drop
+            warnings.simplefilter("ignore", UserWarning)
+            values, vectors = scipy.sparse.linalg.lobpcg(laplacian, x0, Y=constant, largest=False, maxiter=maxiter,
+                                                         tol=1e-5)
     order = np.argsort(values)[:count - 1]
     vectors = np.hstack([constant, vectors[:, order] / np.linalg.norm(vectors[:, order], axis=0)])
     return Harmonics(vectors.T.reshape(count, height, width).astype(np.float32),

@@ -27,6 +27,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from visualizer.schema import choice, flag, integer, number, numbers, ordered_pair
 from visualizer.sim.lattice3d import CORNER_ROTATION, METRICS, SQUARE_ROTATION, Lattice3D
 
 PROJECTIONS = ("corner", "square", "free")
@@ -111,72 +112,25 @@ class SomaticConfig:
         return cls(**clean)
 
 
-def _number(lo: float, hi: float):
-    def check(v: Any) -> float:
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or not lo <= v <= hi:
-            raise ValueError(f"a number in {lo:g}..{hi:g}")
-        return float(v)
-    return check
-
-
-def _integer(lo: int, hi: int):
-    def check(v: Any) -> int:
-        if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
-            raise ValueError(f"an integer in {lo}..{hi}")
-        return v
-    return check
-
-
-def _choice(options: tuple[str, ...]):
-    def check(v: Any) -> str:
-        if v not in options:
-            raise ValueError("one of " + ", ".join(repr(o) for o in options))
-        return v
-    return check
-
-
-def _flag(v: Any) -> bool:
-    if not isinstance(v, bool):
-        raise ValueError("true or false")
-    return v
-
-
-def _numbers(count: int, lo: float, hi: float, *, ordered: bool = False):
-    one = _number(lo, hi)
-
-    def check(v: Any) -> tuple[float, ...]:
-        message = f"a list of {count} numbers in {lo:g}..{hi:g}" + (" with low ≤ high" if ordered else "")
-        try:
-            if not isinstance(v, list) or len(v) != count:
-                raise ValueError
-            values = tuple(one(x) for x in v)
-        except ValueError:
-            raise ValueError(message) from None
-        if ordered and values[0] > values[1]:
-            raise ValueError(message)
-        return values
-    return check
-
-
 _CHECKS = {
-    "enabled": _flag,
-    "n": _integer(2, 64),
-    "metric": _choice(METRICS),
-    "alpha": _number(0.0, 1.0),
-    "projection": _choice(PROJECTIONS),
-    "rotation_deg": _numbers(2, -360.0, 360.0),
-    "auto_rotate_deg_s": _number(-360.0, 360.0),
-    "couplings": _numbers(4, -COUPLING_LIMIT, COUPLING_LIMIT),
-    "normalised": _flag,
-    "k_x": _number(0.0, 100.0),
-    "omega_mean": _number(-50.0, 50.0),
-    "omega_spread": _number(0.0, 50.0),
-    "dt": _number(1e-4, 0.2),
-    "substeps": _integer(1, 16),
-    "cessation_threshold": _number(0.05, 1.0),
-    "cessation_hysteresis": _number(0.0, 0.5),
-    "sweep_c1": _numbers(2, -COUPLING_LIMIT, COUPLING_LIMIT, ordered=True),
-    "sweep_period_s": _number(1.0, 3600.0),
+    "enabled": flag,
+    "n": integer(2, 64),
+    "metric": choice(METRICS),
+    "alpha": number(0.0, 1.0),
+    "projection": choice(PROJECTIONS),
+    "rotation_deg": numbers(2, -360.0, 360.0),
+    "auto_rotate_deg_s": number(-360.0, 360.0),
+    "couplings": numbers(4, -COUPLING_LIMIT, COUPLING_LIMIT),
+    "normalised": flag,
+    "k_x": number(0.0, 100.0),
+    "omega_mean": number(-50.0, 50.0),
+    "omega_spread": number(0.0, 50.0),
+    "dt": number(1e-4, 0.2),
+    "substeps": integer(1, 16),
+    "cessation_threshold": number(0.05, 1.0),
+    "cessation_hysteresis": number(0.0, 0.5),
+    "sweep_c1": ordered_pair(-COUPLING_LIMIT, COUPLING_LIMIT),
+    "sweep_period_s": number(1.0, 3600.0),
 }
 assert set(_CHECKS) == {f.name for f in fields(SomaticConfig)}
 

@@ -1,0 +1,205 @@
+"""MIDI through a real software MIDI path.
+
+This machine has no ALSA sequencer (/dev/snd/seq is missing, so python-rtmidi cannot make virtual
+ports); the device side is therefore a mido socket port server (real TCP on 127.0.0.1) speaking
+MIDI bytes, and the controller connects to it as ``tcp:127.0.0.1:PORT`` exactly as it would to
+a remote device.
+"""
+
+import socket
+import time
+
+import mido
+import mido.sockets
+import pytest
+
+from visualizer import params
+from visualizer.audio.features import FeatureSnapshot
+from visualizer.control.changes import ControlChange, ControlQueue
+from visualizer.control.clock import PPQN, BeatMerge, MidiClock
+from visualizer.control.midi import RETRY_S, Binding, MidiController, bindings_path, load_bindings, save_bindings
+
+WAIT_S = 3 * RETRY_S + 5.0  # an upper bound for delivery and reconnection, never a timing assertion
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(condition, what: str):
+    deadline = time.monotonic() + WAIT_S
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.005)
+
+
+class Device:
+    """A MIDI device on a mido socket port server; the controller connects to it."""
+
+    def __init__(self, port: int):
+        self.server = mido.sockets.PortServer("127.0.0.1", port)
+        self.link = None
+
+    def wait_for_controller(self):
+        wait_for(lambda: self._accept(), "the controller to connect")
+
+    def _accept(self):
+        self.link = self.server.accept(block=False)
+        return self.link is not None
+
+    def send(self, *messages):
+        for m in messages:
+            self.link.send(m)
+
+    def unplug(self):
+        # mido's SocketPort.close leaves the descriptor open behind its file objects: shut the
+        # connection down so the controller sees the end of the stream, as a pulled cable gives
+        self.link._socket.shutdown(socket.SHUT_RDWR)
+        self.link.close()
+        self.server.close()
+
+
+@pytest.fixture
+def rig(tmp_path):
+    port = free_port()
+    device = Device(port)
+    queue = ControlQueue()
+    controller = MidiController(queue, device=f"tcp:127.0.0.1:{port}", folder=tmp_path)
+    device.wait_for_controller()
+    wait_for(lambda: controller.connections == 1, "the controller to open the device")
+    yield device, controller, queue, port, tmp_path
+    controller.close()
+    device.server.close()
+
+
+def drain_until(queue: ControlQueue, count: int) -> list[ControlChange]:
+    got: list[ControlChange] = []
+    wait_for(lambda: got.extend(queue.drain()) or len(got) >= count, f"{count} control changes")
+    return got
+
+
+def test_learn_binds_a_knob_saves_it_by_device_and_maps_the_range(rig):
+    device, controller, queue, port, folder = rig
+    drain_until(queue, 1)  # "MIDI: tcp:… (0 bindings)"
+    controller.learn("k1")
+    device.send(mido.Message("control_change", channel=2, control=16, value=10))
+    learned = drain_until(queue, 1)
+    assert learned[0].kind == "message" and "CC 16 (ch 3) → k1" in learned[0].name
+    assert load_bindings(f"tcp:127.0.0.1:{port}", folder) == {("cc", 2, 16): Binding("cc", 2, 16, "k1")}
+    spec = params.spec("k1")
+    device.send(*(mido.Message("control_change", channel=2, control=16, value=v) for v in (0, 64, 127)))
+    device.send(mido.Message("control_change", channel=3, control=16, value=127))  # other channel: unbound
+    assert drain_until(queue, 3) == [ControlChange("set", name="k1", value=spec.lo + (spec.hi - spec.lo) * v / 127,
+                                                   source="midi") for v in (0, 64, 127)]
+    assert controller.describe_bindings() == ["CC 16 (ch 3) → k1"]
+
+
+def test_pads_fire_triggers_and_a_cc_trigger_fires_on_its_rising_edge(rig):
+    device, controller, queue, port, folder = rig
+    drain_until(queue, 1)
+    controller.learn("next_scene")
+    device.send(mido.Message("note_on", note=36, velocity=100))
+    drain_until(queue, 1)
+    controller.learn("drop")
+    device.send(mido.Message("control_change", control=64, value=0))
+    drain_until(queue, 1)
+    device.send(mido.Message("note_on", note=36, velocity=90), mido.Message("note_off", note=36),
+                mido.Message("note_on", note=36, velocity=0),  # a note-off in disguise: no trigger
+                *(mido.Message("control_change", control=64, value=v) for v in (0, 127, 100, 0, 127)))
+    device.send(mido.Message("note_on", note=37, velocity=100))  # a marker: everything before has arrived
+    wait_for(lambda: controller.received == 11, "the messages")
+    assert queue.drain() == [ControlChange("next_scene", source="midi"), ControlChange("drop", source="midi"),
+                             ControlChange("drop", source="midi")]
+
+
+def test_bindings_are_reloaded_when_the_device_is_plugged_back_in(rig):
+    device, controller, queue, port, folder = rig
+    name = f"tcp:127.0.0.1:{port}"
+    device.unplug()
+    wait_for(lambda: controller.received == 0 and _closed(controller, port), "the controller to notice")
+    # while it is away, its bindings change on disk (another session learned a fader)
+    save_bindings(name, {("cc", 0, 7): Binding("cc", 0, 7, "lightness")}, folder)
+    again = Device(port)
+    try:
+        again.wait_for_controller()
+        wait_for(lambda: controller.connections == 2, "the controller to reopen the device")
+        queue.drain()
+        again.send(mido.Message("control_change", control=7, value=127))
+        assert drain_until(queue, 1) == [ControlChange("set", name="lightness", value=params.spec("lightness").hi,
+                                                       source="midi")]
+    finally:
+        again.server.close()
+    assert bindings_path(name, folder).exists()
+
+
+def _closed(controller: MidiController, port: int) -> bool:
+    """True once the controller has given up the old connection (its reader saw the EOF)."""
+    return controller.connections == 1 and controller.name is not None and _nobody_listening(port)
+
+
+def _nobody_listening(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) != 0
+
+
+def test_midi_clock_through_the_socket_counts_beats_and_stops(rig):
+    device, controller, queue, port, folder = rig
+    clock = controller.clock
+    device.send(mido.Message("start"), *[mido.Message("clock")] * (PPQN * 3 + 1))
+    wait_for(lambda: clock.state.ticks == PPQN * 3, "the clock ticks")
+    state = clock.state
+    assert state.running and state.bars_known and state.beats() == 4  # tempo: the burst has none
+    merge = BeatMerge(clock)
+    merged = merge.apply(FeatureSnapshot(beat_count=0), now_s=state.last_tick_s)
+    assert merge.clock_leads and merged.beat_confidence == 1.0
+    device.send(mido.Message("stop"))
+    wait_for(lambda: not clock.state.running, "stop")
+    assert not merge.apply(FeatureSnapshot(beat_count=0), now_s=state.last_tick_s).beat_confidence == 1.0
+
+
+def test_clock_tempo_phase_and_the_hand_over_keep_counters_monotonic():
+    clock = MidiClock()
+    merge = BeatMerge(clock)
+    tracker = FeatureSnapshot(beat_count=40)
+    assert merge.apply(tracker, now_s=0.0).beat_count == 40 and not merge.clock_leads  # no clock yet
+    tick_s = 60.0 / (128.0 * PPQN)  # 128 BPM
+    clock.feed("start", 0.5)
+    for i in range(PPQN * 4 + 6):  # four beats and a quarter
+        clock.feed("clock", 1.0 + i * tick_s)
+    state = clock.state
+    assert state.tempo_bpm == pytest.approx(128.0, rel=1e-9)
+    assert state.beats() == 5
+    assert state.beat_phase(state.last_tick_s) == pytest.approx(5 / PPQN)  # tick 0 begins a beat
+    led = merge.apply(tracker, now_s=state.last_tick_s)  # the clock takes over: no jump
+    assert merge.clock_leads and led.beat_count == 40 and led.tempo_bpm == pytest.approx(128.0)
+    for i in range(PPQN):  # one more beat on the clock
+        clock.feed("clock", 1.0 + (PPQN * 4 + 6 + i) * tick_s)
+    assert merge.apply(tracker, now_s=clock.state.last_tick_s).beat_count == 41
+    gone = clock.state.last_tick_s + 1.0  # the clock stops arriving: the tracker leads again
+    assert merge.apply(FeatureSnapshot(beat_count=41), now_s=gone).beat_count == 41  # no jump back
+    assert merge.apply(FeatureSnapshot(beat_count=42), now_s=gone).beat_count == 42
+    assert not merge.clock_leads
+
+
+def test_clock_without_start_is_free_running_with_unknown_bars():
+    clock = MidiClock()
+    for i in range(PPQN * 2):
+        clock.feed("clock", i * 0.02)
+    assert clock.state.running and not clock.state.bars_known and clock.state.beats() == 2
+
+
+def test_the_help_overlay_lists_keys_bindings_and_osc(rig):
+    from visualizer.control.overlay import help_lines
+
+    device, controller, queue, port, folder = rig
+    controller.learn("blackout")
+    device.send(mido.Message("note_on", note=40, velocity=1))
+    drain_until(queue, 2)
+    lines = help_lines([("Space", "freeze"), ("?", "this help")], midi_bindings=controller.describe_bindings(),
+                       midi_device=controller.name, osc="OSC 127.0.0.1:9000: 0 ok")
+    assert lines[:3] == ["Keys", "  Space  freeze", "  ?      this help"]
+    assert f"MIDI: tcp:127.0.0.1:{port}" in lines and "  note 40 (ch 1) → blackout" in lines
+    assert any("/visualizer/drop" in line for line in lines)
+    assert "MIDI: no device (start with --midi [NAME])" in help_lines([], midi_device=None)

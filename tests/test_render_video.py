@@ -1,0 +1,148 @@
+"""Video out: the colouring kernel against a reference, the writer, and ``render`` end to end,
+checked with ffprobe."""
+
+import hashlib
+import json
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from visualizer.control.actions import Look, look_lut
+from visualizer.render.colour import palette_lut
+from visualizer.render.video import FramePainter, VideoError, VideoWriter, pack_rgb0, pixel_format
+from visualizer.tools.render_cli import main as render_main
+
+DEMO = Path(__file__).resolve().parent.parent / "assets" / "demo.flac"
+
+
+def probe(path: Path) -> dict:
+    out = subprocess.run(["ffprobe", "-v", "error", "-count_frames", "-show_entries",
+                          "stream=codec_type,codec_name,pix_fmt,width,height,nb_read_frames,duration,sample_rate:"
+                          "format=duration", "-of", "json", str(path)], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)
+
+
+@pytest.mark.parametrize("view", ["phase", "antiphase"])
+def test_a_video_frame_is_what_the_window_shows(view):
+    """The painter and the pygame Display (SDL's dummy video driver) draw the same pixels."""
+    import pygame
+
+    from visualizer.render.display import Display
+
+    rng = np.random.default_rng(7)
+    theta = rng.uniform(0, 2 * np.pi, (36, 64)).astype(np.float32)
+    painter = FramePainter((200, 120))
+    lut = painter.use_palette("vivid", lightness=60.0, saturation=0.5)
+    frame = painter.paint(theta, view=view)
+    display = Display(size=(200, 120))
+    try:
+        display.set_palette(lut)
+        display.draw_field(theta, view=view, time_s=0.0)
+        window = pygame.surfarray.array3d(display.canvas).transpose(1, 0, 2)  # (h, w, 3) RGB
+    finally:
+        pygame.quit()
+    video = frame.view(np.uint8).reshape(120, 200, 4)[..., :3]  # rgb0: bytes R, G, B, 0
+    np.testing.assert_array_equal(video, window)
+    assert np.array_equal(lut, palette_lut("vivid", lightness=60.0, saturation=0.5))
+    assert pack_rgb0(np.array([[1, 2, 3]], np.uint8))[0] == 1 | 2 << 8 | 3 << 16
+    assert pixel_format(FramePainter.SHIFTS) == "rgb0" and pixel_format((16, 8, 0)) == "bgr0"
+
+
+def test_render_makes_an_mp4_that_ffprobe_confirms(tmp_path):
+    out = tmp_path / "clip.mp4"
+    assert render_main([str(DEMO), "--preset", "nn-dmt", "--out", str(out), "--size", "320x180", "--fps", "30",
+                        "--seconds", "2", "--grid", "48", "--no-progress"]) == 0
+    info = probe(out)
+    video = next(s for s in info["streams"] if s["codec_type"] == "video")
+    audio = next(s for s in info["streams"] if s["codec_type"] == "audio")
+    assert (video["codec_name"], video["pix_fmt"], video["width"], video["height"]) == ("h264", "yuv420p", 320, 180)
+    assert int(video["nb_read_frames"]) == 60
+    assert float(video["duration"]) == pytest.approx(2.0, abs=1 / 30)
+    assert audio["codec_name"] == "aac" and float(audio["duration"]) == pytest.approx(2.0, abs=0.05)
+    assert float(info["format"]["duration"]) == pytest.approx(2.0, abs=0.05)
+    # deterministic: the same command gives the same file, byte for byte
+    again = tmp_path / "again.mp4"
+    render_main([str(DEMO), "--preset", "nn-dmt", "--out", str(again), "--size", "320x180", "--fps", "30",
+                 "--seconds", "2", "--grid", "48", "--no-progress"])
+    assert hashlib.sha256(out.read_bytes()).digest() == hashlib.sha256(again.read_bytes()).digest()
+
+
+def test_render_errors_are_one_line_and_exit_2(tmp_path, capsys):
+    assert render_main([str(tmp_path / "missing.wav"), "--out", str(tmp_path / "x.mp4")]) == 2
+    assert render_main([str(DEMO), "--preset", "nope", "--out", str(tmp_path / "x.mp4"), "--no-progress"]) == 2
+    assert render_main([str(DEMO), "--out", str(tmp_path / "x.gif")]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 3 and all(line.startswith("visualizer render: error: ") for line in lines)
+    with pytest.raises(SystemExit):
+        render_main([str(DEMO), "--out", str(tmp_path / "x.mp4"), "--size", "321x180"])
+
+
+def test_a_live_recording_never_blocks_and_accounts_for_every_frame(tmp_path):
+    painter = FramePainter((160, 90))
+    lut = painter.use_palette("complementary", lightness=70.0, saturation=1.0)
+    theta = np.zeros((32, 32), np.float32)
+    writer = VideoWriter(tmp_path / "live.mp4", size=(160, 90), fps=60, live=True)
+    for i in range(90):
+        theta[:] = (i * 0.07) % (2 * np.pi)
+        writer.write(painter.paint(theta, lut=look_lut(lut, Look(brightness=1.0 - i / 180))))
+    writer.close()
+    assert writer.frames + writer.dropped == 90 and writer.frames > 0
+    video = probe(tmp_path / "live.mp4")["streams"][0]
+    assert int(video["nb_read_frames"]) == writer.frames and video["pix_fmt"] == "yuv420p"
+
+
+def test_odd_sizes_are_refused_before_ffmpeg_starts(tmp_path):
+    with pytest.raises(VideoError, match="must be even"):
+        VideoWriter(tmp_path / "x.mp4", size=(161, 90), fps=30)
+
+
+def _transitions(luma: np.ndarray, *, swing: float = 0.10, darker_below: float = 0.80) -> list[int]:
+    """Frames where the mean relative luminance swings ≥ ``swing`` against its trend (WCAG 2.3.1)."""
+    extreme, trend, found = luma[0], 0, []
+    for i, v in enumerate(luma[1:], 1):
+        if trend <= 0 and v - extreme >= swing and extreme < darker_below:
+            extreme, trend = v, 1
+            found.append(i)
+        elif trend >= 0 and extreme - v >= swing and v < darker_below:
+            extreme, trend = v, -1
+            found.append(i)
+        elif (trend > 0 and v > extreme) or (trend < 0 and v < extreme):
+            extreme = v
+    return found
+
+
+def _most_flashes_in_a_second(frames: list[np.ndarray], fps: int) -> float:
+    def luminance(frame):
+        rgb = frame.view(np.uint8).reshape(*frame.shape, 4)[..., :3] / 255.0
+        linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+        return float((linear @ np.array([0.2126, 0.7152, 0.0722])).mean())
+    times = np.array(_transitions(np.array([luminance(f) for f in frames])))
+    return max(np.count_nonzero((times >= t) & (times < t + fps)) for t in range(len(frames))) / 2
+
+
+def test_a_strobe_on_every_beat_is_cut_to_three_flashes_a_second_by_the_limiter():
+    """Strobe on the beat at 10 beats/s over a black field, rendered as ``render`` does: with the
+    limiter at most 3 flashes in any second; without it, 10."""
+    from visualizer.audio.features import FeatureSnapshot
+    from visualizer.control.actions import StageActions
+    from visualizer.render.flash import FlashLimiter
+
+    fps, frames_per_beat = 60, 6
+    results = {}
+    for limited in (False, True):
+        painter = FramePainter((160, 90))
+        lut = painter.use_palette("mono", lightness=70.0, saturation=1.0)
+        theta = np.full((18, 32), np.pi, np.float32)  # mono at θ = π: black
+        stage, limiter, out = StageActions(), FlashLimiter(), []
+        stage.toggle_strobe()
+        for i in range(2 * fps):
+            look, _ = stage.update(FeatureSnapshot(beat_count=i // frames_per_beat + 1), 1 / fps)
+            frame = painter.paint(theta, lut=look_lut(lut, look))
+            if limited:
+                limiter.apply(frame, shifts=FramePainter.SHIFTS, time_s=(i + 1) / fps)
+            out.append(frame.copy())
+        results[limited] = _most_flashes_in_a_second(out, fps)
+    assert results[False] >= 9.5, results
+    assert results[True] <= 3.0, results

@@ -1,0 +1,316 @@
+"""Video out: phases → RGB frames → an H.264 file through ffmpeg, offline or live.
+
+``FramePainter`` colours a phase field into a preallocated frame of packed pixels of the output
+size, with the window's own kernels (edge to edge, smooth e^{iθ} scaling). ``VideoWriter`` pipes frames to the ffmpeg
+binary that ships inside the imageio-ffmpeg wheel: H.264 yuv420p (+ AAC audio muxed from a file),
+``+faststart``, so any player takes it. Offline (``live=False``) ``write`` hands the frame straight
+to ffmpeg and waits for it; live (``live=True``) it copies the frame into one of a few preallocated
+buffers for a writer thread and drops the frame (``dropped``) rather than ever making the render
+loop wait. ``render_video`` runs a preset over an audio file in lockstep: deterministic, as fast
+as the machine allows.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+import imageio_ffmpeg
+import numpy as np
+
+from visualizer import presets
+from visualizer.audio.engine import LockstepAudio
+from visualizer.render.colour import palette_lut
+from visualizer.render.colourise import VIEWS, bilinear_taps, interpolate_into, unit_vectors
+from visualizer.render.flash import FlashLimiter
+from visualizer.render.layout import grid_for_screen
+from visualizer.session import Session
+
+log = logging.getLogger(__name__)
+
+LIVE_BUFFERS = 4  # frames a live recording can fall behind before it drops one
+LARGE_OUTPUT_PIXELS = 2560 * 1440  # above this the field is evaluated once per 2×2 pixels, as on screen
+
+
+class VideoError(RuntimeError):
+    """ffmpeg refused or failed; the message is one line for the user."""
+
+
+def pack_rgb0(lut_rgb: np.ndarray) -> np.ndarray:
+    """uint8 (n, 3) sRGB → uint32 (n,) pixels whose bytes in memory are R, G, B, 0 (``rgb0``)."""
+    rgb = lut_rgb.astype(np.uint32)
+    return rgb[:, 0] | (rgb[:, 1] << 8) | (rgb[:, 2] << 16)
+
+
+def pixel_format(shifts: tuple[int, int, int]) -> str:
+    """ffmpeg's name for packed 32-bit pixels with R, G, B at bit ``shifts`` (little-endian)."""
+    formats = {(0, 8, 16): "rgb0", (16, 8, 0): "bgr0", (8, 16, 24): "0rgb", (24, 16, 8): "0bgr"}
+    try:
+        return formats[tuple(shifts)]
+    except KeyError:
+        raise VideoError(f"cannot record pixels with R, G, B at bits {tuple(shifts)}") from None
+
+
+class FramePainter:
+    """Phases → a frame of packed ``rgb0`` pixels (uint32 (height, width)) of a fixed output size,
+    drawn exactly as the window draws them (the field stretched edge to edge, its e^{iθ}
+    interpolated bilinearly, ``render.colourise``); the frame is reused every call. Packed
+    ``rgb0`` is the layout the flash limiter and ``VideoWriter`` take."""
+
+    SHIFTS = (0, 8, 16)  # bit positions of R, G, B in a pixel
+
+    def __init__(self, size: tuple[int, int]):
+        self.size = size
+        self.frame = np.zeros((size[1], size[0]), np.uint32)
+        self.block = 2 if size[0] * size[1] > LARGE_OUTPUT_PIXELS else 1
+        self._layout_for: tuple[int, int] | None = None
+        self._lut_key = None
+        self.lut: np.ndarray | None = None  # uint8 (n, 3), the palette's colours
+
+    def use_palette(self, palette: str, *, lightness: float, saturation: float) -> np.ndarray:
+        """The LUT for ``palette`` (see ``palette_lut``), rebuilt only when the rounded look changes."""
+        key = (palette, round(lightness), round(saturation, 2))
+        if key != self._lut_key:
+            self._lut_key = key
+            self.lut = palette_lut(palette, lightness=key[1], saturation=key[2])
+        return self.lut
+
+    def _layout(self, field_shape: tuple[int, int]) -> None:
+        (w, h), fw = self.size, field_shape[1]
+        samples_x, samples_y = -(-w // self.block), -(-h // self.block)
+        self._cols = bilinear_taps(samples_x, fw)
+        self._rows = bilinear_taps(samples_y, field_shape[0])
+        self._cos = np.empty(field_shape, np.float32)
+        self._sin = np.empty(field_shape, np.float32)
+        chunks = min(16, samples_y)
+        self._scratch = (np.empty((chunks, 2, fw), np.float32), np.empty((chunks, 2, samples_x), np.float32),
+                         np.empty((chunks, samples_x), np.uint32))
+        self._layout_for = field_shape
+
+    def paint(self, theta: np.ndarray, *, view: str = "phase", lut: np.ndarray | None = None) -> np.ndarray:
+        """theta : float32 (H, W) → the frame, valid until the next call.
+
+        view : "phase" or "antiphase" (see ``render.colourise``). lut : uint8 (n, 3) colours to use
+        instead of the palette's (a look or a cross-fade).
+        """
+        if view not in VIEWS:
+            raise ValueError(f"view must be one of {VIEWS}, not {view!r}")
+        if theta.shape != self._layout_for:
+            self._layout(theta.shape)
+        unit_vectors(theta, view == "antiphase", self._cos, self._sin)
+        interpolate_into(self._cos, self._sin, pack_rgb0(self.lut if lut is None else lut), self.frame, self.block,
+                         *self._cols, *self._rows, *self._scratch)
+        return self.frame
+
+
+def ffmpeg_command(path: Path, *, size: tuple[int, int], fps: float, pixels: str = "rgb0",
+                   audio: Path | None = None, seconds: float | None = None, crf: int = 18,
+                   speed: str = "veryfast") -> list[str]:
+    """The ffmpeg command line: raw packed pixels on stdin (+ ``audio``) → H.264 yuv420p (+ AAC)."""
+    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-hide_banner", "-loglevel", "error",
+               "-f", "rawvideo", "-pix_fmt", pixels, "-s", f"{size[0]}x{size[1]}", "-r", f"{fps:g}", "-i", "-"]
+    if audio is not None:
+        command += ["-i", str(audio), "-map", "0:v:0", "-map", "1:a:0", "-c:a", "aac", "-b:a", "192k"]
+    command += ["-c:v", "libx264", "-preset", speed, "-crf", str(crf), "-pix_fmt", "yuv420p",
+                "-movflags", "+faststart"]
+    if seconds is not None:
+        command += ["-t", f"{seconds:.6f}"]
+    return command + [str(path)]
+
+
+class VideoWriter:
+    """Frames of packed 32-bit pixels (uint32 (height, width), any strides) into a video file.
+
+    path : output file (.mp4). size : (width, height), both even. fps : frames per second.
+    shifts : bit positions of R, G, B in a pixel (``FramePainter.SHIFTS``; a pygame surface's
+        ``get_shifts()[:3]``).
+    audio : an audio file to mux in from its start (offline renders), or None.
+    seconds : cut the file to this long (the audio otherwise sets no limit), or None.
+    live : never block ``write`` (a writer thread, dropped frames counted) instead of waiting.
+    """
+
+    def __init__(self, path: str | Path, *, size: tuple[int, int], fps: float,
+                 shifts: tuple[int, int, int] = FramePainter.SHIFTS, audio: Path | None = None,
+                 seconds: float | None = None, live: bool = False):
+        if size[0] % 2 or size[1] % 2:
+            raise VideoError(f"video size {size[0]}x{size[1]}: width and height must be even (H.264 4:2:0)")
+        self.path = Path(path)
+        self.size = size
+        self.frames = 0
+        self.dropped = 0
+        self._log = tempfile.TemporaryFile()
+        try:
+            self._process = subprocess.Popen(
+                ffmpeg_command(self.path, size=size, fps=fps, pixels=pixel_format(shifts), audio=audio, seconds=seconds,
+                               speed="ultrafast" if live else "veryfast"),
+                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._log)
+        except OSError as e:
+            raise VideoError(f"cannot start ffmpeg: {e}") from None
+        self._thread = None
+        if live:
+            self._free: queue.Queue[np.ndarray] = queue.Queue()
+            for _ in range(LIVE_BUFFERS):
+                self._free.put(np.empty((size[1], size[0]), np.uint32))
+            self._full: queue.Queue[np.ndarray | None] = queue.Queue()
+            self._thread = threading.Thread(target=self._drain, name="video-writer", daemon=True)
+            self._thread.start()
+        self.error: str = ""
+
+    def write(self, frame: np.ndarray) -> None:
+        """frame : uint32 (height, width); a pygame ``pixels2d`` view is (width, height): pass ``.T``."""
+        if self._thread is None:
+            self._pipe(frame)
+            return
+        try:
+            buffer = self._free.get_nowait()
+        except queue.Empty:
+            self.dropped += 1
+            return
+        np.copyto(buffer, frame)
+        self._full.put(buffer)
+
+    def _pipe(self, frame: np.ndarray) -> None:
+        try:
+            self._process.stdin.write(memoryview(np.ascontiguousarray(frame)).cast("B"))
+            self.frames += 1
+        except (BrokenPipeError, OSError):
+            raise VideoError(f"ffmpeg stopped writing {self.path}: {self._ffmpeg_said()}") from None
+
+    def _drain(self) -> None:
+        while (buffer := self._full.get()) is not None:
+            if not self.error:
+                try:
+                    self._pipe(buffer)
+                except VideoError as e:
+                    self.error = str(e)
+                    log.error("recording: %s", e)
+            self._free.put(buffer)
+
+    def _ffmpeg_said(self) -> str:
+        self._log.seek(0)
+        lines = self._log.read().decode(errors="replace").strip().splitlines()
+        return lines[-1] if lines else f"exit code {self._process.poll()}"
+
+    def close(self) -> Path:
+        """Finish the file (waits for ffmpeg); raises VideoError if it failed."""
+        if self._thread is not None:
+            self._full.put(None)
+            self._thread.join()
+        try:
+            self._process.stdin.close()
+        except OSError:
+            pass
+        code = self._process.wait()
+        if code != 0 or self.error:
+            raise VideoError(self.error or f"ffmpeg failed writing {self.path}: {self._ffmpeg_said()}")
+        self._log.close()
+        return self.path
+
+    def __enter__(self) -> "VideoWriter":
+        return self
+
+    def __exit__(self, kind, value, traceback) -> None:
+        if kind is None:
+            self.close()
+        else:  # already failing: stop ffmpeg without hiding the first error
+            self._process.kill()
+            self._process.wait()
+            if self._thread is not None:
+                self._full.put(None)
+                self._thread.join()
+
+
+class Progress:
+    """A one-line progress bar on ``stream`` (stderr), redrawn at most 10 times a second."""
+
+    def __init__(self, total: int, *, label: str = "render", stream: TextIO | None = None, width: int = 30):
+        self.total, self.label, self.width = total, label, width
+        self.stream = stream or sys.stderr
+        self.start = time.perf_counter()
+        self._shown = 0.0
+
+    def update(self, done: int) -> None:
+        now = time.perf_counter()
+        if done < self.total and now - self._shown < 0.1:
+            return
+        self._shown = now
+        elapsed = max(now - self.start, 1e-9)
+        rate = done / elapsed
+        eta = (self.total - done) / rate if rate > 0 else 0.0
+        filled = self.width * done // max(self.total, 1)
+        bar = "█" * filled + " " * (self.width - filled)
+        self.stream.write(f"\r{self.label} {100 * done // max(self.total, 1):3d}% |{bar}| "
+                          f"{done}/{self.total} frames  {rate:5.1f} fps  ETA {eta:4.0f} s ")
+        if done >= self.total:
+            self.stream.write("\n")
+        self.stream.flush()
+
+
+def _wait_for_eigenmodes(session) -> None:
+    """Offline, the field's graph eigenmodes are awaited rather than stood in for by lattice modes
+    for as long as a background thread happens to take: the same command gives the same video."""
+    while session.eigenmodes_busy:
+        time.sleep(0.01)
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    path: Path
+    frames: int
+    seconds: float
+    wall_s: float
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.wall_s if self.wall_s > 0 else 0.0
+
+
+def render_video(audio: Path, *, preset: str, out: Path, size: tuple[int, int] = (1920, 1080),
+                 fps: float = 60.0, seconds: float | None = None, grid: tuple[int, int] | None = None,
+                 seed: int = 0, progress: bool = True, flash_limit: bool = True) -> RenderResult:
+    """Render ``preset`` driven by ``audio`` into ``out``, the audio muxed in.
+
+    seconds : how much to render (default: the whole file). grid : the field's (height, width);
+    default: the preset's number of cells in the video's aspect (square cells, edge to edge).
+    flash_limit : run the photosensitive flash limiter on every frame (off only on the user's
+    explicit request).
+    Deterministic: the analyser is fed exactly 1/fps of samples per frame (``LockstepAudio``) and
+    the field's eigenmodes are awaited whenever they are being computed.
+    """
+    source = LockstepAudio(Path(audio), loop=False)
+    duration = len(source.samples) / source.sr
+    seconds = duration if seconds is None else seconds
+    total = max(1, round(seconds * fps))
+    chosen = presets.load(presets.resolve(preset))
+    grid = grid or grid_for_screen(size, chosen.field.height * chosen.field.width)
+    session = Session(chosen, size=grid, seed=seed)
+    painter = FramePainter(size)
+    limiter = FlashLimiter() if flash_limit else None
+    bar = Progress(total) if progress else None
+    dt = 1.0 / fps
+    start = time.perf_counter()
+    try:
+        with VideoWriter(out, size=size, fps=fps, audio=Path(audio), seconds=total / fps) as writer:
+            for i in range(total):
+                _wait_for_eigenmodes(session)
+                source.advance(dt)
+                state = session.advance(source.latest(), dt)
+                painter.use_palette(state.palette, lightness=state.params.lightness,
+                                    saturation=state.params.saturation)
+                frame = painter.paint(state.theta, view=state.view)
+                if limiter is not None:
+                    limiter.apply(frame, shifts=FramePainter.SHIFTS, time_s=(i + 1) / fps)
+                writer.write(frame)
+                if bar is not None:
+                    bar.update(i + 1)
+    finally:
+        session.close()
+    return RenderResult(path=Path(out), frames=total, seconds=total / fps, wall_s=time.perf_counter() - start)

@@ -1,0 +1,68 @@
+"""Checkers for configuration files (presets, lattices, sessions, sets): each returns the cleaned
+value or raises ValueError naming what is allowed, so a loader can turn it into one line that names
+the file, the key, the bad value and the expectation."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable
+
+
+def number(lo: float, hi: float) -> Callable[[Any], float]:
+    def check(v: Any) -> float:
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or not lo <= v <= hi:
+            raise ValueError(f"a number in {lo:g}..{hi:g}")
+        return float(v)
+    return check
+
+
+def integer(lo: int, hi: int) -> Callable[[Any], int]:
+    def check(v: Any) -> int:
+        if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+            raise ValueError(f"an integer in {lo}..{hi}")
+        return v
+    return check
+
+
+def choice(options: tuple[str, ...]) -> Callable[[Any], str]:
+    def check(v: Any) -> str:
+        if v not in options:
+            raise ValueError("one of " + ", ".join(repr(o) for o in options))
+        return v
+    return check
+
+
+def flag(v: Any) -> bool:
+    if not isinstance(v, bool):
+        raise ValueError("true or false")
+    return v
+
+
+def text(v: Any) -> str:
+    if not isinstance(v, str) or not v.strip():
+        raise ValueError("a non-empty string")
+    return v
+
+
+def numbers(count: int, lo: float, hi: float) -> Callable[[Any], tuple[float, ...]]:
+    one = number(lo, hi)
+
+    def check(v: Any) -> tuple[float, ...]:
+        try:
+            if not isinstance(v, list) or len(v) != count:
+                raise ValueError
+            return tuple(one(x) for x in v)
+        except ValueError:
+            raise ValueError(f"a list of {count} numbers in {lo:g}..{hi:g}") from None
+    return check
+
+
+def ordered_pair(lo: float, hi: float) -> Callable[[Any], tuple[float, float]]:
+    pair = numbers(2, lo, hi)
+
+    def check(v: Any) -> tuple[float, float]:
+        a, b = pair(v)
+        if a > b:
+            raise ValueError(f"[low, high] with low ≤ high, both in {lo:g}..{hi:g}")
+        return a, b
+    return check

@@ -1,0 +1,140 @@
+"""The live-performance layer between the window and the Session: controllers (MIDI, OSC), scenes,
+stage actions, the look (palette, blackout, strobe) and recording. Pygame-free: the window hands
+it key names and pixel arrays.
+
+Controllers only enqueue; ``before_advance`` drains the queue once per frame, so the render loop
+never waits on the network or MIDI.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from visualizer.audio.features import FeatureSnapshot
+from visualizer.control.actions import look_lut
+from visualizer.control.changes import ControlChange, ControlQueue
+from visualizer.control.midi import MidiController
+from visualizer.control.osc import DEFAULT_HOST, DEFAULT_PORT, OscFeatureOut, OscServer, parse_host_port
+from visualizer.control.overlay import help_lines
+from visualizer.control.performance import Performance
+from visualizer.control.scenes import crossfade_lut, load_set
+from visualizer.control.user_preset import save_user_preset
+from visualizer.paths import pictures_dir
+from visualizer.render.colour import palette_lut
+from visualizer.render.video import VideoWriter
+from visualizer.session import FrameState, Session
+
+log = logging.getLogger(__name__)
+
+KEYS = (("F", "fullscreen"), ("H", "HUD"), ("V", "anti-phase view"), ("M", "measures"), ("I", "injection mode"),
+        ("Space", "freeze the field"), ("R", "reseed"), ("S", "screenshot"), ("N / P", "next / previous preset"),
+        ("Tab ↑ ↓ ← →", "sliders"), ("T / Shift+T", "tap tempo / release"), ("L", "MIDI learn the selected slider"),
+        (". / ,", "next / previous scene"), ("D", "drop on the next downbeat"), ("B", "blackout"),
+        ("O", "strobe on the beat"), ("U", "save as user preset"), ("W", "record video"), ("?", "this help"),
+        ("Q / Esc", "quit"))
+ACTION_KEYS = {".": "next_scene", ",": "previous_scene", "d": "drop", "b": "blackout", "o": "strobe"}
+
+
+@dataclass(frozen=True)
+class StageOptions:
+    """midi : device name (or tcp:HOST:PORT), "" for the first one, None for no MIDI.
+    osc : listen for OSC on osc_host:osc_port. osc_out : "host:port" for features out.
+    set_path : a set file of scenes."""
+
+    midi: str | None = None
+    osc: bool = False
+    osc_host: str = DEFAULT_HOST
+    osc_port: int = DEFAULT_PORT
+    osc_out: str | None = None
+    set_path: Path | None = None
+
+
+class Stage:
+    """Controllers, scenes, actions, look and recording for one Session; see the module docstring."""
+
+    def __init__(self, session: Session, options: StageOptions, *, tap: Callable[[], None],
+                 say: Callable[[str], None]):
+        self.session = session
+        self.say = say
+        self.queue = ControlQueue()
+        scene_set = load_set(options.set_path) if options.set_path else None
+        self.midi = MidiController(self.queue, device=options.midi or None) if options.midi is not None else None
+        self.osc = OscServer(self.queue, read_value=lambda name: session.base.get(name), host=options.osc_host,
+                             port=options.osc_port) if options.osc else None
+        self.osc_address = f"{options.osc_host}:{options.osc_port}"
+        self.osc_out = OscFeatureOut(*parse_host_port(options.osc_out)) if options.osc_out else None
+        self.performance = Performance(session, queue=self.queue, tap=tap, scene_set=scene_set,
+                                       clock=self.midi.clock if self.midi else None, osc_out=self.osc_out, say=say)
+        self.recorder: VideoWriter | None = None
+        self.show_help = False
+        self._luts: dict[tuple, np.ndarray] = {}
+
+    def before_advance(self, features: FeatureSnapshot, dt: float) -> FeatureSnapshot:
+        return self.performance.before_advance(features, dt)
+
+    def after_advance(self, features: FeatureSnapshot, state: FrameState) -> None:
+        self.performance.after_advance(features, state)
+
+    def lut(self, state: FrameState) -> tuple[np.ndarray, np.ndarray]:
+        """(the palette's LUT, the LUT with blackout/strobe applied) for this frame, uint8 (n, 3)."""
+        def one(palette: str) -> np.ndarray:
+            key = (palette, round(state.params.lightness), round(state.params.saturation, 2))
+            if key not in self._luts:
+                if len(self._luts) > 32:
+                    self._luts.clear()
+                self._luts[key] = palette_lut(palette, lightness=key[1], saturation=key[2])
+            return self._luts[key]
+        lut = one(state.palette)
+        blend = self.performance.palette_blend
+        if blend:
+            lut = crossfade_lut(one(blend[0]), one(blend[1]), blend[2])
+        return lut, look_lut(lut, self.performance.look)
+
+    def key(self, name: str, selected: str) -> None:
+        """A stage key (``name`` as pygame names it); ``selected`` is the selected slider's parameter."""
+        if name in ACTION_KEYS:
+            self.queue.put(ControlChange(ACTION_KEYS[name]))
+        elif name == "l":
+            self.say(self.midi.learn(selected) if self.midi else "no MIDI input: start with --midi [DEVICE]")
+        elif name == "u":
+            self.say(f"saved user preset {save_user_preset(self.session.preset, self.session.base)}")
+        elif name == "/" or name == "?":
+            self.show_help = not self.show_help
+
+    def help(self) -> list[str]:
+        m = self.midi
+        return help_lines(KEYS, midi_bindings=m.describe_bindings() if m else (), midi_device=m.name if m else None,
+                          osc=f"{self.osc_address} (/visualizer/<param> <float>)" if self.osc else None,
+                          learning=m.learning if m else None)
+
+    def toggle_recording(self, size: tuple[int, int], shifts: tuple[int, int, int]) -> None:
+        """Start recording the output to ~/Videos-like pictures folder, or stop and say where it went."""
+        if self.recorder is None:
+            path = pictures_dir() / f"visualizer-{datetime.now():%Y%m%d-%H%M%S}.mp4"
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self.recorder = VideoWriter(path, size=size, fps=60, shifts=shifts, live=True)
+                self.say(f"recording to {path}")
+            except (OSError, ValueError) as e:
+                self.say(f"cannot record to {path}: {e}")
+        else:
+            recorder, self.recorder = self.recorder, None
+            self.say(f"recorded {recorder.close()} ({recorder.dropped} frames dropped)")
+
+    def record(self, rows: np.ndarray) -> None:
+        """One output frame, uint32 (H, W) packed pixels, while recording."""
+        if self.recorder is not None:
+            self.recorder.write(rows)
+
+    def close(self) -> None:
+        if self.recorder is not None:
+            self.recorder.close()
+        for part in (self.osc, self.midi, self.osc_out):
+            if part is not None:
+                part.close()
