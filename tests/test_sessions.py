@@ -67,6 +67,9 @@ def test_mettannealing_forms_and_order():
         metta = plan.phases[2]
         assert metta.peak and metta.palette == "warm" and min(metta.kernel[:4]) > 0  # warm, coherent kernel
         assert plan.phases[3].cooling is not None
+    for long, short in zip(full.phases, short.phases):  # the same arc: only the durations and cues differ
+        assert (long.kernel, long.injection, long.temperature, long.energy, long.palette, long.cooling) == \
+               (short.kernel, short.injection, short.temperature, short.energy, short.palette, short.cooling)
 
 
 @pytest.mark.parametrize("body, key, allowed", [
