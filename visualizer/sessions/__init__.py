@@ -1,0 +1,2 @@
+"""Guided meditation sessions: timelines of phases on one field, a breath pacer, a drone/bell
+bed, a per-frame driver for the window, a headless runner and the session report."""
