@@ -214,6 +214,11 @@ def main(argv: list[str] | None = None) -> int:
             from visualizer.tools.trace import main as trace_main
 
             return trace_main(argv[1:])
+        if argv[:1] == ["session"]:
+            from visualizer.sessions.cli import main as session_main
+            from visualizer.sessions.window import run_session_window
+
+            return session_main(argv[1:], open_window=run_session_window)
         if argv[:1] == ["render"]:
             from visualizer.tools.render_cli import main as render_main
 
