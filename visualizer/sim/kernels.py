@@ -54,7 +54,8 @@ def sin_cos(t):
 def fill_trig(theta, trig_pad, wrap):
     """Write (sin θ, cos θ) of ``theta`` (H, W) interleaved into the interior of ``trig_pad``
     (H + 2·HALO, 2·(W + 2·HALO)): cell (y, x) at [y + HALO, 2·(x + HALO) + {0: sin, 1: cos}];
-    on a torus also copy the far edges into the halo (open edges keep the zeros they hold)."""
+    on a torus also fill the halo with copies of the far edges (open edges keep the zeros they
+    hold). One parallel loop: every row writes its own halo and, near an edge, its copy."""
     height, width = theta.shape
     h = HALO
     for y in prange(height):
@@ -64,15 +65,14 @@ def fill_trig(theta, trig_pad, wrap):
             s, c = sin_cos(row[x])
             out[2 * x + 2 * h] = s
             out[2 * x + 2 * h + 1] = c
-    if wrap:
-        for y in prange(height):
-            out = trig_pad[y + h]
+        if wrap:
             for i in range(2 * h):
                 out[i] = out[2 * width + i]
                 out[2 * (width + h) + i] = out[2 * h + i]
-        for i in prange(h):
-            trig_pad[i, :] = trig_pad[height + i, :]
-            trig_pad[height + h + i, :] = trig_pad[h + i, :]
+            if y < h:
+                trig_pad[y + height + h, :] = out
+            if y >= height - h:
+                trig_pad[y - height + h, :] = out
 
 
 @njit(inline="always", cache=True)
