@@ -121,7 +121,7 @@ class Field:
             raise ValueError(f"small_world indices must lie in 0..{n_cells - 1}")
         self._small_world = value
         ys, xs = np.divmod(value, self.config.width)
-        self._small_world_padded = ((ys + HALO) * (self.config.width + 2 * HALO) + xs + HALO).astype(np.int32)
+        self._small_world_lanes = (2 * ((ys + HALO) * (self.config.width + 2 * HALO) + xs + HALO)).astype(np.int32)
         self._inv_n = (1.0 / (self._lattice_counts + value.shape[1])).astype(np.float32)
         self._uniform_inv_n = np.float32(self._inv_n.flat[0] if self.config.boundary == "wrap" else 0.0)
 
@@ -173,7 +173,7 @@ class Field:
         noise_std = np.float32(np.sqrt(2.0 * max(temperature, 0.0) * dt))
         coupled_step(
             self._theta, self._omega, self._no_forcing if forcing is None else forcing, forcing is not None,
-            self._trig_pad, self._k_shell, self.config.neighborhood == "diamond", self._small_world_padded,
+            self._trig_pad, self._k_shell, self.config.neighborhood == "diamond", self._small_world_lanes,
             np.float32(k_sw),
             self._inv_n, self._uniform_inv_n, self._noise_table, noise_std,
             int(self._rng.integers(2**62)) if noise_std > 0 else 0, np.float32(dt), self._scratch)

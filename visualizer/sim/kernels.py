@@ -95,7 +95,7 @@ def _fold(trig_pad, y, dy, out):
 
 
 @njit(**_JIT)
-def coupled_step(theta, omega, forcing, has_forcing, trig_pad, k_shell, diamond, small_world_padded, k_sw,
+def coupled_step(theta, omega, forcing, has_forcing, trig_pad, k_shell, diamond, small_world_lanes, k_sw,
                  inv_n, uniform_inv_n, noise_table, noise_std, noise_seed, dt, scratch):
     """One Euler step of θ ← θ + (ω + C + F + noise)·Δt, in place, wrapped into [0, 2π).
 
@@ -107,8 +107,8 @@ def coupled_step(theta, omega, forcing, has_forcing, trig_pad, k_shell, diamond,
         ``fill_trig`` from ``theta``.
     k_shell : float32 (4,), K1..K4, the coupling at Manhattan distance 1..4.
     diamond : every cell at distance s couples (4s of them) if True, else only the 4 axis cells.
-    small_world_padded : int32 (H·W, links), each cell's long-range targets as flat cell indices
-        into the padded grid (H + 2·HALO, W + 2·HALO).
+    small_world_lanes : int32 (H·W, links), each cell's long-range targets as the flat index of
+        their sin θ in ``trig_pad`` (cos θ follows it).
     k_sw : coupling of the small-world links.
     inv_n : float32 (H, W), 1 / (number of neighbours the cell really has); if ``uniform_inv_n``
         is > 0 every cell has that value and the array is not read.
@@ -120,7 +120,7 @@ def coupled_step(theta, omega, forcing, has_forcing, trig_pad, k_shell, diamond,
     """
     height, width = theta.shape
     h = HALO
-    links = small_world_padded.shape[1]
+    links = small_world_lanes.shape[1]
     trig_flat = trig_pad.reshape(-1)
     mask = noise_table.shape[0] - 1
     k1, k2, k3, k4 = k_shell[0], k_shell[1], k_shell[2], k_shell[3]
@@ -149,13 +149,20 @@ def coupled_step(theta, omega, forcing, has_forcing, trig_pad, k_shell, diamond,
                 p = i + 2 * h
                 acc[i] = (k1 * (r0[p - 2] + r0[p + 2] + f1[p]) + k2 * (r0[p - 4] + r0[p + 4] + f2[p])
                           + k3 * (r0[p - 6] + r0[p + 6] + f3[p]) + k4 * (r0[p - 8] + r0[p + 8] + f4[p]))
-        if links > 0:
-            targets = small_world_padded[y * width:(y + 1) * width]
+        targets = small_world_lanes[y * width:(y + 1) * width]
+        if links == 2:
+            # the default; a fixed count lets LLVM vectorise the gather (0.62 → 0.47 ms at 512²)
+            for x in range(width):
+                j0 = targets[x, 0]
+                j1 = targets[x, 1]
+                acc[2 * x] += k_sw * (trig_flat[j0] + trig_flat[j1])
+                acc[2 * x + 1] += k_sw * (trig_flat[j0 + 1] + trig_flat[j1 + 1])
+        elif links > 0:
             for x in range(width):
                 sw_sin = np.float32(0.0)
                 sw_cos = np.float32(0.0)
                 for link in range(links):
-                    j = 2 * np.int64(targets[x, link])
+                    j = targets[x, link]
                     sw_sin += trig_flat[j]
                     sw_cos += trig_flat[j + 1]
                 acc[2 * x] += k_sw * sw_sin
