@@ -174,8 +174,7 @@ class Field:
         coupled_step(
             self._theta, self._omega, self._no_forcing if forcing is None else forcing, forcing is not None,
             self._trig_pad, self._k_shell, self.config.neighborhood == "diamond", self._small_world_lanes,
-            np.float32(k_sw),
-            self._inv_n, self._uniform_inv_n, self._noise_table, noise_std,
+            np.float32(k_sw), self._inv_n, self._uniform_inv_n, self._noise_table, noise_std,
             int(self._rng.integers(2**62)) if noise_std > 0 else 0, np.float32(dt), self._scratch)
 
     def order_parameter(self) -> float:

@@ -1,19 +1,21 @@
 """Numba kernels for the Kuramoto lattice step.
 
-Uses sin(θⱼ−θᵢ) = sin θⱼ·cos θᵢ − cos θⱼ·sin θᵢ: one pass writes sin θ and cos θ into padded
-buffers (halo of ``HALO`` cells: copies of the far edge for a torus, zeros for open edges), then
-the lattice sum is two fixed-weight stencils over those buffers and no transcendental runs per link.
-All arrays are float32 except indices; nothing is allocated per step.
+Uses sin(θⱼ−θᵢ) = sin θⱼ·cos θᵢ − cos θⱼ·sin θᵢ: one pass writes (sin θ, cos θ) interleaved into
+one padded buffer (halo of ``HALO`` cells: copies of the far edge for a torus, zeros for open
+edges), then the lattice sum is one fixed-weight stencil over that buffer, both channels at once,
+and no transcendental runs per link. All arrays are float32 except indices; nothing is allocated
+per step. Two parallel loops per step (``fill_trig``, ``coupled_step``).
 
-Measured choices (python -m visualizer.tools.bench, 512², 2 links, this 2-core machine):
-- branch-free polynomial sin/cos instead of libm's: the trig pass went 1.49 → 0.10 ms;
-- one tap (dy, dx) per pass over a row, skipping zero weights, beat nine taps per pass
-  (1.86 vs 2.08 ms per step): the loop is bound by L1 traffic, not FMAs; so the kernel's
-  symmetry is used to cut that traffic: rows ±dy are added first, then taps ±dx together
-  (1.59 vs 1.77 ms);
-- gathering small-world targets from the padded buffers beat a separate interleaved
-  (sin, cos) copy (1.89 vs 2.32 ms): the extra writes cost more than the saved cache lines;
-- per-thread row accumulators and no reads of absent forcing or of a constant 1/N.
+Measured choices (python -m visualizer.tools.bench_kernel and docs/notes/kernel.md, this 2-core
+machine; single-thread CPU time because the machine is shared):
+- branch-free polynomial sin/cos instead of libm's: the trig pass went 1.49 → 0.10 ms at 512²;
+- sin and cos interleaved: the stencil loop runs over both (a cell is 2 lanes, a step along x
+  is 2 lanes), and a small-world link reads one cache line, not two;
+- rows ±dy folded first (the kernel is symmetric), then each Manhattan shell summed and
+  multiplied once by its K, all in one loop with the accumulator in registers;
+- the default 2 links gathered by a fixed-count loop that LLVM vectorises;
+- one parallel loop in ``fill_trig`` (rows write their own halo copies): fork/joins are what
+  hurts most when threads must sleep between loops (OMP_WAIT_POLICY=passive, see the notes).
 """
 
 from __future__ import annotations
