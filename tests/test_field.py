@@ -1,5 +1,6 @@
 """The step kernel against an independent float64 reference, and physical facts of the model."""
 
+import numba
 import numpy as np
 import pytest
 
@@ -29,6 +30,74 @@ def test_step_matches_float64_reference(neighborhood, boundary, links):
         field.step(dt=0.03, k=k, k_sw=k_sw, forcing=forcing)
         assert circular_error(field.theta, expected) <= 1e-4
         assert field.theta.min() >= 0 and field.theta.max() < 2 * np.pi
+
+
+@pytest.mark.parametrize("neighborhood", ["diamond", "cross"])
+@pytest.mark.parametrize("boundary", ["wrap", "open"])
+@pytest.mark.parametrize("shape", [(9, 9), (9, 14), (40, 17)])
+def test_halo_rows_and_columns_match_the_reference_on_small_and_odd_grids(neighborhood, boundary, shape):
+    # at 9 cells a side every halo row and column is a copy of a cell 4..8 away: the edge cases
+    field = Field(FieldConfig(height=shape[0], width=shape[1], neighborhood=neighborhood, boundary=boundary,
+                              small_world_links=2, seed=11, omega_spread=1.0))
+    k, k_sw = (7.0, -5.0, 3.0, -11.0), 6.0
+    for _ in range(3):
+        expected = reference_step(field.theta, field.omega, field.small_world, dt=0.05, k=k, k_sw=k_sw,
+                                  neighborhood=neighborhood, boundary=boundary)
+        field.step(dt=0.05, k=k, k_sw=k_sw)
+        assert circular_error(field.theta, expected) <= 1e-4
+
+
+def test_every_shell_and_the_links_each_match_the_reference_alone():
+    # one coupling constant at a time, strong, so a wrong weight or offset in any shell shows
+    field = Field(FieldConfig(height=20, width=24, small_world_links=2, seed=5, omega_spread=0.0, omega_mean=0.0))
+    rng = np.random.default_rng(4)
+    for shell in range(5):
+        k = tuple(30.0 if s == shell else 0.0 for s in range(4))
+        k_sw = 30.0 if shell == 4 else 0.0
+        field.theta = rng.uniform(0, 2 * np.pi, field.shape)
+        expected = reference_step(field.theta, field.omega, field.small_world, dt=0.1, k=k, k_sw=k_sw,
+                                  neighborhood="diamond", boundary="wrap")
+        moved = circular_error(expected, field.theta)
+        field.step(dt=0.1, k=k, k_sw=k_sw)
+        assert moved > 0.05 and circular_error(field.theta, expected) <= 1e-4
+
+
+def test_steps_follow_the_reference_over_many_steps_at_a_preset_like_setting():
+    field = Field(FieldConfig(height=32, width=48, small_world_links=2, seed=9))
+    expected = field.theta.astype(np.float64)
+    for _ in range(50):
+        expected = reference_step(expected, field.omega, field.small_world, dt=0.01, k=(20, 20, 10, 0), k_sw=-10.0,
+                                  neighborhood="diamond", boundary="wrap")
+        field.step(dt=0.01, k=(20, 20, 10, 0), k_sw=-10.0)
+    assert circular_error(field.theta, expected) <= 1e-3  # 50 float32 steps of a coupled, non-chaotic run
+
+
+def test_result_does_not_depend_on_the_thread_count():
+    threads = numba.get_num_threads()
+    results = []
+    try:
+        for n in sorted({1, threads}):
+            numba.set_num_threads(n)
+            field = Field(FieldConfig(height=37, width=29, small_world_links=3, seed=1))
+            for _ in range(5):
+                field.step(dt=0.02, k=(5, -3, 2, 1), k_sw=4.0, temperature=0.5)
+            results.append(field.theta.copy())
+    finally:
+        numba.set_num_threads(threads)
+    assert all(np.array_equal(results[0], r) for r in results)
+
+
+def test_temperature_noise_is_seeded_and_has_the_langevin_spread():
+    def run(seed):
+        field = Field(FieldConfig(height=64, width=64, seed=seed, omega_spread=0.0, omega_mean=0.0))
+        before = field.theta.astype(np.float64)
+        field.step(dt=0.01, k=(0, 0, 0, 0), k_sw=0.0, temperature=2.0)
+        return np.angle(np.exp(1j * (field.theta - before)))
+
+    a, b, c = run(3), run(3), run(4)
+    assert np.array_equal(a, b) and not np.array_equal(a, c)
+    assert a.std() == pytest.approx(np.sqrt(2 * 2.0 * 0.01), rel=0.05) and abs(a.mean()) < 0.01
+    assert abs(np.corrcoef(a[:, :-1].ravel(), a[:, 1:].ravel())[0, 1]) < 0.05  # neighbours draw apart
 
 
 def test_open_edges_count_only_real_neighbours():

@@ -84,16 +84,10 @@ class Field:
     def __init__(self, config: FieldConfig = FieldConfig()):
         self.config = config
         h, w = config.height, config.width
-        taps = lattice_taps(config.neighborhood)
-        # kernel weight (HALO+dy, HALO+dx) = _k_by_shell[_shell_map[...]]; shell 0 means "no link"
-        self._shell_map = np.zeros((2 * HALO + 1, 2 * HALO + 1), np.intp)
-        self._shell_map[taps[:, 0] + HALO, taps[:, 1] + HALO] = taps[:, 2]
-        self._k_by_shell = np.zeros(MAX_DISTANCE + 1, np.float32)
-        self._weights = np.zeros(self._shell_map.shape, np.float32)
-        self._lattice_counts = neighbour_counts(h, w, taps, config.boundary)
-        self._sin_pad = np.zeros((h + 2 * HALO, w + 2 * HALO), np.float32)
-        self._cos_pad = np.zeros_like(self._sin_pad)
-        self._scratch = np.zeros((numba.config.NUMBA_NUM_THREADS, 4, w + 2 * HALO), np.float32)
+        self._lattice_counts = neighbour_counts(h, w, lattice_taps(config.neighborhood), config.boundary)
+        self._k_shell = np.zeros(MAX_DISTANCE, np.float32)
+        self._trig_pad = np.zeros((h + 2 * HALO, 2 * (w + 2 * HALO)), np.float32)
+        self._scratch = np.zeros((numba.config.NUMBA_NUM_THREADS, 5, 2 * (w + 2 * HALO)), np.float32)
         self._no_forcing = np.zeros((1, 1), np.float32)
         self._theta = np.zeros((h, w), np.float32)
         self._omega = np.zeros((h, w), np.float32)
@@ -137,7 +131,7 @@ class Field:
             raise ValueError(f"small_world indices must lie in 0..{n_cells - 1}")
         self._small_world = value
         ys, xs = np.divmod(value, self.config.width)
-        self._small_world_padded = ((ys + HALO) * (self.config.width + 2 * HALO) + xs + HALO).astype(np.int32)
+        self._small_world_lanes = (2 * ((ys + HALO) * (self.config.width + 2 * HALO) + xs + HALO)).astype(np.int32)
         self._inv_n = (1.0 / (self._lattice_counts + value.shape[1])).astype(np.float32)
         self._uniform_inv_n = np.float32(self._inv_n.flat[0] if self.config.boundary == "wrap" else 0.0)
 
@@ -184,14 +178,13 @@ class Field:
         temperature : T ≥ 0; adds Langevin phase noise √(2T·Δt)·ξ per step (ξ standard
             normal, drawn from a seeded table: the same seed gives the same run).
         """
-        self._k_by_shell[1:] = k
-        np.take(self._k_by_shell, self._shell_map, out=self._weights)
-        fill_trig(self._theta, self._sin_pad, self._cos_pad, self.config.boundary == "wrap")
+        self._k_shell[:] = k
+        fill_trig(self._theta, self._trig_pad, self.config.boundary == "wrap")
         noise_std = np.float32(np.sqrt(2.0 * max(temperature, 0.0) * dt))
         coupled_step(
             self._theta, self._omega, self._no_forcing if forcing is None else forcing, forcing is not None,
-            self._sin_pad, self._cos_pad, self._weights, self._small_world_padded, np.float32(k_sw),
-            self._inv_n, self._uniform_inv_n, self._noise_table, noise_std,
+            self._trig_pad, self._k_shell, self.config.neighborhood == "diamond", self._small_world_lanes,
+            np.float32(k_sw), self._inv_n, self._uniform_inv_n, self._noise_table, noise_std,
             int(self._rng.integers(2**62)) if noise_std > 0 else 0, np.float32(dt), self._scratch)
 
     def order_parameter(self) -> float:

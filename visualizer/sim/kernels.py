@@ -1,19 +1,21 @@
 """Numba kernels for the Kuramoto lattice step.
 
-Uses sin(θⱼ−θᵢ) = sin θⱼ·cos θᵢ − cos θⱼ·sin θᵢ: one pass writes sin θ and cos θ into padded
-buffers (halo of ``HALO`` cells: copies of the far edge for a torus, zeros for open edges), then
-the lattice sum is two fixed-weight stencils over those buffers and no transcendental runs per link.
-All arrays are float32 except indices; nothing is allocated per step.
+Uses sin(θⱼ−θᵢ) = sin θⱼ·cos θᵢ − cos θⱼ·sin θᵢ: one pass writes (sin θ, cos θ) interleaved into
+one padded buffer (halo of ``HALO`` cells: copies of the far edge for a torus, zeros for open
+edges), then the lattice sum is one fixed-weight stencil over that buffer, both channels at once,
+and no transcendental runs per link. All arrays are float32 except indices; nothing is allocated
+per step. Two parallel loops per step (``fill_trig``, ``coupled_step``).
 
-Measured choices (python -m visualizer.tools.bench, 512², 2 links, this 2-core machine):
-- branch-free polynomial sin/cos instead of libm's: the trig pass went 1.49 → 0.10 ms;
-- one tap (dy, dx) per pass over a row, skipping zero weights, beat nine taps per pass
-  (1.86 vs 2.08 ms per step): the loop is bound by L1 traffic, not FMAs; so the kernel's
-  symmetry is used to cut that traffic: rows ±dy are added first, then taps ±dx together
-  (1.59 vs 1.77 ms);
-- gathering small-world targets from the padded buffers beat a separate interleaved
-  (sin, cos) copy (1.89 vs 2.32 ms): the extra writes cost more than the saved cache lines;
-- per-thread row accumulators and no reads of absent forcing or of a constant 1/N.
+Measured choices (python -m visualizer.tools.bench_kernel and docs/notes/kernel.md, this 2-core
+machine; single-thread CPU time because the machine is shared):
+- branch-free polynomial sin/cos instead of libm's: the trig pass went 1.49 → 0.10 ms at 512²;
+- sin and cos interleaved: the stencil loop runs over both (a cell is 2 lanes, a step along x
+  is 2 lanes), and a small-world link reads one cache line, not two;
+- rows ±dy folded first (the kernel is symmetric), then each Manhattan shell summed and
+  multiplied once by its K, all in one loop with the accumulator in registers;
+- the default 2 links gathered by a fixed-count loop that LLVM vectorises;
+- one parallel loop in ``fill_trig`` (rows write their own halo copies): fork/joins are what
+  hurts most when threads must sleep between loops (OMP_WAIT_POLICY=passive, see the notes).
 """
 
 from __future__ import annotations
@@ -51,31 +53,28 @@ def sin_cos(t):
 
 
 @njit(**_JIT)
-def fill_trig(theta, sin_pad, cos_pad, wrap):
-    """Write sin θ, cos θ of ``theta`` (H, W) into the interiors of ``sin_pad``, ``cos_pad``
-    (H + 2·HALO, W + 2·HALO); on a torus also copy the far edges into the halo."""
+def fill_trig(theta, trig_pad, wrap):
+    """Write (sin θ, cos θ) of ``theta`` (H, W) interleaved into the interior of ``trig_pad``
+    (H + 2·HALO, 2·(W + 2·HALO)): cell (y, x) at [y + HALO, 2·(x + HALO) + {0: sin, 1: cos}];
+    on a torus also fill the halo with copies of the far edges (open edges keep the zeros they
+    hold). One parallel loop: every row writes its own halo and, near an edge, its copy."""
     height, width = theta.shape
     h = HALO
     for y in prange(height):
         row = theta[y]
-        row_sin = sin_pad[y + h]
-        row_cos = cos_pad[y + h]
+        out = trig_pad[y + h]
         for x in range(width):
             s, c = sin_cos(row[x])
-            row_sin[x + h] = s
-            row_cos[x + h] = c
-    if wrap:
-        for y in prange(height):
-            for i in range(h):
-                sin_pad[y + h, i] = sin_pad[y + h, width + i]
-                cos_pad[y + h, i] = cos_pad[y + h, width + i]
-                sin_pad[y + h, width + h + i] = sin_pad[y + h, h + i]
-                cos_pad[y + h, width + h + i] = cos_pad[y + h, h + i]
-        for i in prange(h):
-            sin_pad[i, :] = sin_pad[height + i, :]
-            cos_pad[i, :] = cos_pad[height + i, :]
-            sin_pad[height + h + i, :] = sin_pad[h + i, :]
-            cos_pad[height + h + i, :] = cos_pad[h + i, :]
+            out[2 * x + 2 * h] = s
+            out[2 * x + 2 * h + 1] = c
+        if wrap:
+            for i in range(2 * h):
+                out[i] = out[2 * width + i]
+                out[2 * (width + h) + i] = out[2 * h + i]
+            if y < h:
+                trig_pad[y + height + h, :] = out
+            if y >= height - h:
+                trig_pad[y - height + h, :] = out
 
 
 @njit(inline="always", cache=True)
@@ -88,8 +87,17 @@ def _row_offset(seed, y, mask):
     return np.int64(v & np.uint64(mask))
 
 
+@njit(inline="always", cache=True)
+def _fold(trig_pad, y, dy, out):
+    """out[q] = row y − dy + row y + dy of the padded (sin, cos) rows, every column q."""
+    above = trig_pad[y - dy]
+    below = trig_pad[y + dy]
+    for q in range(out.shape[0]):
+        out[q] = above[q] + below[q]
+
+
 @njit(**_JIT)
-def coupled_step(theta, omega, forcing, has_forcing, sin_pad, cos_pad, weights, small_world_padded, k_sw,
+def coupled_step(theta, omega, forcing, has_forcing, trig_pad, k_shell, diamond, small_world_lanes, k_sw,
                  inv_n, uniform_inv_n, noise_table, noise_std, noise_seed, dt, scratch):
     """One Euler step of θ ← θ + (ω + C + F + noise)·Δt, in place, wrapped into [0, 2π).
 
@@ -97,90 +105,82 @@ def coupled_step(theta, omega, forcing, has_forcing, sin_pad, cos_pad, weights, 
     ----------
     theta, omega : float32 (H, W); ω in rad/s.
     forcing : float32 (H, W), F in rad/s, read only if ``has_forcing``.
-    sin_pad, cos_pad : float32 (H + 2·HALO, W + 2·HALO), filled by ``fill_trig`` from ``theta``.
-    weights : float32 (2·HALO + 1, 2·HALO + 1), the coupling kernel: weights[HALO + dy, HALO + dx]
-        is the K of the neighbour at offset (dy, dx), 0 where there is none. It must be
-        symmetric under dy → −dy and dx → −dx (it is: K depends on the distance only).
-    small_world_padded : int32 (H·W, links), each cell's long-range targets as flat indices
-        into the padded buffers.
+    trig_pad : float32 (H + 2·HALO, 2·(W + 2·HALO)), interleaved (sin θ, cos θ) filled by
+        ``fill_trig`` from ``theta``.
+    k_shell : float32 (4,), K1..K4, the coupling at Manhattan distance 1..4.
+    diamond : every cell at distance s couples (4s of them) if True, else only the 4 axis cells.
+    small_world_lanes : int32 (H·W, links), each cell's long-range targets as the flat index of
+        their sin θ in ``trig_pad`` (cos θ follows it).
     k_sw : coupling of the small-world links.
     inv_n : float32 (H, W), 1 / (number of neighbours the cell really has); if ``uniform_inv_n``
         is > 0 every cell has that value and the array is not read.
     noise_table : float32 (2^k,), standard normals; noise_std : √(2T·Δt) (rad); noise_seed : int,
         picks each row's window into the table for this step.
     dt : step (s).
-    scratch : float32 (threads, 4, W + 2·HALO) per-thread rows: two accumulators, two folds.
+    scratch : float32 (threads, 5, 2·(W + 2·HALO)) per-thread rows: four vertical folds and the
+        interleaved (Σ K sin θⱼ, Σ K cos θⱼ) accumulator.
     """
     height, width = theta.shape
     h = HALO
-    links = small_world_padded.shape[1]
-    sin_flat = sin_pad.reshape(-1)
-    cos_flat = cos_pad.reshape(-1)
+    links = small_world_lanes.shape[1]
+    trig_flat = trig_pad.reshape(-1)
     mask = noise_table.shape[0] - 1
+    k1, k2, k3, k4 = k_shell[0], k_shell[1], k_shell[2], k_shell[3]
     for y in prange(height):
-        acc = scratch[numba.get_thread_id()]
-        row_acc_sin = acc[0]
-        row_acc_cos = acc[1]
-        for x in range(width):
-            row_acc_sin[x] = 0.0
-            row_acc_cos[x] = 0.0
-        fold_sin = acc[2]
-        fold_cos = acc[3]
-        for dy in range(h + 1):
-            if dy == 0:
-                src_sin = sin_pad[y + h]
-                src_cos = cos_pad[y + h]
-            else:
-                any_weight = False
-                for dx in range(h + 1):
-                    if weights[h + dy, h + dx] != 0.0:
-                        any_weight = True
-                if not any_weight:
-                    continue
-                above_sin = sin_pad[y + h - dy]
-                below_sin = sin_pad[y + h + dy]
-                above_cos = cos_pad[y + h - dy]
-                below_cos = cos_pad[y + h + dy]
-                for x in range(width + 2 * h):
-                    fold_sin[x] = above_sin[x] + below_sin[x]
-                    fold_cos[x] = above_cos[x] + below_cos[x]
-                src_sin = fold_sin
-                src_cos = fold_cos
-            for dx in range(h + 1):
-                weight = weights[h + dy, h + dx]
-                if weight == 0.0:
-                    continue
-                if dx == 0:
-                    for x in range(width):
-                        row_acc_sin[x] += weight * src_sin[x + h]
-                        row_acc_cos[x] += weight * src_cos[x + h]
-                else:
-                    for x in range(width):
-                        row_acc_sin[x] += weight * (src_sin[x + h - dx] + src_sin[x + h + dx])
-                        row_acc_cos[x] += weight * (src_cos[x + h - dx] + src_cos[x + h + dx])
-        if links > 0:
+        rows = scratch[numba.get_thread_id()]
+        f1, f2, f3, f4, acc = rows[0], rows[1], rows[2], rows[3], rows[4]
+        yp = y + h
+        r0 = trig_pad[yp]
+        _fold(trig_pad, yp, 1, f1)
+        _fold(trig_pad, yp, 2, f2)
+        _fold(trig_pad, yp, 3, f3)
+        _fold(trig_pad, yp, 4, f4)
+        # lane i = 2·x + channel; the same column in the padded rows is p = i + 2·HALO; a step
+        # of one cell along x is 2 lanes
+        if diamond:
+            for i in range(2 * width):
+                p = i + 2 * h
+                s1 = r0[p - 2] + r0[p + 2] + f1[p]
+                s2 = r0[p - 4] + r0[p + 4] + f1[p - 2] + f1[p + 2] + f2[p]
+                s3 = r0[p - 6] + r0[p + 6] + f1[p - 4] + f1[p + 4] + f2[p - 2] + f2[p + 2] + f3[p]
+                s4 = (r0[p - 8] + r0[p + 8] + f1[p - 6] + f1[p + 6] + f2[p - 4] + f2[p + 4]
+                      + f3[p - 2] + f3[p + 2] + f4[p])
+                acc[i] = k1 * s1 + k2 * s2 + k3 * s3 + k4 * s4
+        else:
+            for i in range(2 * width):
+                p = i + 2 * h
+                acc[i] = (k1 * (r0[p - 2] + r0[p + 2] + f1[p]) + k2 * (r0[p - 4] + r0[p + 4] + f2[p])
+                          + k3 * (r0[p - 6] + r0[p + 6] + f3[p]) + k4 * (r0[p - 8] + r0[p + 8] + f4[p]))
+        targets = small_world_lanes[y * width:(y + 1) * width]
+        if links == 2:
+            # the default; a fixed count lets LLVM vectorise the gather (0.62 → 0.47 ms at 512²)
             for x in range(width):
-                cell = y * width + x
+                j0 = targets[x, 0]
+                j1 = targets[x, 1]
+                acc[2 * x] += k_sw * (trig_flat[j0] + trig_flat[j1])
+                acc[2 * x + 1] += k_sw * (trig_flat[j0 + 1] + trig_flat[j1 + 1])
+        elif links > 0:
+            for x in range(width):
                 sw_sin = np.float32(0.0)
                 sw_cos = np.float32(0.0)
                 for link in range(links):
-                    j = small_world_padded[cell, link]
-                    sw_sin += sin_flat[j]
-                    sw_cos += cos_flat[j]
-                row_acc_sin[x] += k_sw * sw_sin
-                row_acc_cos[x] += k_sw * sw_cos
+                    j = targets[x, link]
+                    sw_sin += trig_flat[j]
+                    sw_cos += trig_flat[j + 1]
+                acc[2 * x] += k_sw * sw_sin
+                acc[2 * x + 1] += k_sw * sw_cos
         row_theta = theta[y]
-        row_sin = sin_pad[y + h]
-        row_cos = cos_pad[y + h]
         row_omega = omega[y]
         if uniform_inv_n > 0.0:
             for x in range(width):
-                coupling = (row_cos[x + h] * row_acc_sin[x] - row_sin[x + h] * row_acc_cos[x]) * uniform_inv_n
+                p = 2 * (x + h)
+                coupling = (r0[p + 1] * acc[2 * x] - r0[p] * acc[2 * x + 1]) * uniform_inv_n
                 row_theta[x] += (row_omega[x] + coupling) * dt
         else:
             row_inv_n = inv_n[y]
             for x in range(width):
-                coupling = (row_cos[x + h] * row_acc_sin[x] - row_sin[x + h] * row_acc_cos[x]) * row_inv_n[x]
+                p = 2 * (x + h)
+                coupling = (r0[p + 1] * acc[2 * x] - r0[p] * acc[2 * x + 1]) * row_inv_n[x]
                 row_theta[x] += (row_omega[x] + coupling) * dt
         if has_forcing:
             row_forcing = forcing[y]
