@@ -159,5 +159,5 @@ def test_live_link_count_redraws_targets_and_rejects_bad_values():
 
 
 def test_config_rejects_tiny_grids():
-    with pytest.raises(ValueError, match="at least 9"):
+    with pytest.raises(ValueError, match="grid sides must be in 9.."):
         FieldConfig(height=4, width=20)

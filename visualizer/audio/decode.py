@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +37,20 @@ def _undecodable(path: Path, error: Exception) -> AudioFileError:
     return AudioFileError(f"{path}: cannot decode audio ({reason}); use wav, flac, ogg or mp3")
 
 
+@contextlib.contextmanager
+def _native_stderr_silenced():
+    """Point file descriptor 2 at /dev/null for a moment (C libraries write there directly).
+    Only used before any thread of ours runs, so nothing else is lost."""
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def check_audio_file(path: str | Path) -> None:
     """Raise AudioFileError unless ``path`` is a readable audio file holding at least one frame
     (reads the header only: cheap enough to call before anything opens)."""
@@ -43,7 +60,8 @@ def check_audio_file(path: str | Path) -> None:
     if not path.is_file():
         raise AudioFileError(f"{path}: no such audio file; check the path")
     try:
-        info = soundfile.info(str(path))
+        with _native_stderr_silenced():  # libmpg123 prints "Note: …" lines for a junk .mp3
+            info = soundfile.info(str(path))
     except (soundfile.LibsndfileError, RuntimeError, TypeError) as e:
         raise _undecodable(path, e) from None
     if info.frames == 0:
