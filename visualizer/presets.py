@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 from visualizer.modulation import CURVES, SOURCES, TARGETS, Route, SweepConfig
 from visualizer.params import REGISTRY, Params
-from visualizer.paths import user_config_dir
+from visualizer.paths import discover_toml, resolve_toml, user_config_dir
 from visualizer.render.colour import PALETTES
 from visualizer.schema import choice, flag, integer, number, numbers, ordered_pair, text
 from visualizer.render.config import VIEWS, DisplayConfig
@@ -254,20 +254,14 @@ def preset_dirs() -> list[Path]:
 
 def discover() -> list[Path]:
     """All preset files sorted by file name; a user preset overrides a shipped one of that name."""
-    found: dict[str, Path] = {}
-    for folder in reversed(preset_dirs()):
-        for p in sorted(folder.glob("*.toml")) if folder.is_dir() else []:
-            found[p.stem] = p
-    return [found[stem] for stem in sorted(found)]
+    return discover_toml(preset_dirs())
 
 
 def resolve(name_or_path: str) -> Path:
     """A preset given by name (file stem) or by path."""
-    candidate = Path(name_or_path)
-    if candidate.suffix == ".toml" or os.sep in name_or_path:
-        return candidate
-    for p in discover():
-        if p.stem == name_or_path:
-            return p
-    names = ", ".join(p.stem for p in discover())
-    raise PresetError(f"no preset named {name_or_path!r}; available: {names} (or give a path to a .toml file)")
+    found = discover()
+    path = resolve_toml(name_or_path, found)
+    if path is None:
+        names = ", ".join(p.stem for p in found)
+        raise PresetError(f"no preset named {name_or_path!r}; available: {names} (or give a path to a .toml file)")
+    return path

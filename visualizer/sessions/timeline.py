@@ -14,7 +14,6 @@ Every error is a ``SessionError`` with one line naming the file, the key and wha
 from __future__ import annotations
 
 import itertools
-import math
 import os
 import tomllib
 from collections.abc import Callable
@@ -24,8 +23,9 @@ from typing import Any
 
 from visualizer import presets
 from visualizer.params import K_LIMIT
-from visualizer.paths import user_config_dir
+from visualizer.paths import discover_toml, resolve_toml, user_config_dir
 from visualizer.render.colour import PALETTES
+from visualizer.schema import choice, number
 from visualizer.sim.annealing import SCHEDULES, Annealer, AnnealingConfig
 
 ENERGY_INPUTS = ("music", "drone", "none")
@@ -102,22 +102,6 @@ class SessionPlan:
 
 
 # -- schema -----------------------------------------------------------------------------------
-def _number(lo: float, hi: float) -> Callable[[Any], float]:
-    def check(v: Any) -> float:
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or not lo <= v <= hi:
-            raise ValueError(f"a number in {lo:g}..{hi:g}")
-        return float(v)
-    return check
-
-
-def _choice(options: tuple[str, ...]) -> Callable[[Any], str]:
-    def check(v: Any) -> str:
-        if v not in options:
-            raise ValueError("one of " + ", ".join(repr(o) for o in options))
-        return v
-    return check
-
-
 def _text(v: Any) -> str:
     if not isinstance(v, str) or not v.strip():
         raise ValueError("a non-empty string")
@@ -131,7 +115,7 @@ def _flag(v: Any) -> bool:
 
 
 def _kernel4(v: Any) -> tuple[float, ...]:
-    one = _number(-K_LIMIT, K_LIMIT)
+    one = number(-K_LIMIT, K_LIMIT)
     try:
         if not isinstance(v, list) or len(v) != 4:
             raise ValueError
@@ -141,7 +125,7 @@ def _kernel4(v: Any) -> tuple[float, ...]:
 
 
 def _ratio(v: Any) -> tuple[float, float]:
-    one = _number(0.1, 10.0)
+    one = number(0.1, 10.0)
     try:
         if not isinstance(v, list) or len(v) != 2:
             raise ValueError
@@ -159,7 +143,7 @@ def _cues(v: Any) -> tuple[Cue, ...]:
         if not isinstance(item, dict) or set(item) != {"at_s", "text"}:
             raise ValueError(allowed)
         try:
-            cues.append(Cue(_number(0.0, MAX_PHASE_S)(item["at_s"]), _text(item["text"])))
+            cues.append(Cue(number(0.0, MAX_PHASE_S)(item["at_s"]), _text(item["text"])))
         except ValueError:
             raise ValueError(allowed) from None
     return tuple(sorted(cues, key=lambda c: c.at_s))
@@ -169,25 +153,25 @@ TOP: dict[str, tuple[Callable[[Any], Any], Any]] = {
     "name": (_text, None),
     "description": (_text, None),
     "preset": (_text, "metta"),
-    "fade_in_s": (_number(0.0, 120.0), 10.0),
-    "fade_out_s": (_number(0.0, 120.0), 10.0),
-    "transition_s": (_number(0.0, 600.0), 8.0),
+    "fade_in_s": (number(0.0, 120.0), 10.0),
+    "fade_out_s": (number(0.0, 120.0), 10.0),
+    "transition_s": (number(0.0, 600.0), 8.0),
 }
 PHASE: dict[str, tuple[Callable[[Any], Any], Any]] = {
     "name": (_text, None),
-    "duration_s": (_number(1.0, MAX_PHASE_S), None),
-    "transition_s": (_number(0.0, 600.0), None),  # default: the session's
+    "duration_s": (number(1.0, MAX_PHASE_S), None),
+    "transition_s": (number(0.0, 600.0), None),  # default: the session's
     "preset": (_text, None),
     "k": (_kernel4, None),
-    "k_sw": (_number(-K_LIMIT, K_LIMIT), None),
-    "palette": (_choice(SESSION_PALETTES), None),
-    "lightness": (_number(20.0, 90.0), None),
-    "warmth": (_number(0.0, 1.0), 0.0),
-    "energy": (_choice(ENERGY_INPUTS), "drone"),
-    "injection": (_number(0.0, 20.0), 0.0),
-    "temperature": (_number(0.0, 20.0), 0.0),
-    "cooling": (_choice(SCHEDULES), None),
-    "breath_rate": (_number(0.0, 30.0), 6.0),
+    "k_sw": (number(-K_LIMIT, K_LIMIT), None),
+    "palette": (choice(SESSION_PALETTES), None),
+    "lightness": (number(20.0, 90.0), None),
+    "warmth": (number(0.0, 1.0), 0.0),
+    "energy": (choice(ENERGY_INPUTS), "drone"),
+    "injection": (number(0.0, 20.0), 0.0),
+    "temperature": (number(0.0, 20.0), 0.0),
+    "cooling": (choice(SCHEDULES), None),
+    "breath_rate": (number(0.0, 30.0), 6.0),
     "breath": (_ratio, (1.0, 1.0)),
     "cues": (_cues, ()),
     "peak": (_flag, False),
@@ -293,23 +277,17 @@ def session_dirs() -> list[Path]:
 
 def discover() -> list[Path]:
     """All session files by name; a user session overrides a shipped one of the same name."""
-    found: dict[str, Path] = {}
-    for folder in reversed(session_dirs()):
-        for p in sorted(folder.glob("*.toml")) if folder.is_dir() else []:
-            found[p.stem] = p
-    return [found[stem] for stem in sorted(found)]
+    return discover_toml(session_dirs())
 
 
 def resolve(name_or_path: str) -> Path:
     """A session given by name (file stem) or by path."""
-    candidate = Path(name_or_path)
-    if candidate.suffix == ".toml" or os.sep in name_or_path:
-        return candidate
-    for p in discover():
-        if p.stem == name_or_path:
-            return p
-    names = ", ".join(p.stem for p in discover()) or "none found"
-    raise SessionError(f"no session named {name_or_path!r}; available: {names} (or give a path to a .toml file)")
+    found = discover()
+    path = resolve_toml(name_or_path, found)
+    if path is None:
+        names = ", ".join(p.stem for p in found) or "none found"
+        raise SessionError(f"no session named {name_or_path!r}; available: {names} (or give a path to a .toml file)")
+    return path
 
 
 # -- the timeline -----------------------------------------------------------------------------
