@@ -60,6 +60,8 @@ def test_nn_dmt_without_music_shows_anti_phase_clusters_when_k3_is_repulsive():
 
 
 def test_nn_dmt_with_music_keeps_anti_phase_order(nn_demo):
-    # measured: median anti-phase share ≈ 0.16 (48²) while the bass sweeps K3; the patch count is
-    # 1–3, so "many competing clusters" with music is not reached yet (see the note)
-    assert np.median(series(nn_demo, "anti_phase")[50:]) >= 0.1
+    # measured (48², deterministic): anti-phase order (share > 0.5) in 29 % of the samples after 5 s,
+    # up to 0.998 of the neighbour pairs, as the bass sweeps K3; the patch count stays at 1–3, so
+    # "many competing clusters" with music is not reached yet (see the note)
+    anti = series(nn_demo, "anti_phase")[50:]
+    assert np.mean(anti > 0.5) >= 0.2 and anti.max() >= 0.9

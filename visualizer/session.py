@@ -80,21 +80,25 @@ class Session:
     """A preset running headless. Build with ``Session.from_preset`` or ``Session(preset)``.
 
     size : grid (height, width) overriding the preset's. seed : phases, frequencies and links.
+    deterministic : compute eigenmodes on the calling thread, so the same inputs give the same run
+        (headless tools); live front ends leave it off so no frame ever waits for them.
     """
 
-    def __init__(self, preset: presets.Preset, *, size: tuple[int, int] | None = None, seed: int = 0):
+    def __init__(self, preset: presets.Preset, *, size: tuple[int, int] | None = None, seed: int = 0,
+                 deterministic: bool = False):
         self.size = size
         self.seed = seed
         self.paused = False
         self.time_s = 0.0
         self.frame = 0
-        self._harmonics_cache = HarmonicsCache()
+        self._harmonics_cache = HarmonicsCache(synchronous=deterministic)
         self.use_preset(preset)
 
     @classmethod
-    def from_preset(cls, name_or_path: str | Path, *, size: tuple[int, int] | None = None, seed: int = 0) -> Session:
+    def from_preset(cls, name_or_path: str | Path, *, size: tuple[int, int] | None = None, seed: int = 0,
+                    deterministic: bool = False) -> Session:
         """A session running the preset named (file stem) or at a path; raises PresetError."""
-        return cls(presets.load(presets.resolve(str(name_or_path))), size=size, seed=seed)
+        return cls(presets.load(presets.resolve(str(name_or_path))), size=size, seed=seed, deterministic=deterministic)
 
     # -- controls -----------------------------------------------------------------------------
     def use_preset(self, preset: presets.Preset) -> None:

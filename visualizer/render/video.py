@@ -254,13 +254,6 @@ class Progress:
         self.stream.flush()
 
 
-def _wait_for_eigenmodes(session) -> None:
-    """Offline, the field's graph eigenmodes are awaited rather than stood in for by lattice modes
-    for as long as a background thread happens to take: the same command gives the same video."""
-    while session.eigenmodes_busy:
-        time.sleep(0.01)
-
-
 @dataclass(frozen=True)
 class RenderResult:
     path: Path
@@ -291,7 +284,7 @@ def render_video(audio: Path, *, preset: str, out: Path, size: tuple[int, int] =
     total = max(1, round(seconds * fps))
     chosen = presets.load(presets.resolve(preset))
     grid = grid or grid_for_screen(size, chosen.field.height * chosen.field.width)
-    session = Session(chosen, size=grid, seed=seed)
+    session = Session(chosen, size=grid, seed=seed, deterministic=True)
     painter = FramePainter(size)
     limiter = FlashLimiter() if flash_limit else None
     bar = Progress(total) if progress else None
@@ -300,7 +293,6 @@ def render_video(audio: Path, *, preset: str, out: Path, size: tuple[int, int] =
     try:
         with VideoWriter(out, size=size, fps=fps, audio=Path(audio), seconds=total / fps) as writer:
             for i in range(total):
-                _wait_for_eigenmodes(session)
                 source.advance(dt)
                 state = session.advance(source.latest(), dt)
                 painter.use_palette(state.palette, lightness=state.params.lightness,

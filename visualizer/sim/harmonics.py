@@ -215,10 +215,12 @@ class ModesRequest:
 class HarmonicsCache:
     """The eigenmodes of the field's current coupling operator, recomputed when the kernel changes
     enough, on a background thread (the last modes stand in meanwhile; only the very first set for
-    a grid is computed on the caller's thread). Graph modes (with small-world links) are cached on
+    a grid is computed on the caller's thread), or all on the caller's thread when ``synchronous``
+    (headless runs that must repeat exactly: trace, render, tests). Graph modes (with small-world links) are cached on
     disk. A failure is logged once, shown in ``status``, and the lattice modes stay in use."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, synchronous: bool = False) -> None:
+        self.synchronous = synchronous  # compute on the caller's thread: slower, but deterministic
         self._done: dict[ModesRequest, Harmonics] = {}
         self._lock = threading.Lock()
         self._wanted: ModesRequest | None = None
@@ -254,6 +256,12 @@ class HarmonicsCache:
         links, digest = self._digest(small_world)
         request = ModesRequest(height, width, neighborhood, boundary, count, k, k_sw, digest)
         grid = (height, width, neighborhood, boundary, count)
+        if self.synchronous:
+            if request not in self._done:
+                self._done[request] = self._compute(request, links)
+                if len(self._done) > 64:
+                    self._done.pop(next(iter(self._done)))
+            return self._done[request]
         with self._lock:
             ready = self._done.get(request)
             if ready is None and grid in self._current:

@@ -34,7 +34,7 @@ def snapshots(preset: str, audio: Path | None, *, times_s: tuple[float, ...], si
 
     display = Display(size=tile)
     source = LockstepAudio(audio, loop=True) if audio else NoAudio()
-    session = Session.from_preset(preset, size=size)
+    session = Session.from_preset(preset, size=size, deterministic=True)
     pictures, frame = [], 0
     try:
         for t in times_s:

@@ -25,7 +25,7 @@ def record(*, preset: str = "nn-dmt", seconds: float = 48.0, size: int = 128, se
            audio_path: Path | None = None) -> dict[str, np.ndarray]:
     """Run the preset headless (audio analysed in lockstep) and record one sample per measurement."""
     audio = LockstepAudio(audio_path or demo_paths()[0], loop=audio_path is None)
-    session = Session.from_preset(preset, size=(size, size), seed=seed)
+    session = Session.from_preset(preset, size=(size, size), seed=seed, deterministic=True)
     rows = []
     try:
         while session.time_s < seconds:

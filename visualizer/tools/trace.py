@@ -22,7 +22,7 @@ def trace(audio: Path | None, *, preset: str, seconds: float, seed: int = 0, siz
     """{"fps": 60, "samples": [{"t", "R", "E", "T", "phase", "patches", "anti_phase", "corr_length",
     "k": [k1..k4], "k_sw"}, ...]} at 10 samples per second; ``audio`` None runs in silence."""
     source = LockstepAudio(audio, loop=loop) if audio is not None else NoAudio()
-    session = Session.from_preset(preset, size=size, seed=seed)
+    session = Session.from_preset(preset, size=size, seed=seed, deterministic=True)
     every = FPS // SAMPLES_PER_S
     samples = []
     try:
