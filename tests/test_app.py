@@ -96,7 +96,7 @@ def test_n_and_p_cycle_presets_and_skip_broken_ones(app, tmp_path):
     (user / "o-broken.toml").write_text("name = 'broken'\n[coupling]\nk = 1\n")  # sorts after nn-dmt
     press(app, pygame.K_n)
     assert app.session.preset.path.stem != "o-broken"
-    assert "o-broken.toml" in app._message[0]
+    assert "o-broken.toml" in app.hud_model.message[0]
 
 
 def test_r_reseeds_and_s_saves_a_screenshot(app, tmp_path, capsys):
@@ -118,4 +118,4 @@ def test_s_with_an_unwritable_pictures_folder_is_a_message_not_a_crash(app, tmp_
     blocker.write_text("")
     monkeypatch.setenv("XDG_PICTURES_DIR", str(blocker))
     press(app, pygame.K_s)
-    assert app.running and "screenshot not saved" in app._message[0]
+    assert app.running and "screenshot not saved" in app.hud_model.message[0]

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -23,19 +22,16 @@ from visualizer.params import REGISTRY, SLIDERS
 from visualizer.paths import pictures_dir
 from visualizer.render.display import DEFAULT_WINDOW, Display
 from visualizer.render.flash import WCAG_FLASH_LIMIT
-from visualizer.render.hud import Hud, HudFader, HudView, SliderView
+from visualizer.render.hud import Hud, HudFader, HudView
+from visualizer.render.hud_model import HudModel, slider_views
 from visualizer.render.layout import grid_for_screen
 from visualizer.render.lattice_view import DRAG_RAD_PER_PX, draw_cessation_veil, draw_lattice, pack_lut
-from visualizer.session import MEASURE_EVERY, FrameState, Session
+from visualizer.session import FrameState, Session
 from visualizer.stage import Stage, StageOptions
 
 log = logging.getLogger(__name__)
 
 FPS = 60
-MESSAGE_SECONDS = 4.0
-BEAT_FLASH_S = 0.15
-METER_RELEASE = 0.85  # HUD meters fall by this factor per frame so a flickering level stays readable
-HISTORY = 72  # samples in the HUD's sparklines (12 s at one per measurement)
 
 
 def open_audio(choice: AudioChoice, *, headless: bool):
@@ -82,6 +78,7 @@ class App:
         self.display = Display(size=options.window, fullscreen=options.fullscreen, display_index=options.display,
                                caption="visualizer", flash_limit=WCAG_FLASH_LIMIT if options.flash_limit else None)
         self.hud = Hud()
+        self.hud_model = HudModel()
         self._splash("compiling kernels… (first start only)")
         size = options.size or grid_for_screen(self.display.size, first.field.height * first.field.width)
         self.session = Session(first, size=size, seed=options.seed)
@@ -94,15 +91,8 @@ class App:
         self.show_measures = True
         self.selected = 0
         self.running = True
-        self._beats_seen = 0
-        self._beat_flash_until = 0.0
-        self._meters = np.zeros(4)
-        self._message = ("", 0.0)
         self._dragging: int | None = None
-        self._fps = 0.0
-        self._last_frame_s = time.perf_counter()
         self._lut_key = None
-        self.history = {name: deque(maxlen=HISTORY) for name in ("E", "T", "R")}
         self.state = self.session.advance(self.features, 0.0)
         self._draw(self.state)  # compiles (or loads from cache) every kernel before the loop starts
 
@@ -110,7 +100,7 @@ class App:
     def say(self, message: str) -> None:
         """Show ``message`` on the HUD for a few seconds (and in the log)."""
         log.info("%s", message)
-        self._message = (message, time.monotonic() + MESSAGE_SECONDS)
+        self.hud_model.say(message)
 
     def cycle_preset(self, direction: int) -> None:
         """Next (+1) or previous (−1) preset; broken ones are skipped with a HUD message."""
@@ -166,7 +156,7 @@ class App:
     def _drag(self, pos: tuple[int, int]) -> None:
         if self._dragging is not None:
             self.selected = self._dragging
-            value = self.hud.value_at(self._dragging, pos[0], self._slider_views(self.state)[self._dragging])
+            value = self.hud.value_at(self._dragging, pos[0], slider_views(self.state)[self._dragging])
             self.session.set_base(SLIDERS[self._dragging], round(value, 2))
 
     def _key(self, key: int, shift: bool) -> None:
@@ -210,24 +200,12 @@ class App:
         """Advance one frame: input, audio features, the session, drawing."""
         for event in pygame.event.get():
             self.handle(event)
-        now = time.perf_counter()
-        wall_dt, self._last_frame_s = now - self._last_frame_s, now
-        if wall_dt > 0:
-            self._fps = 0.9 * self._fps + 0.1 / wall_dt if self._fps else 1.0 / wall_dt
         self.audio.advance(1.0 / FPS)  # lockstep audio analyses here; real-time audio has its own thread
         self.features = self.audio.latest()
-        if self.features.beat_count != self._beats_seen:
-            self._beats_seen = self.features.beat_count
-            self._beat_flash_until = now + BEAT_FLASH_S
-        f = self.features
-        self._meters = np.maximum(np.array([f.energy, f.bass, f.mid, f.high]), self._meters * METER_RELEASE)
         features = self.stage.before_advance(self.features, 1.0 / FPS)
         self.state = state = self.session.advance(features, 1.0 / FPS)
         self.stage.after_advance(features, state)
-        if state.frame % MEASURE_EVERY == 0:
-            for name, value in (("E", state.annealing.energy), ("T", state.annealing.temperature),
-                                ("R", state.measures.order)):
-                self.history[name].append(value)
+        self.hud_model.follow(self.features, state)
         self._draw(state)
 
     def _draw(self, state: FrameState) -> None:
@@ -259,40 +237,12 @@ class App:
             index = int(np.mod(m.mean_phase, 2 * np.pi) / (2 * np.pi) * len(self._lut_rgb)) % len(self._lut_rgb)
             draw_cessation_veil(canvas, rect, tuple(int(v) for v in self._lut_rgb[index]), m.cessation)
 
-    def _slider_views(self, state: FrameState) -> tuple[SliderView, ...]:
-        return tuple(SliderView(REGISTRY[n].label, state.base.get(n), state.params.get(n), REGISTRY[n].lo, REGISTRY[n].hi)
-                     for n in SLIDERS)
-
     def _hud_view(self, state: FrameState) -> HudView:
-        f, m, a = self.features, state.measures, state.annealing
-        message, until = self._message
         if self.stage.show_help:
             return HudView(title="keys", sliders=(), selected=0, lines=tuple(self.stage.help()))
-        tempo = f"{f.tempo_bpm:5.1f} BPM{' (tap)' if f.tap_tempo else ''} conf {f.beat_confidence:.2f}" if f.tempo_bpm else "tempo --"
-        lines = (f"{self._fps:5.1f} fps   R = {m.order:.3f}   {state.theta.shape[0]}×{state.theta.shape[1]}",
-                 f"audio: {f.status}", f"{f.level_dbfs:6.1f} dBFS   {tempo}   xruns {f.overflows}/{f.underruns}")
-        if self.session.status:
-            lines += (self.session.status,)
-        if self.show_measures:
-            lines += (f"E {a.energy:5.2f}  T {a.temperature:4.2f}  {a.phase}  coupling ×{a.coupling_scale:.2f}  "
-                      f"{self.session.injection_mode}",
-                      f"local {m.local_order:.2f}  patches {m.patches}  anti {m.antiphase:.2f}  coherence {m.coherence:.2f}")
-        return HudView(
-            title=state.preset_name + ("  [paused]" if self.session.paused else ""),
-            sliders=self._slider_views(state), selected=self.selected, lines=lines,
-            strips=self._strips(state) if self.show_measures else (),
-            meters=tuple(zip(("level", "bass", "mid", "high"), self._meters.tolist())) + (("beat", f.beat_phase),),
-            beat_flash=max(0.0, (self._beat_flash_until - time.perf_counter()) / BEAT_FLASH_S),
-            message=message if time.monotonic() < until else "")
-
-    def _strips(self, state: FrameState) -> tuple[tuple[str, tuple[float, ...]], ...]:
-        spectrum = tuple(float(np.clip((np.log10(p + 1e-9) + 6.0) / 6.0, 0.0, 1.0)) for p in state.measures.spectrum)
-        top_e = 2 * max(state.annealing.threshold, 1e-9)
-        top_t = max(max(self.history["T"], default=0.0), 1e-9)
-        return (("harmonic spectrum (log power, low to high)", spectrum),
-                ("energy E (threshold at half height)", tuple(min(v / top_e, 1.0) for v in self.history["E"])),
-                ("temperature T", tuple(v / top_t for v in self.history["T"])),
-                ("order R", tuple(self.history["R"])))
+        return self.hud_model.view(state, self.features, selected=self.selected, paused=self.session.paused,
+                                   injection_mode=self.session.injection_mode, status=self.session.status,
+                                   measures=self.show_measures)
 
     def _splash(self, text: str) -> None:
         self.display.canvas.fill((0, 0, 0))

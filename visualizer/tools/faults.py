@@ -144,7 +144,7 @@ def unwritable_screenshot() -> Row:
         try:
             saved = app.screenshot(blocker / "shot.png")
             app.frame()
-            ok = saved is None and app.running and "not saved" in app._message[0]
+            ok = saved is None and app.running and "not saved" in app.hud_model.message[0]
         finally:
             app.close()
     return Row("a screenshot into an unwritable place", "a HUD message; the visuals keep running",
