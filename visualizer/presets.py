@@ -8,7 +8,6 @@ plus any in the user's preset folder.
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -17,7 +16,7 @@ from visualizer.modulation import CURVES, SOURCES, TARGETS, Route, SweepConfig
 from visualizer.params import REGISTRY, Params
 from visualizer.paths import discover_toml, resolve_toml, user_config_dir
 from visualizer.render.colour import PALETTES
-from visualizer.schema import choice, flag, integer, number, numbers, ordered_pair, text
+from visualizer.schema import choice, flag, integer, number, numbers, ordered_pair, read_toml, text
 from visualizer.render.config import VIEWS, DisplayConfig
 from visualizer.sim.annealing import SCHEDULES, AnnealingConfig
 from visualizer.sim.field import MAX_SIDE, MAX_SMALL_WORLD_LINKS, MIN_SIDE, FieldConfig, SimulationConfig
@@ -212,13 +211,7 @@ def _routes(tables: Any, path: Path) -> tuple[Route, ...]:
 def load(path: str | os.PathLike) -> Preset:
     """Read and validate one preset file; raises PresetError with a one-line message."""
     path = Path(path)
-    try:
-        with open(path, "rb") as f:
-            data = tomllib.load(f)
-    except OSError as e:
-        raise PresetError(f"{path}: cannot read preset ({e.strerror or e}); check the path or run --list-presets") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise PresetError(f"{path}: not valid TOML: {e}") from None
+    data = read_toml(path, kind="preset", error=PresetError, hint="check the path or run --list-presets")
     v = _validate(data, path)
 
     def section(name: str) -> dict[str, Any]:

@@ -5,6 +5,8 @@ the file, the key, the bad value and the expectation."""
 from __future__ import annotations
 
 import math
+import tomllib
+from pathlib import Path
 from typing import Any, Callable
 
 
@@ -66,3 +68,15 @@ def ordered_pair(lo: float, hi: float) -> Callable[[Any], tuple[float, float]]:
             raise ValueError(f"[low, high] with low ≤ high, both in {lo:g}..{hi:g}")
         return a, b
     return check
+
+
+def read_toml(path: Path, *, kind: str, error: type[Exception], hint: str = "") -> dict[str, Any]:
+    """The TOML table in ``path``; an unreadable or malformed file raises ``error`` with one line
+    naming the file (``kind`` names what it should have been, ``hint`` says what to try)."""
+    try:
+        with open(path, "rb") as f:
+            return tomllib.load(f)
+    except OSError as e:
+        raise error(f"{path}: cannot read {kind} ({e.strerror or e}){'; ' + hint if hint else ''}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise error(f"{path}: not valid TOML: {e}") from None

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import logging
 import os
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +34,7 @@ from visualizer.audio.features import FeatureSnapshot
 from visualizer.control.clock import BarClock
 from visualizer.params import Params
 from visualizer.render.colour import PALETTES, linear_to_srgb_bytes
+from visualizer.schema import read_toml
 
 log = logging.getLogger(__name__)
 
@@ -113,13 +113,7 @@ def _scene(table: object, where: str, default_beats: int) -> Scene:
 def load_set(path: str | os.PathLike) -> SceneSet:
     """Read and validate a set file; raises SetError with a one-line message."""
     path = Path(path)
-    try:
-        with open(path, "rb") as f:
-            data = tomllib.load(f)
-    except OSError as e:
-        raise SetError(f"{path}: cannot read set ({e.strerror or e})") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise SetError(f"{path}: not valid TOML: {e}") from None
+    data = read_toml(path, kind="set", error=SetError)
     unknown = set(data) - {"name", "transition_beats", "scene"}
     if unknown:
         raise SetError(f"{path}: unknown key {sorted(unknown)[0]!r}; allowed: name, transition_beats, [[scene]]")

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +24,7 @@ from visualizer import presets
 from visualizer.params import K_LIMIT
 from visualizer.paths import discover_toml, resolve_toml, user_config_dir
 from visualizer.render.colour import PALETTES
-from visualizer.schema import choice, number
+from visualizer.schema import choice, number, read_toml
 from visualizer.sim.annealing import SCHEDULES, Annealer, AnnealingConfig
 
 ENERGY_INPUTS = ("music", "drone", "none")
@@ -239,13 +238,8 @@ def load(path: str | os.PathLike) -> SessionPlan:
     def fail(where: str, message: str) -> SessionError:
         return SessionError(f"{path}: {where}: {message}")
 
-    try:
-        with open(path, "rb") as f:
-            data = tomllib.load(f)
-    except OSError as e:
-        raise SessionError(f"{path}: cannot read session ({e.strerror or e}); check the path or run `visualizer session --list`") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise SessionError(f"{path}: not valid TOML: {e}") from None
+    data = read_toml(path, kind="session", error=SessionError,
+                     hint="check the path or run `visualizer session --list`")
     top = _check_table({k: v for k, v in data.items() if k != "phase"}, TOP, "", fail)
     for key in REQUIRED_TOP:
         if key not in top:
