@@ -260,8 +260,10 @@ class Session:
 
     def _injector_now(self) -> Injector:
         harmonics = self._harmonics()
-        if self._injector is None or self._injector.harmonics is not harmonics:
+        if self._injector is None:
             self._injector = Injector(harmonics, self.preset.injection, seed=self.seed)
+        elif self._injector.harmonics is not harmonics:
+            self._injector.use(harmonics)  # new modes, same blobs and sinks: no full rebuild on a frame
         return self._injector
 
     def measure_now(self) -> Measures:

@@ -19,8 +19,9 @@ from visualizer.sim.kernels import sin_cos
 
 
 @njit(parallel=True, fastmath=True, cache=True, nogil=True)
-def _frustration(theta, taps, k_shell, wrap, small_world, k_sw):
-    """(Σ_i e_i, Σ_i (1/N_i)·Σ_j |K_ij|) over the field; see the module docstring."""
+def _frustration(theta, taps, k_shell, wrap, small_world, k_sw, stride):
+    """(Σ_i e_i, Σ_i (1/N_i)·Σ_j |K_ij|) over every ``stride``-th row and column of cells (all of
+    each one's neighbours count); see the module docstring."""
     height, width = theta.shape
     sin_t = np.empty((height, width), np.float32)
     cos_t = np.empty((height, width), np.float32)
@@ -30,8 +31,9 @@ def _frustration(theta, taps, k_shell, wrap, small_world, k_sw):
     links = small_world.shape[1]
     energy_rows = np.zeros(height)
     strength_rows = np.zeros(height)
-    for y in prange(height):
-        for x in range(width):
+    for row in prange((height + stride - 1) // stride):
+        y = row * stride
+        for x in range(0, width, stride):
             e = 0.0
             s = 0.0
             n = 0
@@ -59,6 +61,9 @@ def _frustration(theta, taps, k_shell, wrap, small_world, k_sw):
     return energy_rows.sum(), strength_rows.sum()
 
 
+SAMPLE_ABOVE_CELLS = 128 * 128  # larger fields are measured on every 2nd row and column (a quarter)
+
+
 def field_energy(theta: np.ndarray, *, taps: np.ndarray, k: tuple[float, float, float, float], k_sw: float,
                  wrap: bool, small_world: np.ndarray) -> tuple[float, float]:
     """The field's energy and the kernel's strength.
@@ -68,6 +73,8 @@ def field_energy(theta: np.ndarray, *, taps: np.ndarray, k: tuple[float, float, 
     theta : float32 (H, W) phases (rad). taps : int32 (n, 3) lattice taps (dy, dx, shell).
     k : K1..K4; k_sw : the small-world coupling; wrap : torus (True) or open edges.
     small_world : int32 (H·W, links) flat target indices.
+    Fields above SAMPLE_ABOVE_CELLS are measured on every 2nd row and column: the same mean to
+    well under 1 % on any field with structure larger than a cell, at a quarter of the cost.
 
     Returns
     -------
@@ -76,8 +83,10 @@ def field_energy(theta: np.ndarray, *, taps: np.ndarray, k: tuple[float, float, 
     """
     k_shell = np.zeros(5, np.float32)
     k_shell[1:] = k
+    stride = 2 if theta.size > SAMPLE_ABOVE_CELLS else 1
     total, strength = _frustration(np.ascontiguousarray(theta, np.float32), taps, k_shell, wrap,
-                                   np.ascontiguousarray(small_world, np.int32), np.float32(k_sw))
+                                   np.ascontiguousarray(small_world, np.int32), np.float32(k_sw), stride)
     if strength <= 0.0:
         return 0.0, 0.0
-    return float(total / strength), float(strength / theta.size)
+    sampled = len(range(0, theta.shape[0], stride)) * len(range(0, theta.shape[1], stride))
+    return float(total / strength), float(strength / sampled)

@@ -419,16 +419,15 @@ class Injector:
 
     def __init__(self, harmonics: Harmonics, config: InjectionConfig = InjectionConfig(), *, seed: int = 0,
                  pattern_hz: float = 10.0):
-        tilt, rate_hz, blobs, blob_radius = config.tilt, config.rate_hz, config.blobs, config.blob_radius
-        self.harmonics = harmonics
+        blobs, blob_radius = config.blobs, config.blob_radius
+        self.config = config
         self.pattern_hz = pattern_hz
         rng = np.random.default_rng(seed)
         count = harmonics.modes.shape[0] - 1
-        weights = (np.arange(1, count + 1, dtype=np.float64)) ** -tilt
+        weights = (np.arange(1, count + 1, dtype=np.float64)) ** -config.tilt
         self.weights = weights / np.linalg.norm(weights)
-        ratio = np.sqrt(np.maximum(harmonics.eigenvalues[1:], 1e-12) / max(harmonics.eigenvalues[1], 1e-12))
-        self.freqs_hz = rate_hz * ratio
         self.phases = rng.uniform(0, 2 * np.pi, count)
+        self.use(harmonics)
         h, w = harmonics.modes.shape[1:]
         self._sqrt_n = np.sqrt(h * w)
         yy, xx = np.indices((h, w))
@@ -443,10 +442,23 @@ class Injector:
         peak = self.spots.max(axis=1, keepdims=True)
         self.sinks = (np.max(self.spots / peak, axis=0) > SINK_LEVEL).reshape(h, w)
         self.spot_weights = np.full(blobs, 1.0 / np.sqrt(blobs))
-        self.spot_freqs_hz = rate_hz * rng.uniform(0.8, 1.6, blobs)
+        self.spot_freqs_hz = config.rate_hz * rng.uniform(0.8, 1.6, blobs)
         self._pattern = np.zeros(h * w, np.float32)
         self._pattern_key: tuple[str, float] | None = None
         self._out = np.zeros((h, w), np.float32)
+
+    def use(self, harmonics: Harmonics) -> None:
+        """Drive ``harmonics`` from now on (the kernel changed); the blobs and sinks stay.
+
+        Mode m's amplitude oscillates at rate_hz·√(s_m / s_1) with s_m = λ_m − λ_1 + Δ (Δ the mean
+        spacing of the driven eigenvalues): higher modes go faster, like waves, whatever the
+        kernel's signs (λ may be negative for repulsive kernels)."""
+        self.harmonics = harmonics
+        values = harmonics.eigenvalues[1:]
+        spacing = max((values[-1] - values[0]) / max(len(values) - 1, 1), 1e-9)
+        shifted = values - values[0] + spacing
+        self.freqs_hz = self.config.rate_hz * np.sqrt(shifted / shifted[0])
+        self._pattern_key = None
 
     def sink_pull(self, theta: np.ndarray, *, rate: float) -> np.ndarray:
         """The energy sinks' drain: inside the sinks (where semantic energy is aimed) each cell is
