@@ -25,7 +25,7 @@ from visualizer.sim import Field
 from visualizer.sim.annealing import Annealer, AnnealingState
 from visualizer.sim.energy import field_energy
 from visualizer.sim.harmonics import INJECTION_MODES, Harmonics, HarmonicsCache, Injector
-from visualizer.sim.measures import Measures, measure
+from visualizer.sim.measures import Measures, correlation_length, measure
 from visualizer.sim.metric_sharing import SomaticField, SomaticMeasures
 from visualizer.sim.neighbourhood import lattice_taps
 from visualizer.sim.turbulence import Turbulence
@@ -183,8 +183,10 @@ class Session:
             self._simulate(dt)
         if self.frame % ENERGY_EVERY == 0:
             self._measure_energy()
-        if self.frame % MEASURE_EVERY == 0:
-            self.measures = self._measure()
+        if self.frame % MEASURE_EVERY == 0:  # the correlation length on its own frame: no double-cost frame
+            self.measures = self._measure(corr_length=self.measures.corr_length)
+        elif self.frame % MEASURE_EVERY == MEASURE_EVERY // 2:
+            self.measures = dataclasses.replace(self.measures, corr_length=correlation_length(self.field.theta))
         self.frame += 1
         theta = self.field.theta.view()
         theta.flags.writeable = False
@@ -271,5 +273,6 @@ class Session:
         self.measures = self._measure()
         return self.measures
 
-    def _measure(self) -> Measures:
-        return measure(self.field.theta, self._harmonics(), wrap=self.field.config.boundary == "wrap")
+    def _measure(self, corr_length: float | None = None) -> Measures:
+        return measure(self.field.theta, self._harmonics(), wrap=self.field.config.boundary == "wrap",
+                       corr_length=corr_length)

@@ -144,8 +144,10 @@ def correlation_length(theta: np.ndarray) -> float:
     return float(r - 1 + (a - 1 / np.e) / (a - b))
 
 
-def measure(theta: np.ndarray, harmonics: Harmonics, *, wrap: bool = True) -> Measures:
-    """All measures of one field state."""
+def measure(theta: np.ndarray, harmonics: Harmonics, *, wrap: bool = True,
+            corr_length: float | None = None) -> Measures:
+    """All measures of one field state (``corr_length`` given: used as is, e.g. measured on
+    another frame to spread the cost)."""
     spectrum = harmonic_spectrum(theta, harmonics)
     order1, order2, antiphase = _maps(theta, wrap)
     return Measures(
@@ -155,5 +157,5 @@ def measure(theta: np.ndarray, harmonics: Harmonics, *, wrap: bool = True) -> Me
         antiphase=float(antiphase),
         spectrum=spectrum,
         coherence=float(spectrum[:LOW_MODES].sum()),
-        corr_length=correlation_length(theta),
+        corr_length=correlation_length(theta) if corr_length is None else corr_length,
     )
