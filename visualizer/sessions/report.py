@@ -67,7 +67,7 @@ def quench_from(session: Session, theta: np.ndarray, *, kernel: tuple[float, ...
     and seed (same frequencies and links) starts from ``theta`` with the final ``kernel``, no
     injection, temperature 0, and runs ``frames`` frames of ``dt`` s in silence."""
     size = session.field.shape
-    copy = Session(session.preset, size=size, seed=session.seed)
+    copy = Session(session.preset, size=size, seed=session.seed, deterministic=True)
     try:
         copy.field.theta = theta
         copy.set_bases(copy.base.replace(**dict(zip(KERNEL, kernel)), injection=0.0, temperature=0.0))

@@ -185,7 +185,8 @@ def run_headless(plan: SessionPlan, *, report_dir: Path | None, fast: bool, inte
     clock) on a small grid unless ``size`` is given; otherwise frames follow the wall clock.
     Phases whose input is "music" hear silence (there is no music headless). A fast run
     steps its small grid on one thread: waking a second costs more than it gives there."""
-    session = Session.from_preset(plan.preset, size=size or (FAST_SIZE if fast else None), seed=seed)
+    session = Session.from_preset(plan.preset, size=size or (FAST_SIZE if fast else None), seed=seed,
+                                  deterministic=True)  # headless: the same inputs give the same report
     threads = numba.get_num_threads()
     if fast:
         numba.set_num_threads(1)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import time
 
+from visualizer import presets
 from visualizer.audio.features import FeatureSnapshot
 from visualizer.session import Session
 from visualizer.sessions.cli import WindowRequest
@@ -35,7 +36,7 @@ def run_session_window(request: WindowRequest, *, fullscreen: bool = False) -> i
     pygame.mouse.set_visible(False)
     pygame.font.init()
     big, small = pygame.font.Font(None, 44), pygame.font.Font(None, 26)
-    preset = Session.from_preset(request.plan.preset).preset
+    preset = presets.load(presets.resolve(request.plan.preset))
     size = grid_for_screen(display.size, preset.field.height * preset.field.width)
     session = Session(preset, size=size, seed=request.seed)
     bed = SoundBed(speak=request.speak)
