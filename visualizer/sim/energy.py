@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from visualizer.sim.kernels import sin_cos
+from visualizer.sim.kernels import trig_maps
 
 
 @njit(parallel=True, fastmath=True, cache=True, nogil=True)
@@ -23,11 +23,7 @@ def _frustration(theta, taps, k_shell, wrap, small_world, k_sw, stride):
     """(Σ_i e_i, Σ_i (1/N_i)·Σ_j |K_ij|) over every ``stride``-th row and column of cells (all of
     each one's neighbours count); see the module docstring."""
     height, width = theta.shape
-    sin_t = np.empty((height, width), np.float32)
-    cos_t = np.empty((height, width), np.float32)
-    for y in prange(height):
-        for x in range(width):
-            sin_t[y, x], cos_t[y, x] = sin_cos(theta[y, x])
+    sin_t, cos_t = trig_maps(theta)
     links = small_world.shape[1]
     energy_rows = np.zeros(height)
     strength_rows = np.zeros(height)

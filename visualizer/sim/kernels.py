@@ -53,6 +53,18 @@ def sin_cos(t):
 
 
 @njit(**_JIT)
+def trig_maps(theta):
+    """(sin θ, cos θ) of ``theta`` (H, W) as two new float32 (H, W) arrays (for the measures)."""
+    height, width = theta.shape
+    sin_t = np.empty((height, width), np.float32)
+    cos_t = np.empty((height, width), np.float32)
+    for y in prange(height):
+        for x in range(width):
+            sin_t[y, x], cos_t[y, x] = sin_cos(theta[y, x])
+    return sin_t, cos_t
+
+
+@njit(**_JIT)
 def fill_trig(theta, trig_pad, wrap):
     """Write (sin θ, cos θ) of ``theta`` (H, W) interleaved into the interior of ``trig_pad``
     (H + 2·HALO, 2·(W + 2·HALO)): cell (y, x) at [y + HALO, 2·(x + HALO) + {0: sin, 1: cos}];

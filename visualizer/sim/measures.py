@@ -11,7 +11,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from visualizer.sim.harmonics import Harmonics, project
-from visualizer.sim.kernels import sin_cos
+from visualizer.sim.kernels import trig_maps
 
 PATCH_ORDER = 0.9  # local (axial) order above which a cell belongs to a synchronised patch
 MIN_PATCH_CELLS = 12
@@ -43,11 +43,7 @@ def _local_maps(theta, wrap, order1, order2):
     off an open edge are left out); returns the number of right/down neighbour pairs more than
     2π/3 apart (cos Δθ < −½), edges not wrapped."""
     height, width = theta.shape
-    sin_t = np.empty((height, width), np.float32)
-    cos_t = np.empty((height, width), np.float32)
-    for y in prange(height):
-        for x in range(width):
-            sin_t[y, x], cos_t[y, x] = sin_cos(theta[y, x])
+    sin_t, cos_t = trig_maps(theta)
     antiphase = np.zeros(height, np.int64)
     for y in prange(height):
         for x in range(width):

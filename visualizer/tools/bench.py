@@ -106,11 +106,6 @@ def percentiles(ms: np.ndarray) -> str:
     return f"p50 {np.percentile(ms, 50):6.2f} ms   p99 {np.percentile(ms, 99):6.2f} ms   max {ms.max():6.2f} ms"
 
 
-def table(rows: list[tuple[str, str]]) -> str:
-    width = max(len(r[0]) for r in rows)
-    return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m visualizer.tools.bench", description=__doc__.splitlines()[0])
     parser.add_argument("--skip-soak", action="store_true", help="skip the 10-minute accelerated memory run")
@@ -159,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         rows.append((f"lattice {row.get('n')}³ {row.get('metric')}", f"{row}"))
     if "soak_rss_mib" in result:
         rows.append(("memory soak", str(result["soak_rss_mib"])))
-    print(table(rows))
+    print(bench_kernel.aligned(rows))
     return 0
 
 

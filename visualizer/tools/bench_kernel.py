@@ -189,6 +189,11 @@ def table(fig: dict) -> str:
     for name, s in fig.get("thread_settings", {}).items():
         busy, share = s["one busy process"], 100 * s["fraction"]
         rows.append((f"  {name}", f"idle {s['idle']:7.1f}, beside a busy process {busy:7.1f} M cell-steps/s ({share:.0f}%)"))
+    return aligned(rows)
+
+
+def aligned(rows: list[tuple[str, str]]) -> str:
+    """(name, value) rows as aligned text."""
     width = max(len(r[0]) for r in rows)
     return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
 
