@@ -1,7 +1,9 @@
-"""The pygame front end: window, keys and mouse → control changes, HUD, screenshots.
+"""The pygame front end: window(s), keys and mouse → control changes, HUD, screenshots.
 
 Each frame reads the latest feature snapshot (never waits for audio), calls ``Session.advance``
-and draws the ``FrameState`` it returns. Everything else lives in the headless Session.
+and draws the ``FrameState`` it returns. Everything else lives in the headless Session and the
+Stage. With ``output_display`` the field goes alone to that monitor and the HUD to a controls
+window (visualizer/windows.py).
 """
 
 from __future__ import annotations
@@ -12,36 +14,26 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-import numpy as np
 import pygame
 
 from visualizer import presets
-from visualizer.audio.demo import demo_paths
-from visualizer.audio.engine import AudioChoice, AudioEngine, LockstepAudio, NoAudio
+from visualizer.audio.engine import AudioChoice, open_audio
 from visualizer.params import REGISTRY, SLIDERS
 from visualizer.paths import pictures_dir
-from visualizer.render.display import DEFAULT_WINDOW, Display
+from visualizer.render.display import DEFAULT_WINDOW
 from visualizer.render.flash import WCAG_FLASH_LIMIT
 from visualizer.render.hud import Hud, HudFader, HudView
 from visualizer.render.hud_model import HudModel, slider_views
 from visualizer.render.layout import grid_for_screen
-from visualizer.render.lattice_view import DRAG_RAD_PER_PX, draw_cessation_veil, draw_lattice, pack_lut
+from visualizer.render.lattice_view import DRAG_RAD_PER_PX, draw_lattice_over
 from visualizer.session import FrameState, Session
 from visualizer.stage import Stage, StageOptions
+from visualizer.windows import open_screens
 
 log = logging.getLogger(__name__)
 
 FPS = 60
-
-
-def open_audio(choice: AudioChoice, *, headless: bool):
-    """The audio engine for ``choice``; headless file/demo runs analyse in lockstep with frames."""
-    if choice.kind == "none":
-        return NoAudio()
-    path = demo_paths()[0] if choice.kind == "demo" else choice.path
-    if headless and choice.kind in ("demo", "file"):
-        return LockstepAudio(path, loop=choice.loop or choice.kind == "demo")
-    return AudioEngine(AudioChoice(choice.kind, path, choice.device, choice.loop))
+MOUSE_EVENTS = (pygame.MOUSEBUTTONDOWN, pygame.MOUSEBUTTONUP, pygame.MOUSEMOTION, pygame.MOUSEWHEEL)
 
 
 @dataclass(frozen=True)
@@ -51,7 +43,9 @@ class AppOptions:
     preset : preset name or path. size : grid (height, width) overriding the preset's.
     frames : stop after this many frames (None = run until quit). screenshot : save the last
     frame there. headless : render offscreen on a fixed 1/60 s clock, as fast as possible (the
-    HUD, when shown, does not fade). hud : start with the HUD shown.
+    HUD, when shown, does not fade). hud : start with the HUD shown. output_display : the
+    monitor for a clean fullscreen output, the controls then in a window of size ``window`` on
+    ``display`` (None: one window).
     """
 
     preset: str = "nn-dmt"
@@ -67,6 +61,7 @@ class AppOptions:
     hud: bool = True
     stage: StageOptions = StageOptions()
     flash_limit: bool = True
+    output_display: int | None = None
 
 
 class App:
@@ -74,16 +69,20 @@ class App:
 
     def __init__(self, options: AppOptions):
         self.options = options
+        self.display, self.controls = open_screens(
+            window=options.window, fullscreen=options.fullscreen, display=options.display,
+            output_display=options.output_display, flash_limit=WCAG_FLASH_LIMIT if options.flash_limit else None)
         first = presets.load(presets.resolve(options.preset))
-        self.display = Display(size=options.window, fullscreen=options.fullscreen, display_index=options.display,
-                               caption="visualizer", flash_limit=WCAG_FLASH_LIMIT if options.flash_limit else None)
-        self.hud = Hud()
+        self.hud = self.controls.hud if self.controls else Hud()
+        self.sliders = tuple(REGISTRY) if self.controls else SLIDERS  # the controls window has room for all
         self.hud_model = HudModel()
-        self._splash("compiling kernels… (first start only)")
+        screen = self.controls or self.display
+        self.hud.splash(screen.canvas, "compiling kernels… (first start only)")
+        screen.present()
         size = options.size or grid_for_screen(self.display.size, first.field.height * first.field.width)
         self.session = Session(first, size=size, seed=options.seed)
         self.audio = open_audio(options.audio, headless=options.headless)
-        self.stage = Stage(self.session, options.stage, tap=self.audio.tap, say=self.say)
+        self.stage = Stage(self.session, options.stage, audio=self.audio, say=self.say)
         self.features = self.audio.latest()
         self.hud_visible = options.hud
         self.hud_fader = HudFader(now_s=time.monotonic())
@@ -91,6 +90,7 @@ class App:
         self.show_measures = True
         self.selected = 0
         self.running = True
+        self.frames = 0
         self._dragging: int | None = None
         self._lut_key = None
         self.state = self.session.advance(self.features, 0.0)
@@ -101,25 +101,6 @@ class App:
         """Show ``message`` on the HUD for a few seconds (and in the log)."""
         log.info("%s", message)
         self.hud_model.say(message)
-
-    def cycle_preset(self, direction: int) -> None:
-        """Next (+1) or previous (−1) preset; broken ones are skipped with a HUD message."""
-        playlist = presets.discover()
-        paths = [p.resolve() for p in playlist]
-        here = self.session.preset.path.resolve()
-        start = paths.index(here) if here in paths else -1
-        skipped = []
-        for step in range(1, len(paths) + 1):
-            path = playlist[(start + direction * step) % len(paths)]
-            try:
-                self.session.use_preset(presets.load(path))
-            except presets.PresetError as e:
-                log.warning("skipping preset: %s", e)
-                skipped.append(path.name)
-                continue
-            if skipped:
-                self.say(f"skipped broken preset {', '.join(skipped)} (see log)")
-            return
 
     def screenshot(self, path: Path | None = None) -> Path | None:
         """Save the window as PNG; a failure is a HUD message, never a crash."""
@@ -134,7 +115,11 @@ class App:
         return path
 
     def handle(self, event: pygame.event.Event) -> None:
-        if event.type == pygame.QUIT:
+        if self.controls is not None:
+            self.controls.follow_cursor(event)
+            if event.type in MOUSE_EVENTS and not self.controls.owns(event):
+                return  # the output takes no mouse input
+        if event.type in (pygame.QUIT, pygame.WINDOWCLOSE):
             self.running = False
         elif event.type == pygame.VIDEORESIZE:
             self.display.resized((event.w, event.h))
@@ -144,7 +129,7 @@ class App:
         elif event.type == pygame.MOUSEMOTION and not self.options.headless:
             self.hud_fader.touch(time.monotonic())
         if event.type == pygame.MOUSEBUTTONDOWN and event.button == 1:
-            self._dragging = self.hud.slider_at(event.pos) if self.hud_visible else None
+            self._dragging = self.hud.slider_at(event.pos) if self.hud_visible or self.controls else None
             self._drag(event.pos)
         elif event.type == pygame.MOUSEMOTION and self._dragging is not None:
             self._drag(event.pos)
@@ -156,8 +141,8 @@ class App:
     def _drag(self, pos: tuple[int, int]) -> None:
         if self._dragging is not None:
             self.selected = self._dragging
-            value = self.hud.value_at(self._dragging, pos[0], slider_views(self.state)[self._dragging])
-            self.session.set_base(SLIDERS[self._dragging], round(value, 2))
+            value = self.hud.value_at(self._dragging, pos[0], slider_views(self.state, self.sliders)[self._dragging])
+            self.session.set_base(self.sliders[self._dragging], round(value, 2))
 
     def _key(self, key: int, shift: bool) -> None:
         s = self.session
@@ -182,18 +167,18 @@ class App:
             if shift:
                 self.say("tap tempo cleared: the beat tracker leads again")
         elif key in (pygame.K_n, pygame.K_p):
-            self.cycle_preset(+1 if key == pygame.K_n else -1)
+            self.stage.cycle_preset(+1 if key == pygame.K_n else -1)
         elif key in (pygame.K_TAB, pygame.K_UP, pygame.K_DOWN):
             back = key == pygame.K_UP or (key == pygame.K_TAB and shift)
-            self.selected = (self.selected + (-1 if back else 1)) % len(SLIDERS)
+            self.selected = (self.selected + (-1 if back else 1)) % len(self.sliders)
         elif key == pygame.K_w:
             self.stage.toggle_recording(self.display.size, self.display.canvas.get_shifts()[:3])
         elif key in (pygame.K_LEFT, pygame.K_RIGHT):
-            name = SLIDERS[self.selected]
+            name = self.sliders[self.selected]
             step = REGISTRY[name].step * (5 if shift else 1) * (1 if key == pygame.K_RIGHT else -1)
             s.set_base(name, round(s.base.get(name) + step, 3))
         else:
-            self.stage.key(pygame.key.name(key), SLIDERS[self.selected])
+            self.stage.key(pygame.key.name(key), self.sliders[self.selected])
 
     # -- the frame ---------------------------------------------------------------------------
     def frame(self) -> None:
@@ -207,58 +192,42 @@ class App:
         self.stage.after_advance(features, state)
         self.hud_model.follow(self.features, state)
         self._draw(state)
+        self.frames += 1
 
     def _draw(self, state: FrameState) -> None:
-        self._lut_rgb, shown = self.stage.lut(state)
+        lut_rgb, shown = self.stage.lut(state)
         if shown is not self._lut_key:
             self._lut_key = shown
             self.display.set_palette(shown)
-        view = "antiphase" if self.antiphase_view else state.view
-        self.display.draw_field(state.theta, view=view, time_s=state.time_s)
+        canvas = self.display.canvas
+        self.display.draw_field(state.theta, view="antiphase" if self.antiphase_view else state.view,
+                                time_s=state.time_s)
         if state.lattice is not None:
-            self._draw_lattice(state)
-        if self.stage.recorder is not None:
-            pixels = pygame.surfarray.pixels2d(self.display.canvas)
-            self.stage.record(pixels.T)
+            draw_lattice_over(canvas, state.lattice, lut_rgb)
+        if self.stage.recording is not None:  # the output as shown, on the frame clock when headless
+            pixels = pygame.surfarray.pixels2d(canvas)
+            self.stage.record(pixels.T, self.frames / FPS if self.options.headless else time.monotonic())
             del pixels
-        opacity = 1.0 if self.options.headless else self.hud_fader.opacity(time.monotonic())
-        if self.hud_visible and opacity > 0:
-            self.hud.draw(self.display.canvas, self._hud_view(state), opacity=opacity)
+        if self.controls is not None:
+            self.controls.draw(canvas, self._hud_view(state), self.stage.status_lines())
+        elif self.hud_visible:
+            opacity = 1.0 if self.options.headless else self.hud_fader.opacity(time.monotonic())
+            self.hud.draw(canvas, self._hud_view(state), opacity=opacity)
         self.display.present()
-
-    def _draw_lattice(self, state: FrameState) -> None:
-        """The somatic lattice over the field; the screen dissolves into one colour at cessation."""
-        lattice, canvas = state.lattice, self.display.canvas
-        rect = canvas.get_rect()
-        packed = pack_lut(canvas, self._lut_rgb)
-        draw_lattice(canvas, rect, lattice.positions, lattice.theta, lattice.rotation, packed)
-        m = lattice.measures
-        if m is not None and m.cessation_active:
-            index = int(np.mod(m.mean_phase, 2 * np.pi) / (2 * np.pi) * len(self._lut_rgb)) % len(self._lut_rgb)
-            draw_cessation_veil(canvas, rect, tuple(int(v) for v in self._lut_rgb[index]), m.cessation)
 
     def _hud_view(self, state: FrameState) -> HudView:
         if self.stage.show_help:
             return HudView(title="keys", sliders=(), selected=0, lines=tuple(self.stage.help()))
         return self.hud_model.view(state, self.features, selected=self.selected, paused=self.session.paused,
                                    injection_mode=self.session.injection_mode, status=self.session.status,
-                                   measures=self.show_measures)
-
-    def _splash(self, text: str) -> None:
-        self.display.canvas.fill((0, 0, 0))
-        surf = self.hud.font.render(text, True, (220, 220, 220))
-        w, h = self.display.size
-        self.display.canvas.blit(surf, ((w - surf.get_width()) // 2, (h - surf.get_height()) // 2))
-        self.display.present()
+                                   measures=self.show_measures, sliders=self.sliders)
 
     def run(self) -> None:
         clock = pygame.time.Clock()
-        frames = 0
         try:
             while self.running and not self.audio.finished and (self.options.frames is None
-                                                                or frames < self.options.frames):
+                                                                or self.frames < self.options.frames):
                 self.frame()
-                frames += 1
                 if not self.options.headless:
                     clock.tick(FPS)
             if self.options.screenshot is not None:
@@ -271,4 +240,6 @@ class App:
         self.stage.close()
         self.audio.close()
         self.session.close()
+        if self.controls is not None:
+            self.controls.close()
         pygame.quit()

@@ -87,6 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
                                                        "(otherwise the run ends with the file)")
     p.add_argument("--list-devices", action="store_true", help="list audio inputs and exit")
     stage = p.add_argument_group("performing")
+    stage.add_argument("--output-display", type=at_least(0, "--output-display"), metavar="N",
+                       help="two screens: the field alone, fullscreen, on monitor N (the projector; no HUD, no "
+                            "cursor), the controls in a window of --window size on --display")
     stage.add_argument("--midi", nargs="?", const="", metavar="DEVICE",
                        help="MIDI input (name substring, or tcp:HOST:PORT); without a name the first one found")
     stage.add_argument("--osc", action="store_true", help="listen for OSC control (see --osc-host, --osc-port)")
@@ -188,7 +191,7 @@ def run_app(args: argparse.Namespace) -> None:
     App(AppOptions(preset=args.preset, size=args.size, seed=args.seed, fullscreen=args.fullscreen,
                    display=args.display, window=args.window, headless=args.headless, frames=args.frames,
                    screenshot=args.screenshot, audio=audio, hud=not args.no_hud, stage=stage,
-                   flash_limit=not args.no_flash_limit)).run()
+                   flash_limit=not args.no_flash_limit, output_display=args.output_display)).run()
 
 
 def user_errors() -> tuple[type[BaseException], ...]:

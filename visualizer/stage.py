@@ -1,6 +1,6 @@
 """The live-performance layer between the window and the Session: controllers (MIDI, OSC), scenes,
-stage actions, the look (palette, blackout, strobe) and recording. Pygame-free: the window hands
-it key names and pixel arrays.
+stage actions, preset switching, the look (palette, blackout, strobe) and recording (the output
+with its audio). Pygame-free: the window hands it key names and pixel arrays.
 
 Controllers only enqueue; ``before_advance`` drains the queue once per frame, so the render loop
 never waits on the network or MIDI.
@@ -9,6 +9,7 @@ never waits on the network or MIDI.
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Callable
 
 import numpy as np
 
+from visualizer import presets
 from visualizer.audio.features import FeatureSnapshot
 from visualizer.control.actions import look_lut
 from visualizer.control.changes import ControlChange, ControlQueue
@@ -27,7 +29,8 @@ from visualizer.control.scenes import crossfade_lut, load_set
 from visualizer.control.user_preset import save_user_preset
 from visualizer.paths import pictures_dir
 from visualizer.render.colour import palette_lut
-from visualizer.render.video import VideoWriter
+from visualizer.render.recording import LiveRecording
+from visualizer.render.video import VideoError
 from visualizer.session import FrameState, Session
 
 log = logging.getLogger(__name__)
@@ -58,9 +61,10 @@ class StageOptions:
 class Stage:
     """Controllers, scenes, actions, look and recording for one Session; see the module docstring."""
 
-    def __init__(self, session: Session, options: StageOptions, *, tap: Callable[[], None],
-                 say: Callable[[str], None]):
+    def __init__(self, session: Session, options: StageOptions, *, audio, say: Callable[[str], None]):
+        """audio : the audio engine (``tap``, and ``on_samples`` for recordings)."""
         self.session = session
+        self.audio = audio
         self.say = say
         self.queue = ControlQueue()
         scene_set = load_set(options.set_path) if options.set_path else None
@@ -69,9 +73,10 @@ class Stage:
                              port=options.osc_port) if options.osc else None
         self.osc_address = f"{options.osc_host}:{options.osc_port}"
         self.osc_out = OscFeatureOut(*parse_host_port(options.osc_out)) if options.osc_out else None
-        self.performance = Performance(session, queue=self.queue, tap=tap, scene_set=scene_set,
+        self.performance = Performance(session, queue=self.queue, tap=audio.tap, scene_set=scene_set,
                                        clock=self.midi.clock if self.midi else None, osc_out=self.osc_out, say=say)
-        self.recorder: VideoWriter | None = None
+        self.recording: LiveRecording | None = None
+        self._finishing: list[threading.Thread] = []
         self.show_help = False
         self._luts: dict[tuple, np.ndarray] = {}
 
@@ -113,28 +118,82 @@ class Stage:
                           osc=f"{self.osc_address} (/visualizer/<param> <float>)" if self.osc else None,
                           learning=m.learning if m else None)
 
+    def cycle_preset(self, direction: int) -> None:
+        """Next (+1) or previous (−1) preset; broken ones are skipped with a message."""
+        playlist = presets.discover()
+        paths = [p.resolve() for p in playlist]
+        here = self.session.preset.path.resolve()
+        start = paths.index(here) if here in paths else -1
+        skipped = []
+        for step in range(1, len(paths) + 1):
+            path = playlist[(start + direction * step) % len(paths)]
+            try:
+                self.session.use_preset(presets.load(path))
+            except presets.PresetError as e:
+                log.warning("skipping preset: %s", e)
+                skipped.append(path.name)
+                continue
+            if skipped:
+                self.say(f"skipped broken preset {', '.join(skipped)} (see log)")
+            return
+
+    def status_lines(self) -> list[str]:
+        """The stage at a glance (the controls window): scene, actions armed, recording."""
+        p, director = self.performance, self.performance.director
+        lines = []
+        if director is not None:
+            scenes = director.set.scenes
+            now = scenes[director.current].name if director.current is not None else "-"
+            going = f" → {scenes[director.pending].name} (next bar)" if director.pending is not None else ""
+            lines.append(f"scene: {now}{going}{'  morphing' if director.morphing else ''}")
+        actions = [name for name, on in (("BLACKOUT", p.stage.blackout), ("STROBE", p.stage.strobe),
+                                          ("drop armed", p.stage.drop_armed), ("FROZEN", self.session.paused)) if on]
+        lines.append("actions: " + (", ".join(actions) if actions else "none") + "   (B O D Space . ,)")
+        if self.recording is not None:
+            lines.append(f"● REC {self.recording.path.name}  ({self.recording.dropped} frames dropped)")
+        return lines
+
     def toggle_recording(self, size: tuple[int, int], shifts: tuple[int, int, int]) -> None:
-        """Start recording the output to ~/Videos-like pictures folder, or stop and say where it went."""
-        if self.recorder is None:
+        """Start recording the output and its audio into the pictures folder, or stop: the file
+        is finished (muxed) on a thread of its own and its path shown when it is done."""
+        if self.recording is None:
             path = pictures_dir() / f"visualizer-{datetime.now():%Y%m%d-%H%M%S}.mp4"
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
-                self.recorder = VideoWriter(path, size=size, fps=60, shifts=shifts, live=True)
-                self.say(f"recording to {path}")
-            except (OSError, ValueError) as e:
+                self.recording = LiveRecording(path, size=size, shifts=shifts)
+            except (OSError, VideoError) as e:
                 self.say(f"cannot record to {path}: {e}")
+                return
+            self.audio.on_samples = self.recording.add_audio
+            self.say(f"recording to {path}")
         else:
-            recorder, self.recorder = self.recorder, None
-            self.say(f"recorded {recorder.close()} ({recorder.dropped} frames dropped)")
+            self.stop_recording()
 
-    def record(self, rows: np.ndarray) -> None:
-        """One output frame, uint32 (H, W) packed pixels, while recording."""
-        if self.recorder is not None:
-            self.recorder.write(rows)
+    def stop_recording(self) -> None:
+        recording, self.recording = self.recording, None
+        self.audio.on_samples = None
+        self.say(f"saving {recording.path.name}…")
+        thread = threading.Thread(target=self._finish, args=(recording,), name="recording-finish", daemon=True)
+        thread.start()
+        self._finishing.append(thread)
+
+    def _finish(self, recording: LiveRecording) -> None:
+        try:
+            self.say(f"recorded {recording.finish()} ({recording.dropped} frames dropped)")
+        except (OSError, VideoError) as e:
+            self.say(f"recording failed: {e}")
+
+    def record(self, rows: np.ndarray, time_s: float) -> None:
+        """One output frame, uint32 (H, W) packed pixels shown at ``time_s`` (s), while recording."""
+        if self.recording is not None:
+            self.recording.add_frame(rows, time_s)
 
     def close(self) -> None:
-        if self.recorder is not None:
-            self.recorder.close()
+        """Stop the controllers; a recording still running is finished, and every file waited for."""
+        if self.recording is not None:
+            self.stop_recording()
+        for thread in self._finishing:
+            thread.join()
         for part in (self.osc, self.midi, self.osc_out):
             if part is not None:
                 part.close()

@@ -23,6 +23,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -52,6 +53,11 @@ DEVICE_CHECK_SECONDS = 2.0  # how often a PulseAudio source is asked to still ex
 REPORT_SECONDS = 60.0  # xruns, ALSA messages and lost frames are logged at most this often
 CLOSE_TIMEOUT_S = 2.0  # a stream whose close hangs (a dead sound server) is left to a daemon thread
 REFRESH_SECONDS = 15.0  # while a device is lost, PortAudio's device list is re-read at most this often
+
+
+# Receives each block of samples the engine analyses: float32 (n, channels) (valid during the call
+# only), and the sample rate in Hz.
+SampleListener = Callable[[np.ndarray, int], None]
 
 
 def quiet(snapshot: FeatureSnapshot, status: str) -> FeatureSnapshot:
@@ -124,6 +130,7 @@ class AudioEngine:
         self.finished = False
         self.reconnects = 0
         self.events: deque[tuple[str, float]] = deque(maxlen=1024)  # recent (kind, stream time) events
+        self.on_samples: SampleListener | None = None  # e.g. a recording, called on the analysis thread
         self._present: bool | None = True
         self._next_try = 0.0
         self._refreshed_at = -REFRESH_SECONDS
@@ -276,6 +283,8 @@ class AudioEngine:
         self._last_data = time.monotonic()
         if self._awaiting_data:
             self._first_data(source)
+        if self.on_samples is not None:
+            self.on_samples(frames, source.sr)
         self.events.extend(self._analyser.push(mono(frames)))
         x = source.xruns
         self._snapshot = self._analyser.with_device_counts(
@@ -353,6 +362,7 @@ class LockstepAudio:
         self.finished = False  # the file (loop=False) has been fed to its end
         self._position = 0.0
         self._snapshot = replace(self.analyser.snapshot, status=f"file: {self.label} (lockstep)")
+        self.on_samples: SampleListener | None = None
 
     def latest(self) -> FeatureSnapshot:
         return self._snapshot
@@ -367,6 +377,8 @@ class LockstepAudio:
         else:
             block = self.samples[start:end]
         if block.size:
+            if self.on_samples is not None:
+                self.on_samples(block[:, None], self.sr)
             self.analyser.push(block)
             self._snapshot = replace(self.analyser.snapshot, status=f"file: {self.label} (lockstep)")
         if not self.loop and end >= self.samples.size and not self.finished:
@@ -388,6 +400,7 @@ class NoAudio:
 
     problem = ""
     finished = False
+    on_samples: SampleListener | None = None  # never called: there are no samples
 
     def __init__(self, status: str = "none"):
         self._snapshot = FeatureSnapshot(status=status)
@@ -406,3 +419,13 @@ class NoAudio:
 
     def close(self) -> None:
         pass
+
+
+def open_audio(choice: AudioChoice, *, headless: bool) -> AudioEngine | LockstepAudio | NoAudio:
+    """The audio engine for ``choice``; headless file/demo runs analyse in lockstep with frames."""
+    if choice.kind == "none":
+        return NoAudio()
+    path = demo_paths()[0] if choice.kind == "demo" else choice.path
+    if headless and choice.kind in ("demo", "file"):
+        return LockstepAudio(path, loop=choice.loop or choice.kind == "demo")
+    return AudioEngine(AudioChoice(choice.kind, path, choice.device, choice.loop))

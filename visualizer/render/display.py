@@ -23,6 +23,17 @@ class DisplayUnavailable(Exception):
     """The screen the user asked for does not exist (one line for the user)."""
 
 
+def check_display(index: int, option: str = "--display") -> None:
+    """Raise DisplayUnavailable unless monitor ``index`` (0-based) exists; opens no window.
+
+    option : the command-line option that named it, for the message.
+    """
+    pygame.display.init()
+    n = pygame.display.get_num_displays()
+    if not 0 <= index < n:
+        raise DisplayUnavailable(f"{option} {index} does not exist: this machine has {n} display(s), 0..{n - 1}")
+
+
 class Display:
     """Owns the pygame window; draws a phase field through a colour LUT, edge to edge.
 
@@ -37,11 +48,7 @@ class Display:
     def __init__(self, *, size: tuple[int, int] = DEFAULT_WINDOW, fullscreen: bool = False,
                  display_index: int = 0, caption: str = "visualizer", block: int | None = None,
                  flash_limit: FlashLimitConfig | None = WCAG_FLASH_LIMIT):
-        pygame.display.init()
-        n = pygame.display.get_num_displays()
-        if not 0 <= display_index < n:
-            raise DisplayUnavailable(f"--display {display_index} does not exist: this machine has {n} display(s), "
-                                     f"0..{n - 1}")
+        check_display(display_index)
         if block is not None and block < 1:
             raise ValueError(f"block must be ≥ 1, got {block}")
         pygame.display.set_caption(caption)

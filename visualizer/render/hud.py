@@ -104,6 +104,12 @@ class Hud:
         t = min(max((x - rect.x) / max(rect.w, 1), 0.0), 1.0)
         return view.lo + t * (view.hi - view.lo)
 
+    def splash(self, surface: pygame.Surface, text: str) -> None:
+        """``text`` centred on black (start-up)."""
+        surface.fill((0, 0, 0))
+        line = self.font.render(text, True, _TEXT)
+        surface.blit(line, line.get_rect(center=surface.get_rect().center))
+
     def draw(self, surface: pygame.Surface, view: HudView, opacity: float = 1.0) -> None:
         """Draw ``view`` at the top left of ``surface``; nothing at all when ``opacity`` ≤ 0."""
         if opacity <= 0.0:

@@ -53,7 +53,7 @@ class HudModel:
                 self.history[name].append(value)
 
     def view(self, state: FrameState, features: FeatureSnapshot, *, selected: int, paused: bool,
-             injection_mode: str, status: str, measures: bool) -> HudView:
+             injection_mode: str, status: str, measures: bool, sliders: tuple[str, ...] = SLIDERS) -> HudView:
         f, m, a = features, state.measures, state.annealing
         if f.tempo_bpm and f.beat_present:
             tempo = f"{f.tempo_bpm:5.1f} BPM{' (tap)' if f.tap_tempo else ''} beat {f.beat_in_bar}/{f.meter}"
@@ -70,7 +70,7 @@ class HudModel:
         message, until = self.message
         return HudView(
             title=state.preset_name + ("  [paused]" if paused else ""),
-            sliders=slider_views(state), selected=selected, lines=lines,
+            sliders=slider_views(state, sliders), selected=selected, lines=lines,
             strips=self._strips(state) if measures else (),
             meters=tuple(zip(("level", "bass", "mid", "high"), self._meters.tolist())) + (("beat", f.beat_phase),),
             beat_flash=max(0.0, (self._beat_flash_until - time.perf_counter()) / BEAT_FLASH_S),
@@ -86,7 +86,7 @@ class HudModel:
                 ("order R", tuple(self.history["R"])))
 
 
-def slider_views(state: FrameState) -> tuple[SliderView, ...]:
-    """The HUD's sliders: each registry slider's base and live value and its range."""
+def slider_views(state: FrameState, names: tuple[str, ...] = SLIDERS) -> tuple[SliderView, ...]:
+    """Sliders for the registry parameters ``names``: base and live value and the range."""
     return tuple(SliderView(REGISTRY[n].label, state.base.get(n), state.params.get(n), REGISTRY[n].lo, REGISTRY[n].hi)
-                 for n in SLIDERS)
+                 for n in names)

@@ -99,6 +99,17 @@ def draw_cessation_veil(surface: pygame.Surface, rect: pygame.Rect, rgb: tuple[i
     surface.blit(veil, rect.topleft)
 
 
+def draw_lattice_over(surface: pygame.Surface, lattice, lut_rgb: np.ndarray) -> None:
+    """The somatic lattice (a ``session.LatticeState``) over the field on the whole ``surface``;
+    at cessation the screen dissolves into the mean phase's colour. lut_rgb : uint8 (m, 3)."""
+    rect = surface.get_rect()
+    draw_lattice(surface, rect, lattice.positions, lattice.theta, lattice.rotation, pack_lut(surface, lut_rgb))
+    m = lattice.measures
+    if m is not None and m.cessation_active:
+        index = int(np.mod(m.mean_phase, 2 * np.pi) / (2 * np.pi) * len(lut_rgb)) % len(lut_rgb)
+        draw_cessation_veil(surface, rect, tuple(int(v) for v in lut_rgb[index]), m.cessation)
+
+
 @dataclass
 class ViewRotation:
     """The view rotation (rx, ry) in rad, turned by mouse drags and an auto-rotation about y.

@@ -159,36 +159,43 @@ class VideoWriter:
             self._free: queue.Queue[np.ndarray] = queue.Queue()
             for _ in range(LIVE_BUFFERS):
                 self._free.put(np.empty((size[1], size[0]), np.uint32))
-            self._full: queue.Queue[np.ndarray | None] = queue.Queue()
+            self._full: queue.Queue[tuple[np.ndarray, int] | None] = queue.Queue()
             self._thread = threading.Thread(target=self._drain, name="video-writer", daemon=True)
             self._thread.start()
         self.error: str = ""
 
-    def write(self, frame: np.ndarray) -> None:
-        """frame : uint32 (height, width); a pygame ``pixels2d`` view is (width, height): pass ``.T``."""
+    def write(self, frame: np.ndarray, repeats: int = 1) -> bool:
+        """Append ``frame`` ``repeats`` times; False if a live writer had to drop it (all buffers busy).
+
+        frame : uint32 (height, width); a pygame ``pixels2d`` view is (width, height): pass ``.T``.
+        """
         if self._thread is None:
-            self._pipe(frame)
-            return
+            self._pipe(frame, repeats)
+            return True
         try:
             buffer = self._free.get_nowait()
         except queue.Empty:
             self.dropped += 1
-            return
+            return False
         np.copyto(buffer, frame)
-        self._full.put(buffer)
+        self._full.put((buffer, repeats))
+        return True
 
-    def _pipe(self, frame: np.ndarray) -> None:
+    def _pipe(self, frame: np.ndarray, repeats: int) -> None:
+        data = memoryview(np.ascontiguousarray(frame)).cast("B")
         try:
-            self._process.stdin.write(memoryview(np.ascontiguousarray(frame)).cast("B"))
-            self.frames += 1
+            for _ in range(repeats):
+                self._process.stdin.write(data)
+                self.frames += 1
         except (BrokenPipeError, OSError):
             raise VideoError(f"ffmpeg stopped writing {self.path}: {self._ffmpeg_said()}") from None
 
     def _drain(self) -> None:
-        while (buffer := self._full.get()) is not None:
+        while (item := self._full.get()) is not None:
+            buffer, repeats = item
             if not self.error:
                 try:
-                    self._pipe(buffer)
+                    self._pipe(buffer, repeats)
                 except VideoError as e:
                     self.error = str(e)
                     log.error("recording: %s", e)
