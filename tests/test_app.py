@@ -1,5 +1,7 @@
 """The app in a real pygame window (SDL dummy driver): frames, screenshots and keys."""
 
+from pathlib import Path
+
 import numpy as np
 import pygame
 import pytest
@@ -119,3 +121,53 @@ def test_s_with_an_unwritable_pictures_folder_is_a_message_not_a_crash(app, tmp_
     monkeypatch.setenv("XDG_PICTURES_DIR", str(blocker))
     press(app, pygame.K_s)
     assert app.running and "screenshot not saved" in app.hud_model.message[0]
+
+
+def test_w_records_the_output_with_the_played_file_in_sync(tmp_path, monkeypatch):
+    """~2 s recorded through the real app (headless, the file analysed in lockstep): ffprobe finds a
+    video and an audio stream of the same length, and the audio is the file from where the
+    recording began (found by cross-correlation)."""
+    import json
+    import subprocess
+
+    import imageio_ffmpeg
+
+    from visualizer.audio.decode import load_audio, mono
+    from visualizer.audio.engine import AudioChoice
+
+    monkeypatch.setenv("XDG_PICTURES_DIR", str(tmp_path / "pictures"))
+    demo = Path(__file__).resolve().parent.parent / "assets" / "demo.flac"
+    app = App(AppOptions(preset="5meo", size=(48, 48), headless=True, window=(320, 240),
+                         audio=AudioChoice("file", path=demo)))
+    try:
+        for _ in range(30):  # the recording starts 0.5 s into the file
+            app.frame()
+        press(app, pygame.K_w)
+        for _ in range(119):
+            app.frame()
+        press(app, pygame.K_w)  # 120 frames recorded: 2.0 s
+    finally:
+        app.close()  # waits for the file to be finished
+    (video_file,) = (tmp_path / "pictures" / "visualizer").glob("*.mp4")
+    assert not list(video_file.parent.glob(".*"))  # the parts were removed
+    info = json.loads(subprocess.run(
+        ["ffprobe", "-v", "error", "-count_frames", "-show_entries",
+         "stream=codec_type,codec_name,nb_read_frames,duration", "-of", "json", str(video_file)],
+        capture_output=True, text=True, check=True).stdout)
+    streams = {s["codec_type"]: s for s in info["streams"]}
+    assert streams["video"]["codec_name"] == "h264" and int(streams["video"]["nb_read_frames"]) == 120
+    assert streams["audio"]["codec_name"] == "aac"
+    assert float(streams["video"]["duration"]) == pytest.approx(2.0, abs=1 / 60)
+    assert float(streams["audio"]["duration"]) == pytest.approx(float(streams["video"]["duration"]), abs=0.2)
+    # the recorded sound is the file from 0.5 s on: cross-correlate against the source
+    samples, sr = load_audio(demo)
+    source = mono(samples)
+    recorded = np.frombuffer(subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i", str(video_file), "-f", "f32le", "-ac", "1", "-ar", str(sr), "-"],
+        capture_output=True, check=True).stdout, np.float32)
+    part = recorded[int(0.2 * sr):int(1.2 * sr)]  # 1 s from 0.2 s into the recording
+    lags = np.arange(int(0.6 * sr), int(0.8 * sr))  # where that second starts in the file
+    spectrum = np.fft.rfft(source[:int(2.2 * sr)], 2 * int(2.2 * sr))
+    correlation = np.fft.irfft(spectrum * np.conj(np.fft.rfft(part, 2 * int(2.2 * sr))))
+    found = lags[np.argmax(correlation[lags])] / sr
+    assert found == pytest.approx(0.7, abs=0.002)  # 0.5 s (start) + 0.2 s

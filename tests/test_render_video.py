@@ -11,7 +11,7 @@ import pytest
 
 from visualizer.control.actions import Look, look_lut
 from visualizer.render.colour import palette_lut
-from visualizer.render.video import FramePainter, VideoError, VideoWriter, pack_rgb0, pixel_format
+from visualizer.render.video import FramePainter, VideoError, VideoWriter, Yuv420Frame, pack_rgb0
 from visualizer.tools.render_cli import main as render_main
 
 DEMO = Path(__file__).resolve().parent.parent / "assets" / "demo.flac"
@@ -19,7 +19,7 @@ DEMO = Path(__file__).resolve().parent.parent / "assets" / "demo.flac"
 
 def probe(path: Path) -> dict:
     out = subprocess.run(["ffprobe", "-v", "error", "-count_frames", "-show_entries",
-                          "stream=codec_type,codec_name,pix_fmt,width,height,nb_read_frames,duration,sample_rate:"
+                          "stream=codec_type,codec_name,pix_fmt,color_space,width,height,nb_read_frames,duration,sample_rate:"
                           "format=duration", "-of", "json", str(path)], capture_output=True, text=True, check=True)
     return json.loads(out.stdout)
 
@@ -47,7 +47,28 @@ def test_a_video_frame_is_what_the_window_shows(view):
     np.testing.assert_array_equal(video, window)
     assert np.array_equal(lut, palette_lut("vivid", lightness=60.0, saturation=0.5))
     assert pack_rgb0(np.array([[1, 2, 3]], np.uint8))[0] == 1 | 2 << 8 | 3 << 16
-    assert pixel_format(FramePainter.SHIFTS) == "rgb0" and pixel_format((16, 8, 0)) == "bgr0"
+
+
+@pytest.mark.parametrize("shifts", [(0, 8, 16), (16, 8, 0)])
+def test_frames_are_converted_to_bt709_yuv420p(shifts):
+    """The pipe's yuv420p against a float64 BT.709 limited-range model, from a strided view (a
+    pygame surface's ``pixels2d(...).T``) in either byte order."""
+    rng = np.random.default_rng(5)
+    rgb = rng.integers(0, 256, (90, 160, 3)).astype(np.float64)
+    rgb[:2, :2] = 0, 0, 0
+    rgb[:2, 2:4] = 255, 255, 255
+    packed = (rgb.astype(np.uint32) << np.array(shifts, np.uint32)).sum(axis=2, dtype=np.uint32)
+    frame = Yuv420Frame((160, 90))
+    frame.convert(np.ascontiguousarray(packed.T).T, shifts)  # (h, w) view of a (w, h) array
+    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+    luma = 0.2126 * r + 0.7152 * g + 0.0722 * b
+    y = 16 + 219 / 255 * luma
+    block = lambda c: c.reshape(45, 2, 80, 2).mean(axis=(1, 3))  # noqa: E731
+    cb = 128 + 224 / 255 * block((b - luma) / 1.8556)
+    cr = 128 + 224 / 255 * block((r - luma) / 1.5748)
+    for plane, model in ((frame.y, y), (frame.u, cb), (frame.v, cr)):
+        assert np.abs(plane.astype(np.float64) - model).max() <= 0.51
+    assert (frame.y[0, 0], frame.y[0, 2], frame.u[0, 0], frame.v[0, 1]) == (16, 235, 128, 128)
 
 
 def test_render_makes_an_mp4_that_ffprobe_confirms(tmp_path):
@@ -58,6 +79,7 @@ def test_render_makes_an_mp4_that_ffprobe_confirms(tmp_path):
     video = next(s for s in info["streams"] if s["codec_type"] == "video")
     audio = next(s for s in info["streams"] if s["codec_type"] == "audio")
     assert (video["codec_name"], video["pix_fmt"], video["width"], video["height"]) == ("h264", "yuv420p", 320, 180)
+    assert video["color_space"] == "bt709"  # tagged as converted, so players decode the colours right
     assert int(video["nb_read_frames"]) == 60
     assert float(video["duration"]) == pytest.approx(2.0, abs=1 / 30)
     assert audio["codec_name"] == "aac" and float(audio["duration"]) == pytest.approx(2.0, abs=0.05)
@@ -96,6 +118,8 @@ def test_a_live_recording_never_blocks_and_accounts_for_every_frame(tmp_path):
 def test_odd_sizes_are_refused_before_ffmpeg_starts(tmp_path):
     with pytest.raises(VideoError, match="must be even"):
         VideoWriter(tmp_path / "x.mp4", size=(161, 90), fps=30)
+    with pytest.raises(VideoError, match="at bits"):
+        VideoWriter(tmp_path / "x.mp4", size=(160, 90), fps=30, shifts=(0, 5, 10))
 
 
 def _transitions(luma: np.ndarray, *, swing: float = 0.10, darker_below: float = 0.80) -> list[int]:
