@@ -51,8 +51,8 @@ def test_a_video_frame_is_what_the_window_shows(view):
 
 @pytest.mark.parametrize("shifts", [(0, 8, 16), (16, 8, 0)])
 def test_frames_are_converted_to_bt709_yuv420p(shifts):
-    """The pipe's yuv420p against a float64 BT.709 limited-range model, from a strided view (a
-    pygame surface's ``pixels2d(...).T``) in either byte order."""
+    """The pipe's yuv420p against a float64 BT.709 limited-range model, from a column-major view
+    (any strides are taken), in either byte order."""
     rng = np.random.default_rng(5)
     rgb = rng.integers(0, 256, (90, 160, 3)).astype(np.float64)
     rgb[:2, :2] = 0, 0, 0

@@ -55,10 +55,16 @@ def pack_rgb0(lut_rgb: np.ndarray) -> np.ndarray:
 
 
 # BT.709, limited range (Y 16..235, Cb/Cr 16..240), 8-bit: Y = 16 + Σ KY·RGB, C = 128 + Σ K·RGB
-_KY = (219 / 255 * 0.2126, 219 / 255 * 0.7152, 219 / 255 * 0.0722)
-_KB = (224 / 255 * -0.2126 / 1.8556, 224 / 255 * -0.7152 / 1.8556, 224 / 255 * 0.5)
-_KR = (224 / 255 * 0.5, 224 / 255 * -0.7152 / 1.5748, 224 / 255 * -0.0722 / 1.5748)
+_KY = tuple(np.float32(k) for k in (219 / 255 * 0.2126, 219 / 255 * 0.7152, 219 / 255 * 0.0722))
+_KB = tuple(np.float32(k / 4) for k in (224 / 255 * -0.2126 / 1.8556, 224 / 255 * -0.7152 / 1.8556, 224 / 255 * 0.5))
+_KR = tuple(np.float32(k / 4) for k in (224 / 255 * 0.5, 224 / 255 * -0.7152 / 1.5748, 224 / 255 * -0.0722 / 1.5748))
+_Y0, _C0 = np.float32(16.5), np.float32(128.5)  # offsets, + 0.5 so the truncation rounds
 COLOUR_TAGS = ["-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709", "-color_range", "tv"]
+
+
+@njit(fastmath=True, inline="always")
+def _channels(p, r_shift, g_shift, b_shift):
+    return (np.float32((p >> r_shift) & 255), np.float32((p >> g_shift) & 255), np.float32((p >> b_shift) & 255))
 
 
 @njit(parallel=True, fastmath=True, cache=True, nogil=True)
@@ -69,21 +75,20 @@ def rgb_to_yuv420p(rows, r_shift, g_shift, b_shift, y_out, u_out, v_out):
     y_out : uint8 (H, W); u_out, v_out : uint8 (H/2, W/2) (Cb, Cr).
     """
     h, w = rows.shape
+    r_shift, g_shift, b_shift = np.uint32(r_shift), np.uint32(g_shift), np.uint32(b_shift)
     for cy in prange(h // 2):
+        for y in (2 * cy, 2 * cy + 1):
+            for x in range(w):
+                r, g, b = _channels(rows[y, x], r_shift, g_shift, b_shift)
+                y_out[y, x] = np.uint8(_Y0 + _KY[0] * r + _KY[1] * g + _KY[2] * b)
         for cx in range(w // 2):
-            sr = sg = sb = np.float32(0.0)
-            for dy in range(2):
-                for dx in range(2):
-                    p = rows[2 * cy + dy, 2 * cx + dx]
-                    r = np.float32((p >> r_shift) & 255)
-                    g = np.float32((p >> g_shift) & 255)
-                    b = np.float32((p >> b_shift) & 255)
-                    y_out[2 * cy + dy, 2 * cx + dx] = np.uint8(16.5 + _KY[0] * r + _KY[1] * g + _KY[2] * b)
-                    sr += r
-                    sg += g
-                    sb += b
-            u_out[cy, cx] = np.uint8(128.5 + 0.25 * (_KB[0] * sr + _KB[1] * sg + _KB[2] * sb))
-            v_out[cy, cx] = np.uint8(128.5 + 0.25 * (_KR[0] * sr + _KR[1] * sg + _KR[2] * sb))
+            r0, g0, b0 = _channels(rows[2 * cy, 2 * cx], r_shift, g_shift, b_shift)
+            r1, g1, b1 = _channels(rows[2 * cy, 2 * cx + 1], r_shift, g_shift, b_shift)
+            r2, g2, b2 = _channels(rows[2 * cy + 1, 2 * cx], r_shift, g_shift, b_shift)
+            r3, g3, b3 = _channels(rows[2 * cy + 1, 2 * cx + 1], r_shift, g_shift, b_shift)
+            r, g, b = r0 + r1 + r2 + r3, g0 + g1 + g2 + g3, b0 + b1 + b2 + b3
+            u_out[cy, cx] = np.uint8(_C0 + _KB[0] * r + _KB[1] * g + _KB[2] * b)
+            v_out[cy, cx] = np.uint8(_C0 + _KR[0] * r + _KR[1] * g + _KR[2] * b)
 
 
 class Yuv420Frame:
@@ -115,6 +120,7 @@ class FramePainter:
         self._layout_for: tuple[int, int] | None = None
         self._lut_key = None
         self.lut: np.ndarray | None = None  # uint8 (n, 3), the palette's colours
+        self._packed: np.ndarray | None = None  # the same as rgb0 pixels
 
     def use_palette(self, palette: str, *, lightness: float, saturation: float) -> np.ndarray:
         """The LUT for ``palette`` (see ``palette_lut``), rebuilt only when the rounded look changes."""
@@ -122,6 +128,7 @@ class FramePainter:
         if key != self._lut_key:
             self._lut_key = key
             self.lut = palette_lut(palette, lightness=key[1], saturation=key[2])
+            self._packed = pack_rgb0(self.lut)
         return self.lut
 
     def _layout(self, field_shape: tuple[int, int]) -> None:
@@ -147,7 +154,7 @@ class FramePainter:
         if theta.shape != self._layout_for:
             self._layout(theta.shape)
         unit_vectors(theta, view == "antiphase", self._cos, self._sin)
-        interpolate_into(self._cos, self._sin, pack_rgb0(self.lut if lut is None else lut), self.frame, self.block,
+        interpolate_into(self._cos, self._sin, self._packed if lut is None else pack_rgb0(lut), self.frame, self.block,
                          *self._cols, *self._rows, *self._scratch)
         return self.frame
 
