@@ -9,14 +9,12 @@ from pathlib import Path
 import numpy as np
 import pygame
 
-from visualizer.render.colourise import VIEWS, bilinear_taps, interpolate_into, unit_vectors
 from visualizer.render.flash import WCAG_FLASH_LIMIT, FlashLimitConfig, FlashLimiter
+from visualizer.render.scaler import FieldScaler
 
 log = logging.getLogger(__name__)
 
 DEFAULT_WINDOW = (1280, 720)
-LARGE_OUTPUT_PIXELS = 2560 * 1440  # above this, evaluate the field once per 2×2 pixels
-_CHUNKS = 16  # parallel work units per frame (rows of the output in 16 bands)
 
 
 class DisplayUnavailable(Exception):
@@ -69,7 +67,7 @@ class Display:
             self.screen = pygame.display.set_mode(self.windowed_size, pygame.RESIZABLE, display=self.display_index)
         # draw on a 32-bit canvas: the screen itself when it is 32-bit, else an offscreen copy
         self.canvas = self.screen if self.screen.get_bitsize() == 32 else pygame.Surface(self.screen.get_size(), 0, 32)
-        self._layout_key = None
+        self.scaler: FieldScaler | None = None
         if self._lut_rgb is not None:
             self.set_palette(self._lut_rgb)
 
@@ -100,21 +98,6 @@ class Display:
         rgb = lut_rgb.astype(np.uint32)
         self._lut = ((rgb[:, 0] << r) | (rgb[:, 1] << g) | (rgb[:, 2] << b) | np.uint32(alpha)).astype(np.uint32)
 
-    def _layout(self, field_shape: tuple[int, int]) -> None:
-        (w, h), (fh, fw) = self.size, field_shape
-        block = self.block or (2 if w * h > LARGE_OUTPUT_PIXELS else 1)
-        samples_x, samples_y = -(-w // block), -(-h // block)
-        self._block = block
-        self._cols = bilinear_taps(samples_x, fw)
-        self._rows = bilinear_taps(samples_y, fh)
-        self._cos = np.empty(field_shape, np.float32)
-        self._sin = np.empty(field_shape, np.float32)
-        chunks = min(_CHUNKS, samples_y)
-        self._field_rows = np.empty((chunks, 2, fw), np.float32)
-        self._line_rows = np.empty((chunks, 2, samples_x), np.float32)
-        self._line_index = np.empty((chunks, samples_x), np.uint32)
-        self._layout_key = (self.size, field_shape, self.block)
-
     def draw_field(self, theta: np.ndarray, *, view: str = "phase", time_s: float | None = None) -> None:
         """Colourise ``theta`` (float32 (H, W), rad) into the whole canvas, then limit flashes.
 
@@ -123,18 +106,16 @@ class Display:
         time_s : the frame's time for the flash limiter (s; the simulation or video clock);
             None = the monotonic clock.
         """
-        if view not in VIEWS:
-            raise ValueError(f"view must be one of {VIEWS}, not {view!r}")
-        if (self.size, theta.shape, self.block) != self._layout_key:
-            self._layout(theta.shape)
-        unit_vectors(theta, view == "antiphase", self._cos, self._sin)
+        if self.scaler is None or (self.scaler.size, self._scaler_block) != (self.size, self.block):
+            self.scaler, self._scaler_block = FieldScaler(self.size, self.block), self.block
         rows = pygame.surfarray.pixels2d(self.canvas).T  # (h, w) view of the surface's pixels
-        interpolate_into(self._cos, self._sin, self._lut, rows, self._block, *self._cols, *self._rows,
-                         self._field_rows, self._line_rows, self._line_index)
-        if self.flash_limiter is not None:
-            self.flash_limiter.apply(rows, shifts=self.canvas.get_shifts()[:3],
-                                     time_s=time.monotonic() if time_s is None else time_s)
-        del rows  # unlocks the surface
+        try:
+            self.scaler.paint(theta, self._lut, rows, view=view)
+            if self.flash_limiter is not None:
+                self.flash_limiter.apply(rows, shifts=self.canvas.get_shifts()[:3],
+                                         time_s=time.monotonic() if time_s is None else time_s)
+        finally:
+            del rows  # unlocks the surface
 
     def present(self) -> None:
         if self.canvas is not self.screen:

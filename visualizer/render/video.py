@@ -32,16 +32,15 @@ from numba import njit, prange
 from visualizer import presets
 from visualizer.audio.engine import LockstepAudio
 from visualizer.render.colour import palette_lut
-from visualizer.render.colourise import VIEWS, bilinear_taps, interpolate_into, unit_vectors
 from visualizer.render.flash import FlashLimiter
 from visualizer.render.layout import grid_for_screen
+from visualizer.render.scaler import FieldScaler
 from visualizer.session import Session
 
 log = logging.getLogger(__name__)
 
 ENCODER_SPEEDS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium")  # x264 presets
 LIVE_BUFFERS = 4  # frames a live recording can fall behind before it drops one
-LARGE_OUTPUT_PIXELS = 2560 * 1440  # above this the field is evaluated once per 2×2 pixels, as on screen
 
 
 class VideoError(RuntimeError):
@@ -108,7 +107,7 @@ class Yuv420Frame:
 class FramePainter:
     """Phases → a frame of packed ``rgb0`` pixels (uint32 (height, width)) of a fixed output size,
     drawn exactly as the window draws them (the field stretched edge to edge, its e^{iθ}
-    interpolated bilinearly, ``render.colourise``); the frame is reused every call. Packed
+    interpolated bilinearly: ``render.scaler``); the frame is reused every call. Packed
     ``rgb0`` is the layout the flash limiter and ``VideoWriter`` take."""
 
     SHIFTS = (0, 8, 16)  # bit positions of R, G, B in a pixel
@@ -116,8 +115,7 @@ class FramePainter:
     def __init__(self, size: tuple[int, int]):
         self.size = size
         self.frame = np.zeros((size[1], size[0]), np.uint32)
-        self.block = 2 if size[0] * size[1] > LARGE_OUTPUT_PIXELS else 1
-        self._layout_for: tuple[int, int] | None = None
+        self.scaler = FieldScaler(size)
         self._lut_key = None
         self.lut: np.ndarray | None = None  # uint8 (n, 3), the palette's colours
         self._packed: np.ndarray | None = None  # the same as rgb0 pixels
@@ -131,31 +129,13 @@ class FramePainter:
             self._packed = pack_rgb0(self.lut)
         return self.lut
 
-    def _layout(self, field_shape: tuple[int, int]) -> None:
-        (w, h), fw = self.size, field_shape[1]
-        samples_x, samples_y = -(-w // self.block), -(-h // self.block)
-        self._cols = bilinear_taps(samples_x, fw)
-        self._rows = bilinear_taps(samples_y, field_shape[0])
-        self._cos = np.empty(field_shape, np.float32)
-        self._sin = np.empty(field_shape, np.float32)
-        chunks = min(16, samples_y)
-        self._scratch = (np.empty((chunks, 2, fw), np.float32), np.empty((chunks, 2, samples_x), np.float32),
-                         np.empty((chunks, samples_x), np.uint32))
-        self._layout_for = field_shape
-
     def paint(self, theta: np.ndarray, *, view: str = "phase", lut: np.ndarray | None = None) -> np.ndarray:
         """theta : float32 (H, W) → the frame, valid until the next call.
 
         view : "phase" or "antiphase" (see ``render.colourise``). lut : uint8 (n, 3) colours to use
         instead of the palette's (a look or a cross-fade).
         """
-        if view not in VIEWS:
-            raise ValueError(f"view must be one of {VIEWS}, not {view!r}")
-        if theta.shape != self._layout_for:
-            self._layout(theta.shape)
-        unit_vectors(theta, view == "antiphase", self._cos, self._sin)
-        interpolate_into(self._cos, self._sin, self._packed if lut is None else pack_rgb0(lut), self.frame, self.block,
-                         *self._cols, *self._rows, *self._scratch)
+        self.scaler.paint(theta, self._packed if lut is None else pack_rgb0(lut), self.frame, view=view)
         return self.frame
 
 

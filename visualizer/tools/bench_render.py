@@ -75,7 +75,7 @@ def draw_times(field_size: int, screen: tuple[int, int], *, frames: int = 60, bl
         draw.append(t1 - t0)
         present.append(t2 - t1)
         total.append(t2 - t0)
-    used_block = display._block
+    used_block = display.scaler.block
     pygame.display.quit()
     return {"draw": _stats(draw), "present": _stats(present), "total": _stats(total),
             "cpu_ms_p50": round(float(np.median(cpu)) * 1e3, 3), "block": used_block}
