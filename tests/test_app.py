@@ -171,3 +171,7 @@ def test_w_records_the_output_with_the_played_file_in_sync(tmp_path, monkeypatch
     correlation = np.fft.irfft(spectrum * np.conj(np.fft.rfft(part, 2 * int(2.2 * sr))))
     found = lags[np.argmax(correlation[lags])] / sr
     assert found == pytest.approx(0.7, abs=0.002)  # 0.5 s (start) + 0.2 s
+    # sound to the end, not silence padded in: the last 0.1 s is as loud as the file there
+    rms = lambda x: float(np.sqrt(np.mean(np.square(x, dtype=np.float64))))  # noqa: E731
+    assert rms(recorded[int(1.85 * sr):int(1.95 * sr)]) == pytest.approx(rms(source[int(2.35 * sr):int(2.45 * sr)]),
+                                                                            rel=0.3)

@@ -170,3 +170,23 @@ def test_a_strobe_on_every_beat_is_cut_to_three_flashes_a_second_by_the_limiter(
         results[limited] = _most_flashes_in_a_second(out, fps)
     assert results[False] >= 9.5, results
     assert results[True] <= 3.0, results
+
+
+def test_colours_come_back_from_the_file_as_they_went_in(tmp_path):
+    """Solid colour bars through VideoWriter (our BT.709 conversion, H.264, the bt709 tags) and back
+    through ffmpeg's decoder: every bar's centre within a few levels of its sRGB colour."""
+    import imageio_ffmpeg
+
+    colours = np.array([[255, 255, 255], [230, 40, 30], [30, 200, 60], [40, 60, 220], [250, 220, 40],
+                        [20, 20, 20], [128, 128, 128], [200, 60, 200]], np.uint32)
+    bars = np.repeat(colours, 32, axis=0)  # 8 bars of 32 px: 256 px wide
+    frame = np.ascontiguousarray(np.broadcast_to(bars[:, 0] | bars[:, 1] << 8 | bars[:, 2] << 16, (64, 256)))
+    with VideoWriter(tmp_path / "bars.mp4", size=(256, 64), fps=30) as writer:
+        writer.write(frame, repeats=3)
+    decoded = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i", str(tmp_path / "bars.mp4"),
+                              "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
+                             capture_output=True, check=True).stdout
+    rgb = np.frombuffer(decoded, np.uint8).reshape(64, 256, 3).astype(int)
+    centres = rgb[32, 16::32]
+    assert np.abs(centres - colours.astype(int)).max() <= 4, centres
+    assert writer.frames == 3
