@@ -163,7 +163,8 @@ def test_w_records_the_output_with_the_played_file_in_sync(tmp_path, monkeypatch
     samples, sr = load_audio(demo)
     source = mono(samples)
     recorded = np.frombuffer(subprocess.run(
-        [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i", str(video_file), "-f", "f32le", "-ac", "1", "-ar", str(sr), "-"],
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i", str(video_file), "-f", "f32le", "-ac", "1",
+         "-ar", str(sr), "-"],
         capture_output=True, check=True).stdout, np.float32)
     part = recorded[int(0.2 * sr):int(1.2 * sr)]  # 1 s from 0.2 s into the recording
     lags = np.arange(int(0.6 * sr), int(0.8 * sr))  # where that second starts in the file

@@ -19,8 +19,8 @@ DEMO = Path(__file__).resolve().parent.parent / "assets" / "demo.flac"
 
 def probe(path: Path) -> dict:
     out = subprocess.run(["ffprobe", "-v", "error", "-count_frames", "-show_entries",
-                          "stream=codec_type,codec_name,pix_fmt,color_space,width,height,nb_read_frames,duration,sample_rate:"
-                          "format=duration", "-of", "json", str(path)], capture_output=True, text=True, check=True)
+                          "stream=codec_type,codec_name,pix_fmt,color_space,width,height,nb_read_frames,duration,"
+                          "sample_rate:format=duration", "-of", "json", str(path)], capture_output=True, text=True, check=True)
     return json.loads(out.stdout)
 
 

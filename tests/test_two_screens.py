@@ -41,11 +41,9 @@ def test_the_output_is_the_field_alone_and_the_controls_show_hud_and_preview(app
     field_only = frame.view(np.uint8).reshape(*frame.shape, 4)[..., :3]
     np.testing.assert_array_equal(rgb(app.display.screen), field_only)
     # the controls window (read back from its renderer): the HUD panel, then the preview of the output
-    controls = rgb(app.controls.pixels())
-    preview = app.controls._preview
-    x, y = preview.get_offset()
-    w, h = preview.get_size()
-    expected = rgb(pygame.transform.scale(app.display.canvas, (w, h)))
+    controls = rgb(app.controls.pixels())  # 11 frames drawn: the preview was refreshed on the last (every 2nd)
+    (x, y), (w, h) = app.controls._preview_at, app.controls._preview.get_size()
+    expected = rgb(pygame.transform.smoothscale(app.display.canvas, (w, h)))
     np.testing.assert_array_equal(controls[y:y + h, x:x + w], expected)
     panel = controls[:200, :250].reshape(-1, 3)
     assert len(np.unique(panel, axis=0)) > 20  # text, slider bars and meters, not a flat background
