@@ -190,3 +190,41 @@ def test_colours_come_back_from_the_file_as_they_went_in(tmp_path):
     centres = rgb[32, 16::32]
     assert np.abs(centres - colours.astype(int)).max() <= 4, centres
     assert writer.frames == 3
+
+
+def test_a_live_recording_keeps_its_timeline_when_the_window_is_slow_or_the_writer_drops(tmp_path):
+    """Frames drawn at 30 frames/s with a 0.1 s stall, then a burst the live writer may have to drop
+    frames of, are recorded as 60 frames/s video of the recording's length: every slot is filled
+    (a frame held, or a dropped frame's slots given to the next one); the audio ends with it."""
+    import time
+
+    from visualizer.render.recording import LiveRecording
+
+    painter = FramePainter((160, 90))
+    painter.use_palette("complementary", lightness=70.0, saturation=1.0)
+    theta = np.zeros((32, 32), np.float32)
+    recording = LiveRecording(tmp_path / "slow.mp4", size=(160, 90), shifts=FramePainter.SHIFTS)
+
+    def drained() -> None:  # until the writer thread has piped every slot taken so far
+        while recording.video.frames < recording.slots:
+            time.sleep(0.001)
+
+    sr = 48000
+    times = [i / 30 for i in range(30)] + [1.1 + i / 30 for i in range(15)]  # held frames and a stall
+    for t in times:
+        theta[:] = t % (2 * np.pi)
+        recording.add_frame(painter.paint(theta), t)
+        recording.add_audio(np.full((sr // 30, 2), 0.1, np.float32), sr)
+        drained()
+    assert recording.dropped == 0 and recording.slots == int(times[-1] * 60 + 1e-6) + 1
+    burst = [times[-1] + (i + 1) / 60 for i in range(40)]
+    for t in burst:  # as fast as the loop goes: drops are allowed here
+        recording.add_frame(painter.paint(theta), t)
+    drained()
+    recording.add_frame(painter.paint(theta), burst[-1] + 1 / 60)  # taken: the writer is idle
+    recording.finish()
+    streams = {s["codec_type"]: s for s in probe(tmp_path / "slow.mp4")["streams"]}
+    slots = int((burst[-1] + 1 / 60) * 60 + 1e-6) + 1  # 60 fps slots up to the last frame's time
+    assert recording.slots == slots and int(streams["video"]["nb_read_frames"]) == slots
+    assert float(streams["audio"]["duration"]) == pytest.approx(slots / 60, abs=0.05)  # padded to the video
+    assert not list(tmp_path.glob(".*"))  # the parts were removed

@@ -101,15 +101,15 @@ class LiveRecording:
         self._audio = AudioCapture(path.with_name(f".{path.stem}.audio.wav"))
         self.video = VideoWriter(self._video_path, size=size, fps=fps, shifts=shifts, live=True)
         self._start_s: float | None = None
-        self._slots = 0  # frame slots of the timeline filled so far
+        self.slots = 0  # frames of the timeline handed to the writer so far
 
     def add_frame(self, rows: np.ndarray, time_s: float) -> None:
         """rows : uint32 (height, width) packed pixels shown at ``time_s`` (s, the caller's clock)."""
         if self._start_s is None:
             self._start_s = time_s
         due = int((time_s - self._start_s) * self.fps + 1e-6) + 1  # slots up to and including this frame
-        if due > self._slots and self.video.write(rows, repeats=due - self._slots):
-            self._slots = due
+        if due > self.slots and self.video.write(rows, repeats=due - self.slots):
+            self.slots = due
 
     def add_audio(self, block: np.ndarray, sr: int) -> None:
         """block : float32 (n, channels), the samples the engine analysed next."""
