@@ -11,6 +11,7 @@ from visualizer.audio.engine import AudioChoice
 from visualizer.cli import main
 from visualizer.params import REGISTRY
 from visualizer.render.video import FramePainter
+from visualizer.windows import PREVIEW_AT
 
 
 @pytest.fixture
@@ -42,7 +43,7 @@ def test_the_output_is_the_field_alone_and_the_controls_show_hud_and_preview(app
     np.testing.assert_array_equal(rgb(app.display.screen), field_only)
     # the controls window (read back from its renderer): the HUD panel, then the preview of the output
     controls = rgb(app.controls.pixels())  # 11 frames drawn: the preview was refreshed on the last (every 2nd)
-    (x, y), (w, h) = app.controls._preview_at, app.controls._preview.get_size()
+    (x, y), (w, h) = PREVIEW_AT, app.controls._preview.get_size()
     expected = rgb(pygame.transform.smoothscale(app.display.canvas, (w, h)))
     np.testing.assert_array_equal(controls[y:y + h, x:x + w], expected)
     panel = controls[:200, :250].reshape(-1, 3)

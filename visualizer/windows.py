@@ -22,6 +22,7 @@ from visualizer.render.hud import PANEL_WIDTH, ROW_HEIGHT, Hud, HudView
 WINDOWPOS_CENTERED_DISPLAY = 0x2FFF0000  # SDL_WINDOWPOS_CENTERED_DISPLAY(n) is this | n
 MARGIN = 8
 STAGE_ROWS = 4  # lines of stage text kept free under the preview
+PREVIEW_AT = (PANEL_WIDTH + MARGIN, MARGIN)  # the preview's top left in the controls window
 PREVIEW_EVERY = 2  # frames per preview refresh: smooth scaling costs ~5 ms from 1080p, 30 fps is plenty
 _BACKGROUND = (24, 24, 28)
 _TEXT = (220, 220, 220)
@@ -55,7 +56,8 @@ class ControlsWindow:
     """The controls window: ``size`` (width, height) px, centred on monitor ``display_index``.
 
     like : a surface whose pixel format the window's canvas takes (the output's canvas), so the
-    preview is a plain scaled copy. ``hud`` hit-tests the sliders in this window's coordinates.
+    preview is scaled without a conversion. ``hud`` hit-tests the sliders in this window's
+    coordinates.
     """
 
     def __init__(self, size: tuple[int, int], *, display_index: int, like: pygame.Surface):
@@ -66,7 +68,6 @@ class ControlsWindow:
         self._texture = Texture(self.renderer, size, streaming=True)
         self.hud = Hud()
         self._preview: pygame.Surface | None = None  # the scaled output, blitted every frame
-        self._preview_at: tuple[int, int] = (0, 0)
         self._preview_for: tuple[int, int] | None = None
         self._frames = 0
 
@@ -90,7 +91,6 @@ class ControlsWindow:
             scale = min(room_w / output_size[0], room_h / output_size[1])
             size = (max(int(output_size[0] * scale), 1), max(int(output_size[1] * scale), 1))
             self._preview = pygame.Surface(size, 0, self.canvas)
-            self._preview_at = (PANEL_WIDTH + MARGIN, MARGIN)
             self._preview_for = output_size
             self._frames = 0
         if self._frames % PREVIEW_EVERY == 0:
@@ -103,10 +103,10 @@ class ControlsWindow:
         self.canvas.fill(_BACKGROUND)
         self.hud.draw(self.canvas, view)
         preview = self._preview_image(output)
-        self.canvas.blit(preview, self._preview_at)
-        x, y = self._preview_at[0], self._preview_at[1] + preview.get_height() + MARGIN // 2
+        self.canvas.blit(preview, PREVIEW_AT)
+        x, y = PREVIEW_AT[0], PREVIEW_AT[1] + preview.get_height() + MARGIN // 2
         for line in stage_lines:
-            self.canvas.blit(self.hud.font.render(line, True, _TEXT), (x, y))
+            self.canvas.blit(self.hud.text(line, _TEXT), (x, y))
             y += ROW_HEIGHT
         self.present()
 

@@ -82,7 +82,8 @@ class Hud:
         self._slider_rects: list[pygame.Rect] = []
         self._panel: pygame.Surface | None = None
 
-    def _text(self, text: str, colour: tuple[int, int, int] = _TEXT) -> pygame.Surface:
+    def text(self, text: str, colour: tuple[int, int, int] = _TEXT) -> pygame.Surface:
+        """``text`` rendered in the HUD font (cached: the same lines come back every frame)."""
         key = (text, colour)
         surf = self._cache.get(key)
         if surf is None:
@@ -126,7 +127,7 @@ class Hud:
 
     def _draw_contents(self, surface: pygame.Surface, view: HudView) -> None:
         x, y = MARGIN, MARGIN
-        surface.blit(self._text(view.title, _ACCENT), (x, y))
+        surface.blit(self.text(view.title, _ACCENT), (x, y))
         if view.beat_flash > 0:
             level = int(80 + 175 * min(view.beat_flash, 1.0))
             pygame.draw.circle(surface, (level, level, 60), (PANEL_WIDTH - MARGIN - 6, y + 6), 5)
@@ -135,7 +136,7 @@ class Hud:
         bar_w = PANEL_WIDTH - 2 * MARGIN - LABEL_WIDTH - VALUE_WIDTH
         for i, s in enumerate(view.sliders):
             colour = _ACCENT if i == view.selected else _TEXT
-            surface.blit(self._text(s.label, colour), (x, y))
+            surface.blit(self.text(s.label, colour), (x, y))
             rect = pygame.Rect(x + LABEL_WIDTH, y + 4, bar_w, ROW_HEIGHT - 10)
             self._slider_rects.append(rect)
             pygame.draw.rect(surface, (60, 60, 60), rect)
@@ -145,19 +146,19 @@ class Hud:
             base_x = rect.x + int(rect.w * (min(max(s.base, s.lo), s.hi) - s.lo) / (s.hi - s.lo))
             pygame.draw.rect(surface, colour, pygame.Rect(base_x - 1, rect.y - 3, 3, rect.h + 6))
             value = f"{s.live:+.1f}" if abs(s.live - s.base) < 0.05 else f"{s.base:+.0f}>{s.live:+.1f}"
-            surface.blit(self._text(value, colour), (rect.right + 6, y))
+            surface.blit(self.text(value, colour), (rect.right + 6, y))
             y += ROW_HEIGHT
         for line in view.lines:
-            surface.blit(self._text(line, _DIM), (x, y))
+            surface.blit(self.text(line, _DIM), (x, y))
             y += ROW_HEIGHT
         for label, level in view.meters:
-            surface.blit(self._text(label, _DIM), (x, y))
+            surface.blit(self.text(label, _DIM), (x, y))
             rect = pygame.Rect(x + LABEL_WIDTH, y + 5, bar_w, ROW_HEIGHT - 12)
             pygame.draw.rect(surface, (60, 60, 60), rect)
             pygame.draw.rect(surface, _BAR, pygame.Rect(rect.x, rect.y, int(rect.w * min(max(level, 0.0), 1.0)), rect.h))
             y += ROW_HEIGHT
         for label, bars in view.strips:
-            surface.blit(self._text(label, _DIM), (x, y))
+            surface.blit(self.text(label, _DIM), (x, y))
             y += ROW_HEIGHT
             if bars:
                 width = (PANEL_WIDTH - 2 * MARGIN) / len(bars)
@@ -166,4 +167,4 @@ class Hud:
                     pygame.draw.rect(surface, _BAR, pygame.Rect(x + int(i * width), y + ROW_HEIGHT - 2 - h, max(int(width) - 1, 1), h))
             y += ROW_HEIGHT
         if view.message:
-            surface.blit(self._text(view.message, _ACCENT), (x, y))
+            surface.blit(self.text(view.message, _ACCENT), (x, y))
