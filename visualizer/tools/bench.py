@@ -21,10 +21,12 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 import numpy as np  # noqa: E402
 
 def frame_times_ms(preset: str, size: int, *, frames: int, window: tuple[int, int] = (1920, 1080),
-                   warmup: int = 120) -> np.ndarray:
+                   warmup: int = 120, clock=time.perf_counter) -> np.ndarray:
     """Whole-frame times (ms) of the real app, headless, at ``window``: the demo track analysed in
     lockstep, the session's routes, injection, annealing and measures, colourise, HUD, present.
-    Measured after the one-time eigenmodes are ready (cached on disk) and ``warmup`` frames."""
+    Measured after the one-time eigenmodes are ready (cached on disk) and ``warmup`` frames.
+    ``clock``: wall time by default; ``time.thread_time`` gives the frame's own work when numba
+    runs on this thread alone (see ``frame_work_ms``)."""
     from visualizer.app import App, AppOptions
 
     app = App(AppOptions(preset=preset, size=(size, size), headless=True, window=window))
@@ -36,12 +38,23 @@ def frame_times_ms(preset: str, size: int, *, frames: int, window: tuple[int, in
             app.frame()
         times = []
         for _ in range(frames):
-            t0 = time.perf_counter()
+            t0 = clock()
             app.frame()
-            times.append(time.perf_counter() - t0)
+            times.append(clock() - t0)
     finally:
         app.close()
     return np.array(times) * 1e3
+
+
+def frame_work_ms(preset: str, size: int, *, frames: int = 600) -> np.ndarray:
+    """Each frame's own work (ms of CPU time on one thread, ``NUMBA_NUM_THREADS=1``, in a child
+    process): what a frame costs whatever else the machine is doing, so periodic spikes (a table
+    rebuilt, a measure taken on the frame) show here even when wall times are ruled by the load."""
+    code = (f"import time; from visualizer.tools.bench import frame_times_ms; "
+            f"print(*frame_times_ms({preset!r}, {size}, frames={frames}, clock=time.thread_time))")
+    env = dict(os.environ, NUMBA_NUM_THREADS="1")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True).stdout
+    return np.array(out.split(), float)
 
 
 def session_work_ms(size: int, *, repeats: int = 41) -> dict[str, float]:
@@ -161,6 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     presets_max = {name: float(ms.max()) for name, ms in preset_frames.items()}
     mosaic = preset_frames["mosaic"]  # its route moves lightness on the beat (issue 9: no LUT stall)
     work = {str(size): session_work_ms(size) for size in (256, 512)}
+    one_thread = {f"{name} {size}": frame_work_ms(name, size) for name, size in (("mosaic", 128), ("nn-dmt", 256))}
     result = {
         **{k: kernel[k] for k in ("machine", "fma_peak_gflops", "step_mcells_per_s", "step_peak_fraction",
                                   "single_thread_mcells_per_s", "under_load_fraction", "kernel_over_numpy")},
@@ -170,6 +184,8 @@ def main(argv: list[str] | None = None) -> int:
         "preset_frame_max_ms": presets_max,
         "session_work_ms": work,
         "lightness_route_max_over_median": float(mosaic.max() / np.median(mosaic)),
+        "frame_work_one_thread_ms": {name: {"p50": float(np.median(ms)), "p99": float(np.percentile(ms, 99)),
+                                            "max": float(ms.max())} for name, ms in one_thread.items()},
         "output_4k_ms": render.get("output_4k_ms"),
         "lut_rebuild_ms": render.get("lut_rebuild_ms"),
         "analysis_cpu_share": analysis_cpu_share(),
@@ -192,6 +208,8 @@ def main(argv: list[str] | None = None) -> int:
     for name, worst in presets_max.items():
         rows.append((f"{name} 256², worst frame of {args.preset_frames}", f"{worst:6.2f} ms"))
     rows.append(("mosaic (lightness on the beat): worst / median frame", f"{result['lightness_route_max_over_median']:.2f}"))
+    for name, ms in one_thread.items():
+        rows.append((f"frame work {name}² at 1920×1080, one thread (CPU)", percentiles(ms) + f"   max/p50 {ms.max() / np.median(ms):.2f}"))
     for size, parts in work.items():
         rows.append((f"session work per frame {size}² (ms)", "  ".join(f"{k} {v:.2f}" for k, v in parts.items())))
     rows += [("3840×2160 output, 512² field", f"{result['output_4k_ms']} ms"),
