@@ -161,12 +161,10 @@ def list_devices() -> None:
 def list_presets() -> None:
     from visualizer import presets
 
-    for path in presets.discover():
-        try:
-            p = presets.load(path)
-            print(f"{path.stem:16s} {p.name}\n{'':16s} {p.description}")
-        except presets.PresetError as e:
-            print(f"{path.stem:16s} BROKEN: {e}")
+    def describe(path):
+        preset = presets.load(path)
+        return f"{preset.name}\n{'':16s} {preset.description}"
+    presets.CATALOGUE.print_listing(describe, width=16)
 
 
 def run_app(args: argparse.Namespace) -> None:

@@ -6,6 +6,7 @@ platformdirs gives each platform's conventional folders (XDG on Linux, honouring
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import platformdirs
@@ -29,20 +30,44 @@ def pictures_dir() -> Path:
     return Path(pictures) / APP
 
 
-def discover_toml(folders: list[Path]) -> list[Path]:
-    """Every ``*.toml`` in ``folders`` by file stem, sorted; a file in an earlier folder overrides
-    one of the same stem in a later folder (the user's folder comes first)."""
-    found: dict[str, Path] = {}
-    for folder in reversed(folders):
-        for p in sorted(folder.glob("*.toml")) if folder.is_dir() else []:
-            found[p.stem] = p
-    return [found[stem] for stem in sorted(found)]
+class TomlCatalogue:
+    """Named TOML files (presets, sessions) found in folders, the user's first.
 
+    kind : what they are, for messages ("preset"). folders : returns the folders, user's first.
+    error : the exception a missing name raises (one line for the user).
+    """
 
-def resolve_toml(name_or_path: str, found: list[Path]) -> Path | None:
-    """A path as given (``.toml`` suffix or a separator in it), else the file in ``found`` whose stem
-    is ``name_or_path``, else None."""
-    candidate = Path(name_or_path)
-    if candidate.suffix == ".toml" or os.sep in name_or_path:
-        return candidate
-    return next((p for p in found if p.stem == name_or_path), None)
+    def __init__(self, kind: str, folders: Callable[[], list[Path]], error: type[Exception]):
+        self.kind, self._folders, self._error = kind, folders, error
+
+    def discover(self) -> list[Path]:
+        """Every ``*.toml`` by file stem, sorted; a file in an earlier folder overrides one of the
+        same stem in a later folder (the user's folder comes first)."""
+        found: dict[str, Path] = {}
+        for folder in reversed(self._folders()):
+            for p in sorted(folder.glob("*.toml")) if folder.is_dir() else []:
+                found[p.stem] = p
+        return [found[stem] for stem in sorted(found)]
+
+    def resolve(self, name_or_path: str) -> Path:
+        """A path as given (``.toml`` suffix or a separator in it), else the file whose stem is
+        ``name_or_path``; raises ``error`` naming what is available."""
+        candidate = Path(name_or_path)
+        if candidate.suffix == ".toml" or os.sep in name_or_path:
+            return candidate
+        found = self.discover()
+        path = next((p for p in found if p.stem == name_or_path), None)
+        if path is None:
+            names = ", ".join(p.stem for p in found) or "none found"
+            raise self._error(f"no {self.kind} named {name_or_path!r}; available: {names} "
+                              "(or give a path to a .toml file)")
+        return path
+
+    def print_listing(self, describe: Callable[[Path], str], *, width: int) -> None:
+        """One entry per file: its stem, then ``describe(path)`` (a load that raises ``error``
+        prints BROKEN and why)."""
+        for path in self.discover():
+            try:
+                print(f"{path.stem:{width}s} {describe(path)}")
+            except self._error as e:
+                print(f"{path.stem:{width}s} BROKEN: {e}")

@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 from visualizer.modulation import CURVES, SOURCES, TARGETS, Route, SweepConfig
 from visualizer.params import REGISTRY, Params
-from visualizer.paths import discover_toml, resolve_toml, user_config_dir
+from visualizer.paths import TomlCatalogue, user_config_dir
 from visualizer.render.colour import PALETTES
 from visualizer.schema import choice, flag, integer, number, numbers, ordered_pair, read_toml, text
 from visualizer.render.config import VIEWS, DisplayConfig
@@ -245,16 +245,14 @@ def preset_dirs() -> list[Path]:
     return [user] + [d for d in shipped if d.is_dir()][:1]
 
 
+CATALOGUE = TomlCatalogue("preset", preset_dirs, PresetError)
+
+
 def discover() -> list[Path]:
     """All preset files sorted by file name; a user preset overrides a shipped one of that name."""
-    return discover_toml(preset_dirs())
+    return CATALOGUE.discover()
 
 
 def resolve(name_or_path: str) -> Path:
-    """A preset given by name (file stem) or by path."""
-    found = discover()
-    path = resolve_toml(name_or_path, found)
-    if path is None:
-        names = ", ".join(p.stem for p in found)
-        raise PresetError(f"no preset named {name_or_path!r}; available: {names} (or give a path to a .toml file)")
-    return path
+    """A preset given by name (file stem) or by path; raises PresetError naming the available ones."""
+    return CATALOGUE.resolve(name_or_path)

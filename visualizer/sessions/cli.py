@@ -51,12 +51,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def list_sessions() -> None:
-    for path in timeline.discover():
-        try:
-            plan = timeline.load(path)
-            print(f"{path.stem:24s} {plan.name} ({plan.duration_s / 60:.0f} min)\n{'':24s} {plan.description}")
-        except timeline.SessionError as e:
-            print(f"{path.stem:24s} BROKEN: {e}")
+    def describe(path):
+        plan = timeline.load(path)
+        return f"{plan.name} ({plan.duration_s / 60:.0f} min)\n{'':24s} {plan.description}"
+    timeline.CATALOGUE.print_listing(describe, width=24)
 
 
 def run(args: argparse.Namespace) -> int:

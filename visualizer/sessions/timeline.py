@@ -22,7 +22,7 @@ from typing import Any
 
 from visualizer import presets
 from visualizer.params import K_LIMIT
-from visualizer.paths import discover_toml, resolve_toml, user_config_dir
+from visualizer.paths import TomlCatalogue, user_config_dir
 from visualizer.render.colour import PALETTES
 from visualizer.schema import choice, number, read_toml
 from visualizer.sim.annealing import SCHEDULES, Annealer, AnnealingConfig
@@ -269,19 +269,17 @@ def session_dirs() -> list[Path]:
     return [user] + [d / "sessions" for d in presets.preset_dirs()[1:]]
 
 
+CATALOGUE = TomlCatalogue("session", session_dirs, SessionError)
+
+
 def discover() -> list[Path]:
     """All session files by name; a user session overrides a shipped one of the same name."""
-    return discover_toml(session_dirs())
+    return CATALOGUE.discover()
 
 
 def resolve(name_or_path: str) -> Path:
-    """A session given by name (file stem) or by path."""
-    found = discover()
-    path = resolve_toml(name_or_path, found)
-    if path is None:
-        names = ", ".join(p.stem for p in found) or "none found"
-        raise SessionError(f"no session named {name_or_path!r}; available: {names} (or give a path to a .toml file)")
-    return path
+    """A session given by name (file stem) or by path; raises SessionError naming the available ones."""
+    return CATALOGUE.resolve(name_or_path)
 
 
 # -- the timeline -----------------------------------------------------------------------------
