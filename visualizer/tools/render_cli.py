@@ -62,8 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--grid", type=parse_grid, help="field size N or HxW (cells), overriding the preset's")
     p.add_argument("--seed", type=int, default=0, help="random seed for phases, frequencies, links")
     p.add_argument("--encoder-speed", choices=ENCODER_SPEEDS, default="veryfast",
-                   help="x264 preset (default veryfast); superfast encodes 1080p with about half the CPU into "
-                        "files about 1.5× bigger, ultrafast with a quarter into files about 2.4× bigger")
+                   help="x264 preset (default veryfast, the smallest file); superfast encodes with about half "
+                        "the CPU into files about 2.3× bigger, ultrafast with a third into files about 3× bigger")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--no-flash-limit", action="store_true",
                    help="do NOT limit flashes to 3 per second (photosensitive epilepsy risk: only for "
