@@ -12,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from visualizer.sim.kernels import sin_cos
+
 VIEWS = ("phase", "antiphase")
 
 # minimax odd polynomial for atan on [0, 1], |error| < 1e-5 rad (Abramowitz & Stegun 4.4.49 form)
@@ -19,7 +21,6 @@ _C1, _C3, _C5 = np.float32(0.99997726), np.float32(-0.33262347), np.float32(0.19
 _C7, _C9, _C11 = np.float32(-0.11643287), np.float32(0.05265332), np.float32(-0.01172120)
 _HALF_PI, _PI = np.float32(np.pi / 2), np.float32(np.pi)
 _INV_TWO_PI = np.float32(1 / (2 * np.pi))
-_TWO_OVER_PI = np.float32(2 / np.pi)
 _TINY = np.float32(1e-30)
 
 
@@ -40,20 +41,6 @@ def _turns(y, x):
     return t + np.float32(t < 0)
 
 
-@njit(fastmath=True, error_model="numpy", inline="always")
-def _sin_cos(theta):
-    """(sin θ, cos θ) for θ in [0, 2π): float32, error < 1e-6, branch-free (quadrant, then Taylor on ±π/4)."""
-    q = np.int32(theta * _TWO_OVER_PI + np.float32(0.5))
-    r = theta - np.float32(q) * _HALF_PI
-    r2 = r * r
-    s = r * (np.float32(1.0) + r2 * (np.float32(-1 / 6) + r2 * (np.float32(1 / 120) + r2 * np.float32(-1 / 5040))))
-    c = np.float32(1.0) + r2 * (np.float32(-0.5) + r2 * (np.float32(1 / 24) + r2 * (np.float32(-1 / 720) + r2 * np.float32(1 / 40320))))
-    odd = (q & 1) == 1
-    sin_t = (c if odd else s) * np.float32(1 - 2 * ((q >> 1) & 1))
-    cos_t = (s if odd else c) * np.float32(1 - 2 * (((q + 1) >> 1) & 1))
-    return sin_t, cos_t
-
-
 @njit(parallel=True, fastmath=True, cache=True, nogil=True, error_model="numpy")
 def unit_vectors(theta, staggered, cos_out, sin_out):
     """cos θ and sin θ of every cell into ``cos_out``, ``sin_out`` (float32 (H, W)).
@@ -65,7 +52,7 @@ def unit_vectors(theta, staggered, cos_out, sin_out):
         row, cos_row, sin_row = theta[y], cos_out[y], sin_out[y]
         for x in range(theta.shape[1]):
             sign = np.float32(1 - 2 * ((x + y) & 1)) if staggered else np.float32(1.0)
-            sin_t, cos_t = _sin_cos(row[x])
+            sin_t, cos_t = sin_cos(row[x])
             cos_row[x] = sign * cos_t
             sin_row[x] = sign * sin_t
 
