@@ -338,17 +338,24 @@ class HarmonicsCache:
         result = graph_harmonics(laplacian, lattice)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            np.savez(path, modes=result.modes, eigenvalues=result.eigenvalues)
+            partial = path.with_name(f"{path.stem}.{os.getpid()}.partial.npz")  # a run cut short leaves no torn file
+            np.savez(partial, modes=result.modes, eigenvalues=result.eigenvalues)
+            os.replace(partial, path)
         except OSError as e:
             log.warning("could not cache eigenmodes in %s: %s", path.parent, e)
         return result
 
-    def close(self, timeout_s: float = 5.0) -> None:
-        """Stop the worker; waits up to ``timeout_s`` (a running LOBPCG cannot be interrupted)."""
+    def close(self, timeout_s: float = 0.5) -> None:
+        """Stop the worker; waits up to ``timeout_s``. A running LOBPCG cannot be interrupted: it
+        is left to end with the process (a daemon thread; OpenBLAS runs single-threaded, so no
+        BLAS pool is left to join at exit, see visualizer/__init__.py), and quitting never waits
+        seconds for it."""
         self._stop.set()
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout_s)
+            if self._thread.is_alive():
+                log.info("eigenmodes still computing at close: left to end with the process")
 
 
 def harmonic_kernel_share(theta: np.ndarray, harmonics: Harmonics) -> float:

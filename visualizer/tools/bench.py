@@ -104,14 +104,23 @@ def analysis_cpu_share(seconds: float = 20.0) -> float:
     return (time.process_time() - t0) / (audio.size / sr)
 
 
-def startup_seconds() -> float:
-    """Wall time of ``visualizer --headless --frames 1`` with a warm numba cache (the second run)."""
-    command = [sys.executable, "-m", "visualizer", "--headless", "--frames", "1", "--no-audio", "--size", "256"]
+def startup_seconds(runs: int = 4) -> float:
+    """Seconds from starting ``python`` to the first frame drawn (headless, nn-dmt 256², no audio),
+    with warm caches: the best of ``runs`` after a first run that fills them. The child prints a
+    line once the first frame is drawn; quitting afterwards is not counted."""
+    code = ("from visualizer.app import App, AppOptions\n"
+            "from visualizer.audio.engine import AudioChoice\n"
+            "app = App(AppOptions(preset='nn-dmt', size=(256, 256), headless=True, audio=AudioChoice('none')))\n"
+            "app.frame()\nprint('first frame', flush=True)\napp.close()\n")
     times = []
-    for _ in range(3):
+    for _ in range(runs + 1):
         t0 = time.perf_counter()
-        subprocess.run(command, capture_output=True, check=True)
+        child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+        line = child.stdout.readline()
         times.append(time.perf_counter() - t0)
+        child.wait()
+        if line.strip() != "first frame":
+            raise RuntimeError("the start-up run did not draw a frame")
     return min(times[1:])
 
 
