@@ -5,11 +5,13 @@ order maps, the patch labelling and the FFT correlation length) costs about a fr
 taken on the frame, it made that frame late every few frames. ``MeasureWorker`` copies the
 phases on the frame (a memcpy) and measures the copy on a guarded background thread; the frame
 reads the latest finished result and never waits. A submission while the worker is still busy
-is skipped, so a slow machine measures less often rather than queueing work.
+is skipped, so a slow machine measures less often rather than queueing work. The worker runs at
+the lowest priority (nice 19), in the time the frames leave idle.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 
 import numpy as np
@@ -62,6 +64,10 @@ class MeasureWorker:
         return True
 
     def _run(self, stop: threading.Event) -> None:
+        try:  # below the frame's threads: measures come a little later, frames never wait for a core
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+        except (AttributeError, OSError):
+            pass
         while not stop.is_set():
             if not self._wake.wait(0.5):
                 continue
