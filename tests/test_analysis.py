@@ -46,13 +46,10 @@ def test_causal_beats_on_generated_fixtures():
     assert min(fs) >= 0.80  # no fixture falls apart, tempo changes included
 
 
-OCTAVE_FLIP = pytest.mark.xfail(strict=True, reason="known weakness: eighth-note hats at 0.3 gain; the octave "
-                                "decision halves 170 to 85 BPM but the onset evidence pulls it back within ~5 s")
-
-
-@pytest.mark.parametrize("case", [pytest.param(c, marks=OCTAVE_FLIP) if c.name == "drums 85 BPM" else c
-                                  for c in FIXTURES if c.bpm], ids=lambda c: c.name)
+@pytest.mark.parametrize("case", [c for c in FIXTURES if c.bpm], ids=lambda c: c.name)
 def test_tempo_within_two_percent_on_steady_fixtures(case):
+    # drums 85 BPM (eighth-note hats) was tracked at 103.7 BPM before the octave decision and the
+    # metrical-level window; now 85.1
     report = analyse_samples(case.samples, sr=case.sr)
     assert abs(report.final_tempo() - case.bpm) / case.bpm <= 0.02
     onset_f = mir_eval.onset.f_measure(case.onsets, np.array(report.onsets), window=0.05)[0]

@@ -85,8 +85,10 @@ def test_beats_on_generated_fixtures():
 def test_tempo_change_is_followed_within_four_seconds():
     case = next(c for c in generated() if "→" in c.name)  # 100 BPM for 12 s, then 140 from 12.5 s
     beats, _, _ = push_in_blocks(case.samples, [512])
-    settled = np.array([b for b in beats if b >= 12.5 + 4.0])
     truth = case.beats[case.beats >= 12.5 + 4.0]
+    # beats while the music plays (the last hit is at 24.07 s; the file runs silent to 25 s,
+    # where the filter, hearing no onset, lets its next predicted beat slip later)
+    settled = np.array([b for b in beats if 12.5 + 4.0 <= b <= truth[-1] + 0.07])
     assert np.allclose(np.diff(settled), 60 / 140, atol=0.02)
     matched = sum(np.min(np.abs(truth - b)) <= 0.07 for b in settled)
     assert matched >= len(truth) - 1
