@@ -17,7 +17,7 @@ import pytest
 
 from visualizer.audio.analysis import AnalysisConfig, StreamingAnalyser
 from visualizer.audio.offline import analyse_samples
-from visualizer.tools.eval import beat_scores, fixtures, shared_cases
+from visualizer.tools.eval import beat_scores, fixtures, grooves, shared_cases
 from visualizer.tools.synth import non_rhythmic
 
 SR = 44100
@@ -40,9 +40,14 @@ def generated():
 
 
 @functools.lru_cache(maxsize=None)
+def held_out():
+    return grooves()
+
+
+@functools.lru_cache(maxsize=None)
 def report(name: str):
     """The analysis of a real recording or a generated fixture, once per test session."""
-    case = next((c for c in generated() if c.name == name), None) or real(name)
+    case = next((c for c in generated() + held_out() if c.name == name), None) or real(name)
     return analyse_samples(case.samples, sr=case.sr)
 
 
@@ -94,13 +99,24 @@ def test_beats_on_generated_fixtures():
     assert min(fs) >= 0.93  # measured 0.963 (drums 100→140 BPM; drums 85 BPM was 0.863 before the octave decision)
 
 
-@pytest.mark.parametrize("name", [c.name for c in fixtures() if c.bpm])
+@pytest.mark.parametrize("name", [c.name for c in generated() if c.bpm])
 def test_tempo_within_two_percent_on_steady_fixtures(name):
     # drums 85 BPM (eighth-note hats) was tracked at 103.7 BPM before the octave decision and the
     # metrical-level window; now 85.1 (all steady fixtures within 0.3 %)
     case = next(c for c in generated() if c.name == name)
     assert abs(report(name).final_tempo() - case.bpm) / case.bpm <= 0.02
     assert mir_eval.onset.f_measure(case.onsets, np.array(report(name).onsets), window=0.05)[0] >= 0.85
+
+
+def test_popular_music_grooves_are_tracked_at_the_quarter_note():
+    # held out: written after the tracker was tuned. Off-beats as loud as the beats (eighth- and
+    # sixteenth-note hats, open hats) are the octave trap the issue reports (≈85 BPM country at
+    # 170); before the octave decision: country 85 → 136 BPM (F 0.83), country 75 → 150 (0.66),
+    # rock16 95 → 126 (0.70), four 100 → 143 (0.80).
+    cases = [c for c in held_out() if not c.name.startswith("offbeat")]
+    fs = [beat_scores(c.beats, report(c.name).beats)[0] for c in cases]
+    assert min(fs) >= 0.95  # measured 0.984 .. 1.000
+    assert all(abs(report(c.name).final_tempo() - c.bpm) / c.bpm <= 0.02 for c in cases)
 
 
 def test_tempo_change_is_followed_within_four_seconds():
