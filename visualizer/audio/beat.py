@@ -37,7 +37,7 @@ import math
 import numba
 import numpy as np
 
-BEATS_KEPT = 16  # hops of the latest beats kept: the tempo uses the last 7, the parity those in the accent memory
+BEATS_KEPT = 16  # hops of the latest beats kept: the tempo uses the last 9, the parity those in the accent memory
 
 
 @numba.njit(cache=True, nogil=True, fastmath=True)
@@ -169,14 +169,16 @@ class BeatTracker:
 
     @property
     def tempo_bpm(self) -> float:
-        """Tempo of the last six beat intervals, the longest and shortest left out (a missed or
-        doubled beat does not move it); of the posterior's strongest tempo until five beats
-        have fallen; 0 while no beat is present."""
+        """Tempo of the interquartile mean of the last eight beat intervals (the longest and the
+        shortest quarter left out: a missed or doubled beat, or a break and the beat after it, do
+        not move it); of the posterior's strongest tempo until five beats have fallen; 0 while no
+        beat is present."""
         if not self.present:
             return 0.0
         if len(self._beat_hops) >= 5:
-            intervals = np.sort(np.diff(self._beat_hops[-7:]))[1:-1]
-            return 60.0 * self.hop_rate_hz / float(intervals.mean())
+            intervals = np.sort(np.diff(self._beat_hops[-9:]))
+            quarter = intervals.size // 4
+            return 60.0 * self.hop_rate_hz / float(intervals[quarter:intervals.size - quarter].mean())
         return 60.0 * self.hop_rate_hz / self.period_hops
 
     @property
