@@ -199,7 +199,8 @@ class BeatTracker:
         """Advance the posterior by one hop; return the circular-mean beat phase (0..1)."""
         a_other = (1.0 - a) / (self._beat_fraction - 1.0)
         _, c, s = forward_step(self._alpha, self._scratch, self.periods, self.first, self.transition,
-                               self.tempo_weight, self.beat_width, a, a_other, self.tempo_mass, self._state_cos, self._state_sin)
+                               self.tempo_weight, self.beat_width, a, a_other, self.tempo_mass,
+                               self._state_cos, self._state_sin)
         best = int(np.argmax(self.tempo_mass))
         lo, hi = max(best - 1, 0), min(best + 2, self.periods.size)
         w = self.tempo_mass[lo:hi]
@@ -283,8 +284,8 @@ class BeatTracker:
         if moved_slower:
             strong_now = contrast > 0
             for j1, j2 in self._double.items():
-                p1, shift = self.periods[j1], 0 if strong_now else self.periods[j1]
-                moved[self.first[j2] + shift:self.first[j2] + shift + p1] += self._alpha[self.first[j1]:self.first[j1] + p1]
+                p1, start = self.periods[j1], self.first[j2] + (0 if strong_now else self.periods[j1])
+                moved[start:start + p1] += self._alpha[self.first[j1]:self.first[j1] + p1]
         else:
             for j2, j1 in self._double.items():  # period p2 = 2·p1: position k → k mod p1
                 p1, p2 = self.periods[j1], self.periods[j2]
@@ -310,8 +311,8 @@ class BeatTracker:
     def step(self, odf_value: float, *, accent: float = 0.0, active: bool = True) -> bool:
         """Advance one hop with the beat onset envelope ``odf_value`` (≥ 0); True when a beat is
         reported (the model's beat falls now and a beat is present). ``accent`` : the
-        loudness-weighted envelope (which parity stays the beat when the tempo is halved). ``active`` False (silence) keeps
-        time on an empty envelope and reports no beats."""
+        loudness-weighted envelope (which parity stays the beat when the tempo is halved).
+        ``active`` False (silence) keeps time on an empty envelope and reports no beats."""
         self._hop += 1
         if not active:
             odf_value = 0.0
