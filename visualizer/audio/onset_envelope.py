@@ -21,7 +21,7 @@ class BeatOnsetEnvelope:
 
     ``accent`` is the same flux on a loudness-weighted scale, 10·log10(1 + γ·mel / reference) with
     the reference the mel power's 10 s mean: a quiet hi-hat scores far below a kick there, which
-    the dB flux cannot tell. The tracker uses it to decide the metrical level.
+    the dB flux cannot tell. The tracker uses it to decide which beats stay beats when it halves the tempo.
     """
 
     def __init__(self, *, sr: int, hop: int, n_fft: int = 2048, n_mels: int = 64, fmin: float = 30.0,
