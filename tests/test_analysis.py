@@ -1,6 +1,6 @@
-"""The streaming analyser: latency, accuracy against exact and human ground truth, auto-gain."""
+"""The streaming analyser: onset latency and accuracy, the demo track, auto-gain, the silence gate, tap
+tempo (beats and tempo on the fixtures and real music: tests/test_beats.py)."""
 
-import statistics
 from pathlib import Path
 
 import mir_eval
@@ -10,7 +10,7 @@ import pytest
 from visualizer.audio.analysis import AnalysisConfig, StreamingAnalyser
 from visualizer.audio.offline import analyse_samples
 from visualizer.tools.synth import click
-from visualizer.tools.eval import SHARED_BEATS, demo_case, fixtures, shared_cases
+from visualizer.tools.eval import SHARED_BEATS, beat_scores, demo_case, fixtures, shared_cases
 
 SR = 44100
 FIXTURES = fixtures()
@@ -34,50 +34,20 @@ def test_onset_event_arrives_within_one_hop_plus_one_block(block):
         assert (emitted_at - offset) / SR <= 0.025 or block > 256
 
 
-def score(case):
-    report = analyse_samples(case.samples, sr=case.sr)
-    return report, mir_eval.beat.f_measure(mir_eval.beat.trim_beats(case.beats),
-                                           mir_eval.beat.trim_beats(np.array(report.beats)), 0.07)
-
-
-def test_causal_beats_on_generated_fixtures():
-    fs = [score(c)[1] for c in FIXTURES]
-    assert statistics.mean(fs) >= 0.90
-    assert min(fs) >= 0.80  # no fixture falls apart, tempo changes included
-
-
-OCTAVE_FLIP = pytest.mark.xfail(strict=True, reason="known weakness: eighth-note hats at 0.3 gain; the octave "
-                                "decision halves 170 to 85 BPM but the onset evidence pulls it back within ~5 s")
-
-
-@pytest.mark.parametrize("case", [pytest.param(c, marks=OCTAVE_FLIP) if c.name == "drums 85 BPM" else c
-                                  for c in FIXTURES if c.bpm], ids=lambda c: c.name)
-def test_tempo_within_two_percent_on_steady_fixtures(case):
-    report = analyse_samples(case.samples, sr=case.sr)
-    assert abs(report.final_tempo() - case.bpm) / case.bpm <= 0.02
-    onset_f = mir_eval.onset.f_measure(case.onsets, np.array(report.onsets), window=0.05)[0]
-    assert onset_f >= 0.85
-
-
 needs_shared = pytest.mark.skipif(not Path(SHARED_BEATS).is_dir(), reason=f"{SHARED_BEATS} is not beside the checkout")
 
 
 @needs_shared
-def test_beats_on_the_real_waltz():
-    case = next(c for c in shared_cases() if c.name == "ballroom_waltz")
-    assert score(case)[1] >= 0.80
-
-
-@needs_shared
 def test_onsets_on_the_real_instrument_recording():
-    case = next(c for c in shared_cases() if c.name == "madmom_sample")
+    case = next(c for c in shared_cases() if c.name == "madmom_sample")  # decodes the folder: ~1 s
     report = analyse_samples(case.samples, sr=case.sr)
     assert mir_eval.onset.f_measure(case.onsets, np.array(report.onsets), window=0.05)[0] >= 0.90
 
 
 def test_demo_track_against_its_generator():
     case = demo_case()
-    report, beat_f = score(case)
+    report = analyse_samples(case.samples, sr=case.sr)
+    beat_f = beat_scores(case.beats, np.array(report.beats))[0]
     assert mir_eval.onset.f_measure(case.onsets, np.array(report.onsets), window=0.05)[0] >= 0.85
     assert beat_f >= 0.65  # three tempo changes in 48 s: each costs the tracker a second or two
 

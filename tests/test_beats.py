@@ -11,12 +11,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import mir_eval
 import numpy as np
 import pytest
 
 from visualizer.audio.analysis import AnalysisConfig, StreamingAnalyser
 from visualizer.audio.offline import analyse_samples
-from visualizer.tools.eval import beat_scores, fixtures, shared_cases
+from visualizer.tools.eval import beat_scores, fixtures, grooves, shared_cases
 from visualizer.tools.synth import non_rhythmic
 
 SR = 44100
@@ -25,8 +26,12 @@ needs_shared = pytest.mark.skipif(not SHARED.is_dir(), reason=f"{SHARED} is not 
 
 
 @functools.lru_cache(maxsize=None)
+def real_cases():
+    return {c.name: c for c in shared_cases(SHARED)}
+
+
 def real(name: str):
-    return next(c for c in shared_cases(SHARED) if c.name == name)
+    return real_cases()[name]
 
 
 @functools.lru_cache(maxsize=None)
@@ -35,9 +40,20 @@ def generated():
 
 
 @functools.lru_cache(maxsize=None)
+def held_out():
+    return grooves()
+
+
+@functools.lru_cache(maxsize=None)
 def report(name: str):
-    case = real(name)
+    """The analysis of a real recording or a generated fixture, once per test session."""
+    case = next((c for c in generated() + held_out() if c.name == name), None) or real(name)
     return analyse_samples(case.samples, sr=case.sr)
+
+
+@functools.lru_cache(maxsize=None)
+def non_rhythmic_inputs():
+    return non_rhythmic(SR, seconds=30.0)
 
 
 def push_in_blocks(samples: np.ndarray, sizes) -> tuple[list[float], list[float], StreamingAnalyser]:
@@ -71,22 +87,46 @@ def test_downbeats_on_the_real_waltz():
 def test_beats_on_expressive_piano_performances():
     names = ["asap_dev_bach", "asap_dev_beethoven", "asap_dev_chopin", "asap_dev_schumann"]
     fs = [beat_scores(real(n).beats, report(n).beats)[0] for n in names]
-    # measured mean 0.578 (0.644, 0.688, 0.228, 0.752); librosa offline 0.667, aubio 0.386.
-    # The issue's goal is 0.60: not reached yet (Chopin op. 10/1 at 184 BPM is tracked off-tempo).
-    assert statistics.mean(fs) >= 0.55
+    # measured mean 0.595 (bach 0.694, beethoven 0.706, chopin 0.228, schumann 0.752); before the
+    # octave decision 0.578; librosa offline 0.667, aubio 0.386. The issue's goal is 0.60: not
+    # reached (Chopin op. 10/1's even semiquavers give the onset envelope no beat to find).
+    assert statistics.mean(fs) >= 0.58
 
 
 def test_beats_on_generated_fixtures():
-    fs = [beat_scores(c.beats, analyse_samples(c.samples, sr=c.sr).beats)[0] for c in generated()]
-    assert statistics.mean(fs) >= 0.95  # measured 0.975
-    assert min(fs) >= 0.85  # measured 0.863 (drums 85 BPM: eighth-note hats pull toward 170 at first)
+    fs = [beat_scores(c.beats, report(c.name).beats)[0] for c in generated()]
+    assert statistics.mean(fs) >= 0.95  # measured 0.987
+    assert min(fs) >= 0.93  # measured 0.963 (drums 100→140 BPM; drums 85 BPM was 0.863 before the octave decision)
+
+
+@pytest.mark.parametrize("name", [c.name for c in generated() if c.bpm])
+def test_tempo_within_two_percent_on_steady_fixtures(name):
+    # drums 85 BPM (eighth-note hats) was tracked at 103.7 BPM before the octave decision and the
+    # metrical-level window; now 84.9 (all steady fixtures within 1 %)
+    case = next(c for c in generated() if c.name == name)
+    assert abs(report(name).final_tempo() - case.bpm) / case.bpm <= 0.02
+    assert mir_eval.onset.f_measure(case.onsets, np.array(report(name).onsets), window=0.05)[0] >= 0.85
+
+
+def test_popular_music_grooves_are_tracked_at_the_quarter_note():
+    # held out: written after the tracker was tuned. Off-beats as loud as the beats (eighth- and
+    # sixteenth-note hats, open hats) are the octave trap the issue reports (≈85 BPM country at
+    # 170); before the octave decision: country 85 → 136 BPM (F 0.83), country 75 → 150 (0.66),
+    # rock16 95 → 126 (0.70), four 100 → 143 (0.80).
+    traps = ("country 85 BPM", "country 75 BPM", "rock16 95 BPM", "four 100 BPM")
+    cases = [c for c in held_out() if c.name in traps]
+    fs = [beat_scores(c.beats, report(c.name).beats)[0] for c in cases]
+    assert len(cases) == 4 and min(fs) >= 0.95  # measured 1.000, 0.984, 0.987, 1.000
+    assert all(abs(report(c.name).final_tempo() - c.bpm) / c.bpm <= 0.02 for c in cases)
 
 
 def test_tempo_change_is_followed_within_four_seconds():
     case = next(c for c in generated() if "→" in c.name)  # 100 BPM for 12 s, then 140 from 12.5 s
     beats, _, _ = push_in_blocks(case.samples, [512])
-    settled = np.array([b for b in beats if b >= 12.5 + 4.0])
     truth = case.beats[case.beats >= 12.5 + 4.0]
+    # beats while the music plays (the last hit is at 24.07 s; the file runs silent to 25 s,
+    # where the filter, hearing no onset, lets its next predicted beat slip later)
+    settled = np.array([b for b in beats if 12.5 + 4.0 <= b <= truth[-1] + 0.07])
     assert np.allclose(np.diff(settled), 60 / 140, atol=0.02)
     matched = sum(np.min(np.abs(truth - b)) <= 0.07 for b in settled)
     assert matched >= len(truth) - 1
@@ -94,7 +134,7 @@ def test_tempo_change_is_followed_within_four_seconds():
 
 @pytest.mark.parametrize("name", ["speech", "pink noise", "ambient pad", "silence"])
 def test_no_phantom_beats_on_non_rhythmic_input(name):
-    samples = non_rhythmic(SR, seconds=30.0)[name]
+    samples = non_rhythmic_inputs()[name]
     beats, _, analyser = push_in_blocks(samples, [256])
     per_minute = len(beats) / (samples.size / SR / 60)
     assert per_minute <= 2.0  # measured 0.0 on all four (aubio: ~118 per minute)

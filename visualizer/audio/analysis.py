@@ -16,6 +16,7 @@ from visualizer.audio.beat import BeatTracker
 from visualizer.audio.features import FeatureSnapshot
 from visualizer.audio.meter import MeterTracker
 from visualizer.audio.onset_envelope import BeatOnsetEnvelope
+from visualizer.audio.spectral import log_edges_hz, superflux_rise, triangular_filterbank
 
 
 @dataclass(frozen=True)
@@ -57,19 +58,6 @@ def low_latency_window(n_fft: int, tail: int) -> np.ndarray:
     return np.concatenate([rise, fall])
 
 
-def log_filterbank(*, sr: int, n_fft: int, n_bands: int, fmin: float = 30.0, fmax: float = 16000.0) -> np.ndarray:
-    """Triangular filters on a log-frequency axis, shape (n_bands, n_fft // 2 + 1)."""
-    freqs = np.fft.rfftfreq(n_fft, 1.0 / sr)
-    edges = np.geomspace(fmin, min(fmax, sr / 2), n_bands + 2)
-    fb = np.zeros((n_bands, freqs.size))
-    for b in range(n_bands):
-        lo, mid, hi = edges[b], edges[b + 1], edges[b + 2]
-        fb[b] = np.clip(np.minimum((freqs - lo) / (mid - lo), (hi - freqs) / (hi - mid)), 0.0, None)
-        if fb[b].sum() == 0:  # narrower than a bin: take the nearest bin
-            fb[b, np.argmin(np.abs(freqs - mid))] = 1.0
-    return fb
-
-
 class TapTempo:
     """Tempo and phase from key taps; overrides the tracker until cleared."""
 
@@ -107,7 +95,8 @@ class StreamingAnalyser:
         self._pending_len = 0
         self._samples = 0  # samples consumed (stream time = samples / sr)
         self._window = low_latency_window(c.n_fft, tail=min(64, c.hop // 4)).astype(np.float32)
-        self._fb = log_filterbank(sr=c.sr, n_fft=c.n_fft, n_bands=c.n_bands).astype(np.float32)
+        edges = log_edges_hz(n_bands=c.n_bands, fmin=30.0, fmax=min(16000.0, c.sr / 2))
+        self._fb = triangular_filterbank(edges, sr=c.sr, n_fft=c.n_fft, unit_area=False).astype(np.float32)
         freqs = np.fft.rfftfreq(c.n_fft, 1.0 / c.sr)
         self._bands = (freqs < c.bass_hz, (freqs >= c.bass_hz) & (freqs < c.high_hz), freqs >= c.high_hz)
         self._prev_bands = np.zeros(c.n_bands, np.float32)
@@ -167,9 +156,7 @@ class StreamingAnalyser:
         power = np.abs(np.fft.rfft(self._frame * self._window)) ** 2
         magnitude = np.sqrt(power)
         bands = np.log1p(c.compression * (self._fb @ magnitude))
-        # SuperFlux-style: compare with the max of the neighbouring bands one hop ago
-        reference = np.maximum(np.maximum(self._prev_bands, np.roll(self._prev_bands, 1)), np.roll(self._prev_bands, -1))
-        flux = float(np.maximum(bands - reference, 0.0).sum())
+        flux = float(superflux_rise(bands, self._prev_bands).sum())  # against one hop ago
         self._prev_bands = bands
         if self._samples <= c.n_fft:  # the first frames compare against the zeros before the stream
             flux = 0.0

@@ -5,14 +5,25 @@ meter tracking"), at the beat level:
 
 - **State**: a tempo (beat period P in hops, every integer between the tempo limits) and a
   position 0..P−1 within the beat. Positions advance by one each hop; at the end of a beat the
-  tempo may change, with probability ∝ exp(−λ·|log(P′/P)|) · prior(P′)^β — small changes are
-  cheap, the metrical-level prior (log-normal around ``prior_bpm``) gently decides the octave.
+  tempo may change, with probability ∝ exp(−λ·|log(P′/P)|) · prior(P′)^β · w(P′) — small
+  changes are cheap, the log-normal prior around ``prior_bpm`` sets the start, and w is the
+  metrical level's window (1 until an octave decision, see below).
 - **Observation**: the onset activation a ∈ (0, 1) (the beat onset envelope divided by its own
   recent level, see :func:`activation`) is explained by the first 1/``beat_fraction`` of a beat
   with likelihood a and elsewhere with (1 − a)/(beat_fraction − 1) (Krebs 2015, eq. 8).
 - **Forward filtering** (numba): α_t = L_t ⊙ (A α_{t−1}), normalised. Nothing is ever revised.
 - **Beats**: the posterior's circular-mean beat phase is followed; a beat is reported on the
   hop where that phase wraps past zero — a prediction, so it is on time, not late.
+- **Metrical level** (the octave): the filter alone prefers the fastest level whose beats all
+  carry onsets (eighth-note hats, running semiquavers), because every onset then falls on a beat.
+  So on each beat the tracked period P, 2P and P/2 are scored by the recent envelope's
+  autocorrelation there times a log-normal tempo prior (120 BPM, one octave: librosa's
+  defaults); when half or double the tempo wins on four beats in a row, the posterior is moved
+  there — halving only once one parity of the beats is clearly accented (1.5× the other's
+  loudness-weighted onsets), since halving onto the wrong parity scores worse than staying.
+  After a move, a Gaussian window (±0.25 octave) around the chosen level, following the tracked
+  tempo at a quarter per beat, weighs each new beat's tempo: tempo changes are followed, but
+  the filter can no longer climb back to the rejected level.
 - **Presence**: the tempo and phase are only trusted while the onset envelope is periodic at
   the tracked period: the normalised autocorrelation of the last ``periodicity_s`` seconds at
   that lag (best of ±2 hops, and at twice it), smoothed, with hysteresis. Speech, noise and pads
@@ -26,15 +37,18 @@ import math
 import numba
 import numpy as np
 
+BEATS_KEPT = 16  # hops of the latest beats kept: the tempo uses the last 9, the parity those in the accent memory
+
 
 @numba.njit(cache=True, nogil=True, fastmath=True)
-def forward_step(alpha, scratch, periods, first, transition, beat_width, a_beat, a_other, tempo_mass,
+def forward_step(alpha, scratch, periods, first, transition, tempo_weight, beat_width, a_beat, a_other, tempo_mass,
                  state_cos, state_sin):
     """One hop of forward filtering over the (tempo, position) states, in place.
 
     alpha, scratch : (n_states,) float64 posterior and work buffer. periods, first, beat_width :
     (n_tempi,) int64 period (hops), index of each tempo's position 0, and the beat region's width.
     transition : (n_tempi, n_tempi) tempo change at a beat boundary (rows sum to 1).
+    tempo_weight : (n_tempi,) weight of each tempo on entering a new beat (the metrical level's window).
     a_beat, a_other : observation likelihoods inside / outside the beat region.
     tempo_mass : (n_tempi,) out, posterior mass of each tempo.
     state_cos, state_sin : (n_states,) cos and sin of each state's beat phase 2π·k/P.
@@ -49,7 +63,7 @@ def forward_step(alpha, scratch, periods, first, transition, beat_width, a_beat,
         s = 0.0
         for j in range(n_tempi):
             s += alpha[first[j] + periods[j] - 1] * transition[j, j2]
-        scratch[first[j2]] = s
+        scratch[first[j2]] = s * tempo_weight[j2]
     total = 0.0
     c = 0.0
     sn = 0.0
@@ -88,9 +102,12 @@ class BeatTracker:
     present_on, present_off : smoothed periodicity above which a beat becomes present, below
         which it is lost (hysteresis). presence_s : that smoothing's time constant (s).
     envelope_floor : onset-envelope fluctuation (dB) taken as "nothing" when judging periodicity.
-    octave_ratio, octave_beats : the explicit octave decision — over the last ``octave_beats``
-        beats, when the accents of one parity exceed the other's by ``octave_ratio`` and the prior
-        prefers half the tempo, the beat moves to the slower level (see :meth:`_decide_octave`).
+    octave_prior_bpm, octave_prior_octaves : the log-normal tempo prior of the octave decision.
+    octave_margin, octave_beats : half or double the tempo must outscore the tracked one by
+        ``octave_margin`` on ``octave_beats`` beats in a row (see :meth:`_decide_octave`).
+    parity_ratio : halving waits until one parity's accents exceed the other's this much.
+    level_width, level_rate : the metrical level's window (octaves, Gaussian σ) and how fast it
+        follows the tracked tempo (fraction per beat), see :meth:`_follow_level`.
     """
 
     def __init__(self, *, hop_rate_hz: float, min_bpm: float = 55.0, max_bpm: float = 215.0,
@@ -98,7 +115,9 @@ class BeatTracker:
                  transition_lambda: float = 30.0, beat_fraction: float = 16.0, activation_scale: float = 1.0,
                  level_s: float = 4.0, periodicity_s: float = 6.0, periodicity_every: int = 8,
                  present_on: float = 0.2, present_off: float = 0.08, presence_s: float = 1.5,
-                 envelope_floor: float = 0.2, octave_ratio: float = 3.0, octave_beats: int = 8):
+                 envelope_floor: float = 0.2, octave_prior_bpm: float = 120.0, octave_prior_octaves: float = 1.0,
+                 octave_margin: float = 1.1, octave_beats: int = 4, level_width: float = 0.25,
+                 level_rate: float = 0.25, parity_ratio: float = 1.5):
         self.hop_rate_hz = hop_rate_hz
         lo = max(2, int(math.floor(60.0 * hop_rate_hz / max_bpm)))
         hi = int(math.ceil(60.0 * hop_rate_hz / min_bpm))
@@ -136,23 +155,30 @@ class BeatTracker:
         self.periodicity = 0.0  # smoothed normalised autocorrelation at the tracked period
         self.present = False
         self.beat_now = False  # the model's beat fell on the latest hop (reported or not)
-        self._accents = np.zeros(int(3.0 * hop_rate_hz))  # accent envelope, last 3 s
-        self._beat_accents: list[float] = []  # accent at each of the latest beats, oldest first
+        self._accents = np.zeros(self._odf.size)  # accent envelope, same span
         self._beat_hops: list[int] = []
-        self._octave_ratio, self._octave_beats = octave_ratio, octave_beats
+        self._octave_prior_bpm, self._octave_prior_octaves = octave_prior_bpm, octave_prior_octaves
+        self._octave_margin, self._octave_beats = octave_margin, int(octave_beats)
+        self._octave_votes = 0  # beats in a row voting for half (> 0) or double (< 0) the tempo
+        self._level_width, self._level_rate = level_width, level_rate
+        self._metrical_level: float | None = None  # log2 of the metrical level's beat period (hops)
+        self.tempo_weight = np.ones(self.periods.size)
+        self._parity_ratio = parity_ratio
         self._double = {j: int(np.searchsorted(self.periods, 2 * p)) for j, p in enumerate(self.periods)
                         if 2 * p <= self.periods[-1]}
 
     @property
     def tempo_bpm(self) -> float:
-        """Tempo of the last six beat intervals, the longest and shortest left out (a missed or
-        doubled beat does not move it); of the posterior's strongest tempo until five beats
-        have fallen; 0 while no beat is present."""
+        """Tempo of the interquartile mean of the last eight beat intervals (the longest and the
+        shortest quarter left out: a missed or doubled beat, or a break and the beat after it, do
+        not move it); of the posterior's strongest tempo until five beats have fallen; 0 while no
+        beat is present."""
         if not self.present:
             return 0.0
         if len(self._beat_hops) >= 5:
-            intervals = np.sort(np.diff(self._beat_hops))[1:-1]
-            return 60.0 * self.hop_rate_hz / float(intervals.mean())
+            intervals = np.sort(np.diff(self._beat_hops[-9:]))
+            quarter = intervals.size // 4
+            return 60.0 * self.hop_rate_hz / float(intervals[quarter:intervals.size - quarter].mean())
         return 60.0 * self.hop_rate_hz / self.period_hops
 
     @property
@@ -173,66 +199,120 @@ class BeatTracker:
         """Advance the posterior by one hop; return the circular-mean beat phase (0..1)."""
         a_other = (1.0 - a) / (self._beat_fraction - 1.0)
         _, c, s = forward_step(self._alpha, self._scratch, self.periods, self.first, self.transition,
-                               self.beat_width, a, a_other, self.tempo_mass, self._state_cos, self._state_sin)
+                               self.tempo_weight, self.beat_width, a, a_other, self.tempo_mass,
+                               self._state_cos, self._state_sin)
         best = int(np.argmax(self.tempo_mass))
         lo, hi = max(best - 1, 0), min(best + 2, self.periods.size)
         w = self.tempo_mass[lo:hi]
         self.period_hops = float(np.dot(w, self.periods[lo:hi]) / w.sum())
         return (math.atan2(s, c) / (2.0 * math.pi)) % 1.0
 
+    def _centred_envelope(self) -> tuple[np.ndarray, float]:
+        """The recent onset envelope minus its 0.2 s moving mean (only sharp rises count), and its
+        energy with the faint-flutter floor added."""
+        env = self._odf - np.convolve(self._odf, self._smoother, mode="same")
+        return env, float(np.dot(env, env)) + env.size * self._floor ** 2
+
+    @staticmethod
+    def _autocorrelation(env: np.ndarray, energy: float, lag: int) -> float:
+        """Best normalised autocorrelation of ``env`` within ±2 hops of ``lag`` (0 if none)."""
+        value = 0.0
+        if energy > 1e-12:
+            for lag_m in range(lag - 2, lag + 3):
+                if 0 < lag_m < env.size:
+                    r = float(np.dot(env[lag_m:], env[:-lag_m])) / energy * env.size / (env.size - lag_m)
+                    value = max(value, r)
+        return value
+
     def _update_presence(self) -> None:
-        """Normalised autocorrelation of the recent onset envelope at the tracked period."""
-        env = self._odf - np.convolve(self._odf, self._smoother, mode="same")  # only sharp rises count
-        energy = float(np.dot(env, env)) + env.size * self._floor ** 2  # faint flutter is not a beat
-        if energy <= 1e-12:
-            value = 0.0
-        else:
-            lag = int(round(self.period_hops))
-            value = 0.0
-            for multiple in (1, 2):
-                for lag_m in range(multiple * lag - 2, multiple * lag + 3):
-                    if 0 < lag_m < env.size:
-                        r = float(np.dot(env[lag_m:], env[:-lag_m])) / energy * env.size / (env.size - lag_m)
-                        value = max(value, r)
+        """Normalised autocorrelation of the recent onset envelope at the tracked period (or twice it)."""
+        env, energy = self._centred_envelope()
+        lag = int(round(self.period_hops))
+        value = max(self._autocorrelation(env, energy, lag), self._autocorrelation(env, energy, 2 * lag))
         self.periodicity += self._presence_alpha * (value - self.periodicity)
         if self.present and self.periodicity < self._present_off:
             self.present = False
         elif not self.present and self.periodicity > self._present_on:
             self.present = True
 
-    def _beat_accent(self, beat_hop: int) -> float:
-        """Peak accent within −2..+3 hops of ``beat_hop`` (needs 3 hops heard after it)."""
-        age = self._hop - beat_hop
-        n = self._accents.size
-        return float(self._accents[max(n - age - 3, 0):max(n - age + 3, 1)].max())
+    def _level_score(self, env: np.ndarray, energy: float, period: float) -> float:
+        """Metrical-level score of a beat period (hops): the recent envelope's autocorrelation
+        there times the octave prior; −1 outside the tempo range."""
+        if not self.periods[0] - 0.5 <= period <= self.periods[-1] + 0.5:
+            return -1.0
+        bpm = 60.0 * self.hop_rate_hz / period
+        prior = math.exp(-0.5 * (math.log2(bpm / self._octave_prior_bpm) / self._octave_prior_octaves) ** 2)
+        return self._autocorrelation(env, energy, int(round(period))) * prior
+
+    def _parity_contrast(self) -> float:
+        """log(accent of the current beat's parity / accent of the other) over the beats still in
+        the accent memory (peak within −2..+3 hops of each; the beat just reported is not yet
+        heard, so it is left out); 0 when fewer than four beats are there."""
+        env = self._accents
+        sums = [1e-9, 1e-9]
+        counted = 0
+        for k, beat in enumerate(reversed(self._beat_hops[:-1]), start=1):
+            centre = env.size - 1 - (self._hop - beat)
+            if centre - 2 < 0:
+                break
+            sums[k % 2] += float(env[centre - 2:centre + 4].max())
+            counted += 1
+        return math.log(sums[0] / sums[1]) if counted >= 4 else 0.0
 
     def _decide_octave(self) -> None:
-        """Explicit metrical-level decision, on each beat: if the beats alternate strong/weak
-        (accent medians by parity over the last ``octave_beats`` differ by ``octave_ratio``) and
-        the prior prefers half the tempo, move the posterior onto the half-tempo states, the
-        strong beats becoming the beats."""
-        if len(self._beat_accents) < self._octave_beats:
+        """Explicit metrical-level decision, on each beat while a beat is present: the tracked
+        period P, 2P and P/2 are scored by :meth:`_level_score`; when half or double the tempo
+        outscores the others by ``octave_margin`` on ``octave_beats`` beats in a row, the posterior
+        moves there. Halving keeps the beats of the more accented parity and waits until that
+        parity is clear (:meth:`_parity_contrast` beyond ``parity_ratio``); doubling adds a beat
+        halfway. The metrical level is then set to the new period."""
+        env, energy = self._centred_envelope()
+        p = self.period_hops
+        current = self._level_score(env, energy, p)
+        slower, faster = self._level_score(env, energy, 2 * p), self._level_score(env, energy, p / 2)
+        vote = 1 if slower > self._octave_margin * max(current, faster, 0.0) else \
+            -1 if faster > self._octave_margin * max(current, slower, 0.0) else 0
+        self._octave_votes = self._octave_votes + vote if vote and vote * self._octave_votes >= 0 else vote
+        if abs(self._octave_votes) < self._octave_beats or not self.present:
             return
-        recent = np.array(self._beat_accents[-self._octave_beats:])
-        same, other = np.median(recent[-2::-2]), np.median(recent[::-2])  # parity of the current beat / not
-        strong_now = same > self._octave_ratio * other  # beat now is strong; previous beat weak
-        weak_now = other > self._octave_ratio * same
-        j = int(np.argmax(self.tempo_mass))
-        if not (strong_now or weak_now) or j not in self._double or self.prior[self._double[j]] <= self.prior[j]:
+        moved_slower = self._octave_votes > 0
+        contrast = self._parity_contrast() if moved_slower else 0.0
+        if moved_slower and abs(contrast) < math.log(self._parity_ratio):
+            return  # which half of the beats would stay beats is not yet clear: keep voting
+        self._octave_votes = 0
+        moved = np.zeros_like(self._alpha)
+        if moved_slower:
+            strong_now = contrast > 0
+            for j1, j2 in self._double.items():
+                p1, start = self.periods[j1], self.first[j2] + (0 if strong_now else self.periods[j1])
+                moved[start:start + p1] += self._alpha[self.first[j1]:self.first[j1] + p1]
+        else:
+            for j2, j1 in self._double.items():  # period p2 = 2·p1: position k → k mod p1
+                p1, p2 = self.periods[j1], self.periods[j2]
+                np.add.at(moved, self.first[j1] + np.arange(p2) % p1, self._alpha[self.first[j2]:self.first[j2] + p2])
+        if moved.sum() > 0:
+            self._alpha = moved / moved.sum()
+            self.period_hops *= 2.0 if moved_slower else 0.5
+            self._metrical_level = math.log2(self.period_hops)
+
+    def _follow_level(self) -> None:
+        """On each beat: the metrical level (log2 of its beat period) follows the posterior's
+        period at ``level_rate`` per beat while a beat is present, and new beats are weighted by a
+        Gaussian window of ``level_width`` octaves around it, so the tempo drifts only as fast as
+        the level follows and never slides to another metrical level; no window while no beat is
+        present."""
+        if not self.present or self._metrical_level is None:
+            self._metrical_level = None
+            self.tempo_weight[:] = 1.0
             return
-        halved = np.zeros_like(self._alpha)
-        for j1, j2 in self._double.items():
-            p1, shift = self.periods[j1], 0 if strong_now else self.periods[j1]
-            halved[self.first[j2] + shift:self.first[j2] + shift + p1] += self._alpha[self.first[j1]:self.first[j1] + p1]
-        if halved.sum() > 0:
-            self._alpha = halved / halved.sum()
-            self._beat_accents.clear()
+        self._metrical_level += self._level_rate * (math.log2(self.period_hops) - self._metrical_level)
+        self.tempo_weight = np.exp(-0.5 * ((np.log2(self.periods) - self._metrical_level) / self._level_width) ** 2)
 
     def step(self, odf_value: float, *, accent: float = 0.0, active: bool = True) -> bool:
         """Advance one hop with the beat onset envelope ``odf_value`` (≥ 0); True when a beat is
         reported (the model's beat falls now and a beat is present). ``accent`` : the
-        loudness-weighted envelope (for the octave decision). ``active`` False (silence) keeps
-        time on an empty envelope and reports no beats."""
+        loudness-weighted envelope (which parity stays the beat when the tempo is halved).
+        ``active`` False (silence) keeps time on an empty envelope and reports no beats."""
         self._hop += 1
         if not active:
             odf_value = 0.0
@@ -249,8 +329,7 @@ class BeatTracker:
         self.beat_now = wrapped and self._hop - self._last_beat >= 0.5 * self.period_hops
         if self.beat_now:
             self._last_beat = self._hop
-            if self._beat_hops:
-                self._beat_accents = (self._beat_accents + [self._beat_accent(self._beat_hops[-1])])[-self._octave_beats:]
-            self._beat_hops = (self._beat_hops + [self._hop])[-7:]
+            self._beat_hops = (self._beat_hops + [self._hop])[-BEATS_KEPT:]
             self._decide_octave()
+            self._follow_level()
         return self.beat_now and active and self.present

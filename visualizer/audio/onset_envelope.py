@@ -9,40 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-
-def mel_edges_hz(*, n_mels: int, fmin: float, fmax: float) -> np.ndarray:
-    """The n_mels + 2 band edges (Hz) equally spaced on the HTK mel scale; band b spans
-    edges[b]..edges[b + 2] and peaks at edges[b + 1]."""
-    mel = np.linspace(2595.0 * np.log10(1.0 + fmin / 700.0), 2595.0 * np.log10(1.0 + fmax / 700.0), n_mels + 2)
-    return 700.0 * (10.0 ** (mel / 2595.0) - 1.0)
-
-
-def mel_filterbank(*, sr: int, n_fft: int, n_mels: int, fmin: float, fmax: float) -> np.ndarray:
-    """Triangular filters equally spaced on the HTK mel scale, shape (n_mels, n_fft // 2 + 1),
-    each normalised to unit area (Slaney-style), so every band weighs its bins' power evenly."""
-    freqs = np.fft.rfftfreq(n_fft, 1.0 / sr)
-    edges = mel_edges_hz(n_mels=n_mels, fmin=fmin, fmax=min(fmax, sr / 2))
-    fb = np.zeros((n_mels, freqs.size))
-    for b in range(n_mels):
-        lo, mid, hi = edges[b], edges[b + 1], edges[b + 2]
-        fb[b] = np.clip(np.minimum((freqs - lo) / (mid - lo), (hi - freqs) / (hi - mid)), 0.0, None)
-        if fb[b].sum() == 0:  # narrower than a bin: take the nearest bin
-            fb[b, np.argmin(np.abs(freqs - mid))] = 1.0
-        fb[b] /= fb[b].sum()
-    return fb
-
-
-def _superflux(bands: np.ndarray, history: np.ndarray) -> float:
-    """mean_b max(0, bands[b] − max(history[0, b−1..b+1])); then pushes ``bands`` into ``history``
-    (lag rows, oldest first)."""
-    reference = history[0]
-    widened = reference.copy()  # maximum over each band and its neighbours (no wrap at the ends)
-    np.maximum(widened[1:], reference[:-1], out=widened[1:])
-    np.maximum(widened[:-1], reference[1:], out=widened[:-1])
-    value = float(np.maximum(bands - widened, 0.0).mean())
-    history[:-1] = history[1:]
-    history[-1] = bands
-    return value
+from visualizer.audio.spectral import mel_edges_hz, superflux_rise, triangular_filterbank
 
 
 class BeatOnsetEnvelope:
@@ -54,7 +21,7 @@ class BeatOnsetEnvelope:
 
     ``accent`` is the same flux on a loudness-weighted scale, 10·log10(1 + γ·mel / reference) with
     the reference the mel power's 10 s mean: a quiet hi-hat scores far below a kick there, which
-    the dB flux cannot tell. The tracker uses it to decide the metrical level.
+    the dB flux cannot tell. The tracker uses it to decide which beats stay beats when it halves the tempo.
     """
 
     def __init__(self, *, sr: int, hop: int, n_fft: int = 2048, n_mels: int = 64, fmin: float = 30.0,
@@ -63,8 +30,9 @@ class BeatOnsetEnvelope:
         self.hop = hop
         self._frame = np.zeros(n_fft, np.float32)
         self._window = np.hanning(n_fft).astype(np.float32)
-        self._fb = mel_filterbank(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax).astype(np.float32)
-        self.band_hz = mel_edges_hz(n_mels=n_mels, fmin=fmin, fmax=min(fmax, sr / 2))[1:-1]  # band centres
+        edges = mel_edges_hz(n_bands=n_mels, fmin=fmin, fmax=min(fmax, sr / 2))
+        self._fb = triangular_filterbank(edges, sr=sr, n_fft=n_fft, unit_area=True).astype(np.float32)
+        self.band_hz = edges[1:-1]  # band centres
         full_scale = (self._window.sum() / 2) ** 2  # a full-scale sine's peak bin power
         self._floor = float(full_scale * 10.0 ** (-floor_db / 10.0))
         self._gamma = gamma
@@ -88,8 +56,11 @@ class BeatOnsetEnvelope:
         self._reference = max(self._reference + self._reference_alpha * (float(mel.mean()) - self._reference),
                               self._floor)
         loud = 10.0 * np.log10(1.0 + (self._gamma / self._reference) * mel)
-        value = _superflux(self.bands, self._history)
-        self.accent = _superflux(loud, self._loud_history)
+        value = float(superflux_rise(self.bands, self._history[0]).mean())
+        self.accent = float(superflux_rise(loud, self._loud_history[0]).mean())
+        for history, latest in ((self._history, self.bands), (self._loud_history, loud)):
+            history[:-1] = history[1:]
+            history[-1] = latest
         self._filled += 1
         if self._filled <= self._warm_up:
             self.accent = 0.0
