@@ -8,7 +8,6 @@ import pytest
 
 from visualizer import presets
 from visualizer.sim import Field, FieldConfig
-from visualizer.sim.energy import field_energy
 from visualizer.sim.harmonics import (
     InjectionConfig,
     Injector,
@@ -47,26 +46,39 @@ def reference_energy(theta, taps, k, k_sw, small_world, wrap):
     return (energy / counts).sum() / (strength / counts).sum(), (strength / counts).mean()
 
 
+@pytest.mark.parametrize("neighborhood", ["diamond", "cross"])
 @pytest.mark.parametrize("boundary, links", [("wrap", 0), ("wrap", 2), ("open", 1)])
-def test_field_energy_matches_an_independent_float64_reference(boundary, links):
-    field = Field(FieldConfig(height=20, width=24, boundary=boundary, small_world_links=links, seed=4))
-    taps = lattice_taps("diamond")
-    got = field_energy(field.theta, taps=taps, k=NN_DMT_K, k_sw=7.0, wrap=boundary == "wrap",
-                       small_world=field.small_world)
-    want = reference_energy(field.theta, taps, NN_DMT_K, 7.0, field.small_world, boundary == "wrap")
-    assert got == pytest.approx(want, rel=1e-5)
+def test_field_energy_matches_an_independent_float64_reference(neighborhood, boundary, links):
+    field = Field(FieldConfig(height=20, width=24, neighborhood=neighborhood, boundary=boundary,
+                              small_world_links=links, seed=4))
+    want_energy, want_strength = reference_energy(field.theta, lattice_taps(neighborhood), NN_DMT_K, 7.0,
+                                                  field.small_world, boundary == "wrap")
+    before = field.theta.copy()
+    assert field.energy(k=NN_DMT_K, k_sw=7.0) == pytest.approx(want_energy, rel=1e-5)
+    assert field.kernel_strength(NN_DMT_K, 7.0) == pytest.approx(want_strength, rel=1e-6)
+    assert np.array_equal(field.theta, before)  # measuring does not move the field
+    # a step measures the state it starts from, in the same pass
+    assert field.step(dt=0.02, k=NN_DMT_K, k_sw=7.0, measure_energy=True) == pytest.approx(want_energy, rel=1e-5)
+    assert not np.array_equal(field.theta, before)
+
+
+def field_with(theta, links=0):
+    h, w = theta.shape
+    field = Field(FieldConfig(height=h, width=w, small_world_links=links, seed=0))
+    field.theta = theta
+    return field
 
 
 def test_energy_is_zero_in_the_ground_state_and_one_for_random_phases():
-    taps = lattice_taps("diamond")
-    none = np.zeros((64 * 64, 0), np.int32)
-    uniform = np.full((64, 64), 1.3, np.float32)
-    assert field_energy(uniform, taps=taps, k=(20, 20, 10, 0), k_sw=0.0, wrap=True, small_world=none)[0] == pytest.approx(0, abs=1e-6)
-    checker = (np.pi * (np.indices((64, 64)).sum(axis=0) % 2)).astype(np.float32)  # K1 < 0 only: satisfied
-    assert field_energy(checker, taps=taps, k=(-10, 0, 0, 0), k_sw=0.0, wrap=True, small_world=none)[0] == pytest.approx(0, abs=1e-5)
-    random = np.random.default_rng(0).uniform(0, 2 * np.pi, (64, 64)).astype(np.float32)
-    energy, strength = field_energy(random, taps=taps, k=(20, 20, 10, 0), k_sw=0.0, wrap=True, small_world=none)
-    assert energy == pytest.approx(1.0, abs=0.03) and strength == pytest.approx((4 * 20 + 8 * 20 + 12 * 10) / 40)
+    uniform = field_with(np.full((64, 64), 1.3, np.float32))
+    assert uniform.energy(k=(20, 20, 10, 0), k_sw=0.0) == pytest.approx(0, abs=1e-6)
+    checker = field_with((np.pi * (np.indices((64, 64)).sum(axis=0) % 2)).astype(np.float32))  # K1 < 0 only: satisfied
+    assert checker.energy(k=(-10, 0, 0, 0), k_sw=0.0) == pytest.approx(0, abs=1e-5)
+    random = field_with(np.random.default_rng(0).uniform(0, 2 * np.pi, (64, 64)).astype(np.float32))
+    assert random.energy(k=(20, 20, 10, 0), k_sw=0.0) == pytest.approx(1.0, abs=0.03)
+    assert random.kernel_strength((20, 20, 10, 0), 0.0) == pytest.approx((4 * 20 + 8 * 20 + 12 * 10) / 40)
+    nan = field_with(np.full((16, 16), np.nan, np.float32))
+    assert np.isnan(nan.energy(k=(20, 20, 10, 0), k_sw=0.0))
 
 
 @pytest.mark.parametrize("k", [(20.0, 20.0, 10.0, 0.0), NN_DMT_K])
@@ -128,8 +140,7 @@ def decay_time(mode, *, seconds_driven=2.0, size=64):
     weights, _ = kernel_weights(k, 0.0, neighborhood="diamond", links=0)
     harmonics = lattice_harmonics(size, size, neighborhood="diamond", boundary="wrap", count=48, weights=weights)
     injector = Injector(harmonics, preset.injection, seed=0)
-    taps = lattice_taps("diamond")
-    energy = lambda: field_energy(field.theta, taps=taps, k=k, k_sw=0.0, wrap=True, small_world=field.small_world)[0]  # noqa: E731
+    energy = lambda: field.energy(k=k, k_sw=0.0)  # noqa: E731
     dt = 1 / 60
     for i in range(int(seconds_driven / dt)):
         forcing = injector.forcing(gain=12.0, time_s=i * dt, mode=mode) + injector.sink_pull(field.theta, rate=preset.injection.sink_rate)
@@ -151,3 +162,39 @@ def test_neutral_energy_escapes_the_sinks_that_drain_semantic_energy():
     assert e_semantic > 0.02  # semantic injection does put energy in
     assert e_neutral > 3 * e_semantic
     assert neutral > 1.6 * semantic
+
+
+def test_sink_pull_matches_an_independent_float64_reference():
+    """F_i = rate·Im(e^{−iθ_i}·mean of e^{iθ} over the 3×3 window on a torus) inside the sinks, 0 outside."""
+    from scipy import ndimage
+
+    weights, _ = kernel_weights((20.0, 20.0, 10.0, 0.0), 0.0, neighborhood="diamond", links=0)
+    harmonics = lattice_harmonics(40, 48, neighborhood="diamond", boundary="wrap", count=8, weights=weights)
+    injector = Injector(harmonics, presets.load(presets.resolve("5meo")).injection, seed=0)
+    theta = np.random.default_rng(1).uniform(0, 2 * np.pi, (40, 48)).astype(np.float32)
+    z = np.exp(1j * theta.astype(np.float64))
+    mean = ndimage.uniform_filter(z.real, 3, mode="wrap") + 1j * ndimage.uniform_filter(z.imag, 3, mode="wrap")
+    want = np.where(injector.sinks, 12.0 * np.imag(np.conj(z) * mean), 0.0)
+    out = np.full(theta.shape, 7.0, np.float32)
+    got = injector.sink_pull(theta, rate=12.0, out=out)
+    assert got is out and 0.2 < injector.sinks.mean() < 0.8
+    np.testing.assert_allclose(got, want, atol=1e-5)
+
+
+@pytest.mark.parametrize("mode", ["neutral", "semantic"])
+def test_injection_pattern_spread_over_frames_equals_the_whole_sum_at_its_tick(mode):
+    """The next tick's pattern is summed a share per frame; what a frame gets is still exactly
+    Σₘ √N·wₘ·cos(2π·fₘ·tick + φₘ)·ψₘ at its tick (float64 reference), at 60 fps or with uneven steps."""
+    weights, _ = kernel_weights((20.0, 20.0, 10.0, 0.0), 0.0, neighborhood="diamond", links=0)
+    harmonics = lattice_harmonics(40, 48, neighborhood="diamond", boundary="wrap", count=48, weights=weights)
+    injector = Injector(harmonics, presets.load(presets.resolve("5meo")).injection, seed=0)
+    times = np.concatenate([np.arange(120) / 60, 2 + np.cumsum(np.random.default_rng(0).uniform(0.001, 0.25, 40))])
+    for t in times:
+        tick = np.floor(t * injector.pattern_hz) / injector.pattern_hz
+        if mode == "neutral":
+            a, patterns = injector.weights * np.cos(2 * np.pi * injector.freqs_hz * tick + injector.phases), harmonics.flat[1:]
+        else:
+            a, patterns = injector.spot_weights * np.cos(2 * np.pi * injector.spot_freqs_hz * tick), injector.spots
+        want = (np.sqrt(40 * 48) * a) @ patterns.astype(np.float64)
+        got = injector.pattern(time_s=float(t), mode=mode)
+        assert np.abs(got - want).max() <= 1e-5 * np.abs(want).max()

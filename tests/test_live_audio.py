@@ -61,7 +61,9 @@ def test_live_capture_of_the_demo_track_matches_its_ground_truth(null_sink):
             player.kill()
             player.wait(10)
         final = engine.latest()
-        onsets = [t for kind, t in list(engine.events) if kind == "onset"]
+        events = list(engine.events)
+        onsets = [t for kind, t in events if kind == "onset"]
+        beats = np.array([t for kind, t in events if kind == "beat"]) - start_stream_s
         lost_frames = engine._source.ring.overflows if engine._source else None
     finally:
         engine.close()
@@ -76,7 +78,10 @@ def test_live_capture_of_the_demo_track_matches_its_ground_truth(null_sink):
                  f"xruns {final.overflows}/{final.underruns}, frames lost {lost_frames}, problem {engine.problem!r}")
     assert engine.reconnects == 0 and lost_frames == 0, diagnosis
     assert f_at(shift) >= 0.8, diagnosis
-    assert final.tempo_bpm == pytest.approx(100.0, rel=0.03), diagnosis  # the 4..18 s groove (measured 98–100)
+    # the beats in the 4..18 s groove, once locked, against the track's own (mir_eval, ±70 ms)
+    in_groove = lambda t: t[(t > 8.0) & (t < 17.0)]  # noqa: E731
+    beat_f = mir_eval.beat.f_measure(in_groove(np.array(truth["beats"])), in_groove(beats - shift))
+    assert beat_f >= 0.75, f"{diagnosis}; groove beat F {beat_f:.2f}"  # the file, analysed offline: 0.81
 
 
 def test_file_playback_plays_the_exact_samples_into_the_sink(null_sink, tmp_path):

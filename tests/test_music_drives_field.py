@@ -54,5 +54,6 @@ def test_energy_and_temperature_rise_and_fall_with_the_loud_sections(session):
     assert mean("E", *late_groove) > 1.2 * mean("E", *end_of_breakdown)
     loud = (t > groove[0]) & (t < groove[1]) | (t > peak[0]) & (t < peak[1])
     assert session["hot"][loud].mean() > 0.1  # it disintegrates in the loud sections (measured ≈ 0.3)
-    assert mean("hot", *end_of_breakdown) == 0.0 and mean("T", *end_of_breakdown) < 1e-6
+    # at the end of the breakdown it is cold again: at most the last whisper of a cooling schedule
+    assert mean("hot", *end_of_breakdown) == 0.0 and mean("T", *end_of_breakdown) < 0.01 * session["T"].max()
     assert mean("audio_energy", *late_groove) > mean("audio_energy", *end_of_breakdown)

@@ -19,21 +19,19 @@ import numpy as np
 
 from visualizer import presets
 from visualizer.audio.features import FeatureSnapshot
+from visualizer.measuring import MeasureWorker
 from visualizer.modulation import Modulator
 from visualizer.params import Params
 from visualizer.sim import Field
 from visualizer.sim.annealing import Annealer, AnnealingState
-from visualizer.sim.energy import field_energy
 from visualizer.sim.harmonics import INJECTION_MODES, Harmonics, HarmonicsCache, Injector
 from visualizer.sim.measures import Measures, correlation_length, measure
 from visualizer.sim.metric_sharing import SomaticField, SomaticMeasures
-from visualizer.sim.neighbourhood import lattice_taps
 from visualizer.sim.turbulence import Turbulence
 
 log = logging.getLogger(__name__)
 
 MEASURE_EVERY = 10  # frames between measurements (6 per second at 60 fps)
-ENERGY_EVERY = 3  # frames between measurements of the field's energy (20 per second)
 AUTO_VIEW_ON, AUTO_VIEW_OFF = 0.6, 0.4  # anti-phase share of neighbour pairs that switches the "auto" view
 BURST_DECAY_S = 1.0  # time constant of a "drop" burst
 NO_MUSIC = ("none", "lost", "starting")  # feature statuses under which the LFO sweeps run instead
@@ -80,8 +78,9 @@ class Session:
     """A preset running headless. Build with ``Session.from_preset`` or ``Session(preset)``.
 
     size : grid (height, width) overriding the preset's. seed : phases, frequencies and links.
-    deterministic : compute eigenmodes on the calling thread, so the same inputs give the same run
-        (headless tools); live front ends leave it off so no frame ever waits for them.
+    deterministic : compute eigenmodes and measures on the calling thread, so the same inputs give
+        the same run (headless tools); live front ends leave it off so no frame ever waits for
+        them (both run in the background).
     """
 
     def __init__(self, preset: presets.Preset, *, size: tuple[int, int] | None = None, seed: int = 0,
@@ -91,7 +90,9 @@ class Session:
         self.paused = False
         self.time_s = 0.0
         self.frame = 0
+        self.deterministic = deterministic
         self._harmonics_cache = HarmonicsCache(synchronous=deterministic)
+        self._measurer: MeasureWorker | None = None
         self.use_preset(preset)
 
     @classmethod
@@ -116,16 +117,21 @@ class Session:
         self._injector: Injector | None = None
         self._burst = 0.0
         c = self.field.config
-        self._taps = lattice_taps(c.neighborhood)
         self._turbulence = Turbulence(self.field.shape, wrap=c.boundary == "wrap", seed=self.seed)
         self._forcing = np.zeros(self.field.shape, np.float32)
+        self._energy: float | None = None  # measured by the substeps; None: measure before the next frame
         self._strength = 0.0
         lattice = preset.lattice if preset.lattice is not None and preset.lattice.enabled else None
         self.somatic = SomaticField(lattice, self.field.shape, self.seed) if lattice else None
         self.rotation = lattice.rotation if lattice else (0.0, 0.0)
         self._somatic_measures: SomaticMeasures | None = None
-        self._measure_energy()
         self.measures = self._measure()
+        if not self.deterministic:
+            if self._measurer is None or self._measurer.shape != self.field.shape:
+                if self._measurer is not None:
+                    self._measurer.close()
+                self._measurer = MeasureWorker(self.field.shape)
+            self._measurer.forget()
         self._view = "phase"
         log.info("preset: %s (%s)", preset.name, preset.path)
 
@@ -161,7 +167,7 @@ class Session:
     @property
     def status(self) -> str:
         """A background failure to show the user ("" while all is well)."""
-        return self._harmonics_cache.status
+        return self._harmonics_cache.status or (self._measurer.status if self._measurer else "")
 
     @property
     def eigenmodes_busy(self) -> bool:
@@ -169,8 +175,10 @@ class Session:
         return self._harmonics_cache.busy
 
     def close(self) -> None:
-        """Stop background work (waits briefly for the eigenmode thread)."""
+        """Stop background work (waits briefly for the eigenmode and measure threads)."""
         self._harmonics_cache.close()
+        if self._measurer is not None:
+            self._measurer.close()
 
     # -- the frame ----------------------------------------------------------------------------
     def advance(self, features: FeatureSnapshot, dt: float) -> FrameState:
@@ -181,12 +189,9 @@ class Session:
         if not self.paused:
             self.time_s += dt
             self._simulate(dt)
-        if self.frame % ENERGY_EVERY == 0:
-            self._measure_energy()
-        if self.frame % MEASURE_EVERY == 0:  # the correlation length on its own frame: no double-cost frame
-            self.measures = self._measure(corr_length=self.measures.corr_length)
-        elif self.frame % MEASURE_EVERY == MEASURE_EVERY // 2:
-            self.measures = dataclasses.replace(self.measures, corr_length=correlation_length(self.field.theta))
+        if self._energy is not None and not math.isfinite(self._energy):
+            self._repair_non_finite()
+        self._measure_on_schedule()
         self.frame += 1
         theta = self.field.theta.view()
         theta.flags.writeable = False
@@ -196,6 +201,18 @@ class Session:
                           annealing=self.annealer.state, time_s=self.time_s, frame=self.frame,
                           palette=self.preset.display.palette, view=self._current_view(),
                           preset_name=self.preset.name)
+
+    def _measure_on_schedule(self) -> None:
+        """Every MEASURE_EVERY frames: in the background (live), or on this thread with the
+        correlation length five frames after the rest (deterministic), so no frame pays for both."""
+        if self._measurer is not None:
+            if self.frame % MEASURE_EVERY == 0:
+                self._measurer.submit(self.field.theta, self._harmonics(), wrap=self.field.config.boundary == "wrap")
+            self.measures = self._measurer.latest or self.measures
+        elif self.frame % MEASURE_EVERY == 0:
+            self.measures = self._measure(corr_length=self.measures.corr_length)
+        elif self.frame % MEASURE_EVERY == MEASURE_EVERY // 2:
+            self.measures = dataclasses.replace(self.measures, corr_length=correlation_length(self.field.theta))
 
     def _current_view(self) -> str:
         """The preset's view; "auto" switches to "antiphase" while most neighbour pairs are in
@@ -221,10 +238,12 @@ class Session:
         annealer's verdict on the field's energy, then the substeps."""
         self._burst *= float(np.exp(-dt / BURST_DECAY_S))
         gain = self.live.injection + self._burst
+        if self._energy is None:
+            self._measure_energy()
         self.annealer.update(dt_s=dt, energy=self._energy, drive=gain, strength=self._strength)
         injector = self._injector_now()
         forcing = self._forcing
-        forcing[...] = injector.sink_pull(self.field.theta, rate=self.preset.injection.sink_rate)
+        injector.sink_pull(self.field.theta, rate=self.preset.injection.sink_rate, out=forcing)
         if gain > 0:
             forcing += injector.forcing(gain=gain, time_s=self.time_s, mode=self.injection_mode)
         if self.annealer.temperature > 0:
@@ -238,21 +257,27 @@ class Session:
         scale = self.annealer.coupling_scale
         k = tuple(value * scale for value in self.live.k)
         step = self.preset.simulation.dt * self.live.speed
-        for _ in range(self.preset.simulation.substeps):
-            self.field.step(dt=step, k=k, k_sw=self.live.k_sw * scale, forcing=forcing,
-                            temperature=self.live.temperature)
+        substeps = self.preset.simulation.substeps
+        for substep in range(substeps):  # the last substep measures the energy in passing
+            energy = self.field.step(dt=step, k=k, k_sw=self.live.k_sw * scale, forcing=forcing,
+                                     temperature=self.live.temperature, measure_energy=substep == substeps - 1)
+        self._energy, self._strength = energy, self.field.kernel_strength(self.live.k, self.live.k_sw)
 
     def _measure_energy(self) -> None:
-        """The field's energy E and the kernel's strength S under the live kernel; a field that has
-        gone non-finite (NaN or inf forced in) has those cells redrawn at random, with a warning."""
+        """The field's energy E and the kernel's strength S under the live kernel, now (the
+        substeps measure E as they go; this is for a fresh or repaired field)."""
+        self._energy = self.field.energy(k=self.live.k, k_sw=self.live.k_sw)
+        self._strength = self.field.kernel_strength(self.live.k, self.live.k_sw)
+
+    def _repair_non_finite(self) -> None:
+        """A field that has gone non-finite (NaN or inf forced in; its energy reads NaN) has
+        those cells redrawn at random, with a warning, and its energy measured again."""
         theta = self.field.theta
-        if not np.isfinite(theta).all():
-            broken = ~np.isfinite(theta)
+        broken = ~np.isfinite(theta)
+        if broken.any():
             log.warning("field: %d non-finite phases redrawn", int(broken.sum()))
             theta[broken] = np.random.default_rng(self.frame).uniform(0, 2 * np.pi, int(broken.sum()))
-        self._energy, self._strength = field_energy(
-            self.field.theta, taps=self._taps, k=self.live.k, k_sw=self.live.k_sw,
-            wrap=self.field.config.boundary == "wrap", small_world=self.field.small_world)
+        self._energy = None
 
     def _harmonics(self) -> Harmonics:
         c = self.field.config

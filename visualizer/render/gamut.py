@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-from numba import njit, vectorize
+from numba import njit
 
 # D65 reference white and the XYZ → linear sRGB matrix (IEC 61966-2-1)
 WHITE_D65 = np.array([0.95047, 1.0, 1.08883])
@@ -75,18 +75,30 @@ def _lab_in_srgb(lightness: float, a: float, b: float) -> bool:
     return True
 
 
-@vectorize(["float64(float64, float64)"], cache=True, nopython=True)
-def max_chroma(lightness: float, hue_rad: float) -> float:
-    """Largest chroma C* in sRGB gamut at each (L*, hue), by bisection; broadcasts its inputs."""
-    lo, hi = 0.0, _MAX_SEARCH_CHROMA
-    ca, sb = np.cos(hue_rad), np.sin(hue_rad)
-    for _ in range(BISECTION_STEPS):
-        mid = 0.5 * (lo + hi)
-        if _lab_in_srgb(lightness, mid * ca, mid * sb):
-            lo = mid
-        else:
-            hi = mid
-    return lo
+@njit(cache=True, nogil=True)
+def _max_chroma_each(lightness, hue_rad, out):
+    """out[i] = the largest in-gamut chroma at (lightness[i], hue_rad[i]), by bisection (float64 (n,))."""
+    for i in range(out.size):
+        lo, hi = 0.0, _MAX_SEARCH_CHROMA
+        ca, sb = np.cos(hue_rad[i]), np.sin(hue_rad[i])
+        for _ in range(BISECTION_STEPS):
+            mid = 0.5 * (lo + hi)
+            if _lab_in_srgb(lightness[i], mid * ca, mid * sb):
+                lo = mid
+            else:
+                hi = mid
+        out[i] = lo
+
+
+def max_chroma(lightness, hue_rad) -> np.ndarray:
+    """Largest chroma C* in sRGB gamut at each (L*, hue), by bisection; broadcasts its inputs.
+
+    A cached ``njit`` loop rather than ``numba.vectorize``: a vectorize ufunc is compiled again
+    at every start (~1 s), which held up the first frame."""
+    lightness, hue_rad = np.broadcast_arrays(np.asarray(lightness, np.float64), np.asarray(hue_rad, np.float64))
+    out = np.empty(lightness.shape)
+    _max_chroma_each(np.ascontiguousarray(lightness).ravel(), np.ascontiguousarray(hue_rad).ravel(), out.reshape(-1))
+    return out
 
 
 @functools.cache

@@ -8,6 +8,7 @@ from typing import Sequence
 import numba
 import numpy as np
 
+from visualizer.sim.energy import field_energy
 from visualizer.sim.frequencies import natural_frequencies
 from visualizer.sim.kernels import NOISE_TABLE_BITS, coupled_step, fill_trig
 from visualizer.sim.neighbourhood import (
@@ -84,7 +85,11 @@ class Field:
     def __init__(self, config: FieldConfig = FieldConfig()):
         self.config = config
         h, w = config.height, config.width
-        self._lattice_counts = neighbour_counts(h, w, lattice_taps(config.neighborhood), config.boundary)
+        taps = lattice_taps(config.neighborhood)
+        self._lattice_counts = neighbour_counts(h, w, taps, config.boundary)
+        self._shell_counts = [neighbour_counts(h, w, taps[taps[:, 2] == shell], config.boundary)
+                              for shell in range(1, MAX_DISTANCE + 1)]
+        self._satisfaction_rows = np.zeros(h, np.float64)
         self._k_shell = np.zeros(MAX_DISTANCE, np.float32)
         self._trig_pad = np.zeros((h + 2 * HALO, 2 * (w + 2 * HALO)), np.float32)
         self._scratch = np.zeros((numba.config.NUMBA_NUM_THREADS, 5, 2 * (w + 2 * HALO)), np.float32)
@@ -134,6 +139,9 @@ class Field:
         self._small_world_lanes = (2 * ((ys + HALO) * (self.config.width + 2 * HALO) + xs + HALO)).astype(np.int32)
         self._inv_n = (1.0 / (self._lattice_counts + value.shape[1])).astype(np.float32)
         self._uniform_inv_n = np.float32(self._inv_n.flat[0] if self.config.boundary == "wrap" else 0.0)
+        inv_n = self._inv_n.astype(np.float64)
+        self._strength_weights = (np.array([(inv_n * counts).mean() for counts in self._shell_counts]),
+                                  value.shape[1] * inv_n.mean())
 
     @property
     def small_world_links(self) -> int:
@@ -166,8 +174,11 @@ class Field:
         k_sw: float,
         forcing: np.ndarray | None = None,
         temperature: float = 0.0,
-    ) -> None:
-        """One Euler step in place.
+        measure_energy: bool = False,
+    ) -> float | None:
+        """One Euler step in place; with ``measure_energy``, returns the field's energy (see
+        :mod:`visualizer.sim.energy`) under this kernel of the state before the step, measured in
+        the same pass at no extra cost (NaN if a phase is not finite).
 
         Parameters
         ----------
@@ -185,7 +196,22 @@ class Field:
             self._theta, self._omega, self._no_forcing if forcing is None else forcing, forcing is not None,
             self._trig_pad, self._k_shell, self.config.neighborhood == "diamond", self._small_world_lanes,
             np.float32(k_sw), self._inv_n, self._uniform_inv_n, self._noise_table, noise_std,
-            int(self._rng.integers(2**62)) if noise_std > 0 else 0, np.float32(dt), self._scratch)
+            int(self._rng.integers(2**62)) if noise_std > 0 else 0, np.float32(dt), self._scratch,
+            self._satisfaction_rows, measure_energy)
+        if not measure_energy:
+            return None
+        strength = self.kernel_strength(k, k_sw)
+        return field_energy(self._satisfaction_rows.sum() / self._theta.size, strength)
+
+    def energy(self, *, k: Sequence[float], k_sw: float) -> float:
+        """The field's energy now under the kernel (K1..K4, k_sw): dimensionless, 0 in the
+        kernel's ground state, 1 for random phases (a pass of the step kernel with Δt = 0)."""
+        return self.step(dt=0.0, k=k, k_sw=k_sw, measure_energy=True)
+
+    def kernel_strength(self, k: Sequence[float], k_sw: float) -> float:
+        """S = mean over cells of (1/Nᵢ)·Σⱼ |Kᵢⱼ| (rad/s): the kernel's strength on this grid."""
+        shells, links = self._strength_weights
+        return float(np.abs(np.asarray(k, np.float64)) @ shells + abs(k_sw) * links)
 
     def order_parameter(self) -> float:
         """Global Kuramoto order R = |mean(exp(iθ))| in [0, 1]."""

@@ -29,7 +29,6 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse
 import scipy.sparse.linalg
-from scipy import ndimage
 from numba import njit, prange
 
 from visualizer.paths import user_cache_dir
@@ -364,8 +363,8 @@ def harmonic_kernel_share(theta: np.ndarray, harmonics: Harmonics) -> float:
 
 
 @njit(parallel=True, fastmath=True, cache=True, nogil=True)
-def combine(coefficients, patterns, out):
-    """out[i] = Σₘ coefficients[m]·patterns[m, i]; float32, (M,), (M, N), (N,).
+def accumulate(coefficients, patterns, out):
+    """out[i] += Σₘ coefficients[m]·patterns[m, i]; float32, (M,), (M, N), (N,).
 
     A numba loop rather than BLAS: OpenBLAS's spinning threads and numba's would fight over
     the two cores every frame. Blocks of cells in parallel; within a block, mode by mode over
@@ -375,8 +374,6 @@ def combine(coefficients, patterns, out):
     for b in prange((n + block - 1) // block):
         start = b * block
         stop = min(start + block, n)
-        for i in range(start, stop):
-            out[i] = 0.0
         for m in range(coefficients.shape[0]):
             c = coefficients[m]
             row = patterns[m]
@@ -403,6 +400,24 @@ def project(patterns, theta, re, im):
         im[m] = acc_im
 
 
+@njit(parallel=True, fastmath=True, cache=True, nogil=True)
+def _sink_pull(theta, cells, rate, out):
+    """out[y, x] = rate·Im(e^{−iθ}·⟨e^{iθ}⟩₃ₓ₃) at each flat cell index in ``cells`` (int32),
+    the 3×3 mean on a torus; other cells of ``out`` (float32 (H, W)) untouched."""
+    height, width = theta.shape
+    for n in prange(cells.shape[0]):
+        y, x = cells[n] // width, cells[n] % width
+        mean_c = np.float32(0.0)
+        mean_s = np.float32(0.0)
+        for dy in range(-1, 2):
+            for dx in range(-1, 2):
+                s, c = sin_cos(theta[(y + dy) % height, (x + dx) % width])
+                mean_c += c
+                mean_s += s
+        s, c = sin_cos(theta[y, x])
+        out[y, x] = rate * (c * mean_s - s * mean_c) / np.float32(9.0)
+
+
 class Injector:
     """Music energy as phase-velocity forcing F(t) = g(t)·Σₘ aₘ(t)·ψₘ, or as localised blobs.
 
@@ -411,9 +426,11 @@ class Injector:
     rate_hz : how fast the lowest driven mode's amplitude oscillates; higher modes go faster,
         as √(eigenvalue ratio), like waves.
     blobs, blob_radius : the semantic contrast: that many Gaussian spots of that radius (cells).
-    pattern_hz : how often the spatial pattern Σₘ aₘ(t)·ψₘ is recomputed (it moves at rate_hz;
-        summing 48 full-field modes is memory-bound, ~1.7 ms at 256²); the gain g(t) that
-        follows the music is applied on every call.
+    pattern_hz : how often the spatial pattern Σₘ aₘ(t)·ψₘ is renewed (it moves at rate_hz).
+        Summing 48 full-field modes is memory-bound (~2 ms at 256², ~8 ms at 512²), so the next
+        tick's pattern is summed a share of the modes per call, spread over the current tick's
+        frames, and swapped in when its tick comes: no frame pays for the whole sum. The gain
+        g(t) that follows the music is applied on every call.
     The forcing's RMS over the field is g/√2 in either mode, so both carry the same energy.
     """
 
@@ -441,10 +458,15 @@ class Injector:
         self.spots = np.array(spots, np.float32).reshape(blobs, -1)
         peak = self.spots.max(axis=1, keepdims=True)
         self.sinks = (np.max(self.spots / peak, axis=0) > SINK_LEVEL).reshape(h, w)
+        self._sink_cells = np.flatnonzero(self.sinks).astype(np.int32)
         self.spot_weights = np.full(blobs, 1.0 / np.sqrt(blobs))
         self.spot_freqs_hz = config.rate_hz * rng.uniform(0.8, 1.6, blobs)
-        self._pattern = np.zeros(h * w, np.float32)
-        self._pattern_key: tuple[str, float] | None = None
+        self.spot_phases = np.zeros(blobs)
+        self._front = np.zeros(h * w, np.float32)  # the pattern in use, for _front_key
+        self._back = np.zeros(h * w, np.float32)  # the next one, its first _back_done terms summed
+        self._front_key: tuple[str, int] | None = None  # (mode, tick index)
+        self._back_key: tuple[str, int] | None = None
+        self._back_done = 0
         self._out = np.zeros((h, w), np.float32)
 
     def use(self, harmonics: Harmonics) -> None:
@@ -458,29 +480,45 @@ class Injector:
         spacing = max((values[-1] - values[0]) / max(len(values) - 1, 1), 1e-9)
         shifted = values - values[0] + spacing
         self.freqs_hz = self.config.rate_hz * np.sqrt(shifted / shifted[0])
-        self._pattern_key = None
+        self._front_key = self._back_key = None
 
-    def sink_pull(self, theta: np.ndarray, *, rate: float) -> np.ndarray:
+    def sink_pull(self, theta: np.ndarray, *, rate: float, out: np.ndarray | None = None) -> np.ndarray:
         """The energy sinks' drain: inside the sinks (where semantic energy is aimed) each cell is
         pulled toward its 3×3 neighbourhood's mean phase at ``rate`` (rad/s), F_i = rate·Im(e^{−iθ_i}·z̄_i);
-        elsewhere 0. float32 (H, W)."""
-        z = np.exp(1j * theta.astype(np.float32))
-        mean = ndimage.uniform_filter(z.real, 3, mode="wrap") + 1j * ndimage.uniform_filter(z.imag, 3, mode="wrap")
-        pull = np.where(self.sinks, rate * np.imag(np.conj(z) * mean), 0.0)
-        return pull.astype(np.float32)
+        elsewhere 0. float32 (H, W), written into ``out`` if given (no allocation)."""
+        out = np.empty(theta.shape, np.float32) if out is None else out
+        out.fill(0.0)
+        _sink_pull(np.ascontiguousarray(theta, np.float32), self._sink_cells, np.float32(rate), out)
+        return out
 
     def pattern(self, *, time_s: float, mode: str = "neutral") -> np.ndarray:
-        """The unit-gain spatial pattern at ``time_s`` (float32 (H·W,)), recomputed at pattern_hz."""
-        tick = np.floor(time_s * self.pattern_hz) / self.pattern_hz
-        if self._pattern_key != (mode, tick):
-            self._pattern_key = (mode, tick)
-            if mode == "neutral":
-                a = self.weights * np.cos(2 * np.pi * self.freqs_hz * tick + self.phases)
-                combine((self._sqrt_n * a).astype(np.float32), self.harmonics.flat[1:], self._pattern)
-            else:
-                a = self.spot_weights * np.cos(2 * np.pi * self.spot_freqs_hz * tick)
-                combine((self._sqrt_n * a).astype(np.float32), self.spots, self._pattern)
-        return self._pattern
+        """The unit-gain spatial pattern at ``time_s`` (float32 (H·W,)), renewed at pattern_hz."""
+        tick = int(np.floor(time_s * self.pattern_hz))
+        if self._front_key != (mode, tick):
+            self._sum_back((mode, tick), until=1.0)
+            self._front, self._back = self._back, self._front
+            self._front_key, self._back_key = self._back_key, None
+        # the next tick's pattern, summed in step with this tick's progress (done by 2/3 of it)
+        self._sum_back((mode, tick + 1), until=1.5 * (time_s * self.pattern_hz - tick))
+        return self._front
+
+    def _sum_back(self, key: tuple[str, int], *, until: float) -> None:
+        """Sum the pattern for ``key`` into the back buffer up to the share ``until`` (0..1) of its terms."""
+        mode, tick = key
+        if self._back_key != key:
+            self._back_key, self._back_done = key, 0
+            self._back.fill(0.0)
+        t = tick / self.pattern_hz
+        if mode == "neutral":
+            weights, freqs, phases, patterns = self.weights, self.freqs_hz, self.phases, self.harmonics.flat[1:]
+        else:
+            weights, freqs, phases, patterns = self.spot_weights, self.spot_freqs_hz, self.spot_phases, self.spots
+        stop = min(len(weights), int(np.ceil(min(until, 1.0) * len(weights))))
+        if stop > self._back_done:
+            terms = slice(self._back_done, stop)
+            a = weights[terms] * np.cos(2 * np.pi * freqs[terms] * t + phases[terms])
+            accumulate((self._sqrt_n * a).astype(np.float32), patterns[terms], self._back)
+            self._back_done = stop
 
     def forcing(self, *, gain: float, time_s: float, mode: str = "neutral") -> np.ndarray:
         """F (float32 (H, W), rad/s) at ``time_s`` for injection gain ``gain`` (rad/s)."""

@@ -110,7 +110,7 @@ def _fold(trig_pad, y, dy, out):
 
 @njit(**_JIT)
 def coupled_step(theta, omega, forcing, has_forcing, trig_pad, k_shell, diamond, small_world_lanes, k_sw,
-                 inv_n, uniform_inv_n, noise_table, noise_std, noise_seed, dt, scratch):
+                 inv_n, uniform_inv_n, noise_table, noise_std, noise_seed, dt, scratch, satisfaction_rows, measure):
     """One Euler step of θ ← θ + (ω + C + F + noise)·Δt, in place, wrapped into [0, 2π).
 
     Parameters
@@ -131,6 +131,9 @@ def coupled_step(theta, omega, forcing, has_forcing, trig_pad, k_shell, diamond,
     dt : step (s).
     scratch : float32 (threads, 5, 2·(W + 2·HALO)) per-thread rows: four vertical folds and the
         interleaved (Σ K sin θⱼ, Σ K cos θⱼ) accumulator.
+    satisfaction_rows, measure : float64 (H,); if ``measure``, row y receives
+        Σₓ (1/Nᵢ)·Σⱼ Kᵢⱼ·cos(θⱼ − θᵢ) of the state before the step, from the same sums as the
+        coupling (cos θᵢ·Σ K cos θⱼ + sin θᵢ·Σ K sin θⱼ): the field's energy at no extra cost.
     """
     height, width = theta.shape
     h = HALO
@@ -181,6 +184,19 @@ def coupled_step(theta, omega, forcing, has_forcing, trig_pad, k_shell, diamond,
                     sw_cos += trig_flat[j + 1]
                 acc[2 * x] += k_sw * sw_sin
                 acc[2 * x + 1] += k_sw * sw_cos
+        if measure:
+            satisfied = np.float32(0.0)
+            if uniform_inv_n > 0.0:
+                for x in range(width):
+                    p = 2 * (x + h)
+                    satisfied += r0[p + 1] * acc[2 * x + 1] + r0[p] * acc[2 * x]
+                satisfaction_rows[y] = satisfied * uniform_inv_n
+            else:
+                row_inv_n = inv_n[y]
+                for x in range(width):
+                    p = 2 * (x + h)
+                    satisfied += (r0[p + 1] * acc[2 * x + 1] + r0[p] * acc[2 * x]) * row_inv_n[x]
+                satisfaction_rows[y] = satisfied
         row_theta = theta[y]
         row_omega = omega[y]
         if uniform_inv_n > 0.0:

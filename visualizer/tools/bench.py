@@ -21,10 +21,12 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 import numpy as np  # noqa: E402
 
 def frame_times_ms(preset: str, size: int, *, frames: int, window: tuple[int, int] = (1920, 1080),
-                   warmup: int = 120) -> np.ndarray:
+                   warmup: int = 120, clock=time.perf_counter) -> np.ndarray:
     """Whole-frame times (ms) of the real app, headless, at ``window``: the demo track analysed in
     lockstep, the session's routes, injection, annealing and measures, colourise, HUD, present.
-    Measured after the one-time eigenmodes are ready (cached on disk) and ``warmup`` frames."""
+    Measured after the one-time eigenmodes are ready (cached on disk) and ``warmup`` frames.
+    ``clock``: wall time by default; ``time.thread_time`` gives the frame's own work when numba
+    runs on this thread alone (see ``frame_work_ms``)."""
     from visualizer.app import App, AppOptions
 
     app = App(AppOptions(preset=preset, size=(size, size), headless=True, window=window))
@@ -36,12 +38,55 @@ def frame_times_ms(preset: str, size: int, *, frames: int, window: tuple[int, in
             app.frame()
         times = []
         for _ in range(frames):
-            t0 = time.perf_counter()
+            t0 = clock()
             app.frame()
-            times.append(time.perf_counter() - t0)
+            times.append(clock() - t0)
     finally:
         app.close()
     return np.array(times) * 1e3
+
+
+def frame_work_ms(preset: str, size: int, *, frames: int = 600) -> np.ndarray:
+    """Each frame's own work (ms of CPU time on one thread, ``NUMBA_NUM_THREADS=1``, in a child
+    process): what a frame costs whatever else the machine is doing, so periodic spikes (a table
+    rebuilt, a measure taken on the frame) show here even when wall times are ruled by the load."""
+    code = (f"import time; from visualizer.tools.bench import frame_times_ms; "
+            f"print(*frame_times_ms({preset!r}, {size}, frames={frames}, clock=time.thread_time))")
+    env = dict(os.environ, NUMBA_NUM_THREADS="1")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True).stdout
+    return np.array(out.split(), float)
+
+
+def session_work_ms(size: int, *, repeats: int = 41) -> dict[str, float]:
+    """Median ms per frame of the Session's energy and eigenmode work beside the field step, on the
+    nn-dmt preset at ``size``²: the sinks' pull, the injection forcing (its pattern spread over
+    frames), the hot phase's turbulence, the energy measured inside the last substep (the step's
+    extra time), and the background measures' share (the copy the frame pays)."""
+    from visualizer.measuring import MeasureWorker
+    from visualizer.session import Session
+    from visualizer.tools.bench_kernel import median_seconds
+
+    session = Session.from_preset("nn-dmt", size=(size, size), seed=0, deterministic=True)
+    try:
+        field, injector, k = session.field, session._injector_now(), session.live.k
+        out = np.zeros(field.shape, np.float32)
+        clock = iter(np.arange(10**6) / 60.0)
+        worker = MeasureWorker(field.shape)
+        costs = {
+            "step": median_seconds(lambda: field.step(dt=0.0, k=k, k_sw=5.0), repeats=repeats),
+            "step_measuring_energy": median_seconds(lambda: field.step(dt=0.0, k=k, k_sw=5.0, measure_energy=True),
+                                                    repeats=repeats),
+            "sink_pull": median_seconds(lambda: injector.sink_pull(field.theta, rate=12.0, out=out), repeats=repeats),
+            "injection": median_seconds(lambda: injector.forcing(gain=1.0, time_s=next(clock)), repeats=repeats),
+            "turbulence": median_seconds(lambda: session._turbulence.forcing(1.0, 1 / 60), repeats=repeats),
+            "measures_copy": median_seconds(lambda: worker._theta.__setitem__(Ellipsis, field.theta), repeats=repeats),
+        }
+        worker.close()
+    finally:
+        session.close()
+    ms = {name: 1e3 * seconds for name, seconds in costs.items()}
+    ms["energy"] = max(ms.pop("step_measuring_energy") - ms["step"], 0.0)
+    return ms
 
 
 def analysis_cpu_share(seconds: float = 20.0) -> float:
@@ -68,6 +113,13 @@ def startup_seconds() -> float:
         subprocess.run(command, capture_output=True, check=True)
         times.append(time.perf_counter() - t0)
     return min(times[1:])
+
+
+def shipped_presets() -> list[str]:
+    """Every preset shipped with the program (file stems; the user's own are left out)."""
+    from visualizer.presets import preset_dirs
+
+    return sorted(path.stem for path in preset_dirs()[-1].glob("*.toml"))
 
 
 def rss_mib() -> float:
@@ -110,14 +162,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m visualizer.tools.bench", description=__doc__.splitlines()[0])
     parser.add_argument("--skip-soak", action="store_true", help="skip the 10-minute accelerated memory run")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
+    parser.add_argument("--preset-frames", type=int, default=3600, metavar="N",
+                        help="frames per shipped preset for its worst frame (default 3600, a minute at 60 fps)")
     args = parser.parse_args(argv)
     from visualizer.tools import bench_kernel, bench_lattice, bench_render
 
     kernel = bench_kernel.figures()
     render = bench_render.rows(frames=30)
-    frames = {str(size): frame_times_ms("nn-dmt", size, frames=n) for size, n in ((256, 600), (512, 300), (1024, 120))}
-    presets_max = {name: float(frame_times_ms(name, 256, frames=600).max())
-                   for name in ("5meo", "nn-dmt", "mosaic", "spiral-garden")}
+    frames = {str(size): frame_times_ms("nn-dmt", size, frames=n) for size, n in ((256, 3600), (512, 1200), (1024, 300))}
+    preset_frames = {name: frame_times_ms(name, 256, frames=args.preset_frames) for name in shipped_presets()}
+    presets_max = {name: float(ms.max()) for name, ms in preset_frames.items()}
+    mosaic = preset_frames["mosaic"]  # its route moves lightness on the beat (issue 9: no LUT stall)
+    work = {str(size): session_work_ms(size) for size in (256, 512)}
+    one_thread = {f"{name} {size}": frame_work_ms(name, size) for name, size in (("mosaic", 128), ("nn-dmt", 256))}
     result = {
         **{k: kernel[k] for k in ("machine", "fma_peak_gflops", "step_mcells_per_s", "step_peak_fraction",
                                   "single_thread_mcells_per_s", "under_load_fraction", "kernel_over_numpy")},
@@ -125,6 +182,10 @@ def main(argv: list[str] | None = None) -> int:
         "frame_ms": {size: {"p50": float(np.percentile(ms, 50)), "p99": float(np.percentile(ms, 99)),
                             "max": float(ms.max())} for size, ms in frames.items()},
         "preset_frame_max_ms": presets_max,
+        "session_work_ms": work,
+        "lightness_route_max_over_median": float(mosaic.max() / np.median(mosaic)),
+        "frame_work_one_thread_ms": {name: {"p50": float(np.median(ms)), "p99": float(np.percentile(ms, 99)),
+                                            "max": float(ms.max())} for name, ms in one_thread.items()},
         "output_4k_ms": render.get("output_4k_ms"),
         "lut_rebuild_ms": render.get("lut_rebuild_ms"),
         "analysis_cpu_share": analysis_cpu_share(),
@@ -145,7 +206,12 @@ def main(argv: list[str] | None = None) -> int:
     for size, ms in frames.items():
         rows.append((f"end-to-end nn-dmt {size}² at 1920×1080", percentiles(ms)))
     for name, worst in presets_max.items():
-        rows.append((f"{name} 256², worst frame of 600", f"{worst:6.2f} ms"))
+        rows.append((f"{name} 256², worst frame of {args.preset_frames}", f"{worst:6.2f} ms"))
+    rows.append(("mosaic (lightness on the beat): worst / median frame", f"{result['lightness_route_max_over_median']:.2f}"))
+    for name, ms in one_thread.items():
+        rows.append((f"frame work {name}² at 1920×1080, one thread (CPU)", percentiles(ms) + f"   max/p50 {ms.max() / np.median(ms):.2f}"))
+    for size, parts in work.items():
+        rows.append((f"session work per frame {size}² (ms)", "  ".join(f"{k} {v:.2f}" for k, v in parts.items())))
     rows += [("3840×2160 output, 512² field", f"{result['output_4k_ms']} ms"),
              ("palette rebuild", f"{result['lut_rebuild_ms']} ms"),
              ("audio analysis CPU", f"{100 * result['analysis_cpu_share']:.2f} % of one core"),
