@@ -108,15 +108,18 @@ def table(names: list[str], tracks: list[Path], *, seconds: float, size: int, se
     for track in tracks:
         for name in names:
             series, theta = _run(name, seconds, size, seed, track)
-            cooling = compare_cooling(name, size=size, seed=seed, theta=theta)
-            rows.append({"preset": name, "track": track.stem, "R": float(np.median(series["R"])),
-                         "hot": float(np.mean(series["hot"])), "patches": float(np.median(series["patches"])),
-                         "anti_phase": float(np.median(series["anti_phase"])),
-                         "corr_length": float(np.median(series["corr_length"])),
-                         "slow": cooling.slow, "quench": cooling.quench, "cooling_run_s": cooling.run_s})
-            print(f"| {name} | {track.stem} | {rows[-1]['R']:.2f} | {rows[-1]['hot']:.2f} | {rows[-1]['patches']:.0f} | "
-                  f"{rows[-1]['anti_phase']:.2f} | {rows[-1]['corr_length']:.1f} | {cooling.slow:.1f} | "
-                  f"{cooling.quench:.1f} | {cooling.slow / cooling.quench:.2f} |", flush=True)
+            row = {"preset": name, "track": track.stem, "R": float(np.median(series["R"])),
+                   "hot": float(np.mean(series["hot"])), "patches": float(np.median(series["patches"])),
+                   "anti_phase": float(np.median(series["anti_phase"])),
+                   "corr_length": float(np.median(series["corr_length"]))}
+            cooled = "annealing off | | |"
+            if presets.load(presets.resolve(name)).annealing.enabled:
+                cooling = compare_cooling(name, size=size, seed=seed, theta=theta)
+                row.update(slow=cooling.slow, quench=cooling.quench, cooling_run_s=cooling.run_s)
+                cooled = f"{cooling.slow:.1f} | {cooling.quench:.1f} | {cooling.slow / cooling.quench:.2f} |"
+            rows.append(row)
+            print(f"| {name} | {track.stem} | {row['R']:.2f} | {row['hot']:.2f} | {row['patches']:.0f} | "
+                  f"{row['anti_phase']:.2f} | {row['corr_length']:.1f} | {cooled}", flush=True)
     return rows
 
 
@@ -180,12 +183,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--table", action="store_true",
                         help="print the trace figures of every preset on the demo track and ballroom_waltz "
                              "(a markdown table) instead of plotting")
+    parser.add_argument("--presets", help="with --table: only these presets (comma-separated)")
     args = parser.parse_args(argv)
     if args.table:
         print("| preset | track | median R | hot share | patches | anti-phase | corr. length | after slow cooling "
               "| after a quench | slow / quench |")
         print("|---|---|---|---|---|---|---|---|---|---|")
-        table([path.stem for path in presets.discover()], [demo_paths()[0], WALTZ],
+        names = args.presets.split(",") if args.presets else [path.stem for path in presets.discover()]
+        table(names, [demo_paths()[0], WALTZ],
               seconds=args.seconds, size=args.size, seed=args.seed)
         return 0
     series, theta = _run(args.preset, args.seconds, args.size, args.seed, args.audio)
