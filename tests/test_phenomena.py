@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from visualizer.audio.demo import demo_paths
+from visualizer.tools.plot import SETTLE_S, compare_cooling
 from visualizer.tools.trace import trace
 
 SIZE = (48, 48)
@@ -60,8 +61,30 @@ def test_nn_dmt_without_music_shows_anti_phase_clusters_when_k3_is_repulsive():
 
 
 def test_nn_dmt_with_music_keeps_anti_phase_order(nn_demo):
-    # measured (48², deterministic): anti-phase order (share > 0.5) in 29 % of the samples after 5 s,
-    # up to 0.998 of the neighbour pairs, as the bass sweeps K3; the patch count stays at 1–3, so
-    # "many competing clusters" with music is not reached yet (see the issue's note)
+    # measured (48², deterministic): anti-phase order (share > 0.5) in 50 % of the samples after 5 s,
+    # up to 1.0 of the neighbour pairs, as the bass sweeps K3
     anti = series(nn_demo, "anti_phase")[50:]
     assert np.mean(anti > 0.5) >= 0.2 and anti.max() >= 0.9
+
+
+def test_nn_dmt_with_music_shows_competing_in_phase_and_anti_phase_clusters(nn_demo):
+    """Several clusters at once, some in anti-phase (complementary colours) and some in phase: the
+    anti-phase share of neighbour pairs strictly between 0.2 and 0.9 (neither all in phase nor one
+    checkerboard) with at least 3 patches. Measured (48², 5–24 s): 38 % of the samples (median
+    anti-phase 0.43); before the square bass curve and the weaker sinks: 7 % (median 0.17)."""
+    anti, patches = series(nn_demo, "anti_phase")[50:], series(nn_demo, "patches")[50:]
+    assert np.mean((anti > 0.2) & (anti < 0.9) & (patches >= 3)) >= 0.25
+
+
+@pytest.mark.parametrize("preset", ["5meo", "nn-dmt"])
+def test_slow_cooling_and_a_quench_from_the_preset_own_hot_phase_both_crystallise(preset):
+    """The preset's annealer turns hot in a quiet passage, then (a) runs its own cooling schedule,
+    (b) a copy of the hot state is quenched; both for cooling_time_s + settle. Both must order out
+    of the melted hot state. Which ends larger is NOT asserted: at the presets' settings the final
+    domain size is set by the natural frequencies (the frequency-locked state), and slow/quench is
+    a draw around 1 (48², seeds 0–7: docs/notes/annealing.md), not the 1.5× the issue asks for."""
+    result = compare_cooling(preset, size=48, seed=0)
+    assert result.hot < 3.0  # melted: measured 0.96 (5meo), 2.1 (nn-dmt)
+    assert min(result.slow, result.quench) > 1.8 * result.hot  # measured ≥ 4.2 and ≥ 5.1
+    cooling_s = {"5meo": 10.0, "nn-dmt": 6.0}[preset]
+    assert result.run_s == pytest.approx(cooling_s + SETTLE_S)

@@ -71,9 +71,10 @@ def run(args: argparse.Namespace) -> int:
             bed.close()
     if report is not None:
         quench = "n/a" if report.quench_corr_length is None else f"{report.quench_corr_length:.1f}"
+        equal = "n/a" if report.equal_time_quench_corr_length is None else f"{report.equal_time_quench_corr_length:.1f}"
         print(f"{plan.name}: {report.time_above_threshold_s:.0f} s above the threshold, {report.cooling_time_s:.0f} s "
               f"of cooling, correlation length {report.final_corr_length:.1f} cells after slow cooling vs "
-              f"{quench} after a quench; report in {args.report}")
+              f"{quench} after a quench ({equal} after a quench held as long); report in {args.report}")
     return 0
 
 

@@ -4,7 +4,9 @@ The series are sampled once per second of session time: the field's energy E, it
 (the annealer's turbulence plus the base Langevin temperature), global order R and the
 correlation length (``visualizer.sim.measures.correlation_length``). The hot state (the field as the first cooling phase begins) is
 kept so the report can compare the session's slow cooling with stopping abruptly: an instant
-quench from that same state, followed by the same time the session spent after its cooling.
+quench from that same state, followed by the same time the session spent after its cooling; and
+with a quench held for the same total time as the cooling and what followed it (issue 10's
+comparison).
 """
 
 from __future__ import annotations
@@ -94,6 +96,8 @@ class SessionReport:
     quench_corr_length: float | None
     hot_state_s: float | None
     quench_run_s: float | None
+    equal_time_quench_corr_length: float | None
+    equal_time_run_s: float | None
     intention: str
 
 
@@ -112,7 +116,15 @@ def quench_frames(recorder: Recorder, *, fps: int) -> int:
     return round((recorder.last_t - recorder.cooled_t) * fps)
 
 
-def summarise(recorder: Recorder, *, quench: float | None, quench_run_s: float | None, intention: str) -> SessionReport:
+def equal_time_frames(recorder: Recorder, *, fps: int) -> int:
+    """Frames an equal-time quench runs: from the hot state to the session's end (0: no cooling)."""
+    if recorder.hot_state is None:
+        return 0
+    return round((recorder.last_t - recorder.hot_state.t_s) * fps)
+
+
+def summarise(recorder: Recorder, *, quench: float | None, quench_run_s: float | None, intention: str,
+              equal_time_quench: float | None = None, equal_time_run_s: float | None = None) -> SessionReport:
     s, plan = recorder.series, recorder.plan
     energy = np.array(s["E"])
     # the field starts from random phases (E ≈ 1): count from the first time it has relaxed below
@@ -129,15 +141,18 @@ def summarise(recorder: Recorder, *, quench: float | None, quench_run_s: float |
         cooling_time_s=cooling, peak_energy=float(settled.max()) if settled.size else 0.0,
         final_corr_length=correlation_length(recorder.last_theta) if recorder.last_theta is not None else 0.0,
         quench_corr_length=quench, quench_run_s=quench_run_s,
+        equal_time_quench_corr_length=equal_time_quench, equal_time_run_s=equal_time_run_s,
         hot_state_s=recorder.hot_state.t_s if recorder.hot_state else None, intention=intention)
 
 
 def write_report(directory: Path, recorder: Recorder, *, quench: float | None, quench_run_s: float | None,
-                 intention: str) -> SessionReport:
+                 intention: str, equal_time_quench: float | None = None,
+                 equal_time_run_s: float | None = None) -> SessionReport:
     """Write report.json and report.png into ``directory`` (created); returns the figures."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    report = summarise(recorder, quench=quench, quench_run_s=quench_run_s, intention=intention)
+    report = summarise(recorder, quench=quench, quench_run_s=quench_run_s, intention=intention,
+                       equal_time_quench=equal_time_quench, equal_time_run_s=equal_time_run_s)
     document = {**asdict(report), "series": recorder.series}
     (directory / "report.json").write_text(json.dumps(document, indent=1))
     try:
@@ -182,6 +197,11 @@ def plot_report(report: SessionReport, series: dict[str, list[float]], path: Pat
         axes[3].scatter([t[-1]], [report.quench_corr_length], marker="x", color="k", zorder=3,
                         label=f"stopping abruptly (quench from the hot state, then {report.quench_run_s:.0f} s): "
                               f"{report.quench_corr_length:.1f}")
+    if report.equal_time_quench_corr_length is not None:
+        axes[3].scatter([t[-1]], [report.equal_time_quench_corr_length], marker="+", s=80, color="#7a3fb5", zorder=3,
+                        label=f"quench held as long as the cooling and after ({report.equal_time_run_s:.0f} s): "
+                              f"{report.equal_time_quench_corr_length:.1f}")
+    if report.quench_corr_length is not None or report.equal_time_quench_corr_length is not None:
         axes[3].scatter([t[-1]], [report.final_corr_length], marker="o", color="#2c8a5a", zorder=3,
                         label=f"after slow cooling: {report.final_corr_length:.1f}")
     axes[3].set_ylabel("correlation length\n(cells)")

@@ -23,6 +23,7 @@ from visualizer.sessions.breath import REST, BreathPacer, BreathSample
 from visualizer.sessions.report import (
     Recorder,
     SessionReport,
+    equal_time_frames,
     quench_frames,
     quench_from,
     write_report,
@@ -121,11 +122,13 @@ class SessionDriver:
         values["temperature"] = max(values["temperature"] - self.session.annealer.temperature, 0.0)
         self.session.set_bases(self.session.base.replace(**values))
 
-    def _features(self, energy: str, music: FeatureSnapshot, fade: float) -> FeatureSnapshot:
+    def _features(self, energy: str, music: FeatureSnapshot, level: float) -> FeatureSnapshot:
+        """The field's input: the music's features, the drone's at ``level`` (fade × the cooling's
+        drive), or silence."""
         if energy == "music":
             return music
         if energy == "drone":
-            return drone_features(self.elapsed_s, self._breath, level=fade)
+            return drone_features(self.elapsed_s, self._breath, level=level)
         return SILENCE
 
     def frame(self, music: FeatureSnapshot, dt: float) -> tuple[FrameState, SessionView]:
@@ -140,7 +143,7 @@ class SessionDriver:
             self._breath = self._pacer.advance(dt, rate_per_min=phase.breath_rate, inhale=phase.inhale, exhale=phase.exhale)
         fade = self.timeline.fade(t)
         self._apply(targets, 0.0 if paused else dt)
-        state = self.session.advance(self._features(targets.energy, music, fade), dt)
+        state = self.session.advance(self._features(targets.energy, music, fade * targets.drive), dt)
         if self.bed is not None:
             self.bed.update(level=fade, breath=self._breath.value if self._breath.active else 0.5,
                             drone=targets.energy == "drone", paused=paused)
@@ -170,13 +173,16 @@ class SessionDriver:
             self.bed.speak(cue)
 
     def report(self, directory: Path) -> SessionReport:
-        """Write DIR/report.json and DIR/report.png (running the quench comparison first)."""
-        quench, frames = None, quench_frames(self.recorder, fps=FPS)
-        if frames > 0:
+        """Write DIR/report.json and DIR/report.png (running the quench comparisons first: for the
+        time after the cooling, and for the same total time as the cooling and what followed)."""
+        results = []
+        for frames in (quench_frames(self.recorder, fps=FPS), equal_time_frames(self.recorder, fps=FPS)):
             quench = quench_from(self.session, self.recorder.hot_state.theta, kernel=self.plan.phases[-1].kernel,
-                                 frames=frames, dt=1.0 / FPS)
-        return write_report(directory, self.recorder, quench=quench, quench_run_s=frames / FPS if frames else None,
-                            intention=self.intention)
+                                 frames=frames, dt=1.0 / FPS) if frames > 0 else None
+            results.append((quench, frames / FPS if frames else None))
+        (quench, quench_run_s), (equal, equal_run_s) = results
+        return write_report(directory, self.recorder, quench=quench, quench_run_s=quench_run_s,
+                            equal_time_quench=equal, equal_time_run_s=equal_run_s, intention=self.intention)
 
 
 def run_headless(plan: SessionPlan, *, report_dir: Path | None, fast: bool, intention: str = "",

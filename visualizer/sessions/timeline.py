@@ -7,6 +7,8 @@ previous phase's target to this one's over ``transition_s``: a morph, never a cu
 a ``cooling`` schedule instead carries its temperature down over its whole duration (the seed's
 long, gentle cooling) while its injection eases off like any other value: the energy drains
 below the threshold early and the field then cools slowly, as the annealer's own model does.
+The energy input's drive into the field (``Targets.drive``) falls along the same schedule, so a
+drone that keeps sounding through the cooling stops stirring the field as it cools.
 
 Every error is a ``SessionError`` with one line naming the file, the key and what is allowed.
 """
@@ -295,7 +297,8 @@ class Targets:
 
     kernel : (K1..K4, K_SW). injection (rad/s), temperature (rad²/s, the total the field
     should feel). palette_from, palette_to, palette_mix : the palette cross-fade (0 = from,
-    1 = to). lightness (L*), warmth (0..1). energy : the phase's energy input.
+    1 = to). lightness (L*), warmth (0..1). energy : the phase's energy input. drive : the share
+    (0..1) of that input's level that reaches the field: 1, except along a cooling schedule.
     """
 
     phase_index: int
@@ -309,6 +312,7 @@ class Targets:
     lightness: float
     warmth: float
     energy: str
+    drive: float = 1.0
 
 
 class Timeline:
@@ -339,8 +343,9 @@ class Timeline:
         tau = t_s - self.starts_s[i]
         w = ease(tau / phase.transition_s) if phase.transition_s > 0 else 1.0
         mix = lambda a, b: a + (b - a) * w
+        drive = 1.0
         if phase.cooling is not None:
-            left = self.cooling_fraction(phase.cooling, tau / phase.duration_s)
+            left = drive = self.cooling_fraction(phase.cooling, tau / phase.duration_s)
             temperature = phase.temperature + (previous.temperature - phase.temperature) * left
         else:
             temperature = mix(previous.temperature, phase.temperature)
@@ -350,7 +355,7 @@ class Timeline:
             injection=mix(previous.injection, phase.injection), temperature=temperature,
             palette_from=previous.palette, palette_to=phase.palette, palette_mix=w,
             lightness=mix(previous.lightness, phase.lightness), warmth=mix(previous.warmth, phase.warmth),
-            energy=phase.energy)
+            energy=phase.energy, drive=drive)
 
     def fade(self, t_s: float) -> float:
         """Whole-picture (and sound) level 0..1: eased in at the start, out at the end."""

@@ -118,6 +118,12 @@ class Annealer:
         self.temperature = c.hot_temperature * strength * left
         self.coupling_scale = 1.0 - c.coupling_drop * left
 
+    def heat(self) -> None:
+        """Turn hot now, as a climax driving the field past the threshold would: hot for
+        ``max_hot_s`` (or until a drive present now falls away), then the cooling schedule."""
+        if self.config.enabled:
+            self._turn_hot()
+
     def _turn_hot(self) -> None:
         self.phase, self._hot_s = "hot", 0.0
         self._drive_when_hot = self._drive
