@@ -198,3 +198,60 @@ def test_injection_pattern_spread_over_frames_equals_the_whole_sum_at_its_tick(m
         want = (np.sqrt(40 * 48) * a) @ patterns.astype(np.float64)
         got = injector.pattern(time_s=float(t), mode=mode)
         assert np.abs(got - want).max() <= 1e-5 * np.abs(want).max()
+
+
+def _wait_idle(cache, timeout_s=120.0):
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while cache.busy and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not cache.busy, "the background eigenmodes did not arrive"
+
+
+def test_background_eigenmodes_come_from_a_child_process_and_equal_the_synchronous_ones(tmp_path, monkeypatch):
+    """The live path computes graph modes in the child of modes_process (no GIL shared with the
+    frame loop); they are the same modes the synchronous path computes on the caller's thread."""
+    import os
+
+    from visualizer.sim import modes_process
+    from visualizer.sim.harmonics import HarmonicsCache
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))  # no disk cache shared between the two paths
+    links = draw_small_world(24 * 20, 2, np.random.default_rng(3))
+    args = dict(height=24, width=20, neighborhood="diamond", boundary="wrap", count=12, small_world=links,
+                k=NN_DMT_K, k_sw=5.0)
+    live = HarmonicsCache()
+    first = live.get(**args)  # the lattice modes now, the graph modes behind
+    assert first.kind == "fourier"
+    _wait_idle(live)
+    background = live.get(**args)
+    live.close()
+    child = modes_process.SHARED._child
+    assert child is not None and child.pid != os.getpid() and child.poll() is None
+    assert background.kind == "graph" and not live.status
+    for path in tmp_path.rglob("*.npz"):
+        path.unlink()
+    here = HarmonicsCache(synchronous=True).get(**args)
+    np.testing.assert_allclose(background.eigenvalues, here.eigenvalues, rtol=1e-6, atol=1e-9)
+    overlap = np.abs(background.flat.astype(np.float64) @ here.flat.T.astype(np.float64))
+    assert np.allclose(overlap.diagonal(), 1.0, atol=1e-3)  # the same modes (up to sign)
+
+
+def test_a_failure_in_the_eigenmode_process_is_shown_and_the_modes_in_use_stay(tmp_path, monkeypatch):
+    from visualizer.sim.harmonics import HarmonicsCache
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    links = draw_small_world(24 * 20, 2, np.random.default_rng(4))
+    args = dict(height=24, width=20, neighborhood="diamond", boundary="wrap", count=12, k_sw=5.0)
+    cache = HarmonicsCache()
+    cache.get(k=NN_DMT_K, small_world=links, **args)
+    _wait_idle(cache)
+    in_use = cache.get(k=NN_DMT_K, small_world=links, **args)
+    broken = links.copy()
+    broken[0, 0] = 10**6  # a link to a cell that does not exist: the child's Laplacian cannot be built
+    cache.get(k=NN_DMT_K, small_world=broken, **args)
+    _wait_idle(cache)
+    assert cache.status.startswith("eigenmodes failed") and "index" in cache.status
+    assert cache.get(k=NN_DMT_K, small_world=broken, **args) is in_use
+    cache.close()

@@ -32,6 +32,7 @@ import scipy.sparse.linalg
 from numba import njit, prange
 
 from visualizer.paths import user_cache_dir
+from visualizer.sim import modes_process
 from visualizer.sim.kernels import sin_cos
 from visualizer.sim.neighbourhood import lattice_taps
 
@@ -211,15 +212,54 @@ class ModesRequest:
     links_digest: str
 
 
+def lattice_modes_for(r: ModesRequest, links: np.ndarray) -> Harmonics:
+    """The lattice part's modes for request ``r`` (exact on a torus; the graph's start vectors)."""
+    weights, _ = kernel_weights(r.k, r.k_sw, neighborhood=r.neighborhood, links=links.shape[1])
+    return lattice_harmonics(r.height, r.width, neighborhood=r.neighborhood, boundary=r.boundary,
+                             count=r.count, weights=weights)
+
+
+def compute_modes(r: ModesRequest, links: np.ndarray, *, folder: Path | None = None) -> Harmonics:
+    """The eigenmodes for request ``r`` with small-world targets ``links`` (H·W, L): the lattice
+    modes when there are no links (or no small-world coupling, or the grid is too large), else the
+    graph's, from the disk cache in ``folder`` (default ``cache_dir()``) or by LOBPCG (then
+    written to it)."""
+    lattice = lattice_modes_for(r, links)
+    if links.shape[1] == 0 or r.height * r.width > GRAPH_MODES_MAX_CELLS or r.k_sw == 0.0 and r.k is not None:
+        return lattice
+    path = (folder or cache_dir()) / f"{hashlib.sha1(repr(r).encode()).hexdigest()[:20]}.npz"
+    try:
+        with np.load(path) as f:
+            return Harmonics(f["modes"], f["eigenvalues"], "graph")
+    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as e:
+        if path.exists():
+            log.warning("eigenmode cache %s unreadable (%s): recomputing", path, e)
+    weights, sw_weight = kernel_weights(r.k, r.k_sw, neighborhood=r.neighborhood, links=links.shape[1])
+    laplacian = graph_laplacian(r.height, r.width, neighborhood=r.neighborhood, boundary=r.boundary,
+                                small_world=links, weights=weights, small_world_weight=sw_weight)
+    result = graph_harmonics(laplacian, lattice)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f"{path.stem}.{os.getpid()}.partial.npz")  # a run cut short leaves no torn file
+        np.savez(partial, modes=result.modes, eigenvalues=result.eigenvalues)
+        os.replace(partial, path)
+    except OSError as e:
+        log.warning("could not cache eigenmodes in %s: %s", path.parent, e)
+    return result
+
+
 class HarmonicsCache:
     """The eigenmodes of the field's current coupling operator, recomputed when the kernel changes
-    enough, on a background thread (the last modes stand in meanwhile; only the very first set for
-    a grid is computed on the caller's thread), or all on the caller's thread when ``synchronous``
-    (headless runs that must repeat exactly: trace, render, tests). Graph modes (with small-world links) are cached on
-    disk. A failure is logged once, shown in ``status``, and the lattice modes stay in use."""
+    enough: in the background by default (a thread hands requests to the child process of
+    ``modes_process`` and waits; the last modes stand in meanwhile; only the lattice modes of the
+    very first set for a grid are computed on the caller's thread), or all on the caller's thread
+    when ``synchronous`` (headless runs that must repeat exactly: trace, render, tests). Graph
+    modes (with small-world links) are cached on disk. A failure is logged once, shown in
+    ``status``, and the modes in use stay."""
 
     def __init__(self, *, synchronous: bool = False) -> None:
         self.synchronous = synchronous  # compute on the caller's thread: slower, but deterministic
+        self._compute = compute_modes if synchronous else self._compute_in_child
         self._done: dict[ModesRequest, Harmonics] = {}
         self._lock = threading.Lock()
         self._wanted: ModesRequest | None = None
@@ -270,7 +310,7 @@ class HarmonicsCache:
                 self._start()
                 return self._current[grid]
         if ready is None:  # the first modes for this grid: the lattice part now, the rest behind
-            ready = self._lattice_modes(request, links)
+            ready = lattice_modes_for(request, links)
             with self._lock:
                 self._wanted, self._wanted_links = request, links
                 self._wake.set()
@@ -280,10 +320,8 @@ class HarmonicsCache:
         return ready
 
     @staticmethod
-    def _lattice_modes(r: ModesRequest, links: np.ndarray) -> Harmonics:
-        weights, _ = kernel_weights(r.k, r.k_sw, neighborhood=r.neighborhood, links=links.shape[1])
-        return lattice_harmonics(r.height, r.width, neighborhood=r.neighborhood, boundary=r.boundary,
-                                 count=r.count, weights=weights)
+    def _compute_in_child(r: ModesRequest, links: np.ndarray) -> Harmonics:
+        return modes_process.SHARED.compute(r, links, folder=cache_dir())  # the cache dir as of now
 
     def _start(self) -> None:
         if self._thread is None or not self._thread.is_alive():
@@ -292,10 +330,6 @@ class HarmonicsCache:
             self._thread.start()
 
     def _work(self) -> None:
-        try:  # below the render threads: a slower result, never a dropped frame
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
-        except (AttributeError, OSError):
-            pass
         while not self._stop.is_set():
             self._wake.wait(0.5)
             with self._lock:
@@ -321,35 +355,10 @@ class HarmonicsCache:
                                   request.count] = result
                 self._busy = False
 
-    def _compute(self, r: ModesRequest, links: np.ndarray) -> Harmonics:
-        lattice = self._lattice_modes(r, links)
-        if links.shape[1] == 0 or r.height * r.width > GRAPH_MODES_MAX_CELLS or r.k_sw == 0.0 and r.k is not None:
-            return lattice
-        path = cache_dir() / f"{hashlib.sha1(repr(r).encode()).hexdigest()[:20]}.npz"
-        try:
-            with np.load(path) as f:
-                return Harmonics(f["modes"], f["eigenvalues"], "graph")
-        except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as e:
-            if path.exists():
-                log.warning("eigenmode cache %s unreadable (%s): recomputing", path, e)
-        weights, sw_weight = kernel_weights(r.k, r.k_sw, neighborhood=r.neighborhood, links=links.shape[1])
-        laplacian = graph_laplacian(r.height, r.width, neighborhood=r.neighborhood, boundary=r.boundary,
-                                    small_world=links, weights=weights, small_world_weight=sw_weight)
-        result = graph_harmonics(laplacian, lattice)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            partial = path.with_name(f"{path.stem}.{os.getpid()}.partial.npz")  # a run cut short leaves no torn file
-            np.savez(partial, modes=result.modes, eigenvalues=result.eigenvalues)
-            os.replace(partial, path)
-        except OSError as e:
-            log.warning("could not cache eigenmodes in %s: %s", path.parent, e)
-        return result
-
     def close(self, timeout_s: float = 0.5) -> None:
-        """Stop the worker; waits up to ``timeout_s``. A running LOBPCG cannot be interrupted: it
-        is left to end with the process (a daemon thread; OpenBLAS runs single-threaded, so no
-        BLAS pool is left to join at exit, see visualizer/__init__.py), and quitting never waits
-        seconds for it."""
+        """Stop the worker thread; waits up to ``timeout_s``. A computation in flight is not
+        waited for: it runs to its end in the child process and is dropped (the thread waiting for
+        it is a daemon), so quitting never waits seconds for it."""
         self._stop.set()
         self._wake.set()
         if self._thread is not None:

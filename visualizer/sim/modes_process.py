@@ -1,0 +1,108 @@
+"""Eigenmodes computed in a child process that runs only on otherwise idle CPU time.
+
+LOBPCG runs for seconds of mostly Python-level NumPy. In a thread of the app it would share the
+GIL with the frame loop, and a niced thread that holds the GIL while the scheduler keeps it off the
+CPU stalls the frame that wants it back (priority inversion): tens of milliseconds on a 2-core
+machine. A child process shares nothing with the frame loop but the cores, and at nice 19 it
+gets little of them while the frames want them. (Not SCHED_IDLE: beside busy processes it would
+never run, and a session would wait for its modes for ever.)
+
+One child serves the whole process, started on first use; requests are served one at a time.
+Protocol: pickled ``(ModesRequest, links, cache folder)`` on the child's stdin; the answer on its stdout is a
+pickled ``("ok", Harmonics, warnings)`` or ``("error", text, warnings)``. The child dies with its
+parent (PR_SET_PDEATHSIG) and when its stdin closes; a request still in flight when a session
+closes runs to its end and is dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+
+class ModesProcess:
+    """A lazily started child process that computes eigenmodes (``compute``), one request at a time."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._child: subprocess.Popen | None = None
+
+    def compute(self, request, links: np.ndarray, *, folder: Path):
+        """The modes for ``request`` (a ModesRequest) and small-world targets ``links`` (H·W, L),
+        computed by the child, with its disk cache in ``folder``. Blocks the calling thread (not the GIL) until the answer arrives.
+        Raises RuntimeError when the computation fails or the child died (the next call starts a
+        new one)."""
+        with self._lock:
+            child = self._running_child()
+            try:
+                pickle.dump((request, links, folder), child.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+                child.stdin.flush()
+                status, payload, warnings = pickle.load(child.stdout)
+            except (OSError, EOFError, pickle.UnpicklingError) as e:
+                self._child = None
+                raise RuntimeError(f"the eigenmode process stopped (exit code {child.poll()})") from e
+        for message in warnings:
+            log.warning("%s", message)
+        if status != "ok":
+            raise RuntimeError(payload)
+        return payload
+
+    def _running_child(self) -> subprocess.Popen:
+        if self._child is None or self._child.poll() is not None:
+            self._child = subprocess.Popen([sys.executable, "-m", __name__], stdin=subprocess.PIPE,
+                                           stdout=subprocess.PIPE, close_fds=True)
+        return self._child
+
+
+SHARED = ModesProcess()  # the one child of this process
+
+
+def _lowest_priority() -> None:
+    os.nice(19)
+    try:  # die with the parent, even mid-computation
+        import ctypes
+
+        ctypes.CDLL(None).prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL
+    except (OSError, AttributeError):
+        pass
+
+
+def _serve() -> None:
+    """The child's loop: read a request, answer it, until stdin closes."""
+    _lowest_priority()
+    import visualizer.sim.harmonics as harmonics
+
+    collected: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            collected.append(record.getMessage())
+
+    harmonics.log.addHandler(Collect(logging.WARNING))
+    harmonics.log.propagate = False
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    while True:
+        try:
+            request, links, folder = pickle.load(stdin)
+        except EOFError:
+            return
+        try:
+            answer = ("ok", harmonics.compute_modes(request, links, folder=folder), collected[:])
+        except Exception as e:  # noqa: BLE001 — reported to the parent, which shows it
+            answer = ("error", f"{type(e).__name__}: {e}", collected[:])
+        collected.clear()
+        pickle.dump(answer, stdout, protocol=pickle.HIGHEST_PROTOCOL)
+        stdout.flush()
+
+
+if __name__ == "__main__":
+    _serve()
