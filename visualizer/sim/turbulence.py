@@ -52,6 +52,9 @@ class Turbulence:
         self._bank = np.stack([self._smooth_unit_noise(shape) for _ in range(BANK_FIELDS)])
         self._state = self._smooth_unit_noise(shape)
         self._out = np.zeros(shape, np.float32)
+        # load (or compile) the kernel now, at start-up, not on the first hot frame of a show
+        _ou_update(self._state.copy(), self._bank[0], 0, 0, np.float32(1.0), np.float32(0.0), np.float32(0.0),
+                   self._out)
 
     def _smooth_unit_noise(self, shape: tuple[int, int]) -> np.ndarray:
         """White noise smoothed over ``correlation_cells`` on the torus, unit variance per cell."""

@@ -193,6 +193,7 @@ def main(argv: list[str] | None = None) -> int:
         "preset_frame_max_ms": presets_max,
         "session_work_ms": work,
         "lightness_route_max_over_median": float(mosaic.max() / np.median(mosaic)),
+        "lightness_route_600_max_over_median": float(mosaic[:600].max() / np.median(mosaic[:600])),
         "frame_work_one_thread_ms": {name: {"p50": float(np.median(ms)), "p99": float(np.percentile(ms, 99)),
                                             "max": float(ms.max())} for name, ms in one_thread.items()},
         "output_4k_ms": render.get("output_4k_ms"),
@@ -216,7 +217,8 @@ def main(argv: list[str] | None = None) -> int:
         rows.append((f"end-to-end nn-dmt {size}² at 1920×1080", percentiles(ms)))
     for name, worst in presets_max.items():
         rows.append((f"{name} 256², worst frame of {args.preset_frames}", f"{worst:6.2f} ms"))
-    rows.append(("mosaic (lightness on the beat): worst / median frame", f"{result['lightness_route_max_over_median']:.2f}"))
+    rows.append(("mosaic (lightness on the beat): worst / median frame, first 600 | all",
+                 f"{result['lightness_route_600_max_over_median']:.2f} | {result['lightness_route_max_over_median']:.2f}"))
     for name, ms in one_thread.items():
         rows.append((f"frame work {name}² at 1920×1080, one thread (CPU)", percentiles(ms) + f"   max/p50 {ms.max() / np.median(ms):.2f}"))
     for size, parts in work.items():
