@@ -9,7 +9,14 @@ from visualizer import presets
 from visualizer.sim import Field, FieldConfig
 from visualizer.sim.annealing import Annealer, AnnealingConfig
 from visualizer.sim.harmonics import InjectionConfig, Injector, graph_harmonics, graph_laplacian, lattice_harmonics
-from visualizer.sim.measures import antiphase_fraction, count_patches, harmonic_spectrum, local_order, measure
+from visualizer.sim.measures import (
+    antiphase_fraction,
+    count_patches,
+    harmonic_spectrum,
+    local_order,
+    measure,
+    vortex_count,
+)
 from visualizer.sim.neighbourhood import draw_small_world
 
 NO_LINKS = np.zeros((24 * 20, 0), np.int32)
@@ -141,6 +148,17 @@ def test_measures_of_known_states():
     halves[:, [0, 1, 8, 9, 16, 17, 24, 25]] = np.random.default_rng(0).uniform(0, 2 * np.pi, (32, 8))  # disordered seams
     assert count_patches(halves) == 4
     assert antiphase_fraction(halves) < 0.2
+
+
+def test_vortex_count_sees_defects_not_twists():
+    y, x = np.indices((32, 32)).astype(np.float64)
+    pair = np.arctan2(y - 10.5, x - 10.5) - np.arctan2(y - 20.5, x - 20.5)  # a vortex and an antivortex
+    checker = np.pi * ((x + y) % 2)
+    assert vortex_count(pair) == 2
+    assert vortex_count(2 * np.pi * x / 32) == 0  # a twisted state winds around the torus without a defect
+    assert vortex_count(checker, antiphase=True) == 0
+    assert vortex_count(pair + checker, antiphase=True) == 2
+    assert vortex_count(np.random.default_rng(0).uniform(0, 2 * np.pi, (32, 32))) > 200  # random: ~1/3 of 1024
 
 
 def test_5meo_is_more_coherent_than_nn_dmt_which_shows_antiphase_neighbours():

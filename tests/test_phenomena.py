@@ -79,12 +79,18 @@ def test_nn_dmt_with_music_shows_competing_in_phase_and_anti_phase_clusters(nn_d
 @pytest.mark.parametrize("preset", ["5meo", "nn-dmt"])
 def test_slow_cooling_and_a_quench_from_the_preset_own_hot_phase_both_crystallise(preset):
     """The preset's annealer turns hot in a quiet passage, then (a) runs its own cooling schedule,
-    (b) a copy of the hot state is quenched; both for cooling_time_s + settle. Both must order out
-    of the melted hot state. Which ends larger is NOT asserted: at the presets' settings the final
-    domain size is set by the natural frequencies (the frequency-locked state), and slow/quench is
-    a draw around 1 (48², seeds 0–7: docs/notes/annealing.md), not the 1.5× the issue asks for."""
-    result = compare_cooling(preset, size=48, seed=0)
-    assert result.hot < 3.0  # melted: measured 0.96 (5meo), 2.1 (nn-dmt)
-    assert min(result.slow, result.quench) > 1.8 * result.hot  # measured ≥ 4.2 and ≥ 5.1
+    (b) a copy of the hot state is quenched, (c) a perfectly ordered field is started; all three
+    for cooling_time_s + settle, same frequencies. (a) and (b) must order out of the melted hot
+    state. Which of them ends larger is NOT asserted, and slow cooling does not give the 1.5× the
+    issue asks for: the natural frequencies pull every history to the same frequency-locked
+    state, so even the perfectly ordered start ends as small as the quench — the assertion below
+    (medians over seeds 0–2 at 48², measured ordered / quench 0.97 for 5meo, 1.03 for nn-dmt;
+    64², seeds 0–5: 3.67 vs 3.88 and 5.00 vs 4.89 cells). docs/notes/annealing.md has the tables."""
+    results = [compare_cooling(preset, size=48, seed=seed) for seed in range(3)]
+    for result in results:
+        assert result.hot < 3.0  # melted: measured 0.85–0.99 (5meo), 1.9–2.1 (nn-dmt)
+        assert min(result.slow, result.quench) > 1.8 * result.hot  # measured ≥ 3.9 and ≥ 4.5
     cooling_s = {"5meo": 10.0, "nn-dmt": 6.0}[preset]
-    assert result.run_s == pytest.approx(cooling_s + SETTLE_S)
+    assert results[0].run_s == pytest.approx(cooling_s + SETTLE_S)
+    from_order = np.median([r.ordered / r.quench for r in results])
+    assert 0.75 < from_order < 1.3  # perfect order buys nothing after the same time

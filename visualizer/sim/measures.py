@@ -140,6 +140,23 @@ def correlation_length(theta: np.ndarray) -> float:
     return float(r - 1 + (a - 1 / np.e) / (a - b))
 
 
+def vortex_count(theta: np.ndarray, *, antiphase: bool = False) -> int:
+    """Topological defects: plaquettes of 2×2 neighbouring cells (periodic) around which the phase
+    winds by ±2π. ``antiphase``: count them in θ + π·((x + y) mod 2), where a checkerboard is one
+    ordered domain (kernels whose nearest ring repels). θ : (H, W) rad."""
+    phase = theta.astype(np.float64)
+    if antiphase:
+        y, x = np.indices(theta.shape)
+        phase = phase + np.pi * ((x + y) % 2)
+
+    def step(axis: int) -> np.ndarray:  # wrapped difference to the next cell along axis, in (−π, π]
+        return np.remainder(np.roll(phase, -1, axis) - phase + np.pi, 2 * np.pi) - np.pi
+
+    along_x, along_y = step(1), step(0)
+    circulation = along_x + np.roll(along_y, -1, 1) - np.roll(along_x, -1, 0) - along_y
+    return int(np.count_nonzero(np.abs(circulation) > np.pi))
+
+
 def measure(theta: np.ndarray, harmonics: Harmonics, *, wrap: bool = True,
             corr_length: float | None = None) -> Measures:
     """All measures of one field state (``corr_length`` given: used as is, e.g. measured on

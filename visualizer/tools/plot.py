@@ -2,7 +2,8 @@
 the music beside what the field did: audio energy and bass, the annealer's energy E and
 temperature T, the order R, the number of patches and the correlation length, the routed K3/K_SW,
 and what the preset's own slow cooling gives against a quench from the same hot state.
-``--table`` prints the trace figures of every preset on the demo track and on a real recording.
+``--table`` prints the trace figures of every preset on the demo track and on a real recording;
+``--cooling-seeds N`` the cooling comparison over seeds (slow, quench, perfect order, vortices).
 
 Needs matplotlib (``pip install -e '.[test]'`` brings it).
 """
@@ -20,7 +21,7 @@ from visualizer.audio.demo import demo_paths
 from visualizer.audio.engine import LockstepAudio
 from visualizer.audio.features import FeatureSnapshot
 from visualizer.session import MEASURE_EVERY, Session
-from visualizer.sim.measures import correlation_length
+from visualizer.sim.measures import correlation_length, vortex_count
 
 FPS = 60
 SETTLE_S = 2.0  # both branches of a cooling comparison end with this long at their final settings
@@ -63,11 +64,17 @@ def record(*, preset: str = "nn-dmt", seconds: float = 48.0, size: int = 128, se
 class CoolingComparison:
     """Correlation lengths (cells, ``measures.correlation_length``): ``hot`` as cooling began,
     ``slow`` after the preset's own cooling schedule, ``quench`` after an instant quench from the
-    same hot state held for the same time ``run_s`` (s)."""
+    same hot state held for the same time ``run_s`` (s), and ``ordered`` after a perfectly ordered
+    start (uniform; the checkerboard where the nearest ring repels) held as long: the state the
+    natural frequencies pull every history toward (one domain only if they let it stay one).
+    ``slow_vortices`` / ``quench_vortices``: the topological defects left (``measures.vortex_count``)."""
 
     hot: float
     slow: float
     quench: float
+    ordered: float
+    slow_vortices: int
+    quench_vortices: int
     run_s: float
 
 
@@ -79,10 +86,11 @@ def _advance(session: Session, seconds: float) -> None:
 def compare_cooling(preset: str, *, size: int = 64, seed: int = 0, theta: np.ndarray | None = None) -> CoolingComparison:
     """Heat the preset's field (from ``theta``, else its random start) with its annealer's own hot
     phase in a quiet passage, then from the state as cooling begins run (a) the annealer's
-    cooling schedule and (b) an instant quench (temperature 0, full coupling), each for
-    cooling_time_s + SETTLE_S, same seed (same frequencies and links)."""
+    cooling schedule, (b) an instant quench (temperature 0, full coupling) and (c) the same from
+    perfect order, each for cooling_time_s + SETTLE_S, same seed (same frequencies and links)."""
     session = Session.from_preset(preset, size=(size, size), seed=seed, deterministic=True)
     quench = Session(session.preset, size=(size, size), seed=seed, deterministic=True)
+    ordered = Session(session.preset, size=(size, size), seed=seed, deterministic=True)
     try:
         if theta is not None:
             session.field.theta = theta
@@ -90,20 +98,26 @@ def compare_cooling(preset: str, *, size: int = 64, seed: int = 0, theta: np.nda
         while session.annealer.phase == "hot":
             session.advance(QUIET, 1 / FPS)
         quench.field.theta = session.field.theta
+        antiphase = session.live.k[0] < 0
+        y, x = np.indices(ordered.field.shape)
+        ordered.field.theta = np.pi * ((x + y) % 2) if antiphase else np.zeros(ordered.field.shape)
         hot = correlation_length(session.field.theta)
         run_s = session.preset.annealing.cooling_time_s + SETTLE_S
-        _advance(session, run_s)
-        _advance(quench, run_s)
+        for branch in (session, quench, ordered):
+            _advance(branch, run_s)
         return CoolingComparison(hot, correlation_length(session.field.theta), correlation_length(quench.field.theta),
-                                 run_s)
+                                 correlation_length(ordered.field.theta),
+                                 vortex_count(session.field.theta, antiphase=antiphase),
+                                 vortex_count(quench.field.theta, antiphase=antiphase), run_s)
     finally:
-        session.close()
-        quench.close()
+        for branch in (session, quench, ordered):
+            branch.close()
 
 
 def table(names: list[str], tracks: list[Path], *, seconds: float, size: int, seed: int) -> list[dict]:
     """One row per preset and track: median R, hot share, median patches and anti-phase share over
-    the run, and the cooling comparison from the field as the run ended."""
+    the run, and the cooling comparison from the field as the run ended (with the ordered start's
+    length and the vortices left after slow cooling / the quench)."""
     rows = []
     for track in tracks:
         for name in names:
@@ -112,15 +126,38 @@ def table(names: list[str], tracks: list[Path], *, seconds: float, size: int, se
                    "hot": float(np.mean(series["hot"])), "patches": float(np.median(series["patches"])),
                    "anti_phase": float(np.median(series["anti_phase"])),
                    "corr_length": float(np.median(series["corr_length"]))}
-            cooled = "annealing off | | |"
+            cooled = "annealing off | | | | |"
             if presets.load(presets.resolve(name)).annealing.enabled:
                 cooling = compare_cooling(name, size=size, seed=seed, theta=theta)
-                row.update(slow=cooling.slow, quench=cooling.quench, cooling_run_s=cooling.run_s)
-                cooled = f"{cooling.slow:.1f} | {cooling.quench:.1f} | {cooling.slow / cooling.quench:.2f} |"
+                row.update(slow=cooling.slow, quench=cooling.quench, ordered=cooling.ordered,
+                           slow_vortices=cooling.slow_vortices, quench_vortices=cooling.quench_vortices,
+                           cooling_run_s=cooling.run_s)
+                cooled = (f"{cooling.slow:.1f} | {cooling.quench:.1f} | {cooling.slow / cooling.quench:.2f} | "
+                          f"{cooling.ordered:.1f} | {cooling.slow_vortices} / {cooling.quench_vortices} |")
             rows.append(row)
             print(f"| {name} | {track.stem} | {row['R']:.2f} | {row['hot']:.2f} | {row['patches']:.0f} | "
                   f"{row['anti_phase']:.2f} | {row['corr_length']:.1f} | {cooled}", flush=True)
     return rows
+
+
+def cooling_seeds(name: str, *, seeds: int, size: int) -> list[CoolingComparison]:
+    """``compare_cooling`` from the preset's random start for seeds 0..seeds−1, printed as a
+    markdown table (one row per seed, then the medians)."""
+    print(f"| {name}, {size}², seed | hot | after slow cooling | after a quench | slow / quench | from perfect order "
+          f"| vortices after slow cooling | vortices after a quench |")
+    print("|---|---|---|---|---|---|---|---|")
+    results = []
+    for seed in range(seeds):
+        c = compare_cooling(name, size=size, seed=seed)
+        results.append(c)
+        print(f"| {seed} | {c.hot:.2f} | {c.slow:.2f} | {c.quench:.2f} | {c.slow / c.quench:.2f} | {c.ordered:.2f} "
+              f"| {c.slow_vortices} | {c.quench_vortices} |", flush=True)
+    median = {key: float(np.median([getattr(c, key) for c in results]))
+              for key in ("hot", "slow", "quench", "ordered", "slow_vortices", "quench_vortices")}
+    ratio = float(np.median([c.slow / c.quench for c in results]))
+    print(f"| median | {median['hot']:.2f} | {median['slow']:.2f} | {median['quench']:.2f} | {ratio:.2f} "
+          f"| {median['ordered']:.2f} | {median['slow_vortices']:g} | {median['quench_vortices']:g} |")
+    return results
 
 
 def plot(series: dict[str, np.ndarray], out: Path, *, title: str, cooling: CoolingComparison | None = None) -> Path:
@@ -154,6 +191,8 @@ def plot(series: dict[str, np.ndarray], out: Path, *, title: str, cooling: Cooli
                         label=f"after the preset's slow cooling: {cooling.slow:.1f}")
         axes[3].axhline(cooling.quench, color="k", ls=":", lw=1,
                         label=f"after a quench, same {cooling.run_s:.0f} s: {cooling.quench:.1f}")
+        axes[3].axhline(cooling.ordered, color="tab:green", ls="-.", lw=1,
+                        label=f"from perfect order, same time: {cooling.ordered:.1f}")
     axes[4].plot(t, series["k3"], label="K3 (live)")
     axes[4].plot(t, series["k_sw"], label="K_SW (live)")
     axes[4].plot(t, series["injection"], label="injection gain")
@@ -184,11 +223,17 @@ def main(argv: list[str] | None = None) -> int:
                         help="print the trace figures of every preset on the demo track and ballroom_waltz "
                              "(a markdown table) instead of plotting")
     parser.add_argument("--presets", help="with --table: only these presets (comma-separated)")
+    parser.add_argument("--cooling-seeds", type=int, metavar="N",
+                        help="print the preset's slow cooling vs quench vs perfect order for seeds 0..N−1 "
+                             "(from its random start, --size) instead of plotting")
     args = parser.parse_args(argv)
+    if args.cooling_seeds:
+        cooling_seeds(args.preset, seeds=args.cooling_seeds, size=args.size)
+        return 0
     if args.table:
         print("| preset | track | median R | hot share | patches | anti-phase | corr. length | after slow cooling "
-              "| after a quench | slow / quench |")
-        print("|---|---|---|---|---|---|---|---|---|---|")
+              "| after a quench | slow / quench | from perfect order | vortices slow / quench |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|---|")
         names = args.presets.split(",") if args.presets else [path.stem for path in presets.discover()]
         table(names, [demo_paths()[0], WALTZ],
               seconds=args.seconds, size=args.size, seed=args.seed)
