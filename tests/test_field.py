@@ -72,6 +72,27 @@ def test_steps_follow_the_reference_over_many_steps_at_a_preset_like_setting():
     assert circular_error(field.theta, expected) <= 1e-3  # 50 float32 steps of a coupled, non-chaotic run
 
 
+def test_every_write_to_theta_between_steps_is_seen_by_the_next_step():
+    # a guard for any cache of sin θ and cos θ kept across steps: assignment, an in-place write
+    # of one edge row (whose halo copies sit at the far edge) and a reseed must each reach it
+    field = Field(FieldConfig(height=17, width=19, small_world_links=2, seed=3))
+    k, k_sw = (9.0, -4.0, 6.0, 2.0), 8.0
+
+    def step_matches_the_reference():
+        expected = reference_step(field.theta, field.omega, field.small_world, dt=0.05, k=k, k_sw=k_sw,
+                                  neighborhood="diamond", boundary="wrap")
+        field.step(dt=0.05, k=k, k_sw=k_sw)
+        return circular_error(field.theta, expected) <= 1e-4
+
+    assert step_matches_the_reference() and step_matches_the_reference()
+    field.theta = np.mod(field.theta + 1.0, 2 * np.pi)
+    assert step_matches_the_reference()
+    field.theta[0, :] = np.mod(field.theta[0, :] + 2.0, 2 * np.pi)
+    assert step_matches_the_reference()
+    field.reseed(5)
+    assert step_matches_the_reference()
+
+
 def test_result_does_not_depend_on_the_thread_count():
     threads = numba.get_num_threads()
     results = []
