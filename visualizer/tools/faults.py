@@ -46,7 +46,9 @@ def run_frames(session: Session, frames: int, features: FeatureSnapshot = Featur
 def nan_in_theta() -> Row:
     session = Session.from_preset("5meo", size=SIZE)
     run_frames(session, 30)
-    session.field.theta[10:20, 10:20] = np.nan
+    theta = session.field.theta.copy()
+    theta[10:20, 10:20] = np.nan
+    session.field.theta = theta
     state = run_frames(session, 12)
     finite = bool(np.isfinite(state.theta).all())
     return Row("NaN forced into θ (100 cells)", "the cells are redrawn; the picture keeps moving",
