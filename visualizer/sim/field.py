@@ -94,10 +94,8 @@ class Field:
                               for shell in range(1, MAX_DISTANCE + 1)]
         self._satisfaction_rows = np.zeros(h, np.float64)
         self._k_shell = np.zeros(MAX_DISTANCE, np.float32)
-        # (sin θ, cos θ) padded, and packed for the links: [current] holds θ's unless
-        # _trig_stale; a step writes the other
+        # (sin θ, cos θ) padded: [current] holds θ's unless _trig_stale; a step writes the other
         self._trig_pads = np.zeros((2, h + 2 * HALO, 2 * (w + 2 * HALO)), np.float32)
-        self._packed_trigs = np.zeros((2, h * w), np.int32)
         self._current = 0
         self._trig_stale = True
         self._scratch = np.zeros((numba.config.NUMBA_NUM_THREADS, 5, 2 * (w + 2 * HALO)), np.float32)
@@ -147,6 +145,8 @@ class Field:
         if value.size and (value.min() < 0 or value.max() >= n_cells):
             raise ValueError(f"small_world indices must lie in 0..{n_cells - 1}")
         self._small_world = value
+        ys, xs = np.divmod(value, self.config.width)
+        self._small_world_lanes = (2 * ((ys + HALO) * (self.config.width + 2 * HALO) + xs + HALO)).astype(np.int32)
         self._inv_n = (1.0 / (self._lattice_counts + value.shape[1])).astype(np.float32)
         self._uniform_inv_n = np.float32(self._inv_n.flat[0] if self.config.boundary == "wrap" else 0.0)
         inv_n = self._inv_n.astype(np.float64)
@@ -202,18 +202,17 @@ class Field:
         """
         self._k_shell[:] = k
         wrap = self.config.boundary == "wrap"
-        now, after = self._current, 1 - self._current
+        trig_pad, next_trig_pad = self._trig_pads[self._current], self._trig_pads[1 - self._current]
         if self._trig_stale:
-            fill_trig(self._theta, self._trig_pads[now], self._packed_trigs[now], wrap)
+            fill_trig(self._theta, trig_pad, wrap)
         noise_std = np.float32(np.sqrt(2.0 * max(temperature, 0.0) * dt))
         coupled_step(
             self._theta, self._omega, self._no_forcing if forcing is None else forcing, forcing is not None,
-            self._trig_pads[now], self._packed_trigs[now], self._trig_pads[after], self._packed_trigs[after], wrap,
-            self._k_shell, self.config.neighborhood == "diamond", self._small_world,
+            trig_pad, next_trig_pad, wrap, self._k_shell, self.config.neighborhood == "diamond", self._small_world_lanes,
             np.float32(k_sw), self._inv_n, self._uniform_inv_n, self._noise_table, noise_std,
             int(self._rng.integers(2**62)) if noise_std > 0 else 0, np.float32(dt), self._scratch,
             self._satisfaction_rows, measure_energy)
-        self._current, self._trig_stale = after, False
+        self._current, self._trig_stale = 1 - self._current, False
         if not measure_energy:
             return None
         strength = self.kernel_strength(k, k_sw)

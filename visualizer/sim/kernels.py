@@ -34,8 +34,6 @@ INV_TWO_PI = np.float32(1.0 / (2.0 * np.pi))
 _HALF_PI = np.float32(np.pi / 2)
 _TWO_OVER_PI = np.float32(2 / np.pi)
 NOISE_TABLE_BITS = 18  # 2^18 standard normals, 1 MiB
-PACKED_SCALE = 32767  # packed sin θ and cos θ are int16 multiples of 1/PACKED_SCALE
-_INV_PACKED_SCALE = np.float32(1 / PACKED_SCALE)
 
 _JIT = dict(parallel=True, fastmath=True, cache=True, nogil=True)
 
@@ -69,39 +67,21 @@ def trig_maps(theta):
     return sin_t, cos_t
 
 
-@njit(inline="always", cache=True)
-def _pack(s, c):
-    """(sin, cos) in [−1, 1] as one int32: round(sin·PACKED_SCALE) in the low 16 bits, cos's in
-    the high 16 (error ≤ 1.5e-5 each). A small-world link then loads 4 bytes, not 8."""
-    s_q = np.int32(np.floor(s * np.float32(PACKED_SCALE) + np.float32(0.5)))
-    c_q = np.int32(np.floor(c * np.float32(PACKED_SCALE) + np.float32(0.5)))
-    return np.int32((c_q << 16) | (s_q & 0xFFFF))
-
-
-@njit(inline="always", cache=True)
-def _unpack(v):
-    """(sin, cos) of ``_pack``, each still times PACKED_SCALE, as float32."""
-    return np.float32(np.int16(v)), np.float32(np.int16(v >> 16))
-
-
 @njit(inline="always", fastmath=True, cache=True)
-def _write_trig_row(row_theta, trig_pad, packed_trig, y, wrap):
+def _write_trig_row(row_theta, trig_pad, y, wrap):
     """Write (sin θ, cos θ) of ``row_theta`` (W,), row ``y`` of the field, interleaved into row
     y + HALO of ``trig_pad`` (H + 2·HALO, 2·(W + 2·HALO)): cell x at 2·(x + HALO) + {0: sin,
-    1: cos}; and packed (``_pack``) into ``packed_trig`` (H·W,) int32 at the cell's flat index.
-    On a torus also this row's halo columns and, near an edge, its copy in the far halo rows;
-    open edges keep the zeros the halo holds. Rows touch disjoint memory, so a parallel loop may
-    call this for every row at once."""
+    1: cos}. On a torus also this row's halo columns and, near an edge, its copy in the far halo
+    rows; open edges keep the zeros the halo holds. Rows touch disjoint memory, so a parallel
+    loop may call this for every row at once."""
     height = trig_pad.shape[0] - 2 * HALO
     width = row_theta.shape[0]
     h = HALO
     out = trig_pad[y + h]
-    packed_row = packed_trig[y * width:(y + 1) * width]
     for x in range(width):
         s, c = sin_cos(row_theta[x])
         out[2 * x + 2 * h] = s
         out[2 * x + 2 * h + 1] = c
-        packed_row[x] = _pack(s, c)
     if wrap:
         for i in range(2 * h):
             out[i] = out[2 * width + i]
@@ -113,12 +93,11 @@ def _write_trig_row(row_theta, trig_pad, packed_trig, y, wrap):
 
 
 @njit(**_JIT)
-def fill_trig(theta, trig_pad, packed_trig, wrap):
-    """Write (sin θ, cos θ) of ``theta`` (H, W) into ``trig_pad`` and ``packed_trig`` as
-    ``_write_trig_row`` lays them out: needed only when θ was set from outside;
-    ``coupled_step`` writes them for the next step."""
+def fill_trig(theta, trig_pad, wrap):
+    """Write (sin θ, cos θ) of ``theta`` (H, W) into ``trig_pad`` as ``_write_trig_row`` lays it
+    out: needed only when θ was set from outside; ``coupled_step`` writes it for the next step."""
     for y in prange(theta.shape[0]):
-        _write_trig_row(theta[y], trig_pad, packed_trig, y, wrap)
+        _write_trig_row(theta[y], trig_pad, y, wrap)
 
 
 @njit(inline="always", cache=True)
@@ -141,8 +120,7 @@ def _fold(trig_pad, y, dy, out):
 
 
 @njit(**_JIT)
-def coupled_step(theta, omega, forcing, has_forcing, trig_pad, packed_trig, next_trig_pad, next_packed_trig, wrap,
-                 k_shell, diamond, small_world, k_sw,
+def coupled_step(theta, omega, forcing, has_forcing, trig_pad, next_trig_pad, wrap, k_shell, diamond, small_world_lanes, k_sw,
                  inv_n, uniform_inv_n, noise_table, noise_std, noise_seed, dt, scratch, satisfaction_rows, measure):
     """One Euler step of θ ← θ + (ω + C + F + noise)·Δt, in place, wrapped into [0, 2π), and
     (sin θ, cos θ) of the new θ into ``next_trig_pad``: one parallel loop per step.
@@ -153,14 +131,12 @@ def coupled_step(theta, omega, forcing, has_forcing, trig_pad, packed_trig, next
     forcing : float32 (H, W), F in rad/s, read only if ``has_forcing``.
     trig_pad : float32 (H + 2·HALO, 2·(W + 2·HALO)), interleaved (sin θ, cos θ) of ``theta``
         (laid out by ``_write_trig_row``), read only.
-    packed_trig : int32 (H·W,), (sin θ, cos θ) of ``theta`` packed by ``_pack``, read only: what
-        the small-world links gather (half the bytes of ``trig_pad``).
-    next_trig_pad, next_packed_trig : like ``trig_pad`` and ``packed_trig``, different arrays:
-        receive (sin θ, cos θ) of the new θ.
+    next_trig_pad : like ``trig_pad``, a different array: receives (sin θ, cos θ) of the new θ.
     wrap : torus (fill the halo of ``next_trig_pad``) or open edges (its halo stays zero).
     k_shell : float32 (4,), K1..K4, the coupling at Manhattan distance 1..4.
     diamond : every cell at distance s couples (4s of them) if True, else only the 4 axis cells.
-    small_world : int32 (H·W, links), each cell's long-range targets as flat cell indices.
+    small_world_lanes : int32 (H·W, links), each cell's long-range targets as the flat index of
+        their sin θ in ``trig_pad`` (cos θ follows it).
     k_sw : coupling of the small-world links.
     inv_n : float32 (H, W), 1 / (number of neighbours the cell really has); if ``uniform_inv_n``
         is > 0 every cell has that value and the array is not read.
@@ -175,8 +151,8 @@ def coupled_step(theta, omega, forcing, has_forcing, trig_pad, packed_trig, next
     """
     height, width = theta.shape
     h = HALO
-    links = small_world.shape[1]
-    k_sw_packed = k_sw * _INV_PACKED_SCALE
+    links = small_world_lanes.shape[1]
+    trig_flat = trig_pad.reshape(-1)
     mask = noise_table.shape[0] - 1
     k1, k2, k3, k4 = k_shell[0], k_shell[1], k_shell[2], k_shell[3]
     for y in prange(height):
@@ -204,24 +180,24 @@ def coupled_step(theta, omega, forcing, has_forcing, trig_pad, packed_trig, next
                 p = i + 2 * h
                 acc[i] = (k1 * (r0[p - 2] + r0[p + 2] + f1[p]) + k2 * (r0[p - 4] + r0[p + 4] + f2[p])
                           + k3 * (r0[p - 6] + r0[p + 6] + f3[p]) + k4 * (r0[p - 8] + r0[p + 8] + f4[p]))
-        targets = small_world[y * width:(y + 1) * width]
+        targets = small_world_lanes[y * width:(y + 1) * width]
         if links == 2:
             # the default; a fixed count lets LLVM vectorise the gather (0.62 → 0.47 ms at 512²)
             for x in range(width):
-                s0, c0 = _unpack(packed_trig[targets[x, 0]])
-                s1, c1 = _unpack(packed_trig[targets[x, 1]])
-                acc[2 * x] += k_sw_packed * (s0 + s1)
-                acc[2 * x + 1] += k_sw_packed * (c0 + c1)
+                j0 = targets[x, 0]
+                j1 = targets[x, 1]
+                acc[2 * x] += k_sw * (trig_flat[j0] + trig_flat[j1])
+                acc[2 * x + 1] += k_sw * (trig_flat[j0 + 1] + trig_flat[j1 + 1])
         elif links > 0:
             for x in range(width):
                 sw_sin = np.float32(0.0)
                 sw_cos = np.float32(0.0)
                 for link in range(links):
-                    s, c = _unpack(packed_trig[targets[x, link]])
-                    sw_sin += s
-                    sw_cos += c
-                acc[2 * x] += k_sw_packed * sw_sin
-                acc[2 * x + 1] += k_sw_packed * sw_cos
+                    j = targets[x, link]
+                    sw_sin += trig_flat[j]
+                    sw_cos += trig_flat[j + 1]
+                acc[2 * x] += k_sw * sw_sin
+                acc[2 * x + 1] += k_sw * sw_cos
         if measure:
             satisfied = np.float32(0.0)
             if uniform_inv_n > 0.0:
@@ -261,4 +237,4 @@ def coupled_step(theta, omega, forcing, has_forcing, trig_pad, packed_trig, next
             # float32 rounding can leave a hair below 0 or land on 2π: fold both into range
             phase = phase + TWO_PI if phase < 0.0 else phase
             row_theta[x] = phase if phase < TWO_PI else np.float32(0.0)
-        _write_trig_row(row_theta, next_trig_pad, next_packed_trig, y, wrap)
+        _write_trig_row(row_theta, next_trig_pad, y, wrap)
