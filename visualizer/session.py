@@ -272,12 +272,11 @@ class Session:
     def _repair_non_finite(self) -> None:
         """A field that has gone non-finite (NaN or inf forced in; its energy reads NaN) has
         those cells redrawn at random, with a warning, and its energy measured again."""
-        theta = self.field.theta.copy()
+        theta = self.field.theta
         broken = ~np.isfinite(theta)
         if broken.any():
             log.warning("field: %d non-finite phases redrawn", int(broken.sum()))
             theta[broken] = np.random.default_rng(self.frame).uniform(0, 2 * np.pi, int(broken.sum()))
-            self.field.theta = theta
         self._energy = None
 
     def _harmonics(self) -> Harmonics:

@@ -78,11 +78,8 @@ def _check_links(links: int) -> None:
 class Field:
     """A grid of Kuramoto phase oscillators with a distance-dependent coupling kernel.
 
-    ``omega`` (rad/s, float32 (H, W)) and ``small_world`` (int32 (H·W, links) flat target
-    indices) are plain numpy arrays: read them, write them. ``theta`` (rad, [0, 2π), float32
-    (H, W)) reads as a read-only view and is written by assignment (``field.theta = new``): the
-    field caches sin θ and cos θ for the next step, and the setter is what marks that cache stale,
-    so an in-place write that would bypass it raises instead.
+    ``theta`` (rad, [0, 2π)), ``omega`` (rad/s), both float32 (H, W), and ``small_world``
+    (int32 (H·W, links) flat target indices) are plain numpy arrays: read them, write them.
     """
 
     def __init__(self, config: FieldConfig = FieldConfig()):
@@ -94,15 +91,10 @@ class Field:
                               for shell in range(1, MAX_DISTANCE + 1)]
         self._satisfaction_rows = np.zeros(h, np.float64)
         self._k_shell = np.zeros(MAX_DISTANCE, np.float32)
-        # (sin θ, cos θ) padded: [current] holds θ's unless _trig_stale; a step writes the other
-        self._trig_pads = np.zeros((2, h + 2 * HALO, 2 * (w + 2 * HALO)), np.float32)
-        self._current = 0
-        self._trig_stale = True
+        self._trig_pad = np.zeros((h + 2 * HALO, 2 * (w + 2 * HALO)), np.float32)
         self._scratch = np.zeros((numba.config.NUMBA_NUM_THREADS, 5, 2 * (w + 2 * HALO)), np.float32)
         self._no_forcing = np.zeros((1, 1), np.float32)
         self._theta = np.zeros((h, w), np.float32)
-        self._theta_view = self._theta.view()
-        self._theta_view.flags.writeable = False
         self._omega = np.zeros((h, w), np.float32)
         self.reseed(config.seed)
 
@@ -113,14 +105,12 @@ class Field:
 
     @property
     def theta(self) -> np.ndarray:
-        """Phases, float32 (H, W), rad in [0, 2π): a read-only view that follows the steps."""
-        return self._theta_view
+        """Phases, float32 (H, W), rad in [0, 2π)."""
+        return self._theta
 
     @theta.setter
     def theta(self, value: np.ndarray) -> None:
-        """Set every phase (any shape that broadcasts to (H, W), rad, wrapped into [0, 2π))."""
         self._theta[...] = np.mod(np.asarray(value, np.float64), 2 * np.pi)
-        self._trig_stale = True
 
     @property
     def omega(self) -> np.ndarray:
@@ -169,7 +159,6 @@ class Field:
         self._rng = np.random.default_rng(seed)
         self._noise_table = self._rng.standard_normal(2**NOISE_TABLE_BITS).astype(np.float32)
         self._theta[...] = self._rng.uniform(0.0, 2 * np.pi, self._theta.shape)
-        self._trig_stale = True
         self._omega[...] = natural_frequencies(
             height=c.height, width=c.width, mean_rad_s=c.omega_mean, spread_rad_s=c.omega_spread,
             correlation_cells=c.omega_correlation, wrap=c.boundary == "wrap", rng=self._rng)
@@ -201,18 +190,14 @@ class Field:
             normal, drawn from a seeded table: the same seed gives the same run).
         """
         self._k_shell[:] = k
-        wrap = self.config.boundary == "wrap"
-        trig_pad, next_trig_pad = self._trig_pads[self._current], self._trig_pads[1 - self._current]
-        if self._trig_stale:
-            fill_trig(self._theta, trig_pad, wrap)
+        fill_trig(self._theta, self._trig_pad, self.config.boundary == "wrap")
         noise_std = np.float32(np.sqrt(2.0 * max(temperature, 0.0) * dt))
         coupled_step(
             self._theta, self._omega, self._no_forcing if forcing is None else forcing, forcing is not None,
-            trig_pad, next_trig_pad, wrap, self._k_shell, self.config.neighborhood == "diamond", self._small_world_lanes,
+            self._trig_pad, self._k_shell, self.config.neighborhood == "diamond", self._small_world_lanes,
             np.float32(k_sw), self._inv_n, self._uniform_inv_n, self._noise_table, noise_std,
             int(self._rng.integers(2**62)) if noise_std > 0 else 0, np.float32(dt), self._scratch,
             self._satisfaction_rows, measure_energy)
-        self._current, self._trig_stale = 1 - self._current, False
         if not measure_energy:
             return None
         strength = self.kernel_strength(k, k_sw)

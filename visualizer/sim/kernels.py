@@ -1,12 +1,10 @@
 """Numba kernels for the Kuramoto lattice step.
 
-Uses sin(θⱼ−θᵢ) = sin θⱼ·cos θᵢ − cos θⱼ·sin θᵢ: (sin θ, cos θ) lives interleaved in a padded
-buffer (halo of ``HALO`` cells: copies of the far edge for a torus, zeros for open edges), the
-lattice sum is one fixed-weight stencil over that buffer, both channels at once, and no
-transcendental runs per link. Each step reads one such buffer and writes (sin θ, cos θ) of the
-new θ into a second one (the caller swaps them): one parallel loop per step, ``coupled_step``;
-``fill_trig`` is needed only after θ was set from outside. All arrays are float32 except
-indices; nothing is allocated per step.
+Uses sin(θⱼ−θᵢ) = sin θⱼ·cos θᵢ − cos θⱼ·sin θᵢ: one pass writes (sin θ, cos θ) interleaved into
+one padded buffer (halo of ``HALO`` cells: copies of the far edge for a torus, zeros for open
+edges), then the lattice sum is one fixed-weight stencil over that buffer, both channels at once,
+and no transcendental runs per link. All arrays are float32 except indices; nothing is allocated
+per step. Two parallel loops per step (``fill_trig``, ``coupled_step``).
 
 Measured choices (python -m visualizer.tools.bench_kernel and docs/notes/kernel.md, this 2-core
 machine; single-thread CPU time because the machine is shared):
@@ -16,9 +14,8 @@ machine; single-thread CPU time because the machine is shared):
 - rows ±dy folded first (the kernel is symmetric), then each Manhattan shell summed and
   multiplied once by its K, all in one loop with the accumulator in registers;
 - the default 2 links gathered by a fixed-count loop that LLVM vectorises;
-- one parallel loop per step (the step writes the next step's sin/cos, rows their own halo
-  copies): fork/joins are what hurts most when threads must sleep between loops
-  (OMP_WAIT_POLICY=passive, see the notes).
+- one parallel loop in ``fill_trig`` (rows write their own halo copies): fork/joins are what
+  hurts most when threads must sleep between loops (OMP_WAIT_POLICY=passive, see the notes).
 """
 
 from __future__ import annotations
@@ -67,37 +64,29 @@ def trig_maps(theta):
     return sin_t, cos_t
 
 
-@njit(inline="always", fastmath=True, cache=True)
-def _write_trig_row(row_theta, trig_pad, y, wrap):
-    """Write (sin θ, cos θ) of ``row_theta`` (W,), row ``y`` of the field, interleaved into row
-    y + HALO of ``trig_pad`` (H + 2·HALO, 2·(W + 2·HALO)): cell x at 2·(x + HALO) + {0: sin,
-    1: cos}. On a torus also this row's halo columns and, near an edge, its copy in the far halo
-    rows; open edges keep the zeros the halo holds. Rows touch disjoint memory, so a parallel
-    loop may call this for every row at once."""
-    height = trig_pad.shape[0] - 2 * HALO
-    width = row_theta.shape[0]
-    h = HALO
-    out = trig_pad[y + h]
-    for x in range(width):
-        s, c = sin_cos(row_theta[x])
-        out[2 * x + 2 * h] = s
-        out[2 * x + 2 * h + 1] = c
-    if wrap:
-        for i in range(2 * h):
-            out[i] = out[2 * width + i]
-            out[2 * (width + h) + i] = out[2 * h + i]
-        if y < h:
-            trig_pad[y + height + h, :] = out
-        if y >= height - h:
-            trig_pad[y - height + h, :] = out
-
-
 @njit(**_JIT)
 def fill_trig(theta, trig_pad, wrap):
-    """Write (sin θ, cos θ) of ``theta`` (H, W) into ``trig_pad`` as ``_write_trig_row`` lays it
-    out: needed only when θ was set from outside; ``coupled_step`` writes it for the next step."""
-    for y in prange(theta.shape[0]):
-        _write_trig_row(theta[y], trig_pad, y, wrap)
+    """Write (sin θ, cos θ) of ``theta`` (H, W) interleaved into the interior of ``trig_pad``
+    (H + 2·HALO, 2·(W + 2·HALO)): cell (y, x) at [y + HALO, 2·(x + HALO) + {0: sin, 1: cos}];
+    on a torus also fill the halo with copies of the far edges (open edges keep the zeros they
+    hold). One parallel loop: every row writes its own halo and, near an edge, its copy."""
+    height, width = theta.shape
+    h = HALO
+    for y in prange(height):
+        row = theta[y]
+        out = trig_pad[y + h]
+        for x in range(width):
+            s, c = sin_cos(row[x])
+            out[2 * x + 2 * h] = s
+            out[2 * x + 2 * h + 1] = c
+        if wrap:
+            for i in range(2 * h):
+                out[i] = out[2 * width + i]
+                out[2 * (width + h) + i] = out[2 * h + i]
+            if y < h:
+                trig_pad[y + height + h, :] = out
+            if y >= height - h:
+                trig_pad[y - height + h, :] = out
 
 
 @njit(inline="always", cache=True)
@@ -120,19 +109,16 @@ def _fold(trig_pad, y, dy, out):
 
 
 @njit(**_JIT)
-def coupled_step(theta, omega, forcing, has_forcing, trig_pad, next_trig_pad, wrap, k_shell, diamond, small_world_lanes, k_sw,
+def coupled_step(theta, omega, forcing, has_forcing, trig_pad, k_shell, diamond, small_world_lanes, k_sw,
                  inv_n, uniform_inv_n, noise_table, noise_std, noise_seed, dt, scratch, satisfaction_rows, measure):
-    """One Euler step of θ ← θ + (ω + C + F + noise)·Δt, in place, wrapped into [0, 2π), and
-    (sin θ, cos θ) of the new θ into ``next_trig_pad``: one parallel loop per step.
+    """One Euler step of θ ← θ + (ω + C + F + noise)·Δt, in place, wrapped into [0, 2π).
 
     Parameters
     ----------
     theta, omega : float32 (H, W); ω in rad/s.
     forcing : float32 (H, W), F in rad/s, read only if ``has_forcing``.
-    trig_pad : float32 (H + 2·HALO, 2·(W + 2·HALO)), interleaved (sin θ, cos θ) of ``theta``
-        (laid out by ``_write_trig_row``), read only.
-    next_trig_pad : like ``trig_pad``, a different array: receives (sin θ, cos θ) of the new θ.
-    wrap : torus (fill the halo of ``next_trig_pad``) or open edges (its halo stays zero).
+    trig_pad : float32 (H + 2·HALO, 2·(W + 2·HALO)), interleaved (sin θ, cos θ) filled by
+        ``fill_trig`` from ``theta``.
     k_shell : float32 (4,), K1..K4, the coupling at Manhattan distance 1..4.
     diamond : every cell at distance s couples (4s of them) if True, else only the 4 axis cells.
     small_world_lanes : int32 (H·W, links), each cell's long-range targets as the flat index of
@@ -237,4 +223,3 @@ def coupled_step(theta, omega, forcing, has_forcing, trig_pad, next_trig_pad, wr
             # float32 rounding can leave a hair below 0 or land on 2π: fold both into range
             phase = phase + TWO_PI if phase < 0.0 else phase
             row_theta[x] = phase if phase < TWO_PI else np.float32(0.0)
-        _write_trig_row(row_theta, next_trig_pad, y, wrap)
