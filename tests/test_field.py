@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from visualizer.sim import Field, FieldConfig
+from visualizer.sim import field as field_module
 from visualizer.sim.reference import reference_step
 
 
@@ -13,12 +14,22 @@ def circular_error(a, b):
     return np.abs(d).max()
 
 
+@pytest.fixture(params=[False, True], ids=["float links", "packed links"])
+def packed_links(request, monkeypatch):
+    """Whether fields built in the test gather their small-world links from the packed int16
+    copy, which only large fields use by default."""
+    if request.param:
+        monkeypatch.setattr(field_module, "PACKED_LINKS_ABOVE_CELLS", 0)
+    return request.param
+
+
 @pytest.mark.parametrize("neighborhood", ["diamond", "cross"])
 @pytest.mark.parametrize("boundary", ["wrap", "open"])
 @pytest.mark.parametrize("links", [0, 3])
-def test_step_matches_float64_reference(neighborhood, boundary, links):
+def test_step_matches_float64_reference(neighborhood, boundary, links, packed_links):
     field = Field(FieldConfig(height=23, width=31, neighborhood=neighborhood, boundary=boundary,
                               small_world_links=links, seed=7, omega_spread=2.0))
+    assert (field._link_source.dtype == np.int32) == packed_links
     rng = np.random.default_rng(1)
     for trial in range(3):
         field.theta = rng.uniform(0, 2 * np.pi, field.shape)
@@ -35,7 +46,7 @@ def test_step_matches_float64_reference(neighborhood, boundary, links):
 @pytest.mark.parametrize("neighborhood", ["diamond", "cross"])
 @pytest.mark.parametrize("boundary", ["wrap", "open"])
 @pytest.mark.parametrize("shape", [(9, 9), (9, 14), (40, 17)])
-def test_halo_rows_and_columns_match_the_reference_on_small_and_odd_grids(neighborhood, boundary, shape):
+def test_halo_rows_and_columns_match_the_reference_on_small_and_odd_grids(neighborhood, boundary, shape, packed_links):
     # at 9 cells a side every halo row and column is a copy of a cell 4..8 away: the edge cases
     field = Field(FieldConfig(height=shape[0], width=shape[1], neighborhood=neighborhood, boundary=boundary,
                               small_world_links=2, seed=11, omega_spread=1.0))
@@ -47,7 +58,7 @@ def test_halo_rows_and_columns_match_the_reference_on_small_and_odd_grids(neighb
         assert circular_error(field.theta, expected) <= 1e-4
 
 
-def test_every_shell_and_the_links_each_match_the_reference_alone():
+def test_every_shell_and_the_links_each_match_the_reference_alone(packed_links):
     # one coupling constant at a time, strong, so a wrong weight or offset in any shell shows
     field = Field(FieldConfig(height=20, width=24, small_world_links=2, seed=5, omega_spread=0.0, omega_mean=0.0))
     rng = np.random.default_rng(4)
@@ -62,7 +73,7 @@ def test_every_shell_and_the_links_each_match_the_reference_alone():
         assert moved > 0.05 and circular_error(field.theta, expected) <= 1e-4
 
 
-def test_steps_follow_the_reference_over_many_steps_at_a_preset_like_setting():
+def test_steps_follow_the_reference_over_many_steps_at_a_preset_like_setting(packed_links):
     field = Field(FieldConfig(height=32, width=48, small_world_links=2, seed=9))
     expected = field.theta.astype(np.float64)
     for _ in range(50):
@@ -72,7 +83,28 @@ def test_steps_follow_the_reference_over_many_steps_at_a_preset_like_setting():
     assert circular_error(field.theta, expected) <= 1e-3  # 50 float32 steps of a coupled, non-chaotic run
 
 
-def test_result_does_not_depend_on_the_thread_count():
+def test_every_write_to_theta_between_steps_is_seen_by_the_next_step(packed_links):
+    # a guard for any cache of sin θ and cos θ kept across steps: assignment, an in-place write
+    # of one edge row (whose halo copies sit at the far edge) and a reseed must each reach it
+    field = Field(FieldConfig(height=17, width=19, small_world_links=2, seed=3))
+    k, k_sw = (9.0, -4.0, 6.0, 2.0), 8.0
+
+    def step_matches_the_reference():
+        expected = reference_step(field.theta, field.omega, field.small_world, dt=0.05, k=k, k_sw=k_sw,
+                                  neighborhood="diamond", boundary="wrap")
+        field.step(dt=0.05, k=k, k_sw=k_sw)
+        return circular_error(field.theta, expected) <= 1e-4
+
+    assert step_matches_the_reference() and step_matches_the_reference()
+    field.theta = np.mod(field.theta + 1.0, 2 * np.pi)
+    assert step_matches_the_reference()
+    field.theta[0, :] = np.mod(field.theta[0, :] + 2.0, 2 * np.pi)
+    assert step_matches_the_reference()
+    field.reseed(5)
+    assert step_matches_the_reference()
+
+
+def test_result_does_not_depend_on_the_thread_count(packed_links):
     threads = numba.get_num_threads()
     results = []
     try:
