@@ -186,7 +186,8 @@ def main(argv: list[str] | None = None) -> int:
     one_thread = {f"{name} {size}": frame_work_ms(name, size) for name, size in (("mosaic", 128), ("nn-dmt", 256))}
     result = {
         **{k: kernel[k] for k in ("machine", "fma_peak_gflops", "step_mcells_per_s", "step_peak_fraction",
-                                  "single_thread_mcells_per_s", "under_load_fraction", "kernel_over_numpy")},
+                                  "single_thread_mcells_per_s", "single_thread_cpu_mcells_per_s", "under_load_fraction",
+                                  "kernel_over_numpy")},
         "numpy_mcells_per_s": kernel["numpy_mcells_per_s"],
         "frame_ms": {size: {"p50": float(np.percentile(ms, 50)), "p99": float(np.percentile(ms, 99)),
                             "max": float(ms.max())} for size, ms in frames.items()},
