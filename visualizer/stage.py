@@ -137,6 +137,11 @@ class Stage:
                 self.say(f"skipped broken preset {', '.join(skipped)} (see log)")
             return
 
+    @property
+    def status(self) -> str:
+        """"" while the controllers are healthy; otherwise why not ("OSC input failed: …")."""
+        return "; ".join(part.status for part in (self.osc, self.midi) if part is not None and part.status)
+
     def status_lines(self) -> list[str]:
         """The stage at a glance (the controls window): scene, actions armed, recording."""
         p, director = self.performance, self.performance.director
