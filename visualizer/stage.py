@@ -108,7 +108,10 @@ class Stage:
         elif name == "l":
             self.say(self.midi.learn(selected) if self.midi else "no MIDI input: start with --midi [DEVICE]")
         elif name == "u":
-            self.say(f"saved user preset {save_user_preset(self.session.preset, self.session.base)}")
+            try:
+                self.say(f"saved user preset {save_user_preset(self.session.preset, self.session.base)}")
+            except OSError as e:  # a read-only or full disk: a message, never the end of the show
+                self.say(f"user preset not saved: {e.filename or ''}: {e.strerror or e}")
         elif name == "/" or name == "?":
             self.show_help = not self.show_help
 

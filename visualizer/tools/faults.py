@@ -198,25 +198,6 @@ def screenshot_to_full_disk() -> Row:
                f"{err[-1][:70] if err else ''!r}", ok, "the screenshot")
 
 
-def read_only_config_dir() -> Row:
-    from visualizer.control.user_preset import save_user_preset
-
-    with tempfile.TemporaryDirectory() as folder:
-        blocker = Path(folder) / "file"
-        blocker.write_text("")
-        os.environ["XDG_CONFIG_HOME"] = str(blocker)
-        session = Session.from_preset("5meo", size=SIZE)
-        try:
-            save_user_preset(session.preset, session.base)
-            happened, ok = "saved?!", False
-        except OSError as e:
-            happened, ok = f"OSError: {e.strerror or e}", True
-        finally:
-            del os.environ["XDG_CONFIG_HOME"]
-    return Row("the config dir cannot be written", "saving a user preset fails with a message, nothing else",
-               happened, ok, "the preset being saved")
-
-
 TINY_SESSION = """name = "fault"
 description = "two short phases"
 preset = "5meo"
@@ -244,15 +225,39 @@ def read_only_dir(folder: Path):
         subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(folder)], check=True,
                        capture_output=True)
         try:
-            yield folder / "report"
+            yield folder / "inside"
         finally:
             subprocess.run(["umount", str(folder)], check=False, capture_output=True)
     else:
         folder.chmod(0o555)
         try:
-            yield folder / "report"
+            yield folder / "inside"
         finally:
             folder.chmod(0o755)
+
+
+def read_only_config_dir() -> Row:
+    """U (save as user preset) on stage, with the user config dir on a read-only filesystem."""
+    from visualizer.audio.engine import NoAudio
+    from visualizer.stage import Stage, StageOptions
+
+    messages: list[str] = []
+    session = Session.from_preset("5meo", size=SIZE)
+    with tempfile.TemporaryDirectory() as folder, read_only_dir(Path(folder) / "ro") as config:
+        os.environ["XDG_CONFIG_HOME"] = str(config)
+        try:
+            stage = Stage(session, StageOptions(), audio=NoAudio(), say=messages.append)
+            stage.key("u", "k1")
+            happened, ok = f"said {messages[-1]!r}" if messages else "said nothing", \
+                bool(messages) and messages[-1].startswith("user preset not saved")
+            stage.close()
+        except Exception as e:  # noqa: BLE001 — on stage this would end the show
+            happened, ok = f"raised {type(e).__name__}: {e}", False
+        finally:
+            del os.environ["XDG_CONFIG_HOME"]
+            session.close()
+    return Row("the config dir read-only (U saves a user preset)", "a HUD message; the show goes on", happened, ok,
+               "the preset being saved")
 
 
 def session_report_unwritable() -> Row:
