@@ -153,22 +153,27 @@ def garbage_preset() -> Row:
 
 
 def unwritable_screenshot() -> Row:
+    """S into a read-only dir and into a path behind a file."""
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
     from visualizer.app import App, AppOptions
     from visualizer.audio.engine import AudioChoice
 
-    with tempfile.TemporaryDirectory() as folder:
+    with tempfile.TemporaryDirectory() as folder, read_only_dir(Path(folder) / "ro") as read_only:
         blocker = Path(folder) / "file"
         blocker.write_text("")
         app = App(AppOptions(preset="5meo", size=SIZE, headless=True, window=(320, 240), audio=AudioChoice("none")))
+        said = []
         try:
-            saved = app.screenshot(blocker / "shot.png")
-            app.frame()
-            ok = saved is None and app.running and "not saved" in app.hud_model.message[0]
+            for path in (read_only / "shot.png", blocker / "shot.png"):
+                saved = app.screenshot(path)
+                app.frame()
+                said.append(app.hud_model.message[0] if saved is None else f"saved {saved}")
+            running = app.running
         finally:
             app.close()
-    return Row("a screenshot into an unwritable place", "a HUD message; the visuals keep running",
-               f"saved: {saved}; running: {app.running}", bool(ok), "the screenshot")
+    ok = running and len(said) == 2 and all(m.startswith("screenshot not saved") for m in said)
+    return Row("a screenshot into a read-only dir / behind a file", "a HUD message; the visuals keep running",
+               f"said {' / '.join(repr(m.rsplit(': ', 1)[-1]) for m in said)}; running: {running}", ok, "the screenshot")
 
 
 def screenshot_to_full_disk() -> Row:
