@@ -9,7 +9,8 @@ starting it again, and unloading the null sink and loading it again — and reco
 engine went "lost" and came back to "live" with audio flowing. The render loop never waits on it.
 
 Printed for the first and the last ``window`` of the run: RSS (MiB), open file descriptors, OS
-threads, and session frame time p50/p99/max (ms); then reconnects attempted/recovered.
+threads, and session frame time p50/p99/max (ms); then reconnects attempted/recovered, and RSS
+at every minute (a leak climbs; a warming heap levels off).
 """
 
 from __future__ import annotations
@@ -158,8 +159,11 @@ def figures(minutes: float, *, size: int = 128, preset: str = "nn-dmt", reconnec
                 time.sleep(1 / FPS)
             saboteur = Saboteur(server, engine, reconnect_every_s)
             first, last, start, live_frames, frames = [], [], None, 0, 0
+            rss_each_minute = [process_figures()["rss_mib"]]
             began = next_frame = time.monotonic()
             while (now := time.monotonic()) - began < duration_s:
+                if now - began >= 60.0 * len(rss_each_minute):
+                    rss_each_minute.append(process_figures()["rss_mib"])
                 features = engine.latest()
                 t0 = time.perf_counter()
                 session.advance(features, 1 / FPS)
@@ -187,6 +191,7 @@ def figures(minutes: float, *, size: int = 128, preset: str = "nn-dmt", reconnec
         "start": {**(start or process_figures()), **frame_figures(first)},
         "end": {**end, **frame_figures(last)},
         "live_share": round(live_frames / max(frames, 1), 3),
+        "rss_mib_each_minute": rss_each_minute,
         "reconnects": {"attempted": len(saboteur.attempted), "recovered": len(saboteur.recovered),
                        "recovery_s": saboteur.recovered, "failed": saboteur.failed,
                        "engine_reconnects": engine.reconnects, "paplay_starts": player.starts},
@@ -203,7 +208,8 @@ def summary_rows(result: dict) -> list[tuple[str, str]]:
             ("soak: end", line(result["end"])),
             ("soak: reconnects attempted / recovered",
              f"{r['attempted']} / {r['recovered']}   (recovery s {r['recovery_s']}; failed {r['failed']})"),
-            ("soak: frames on live audio", f"{100 * result['live_share']:.1f} %")]
+            ("soak: frames on live audio", f"{100 * result['live_share']:.1f} %"),
+            ("soak: RSS each minute (MiB)", " ".join(f"{v:.0f}" for v in result["rss_mib_each_minute"]))]
 
 
 def main(argv: list[str] | None = None) -> int:
