@@ -78,7 +78,10 @@ class LiveRig:
         return self.run_until(lambda: self.live() and self.engine.latest().time_s > heard + seconds) is not None
 
     def started(self) -> bool:
-        return self.run_until(self.live) is not None and self.flowing()
+        """Live with audio flowing; the frame counts start afresh (the fault's frames are what count)."""
+        ok = self.run_until(self.live) is not None and self.flowing()
+        self.frames, self.longest_ms = 0, 0.0
+        return ok
 
     def loop_note(self) -> str:
         return f"render loop: {self.frames} frames, longest {self.longest_ms:.0f} ms"
