@@ -6,6 +6,7 @@ MIDI bytes, and the controller connects to it as ``tcp:127.0.0.1:PORT`` exactly 
 a remote device.
 """
 
+import logging
 import socket
 import time
 
@@ -13,7 +14,7 @@ import mido
 import mido.sockets
 import pytest
 
-from visualizer import params
+from visualizer import guard, params
 from visualizer.audio.features import FeatureSnapshot
 from visualizer.control.changes import ControlChange, ControlQueue
 from visualizer.control.clock import PPQN, BeatMerge, MidiClock
@@ -203,3 +204,31 @@ def test_the_help_overlay_lists_keys_bindings_and_osc(rig):
     assert f"MIDI: tcp:127.0.0.1:{port}" in lines and "  note 40 (ch 1) → blackout" in lines
     assert any("/visualizer/drop" in line for line in lines)
     assert "MIDI: no device (start with --midi [NAME])" in help_lines([], midi_device=None)
+
+
+def test_an_exception_in_the_reader_is_logged_once_shown_and_the_reader_restarts(rig, monkeypatch, caplog):
+    device, controller, queue, port, folder = rig
+    monkeypatch.setattr(guard, "BACKOFF_FIRST_S", 0.05)
+    drain_until(queue, 1)
+    controller.learn("k1")
+    device.send(mido.Message("control_change", control=16, value=0))
+    drain_until(queue, 1)
+    handle = controller.handle
+
+    def failing_on_note_99(message, time_s):
+        if message.type == "note_on" and message.note == 99:
+            raise RuntimeError("injected fault")
+        return handle(message, time_s)
+
+    controller.handle = failing_on_note_99
+    assert controller.status == ""
+    with caplog.at_level(logging.ERROR, logger="visualizer.guard"):
+        device.send(mido.Message("note_on", note=99, velocity=1))
+        wait_for(lambda: controller.status, "the failure to show")
+        device.send(mido.Message("note_on", note=99, velocity=1))
+        wait_for(lambda: controller._guard.failures == 2, "the second failure")
+        device.send(mido.Message("control_change", control=16, value=127))  # the same connection, still read
+        assert drain_until(queue, 1) == [ControlChange("set", name="k1", value=params.spec("k1").hi, source="midi")]
+    assert controller.status == "MIDI input failed: RuntimeError: injected fault (restarted, 2×)"
+    assert [r.exc_info[0] for r in caplog.records] == [RuntimeError]  # logged once, with its traceback
+    assert controller.connections == 1

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from pythonosc.osc_message import OscMessage
 
-from visualizer import params
+from visualizer import guard, params
 from visualizer.audio.features import FeatureSnapshot
 from visualizer.control.changes import ControlChange, ControlQueue
 from visualizer.control.osc import OscFeatureOut, OscServer, build_message, parse_host_port
@@ -89,7 +89,8 @@ def test_get_answers_the_sender_with_the_current_value(server, client):
 
 def test_bad_messages_are_counted_by_kind_and_logged_once(server, client, caplog):
     to = (server.host, server.port)
-    bad = [b"\x00garbage", b"/visualizer/k1\x00\x00,f\x00\x00",  # malformed ×2 (the float's bytes missing)
+    bad = [b"\x00garbage", b"/visualizer/k1\x00\x00,f\x00\x00",  # malformed ×3 (the float's bytes missing, …
+           b"#bundle\x00" + bytes(8) + b"\x00\x00\x00\x04abc\x00",  # … a bundle of something that is no message)
            build_message("/visualizer/k9", 1.0), build_message("/other/k1", 1.0),  # unknown ×2
            build_message("/visualizer/k1", "high"), build_message("/visualizer/k1"),  # bad arguments ×4
            build_message("/visualizer/scene", -1), build_message("/visualizer/get", "nope"),
@@ -100,8 +101,8 @@ def test_bad_messages_are_counted_by_kind_and_logged_once(server, client, caplog
                 client.sendto(datagram, to)
         client.sendto(build_message("/visualizer/k2", -1.0), to)
         assert changes_after(server, 3 * len(bad) + 1) == [ControlChange("set", name="k2", value=-1.0, source="osc")]
-    assert dict(server.problems) == {"malformed": 6, "unknown address": 6, "bad arguments": 12, "out of range": 6}
-    assert len(caplog.records) == 4  # one line per kind of problem
+    assert dict(server.problems) == {"malformed": 9, "unknown address": 6, "bad arguments": 12, "out of range": 6}
+    assert len(caplog.records) == 4  # one line per kind of problem (python-osc's own, on the root logger, too)
     assert server.accepted == 1
 
 
@@ -218,3 +219,26 @@ def test_a_flood_of_garbage_while_rendering_never_stops_a_frame():
     assert set(server.problems) <= {"malformed", "unknown address", "bad arguments", "out of range"}
     assert session.base.k2 in (3.0, 4.0) and session.base.k3 == 5.5
     assert reply.address == "/visualizer/value" and reply.params[0] == "k3"
+
+
+def test_an_exception_in_the_listener_is_logged_once_shown_and_the_listener_restarts(server, client, monkeypatch,
+                                                                                     caplog):
+    monkeypatch.setattr(guard, "BACKOFF_FIRST_S", 0.05)
+    handle = server._message
+
+    def failing_on_k3(address, args, sender):
+        if address == "/visualizer/k3":
+            raise RuntimeError("injected fault")
+        return handle(address, args, sender)
+
+    server._message = failing_on_k3
+    to = (server.host, server.port)
+    assert server.status == ""
+    with caplog.at_level(logging.ERROR, logger="visualizer.guard"):
+        client.sendto(build_message("/visualizer/k3", 1.0), to)
+        client.sendto(build_message("/visualizer/k3", 2.0), to)
+        client.sendto(build_message("/visualizer/k2", -1.0), to)  # waits in the socket while it restarts
+        assert changes_after(server, 3) == [ControlChange("set", name="k2", value=-1.0, source="osc")]
+    assert server.status == "OSC input failed: RuntimeError: injected fault (restarted, 2×)"
+    assert [r.exc_info[0] for r in caplog.records] == [RuntimeError]  # logged once, with its traceback
+    assert server._guard.alive

@@ -20,7 +20,7 @@ from visualizer import presets
 from visualizer.audio.engine import AudioChoice, open_audio
 from visualizer.params import REGISTRY, SLIDERS
 from visualizer.paths import pictures_dir
-from visualizer.render.display import DEFAULT_WINDOW
+from visualizer.render.display import DEFAULT_WINDOW, ScreenshotError
 from visualizer.render.flash import WCAG_FLASH_LIMIT
 from visualizer.render.hud import Hud, HudFader, HudView
 from visualizer.render.hud_model import HudModel, slider_views
@@ -107,8 +107,8 @@ class App:
         path = path or pictures_dir() / f"visualizer-{datetime.now():%Y%m%d-%H%M%S}.png"
         try:
             self.display.save_screenshot(path)
-        except (OSError, pygame.error) as e:
-            self.say(f"screenshot not saved: {path}: {e}")
+        except ScreenshotError as e:
+            self.say(str(e))
             return None
         print(f"screenshot saved: {path}", flush=True)
         self.say(f"screenshot: {path}")
@@ -219,7 +219,8 @@ class App:
         if self.stage.show_help:
             return HudView(title="keys", sliders=(), selected=0, lines=tuple(self.stage.help()))
         return self.hud_model.view(state, self.features, selected=self.selected, paused=self.session.paused,
-                                   injection_mode=self.session.injection_mode, status=self.session.status,
+                                   injection_mode=self.session.injection_mode,
+                                   status="; ".join(filter(None, (self.session.status, self.stage.status))),
                                    measures=self.show_measures, sliders=self.sliders)
 
     def run(self) -> None:

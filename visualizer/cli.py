@@ -184,12 +184,24 @@ def run_app(args: argparse.Namespace) -> None:
     from visualizer.stage import StageOptions
 
     validate_choice(audio)  # a file or device the user named must exist before any window opens
+    if args.screenshot is not None:
+        check_writable(args.screenshot, "--screenshot")
     stage = StageOptions(midi=args.midi, osc=args.osc, osc_host=args.osc_host, osc_port=args.osc_port,
                          osc_out=args.osc_out, set_path=args.set)
     App(AppOptions(preset=args.preset, size=args.size, seed=args.seed, fullscreen=args.fullscreen,
                    display=args.display, window=args.window, headless=args.headless, frames=args.frames,
                    screenshot=args.screenshot, audio=audio, hud=not args.no_hud, stage=stage,
                    flash_limit=not args.no_flash_limit, output_display=args.output_display)).run()
+
+
+def check_writable(path: Path, option: str) -> None:
+    """UserError unless a file could be written at ``path`` (checked before any window opens;
+    a disk that fills up meanwhile is reported when the file is written)."""
+    folder = next((p for p in path.absolute().parents if p.exists()), Path("/"))
+    if path.is_dir():
+        raise UserError(f"{option} {path}: is a directory; give a file name (e.g. {path / 'shot.png'})")
+    if not folder.is_dir() or not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise UserError(f"{option} {path}: cannot write there")
 
 
 def user_errors() -> tuple[type[BaseException], ...]:
@@ -199,9 +211,10 @@ def user_errors() -> tuple[type[BaseException], ...]:
     from visualizer.control.scenes import SetError
     from visualizer.params import UnknownParameter
     from visualizer.presets import PresetError
-    from visualizer.render.display import DisplayUnavailable
+    from visualizer.render.display import DisplayUnavailable, ScreenshotError
 
-    return UserError, PresetError, AudioUnavailable, AudioFileError, SetError, UnknownParameter, DisplayUnavailable
+    return (UserError, PresetError, AudioUnavailable, AudioFileError, SetError, UnknownParameter, DisplayUnavailable,
+            ScreenshotError)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -35,6 +35,9 @@ MEASURE_EVERY = 10  # frames between measurements (6 per second at 60 fps)
 AUTO_VIEW_ON, AUTO_VIEW_OFF = 0.6, 0.4  # anti-phase share of neighbour pairs that switches the "auto" view
 BURST_DECAY_S = 1.0  # time constant of a "drop" burst
 NO_MUSIC = ("none", "lost", "starting")  # feature statuses under which the LFO sweeps run instead
+# A frame longer than this (a stalled machine, a bad clock) counts as this long, so decays, the
+# annealer and the LFOs never jump; a negative or NaN frame time counts as 0.
+MAX_FRAME_DT_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,7 @@ class Session:
         self.paused = False
         self.time_s = 0.0
         self.frame = 0
+        self._clamped_dt = False  # a frame time out of range was already logged
         self.deterministic = deterministic
         self._harmonics_cache = HarmonicsCache(synchronous=deterministic)
         self._measurer: MeasureWorker | None = None
@@ -182,7 +186,8 @@ class Session:
 
     # -- the frame ----------------------------------------------------------------------------
     def advance(self, features: FeatureSnapshot, dt: float) -> FrameState:
-        """One frame of ``dt`` seconds with the music's latest ``features``."""
+        """One frame of ``dt`` seconds (clamped to 0..``MAX_FRAME_DT_S``) with the music's latest ``features``."""
+        dt = self._frame_dt(dt)
         self._follow_music(features.status not in NO_MUSIC)
         self.live = self._modulator.update(self.base, features, time_s=self.time_s, dt_s=dt)
         self.field.set_small_world_links(int(round(self.live.small_world_links)))
@@ -201,6 +206,15 @@ class Session:
                           annealing=self.annealer.state, time_s=self.time_s, frame=self.frame,
                           palette=self.preset.display.palette, view=self._current_view(),
                           preset_name=self.preset.name)
+
+    def _frame_dt(self, dt: float) -> float:
+        """``dt`` clamped to 0..MAX_FRAME_DT_S (NaN: 0); the first clamp is logged."""
+        clamped = min(max(dt, 0.0), MAX_FRAME_DT_S) if not math.isnan(dt) else 0.0
+        if clamped != dt and not self._clamped_dt:
+            self._clamped_dt = True
+            log.warning("session: a frame time of %s s counts as %g s (frames are clamped to 0..%g s; "
+                        "logged once)", dt, clamped, MAX_FRAME_DT_S)
+        return clamped
 
     def _measure_on_schedule(self) -> None:
         """Every MEASURE_EVERY frames: in the background (live), or on this thread with the

@@ -108,7 +108,10 @@ class Stage:
         elif name == "l":
             self.say(self.midi.learn(selected) if self.midi else "no MIDI input: start with --midi [DEVICE]")
         elif name == "u":
-            self.say(f"saved user preset {save_user_preset(self.session.preset, self.session.base)}")
+            try:
+                self.say(f"saved user preset {save_user_preset(self.session.preset, self.session.base)}")
+            except OSError as e:  # a read-only or full disk: a message, never the end of the show
+                self.say(f"user preset not saved: {e.filename or ''}: {e.strerror or e}")
         elif name == "/" or name == "?":
             self.show_help = not self.show_help
 
@@ -136,6 +139,11 @@ class Stage:
             if skipped:
                 self.say(f"skipped broken preset {', '.join(skipped)} (see log)")
             return
+
+    @property
+    def status(self) -> str:
+        """"" while the controllers are healthy; otherwise why not ("OSC input failed: …")."""
+        return "; ".join(part.status for part in (self.osc, self.midi) if part is not None and part.status)
 
     def status_lines(self) -> list[str]:
         """The stage at a glance (the controls window): scene, actions armed, recording."""

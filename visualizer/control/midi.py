@@ -32,6 +32,7 @@ from visualizer import params
 from visualizer.paths import user_config_dir
 from visualizer.control.changes import TRIGGERS, ControlChange, ControlQueue
 from visualizer.control.clock import MidiClock
+from visualizer.guard import GuardedThread
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +123,7 @@ def port_gone(name: str, port: mido.ports.BaseInput) -> bool:
 
 
 class MidiController:
-    """MIDI input on a daemon thread: bindings, learn and clock.
+    """MIDI input on a guarded daemon thread (``visualizer.guard``): bindings, learn and clock.
 
     queue : where control changes go.
     device : which input (see ``open_port``); None = the first one found.
@@ -145,9 +146,13 @@ class MidiController:
         self.connections = 0  # how many times a device was opened
         self._last_cc: dict[tuple[str, int, int], int] = {}
         self._lock = threading.Lock()  # bindings are read by the HUD thread for the help overlay
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="midi-in", daemon=True)
-        self._thread.start()
+        self._port = None  # the open input, owned by the MIDI thread
+        self._guard = GuardedThread("MIDI input", self._run)
+
+    @property
+    def status(self) -> str:
+        """"" while healthy; "MIDI input failed: …" after the reader failed (it restarts)."""
+        return self._guard.status
 
     def learn(self, target: str) -> str:
         """Arm MIDI learn for a parameter or trigger; returns a message for the HUD."""
@@ -164,41 +169,40 @@ class MidiController:
             return [b.describe() for b in sorted(self.bindings.values(), key=lambda b: b.key)]
 
     def close(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=2.0)
+        self._guard.close(timeout_s=2.0)
 
     # -- the MIDI thread --------------------------------------------------------------------
-    def _run(self) -> None:
-        port, next_check = None, 0.0
-        while not self._stop.is_set():
-            now = time.monotonic()
-            if now >= next_check:
-                next_check = now + RETRY_S
+    def _run(self, stop: threading.Event) -> None:
+        """Read until ``stop``. An exception (a bug handling a message, an opener that breaks)
+        ends this run: the guard logs it once, shows it in ``status`` and starts it again, with
+        the open port kept (a bad message does not drop the device)."""
+        next_check = 0.0
+        try:
+            while not stop.is_set():
+                now = time.monotonic()
+                if now >= next_check:
+                    next_check = now + RETRY_S
+                    self._port = self._check(self._port)
+                port = self._port
+                if port is None:
+                    stop.wait(0.05)
+                    continue
                 try:
-                    port = self._check(port)
-                except Exception:  # e.g. an unwritable config dir: keep MIDI alive, retry later
-                    log.exception("MIDI: error while opening %s", self.device or "an input")
-            if port is None:
-                self._stop.wait(0.05)
-                continue
-            try:
-                messages = list(port.iter_pending())
-            except Exception as e:  # the device went away mid-read
-                log.warning("MIDI: %s: %s", self.name, e)
-                messages, next_check = [], 0.0
-                port.close()
-            now = time.monotonic()
-            for message in messages:
-                try:
+                    messages = list(port.iter_pending())
+                except Exception as e:  # the device went away mid-read
+                    log.warning("MIDI: %s: %s", self.name, e)
+                    messages, next_check = [], 0.0
+                    port.close()
+                now = time.monotonic()
+                for message in messages:
                     self.handle(message, now)
-                except Exception:  # a bug here must not end MIDI input
-                    log.exception("MIDI: error handling %s", message)
-            if port.closed:
-                next_check = 0.0
-            elif not messages:
-                time.sleep(POLL_S)
-        if port is not None:
-            port.close()
+                if port.closed:
+                    next_check = 0.0
+                elif not messages:
+                    time.sleep(POLL_S)
+        finally:
+            if stop.is_set() and self._port is not None:
+                self._port.close()
 
     def _check(self, port):
         """Drop a vanished device; open the wanted one when it is (back) there."""

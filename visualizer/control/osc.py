@@ -1,7 +1,9 @@
 """OSC in and out (python-osc, UDP).
 
 In — a background thread receives datagrams, validates them against the parameter registry and
-enqueues ``ControlChange``s; it never touches the session, so it can never block a frame:
+enqueues ``ControlChange``s; it never touches the session, so it can never block a frame. It runs
+in a ``GuardedThread``: a failure is logged once, shown in ``OscServer.status``, and the
+listener starts again.
 
     /visualizer/<param> <number>          set a parameter's base value (must be inside its range)
     /visualizer/<param>/norm <0..1>       the same, scaled over the parameter's range (faders)
@@ -36,6 +38,7 @@ from pythonosc.osc_packet import OscPacket, ParseError
 
 from visualizer import params
 from visualizer.control.changes import TRIGGERS, ControlChange, ControlQueue
+from visualizer.guard import GuardedThread
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +46,9 @@ PREFIX = "/visualizer"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 9000
 _POLL_S = 0.2  # how often the receive thread looks at its stop flag
+BUNDLE_PREFIX = b"#bundle\0"
+BUNDLE_HEADER = 16  # the prefix and an 8-byte time tag
+MAX_BUNDLE_DEPTH = 4
 
 
 def parse_host_port(text: str, *, default_host: str = DEFAULT_HOST) -> tuple[str, int]:
@@ -73,7 +79,8 @@ def well_formed(dgram: bytes) -> bool:
     """Whether an OSC message's length is exactly what its type tags declare.
 
     python-osc reads a float whose bytes are missing as 0.0: a truncated ``/visualizer/k1 f``
-    would silently set K1 = 0. This rejects such datagrams (and unknown type tags).
+    would silently set K1 = 0. This rejects such datagrams, and type tags python-osc does not
+    parse (it would log each one on the root logger and skip it).
     """
     try:
         pos = _padded(dgram.index(b"\0") + 1)
@@ -84,19 +91,40 @@ def well_formed(dgram: bytes) -> bool:
         end = dgram.index(b"\0", pos)
         tags, pos = dgram[pos + 1:end].decode("ascii"), _padded(end + 1)
         for tag in tags:
-            if tag in "ifrmc":
+            if tag in "ifrm":
                 pos += 4
             elif tag in "dht":
                 pos += 8
-            elif tag in "sS":
+            elif tag == "s":
                 pos = _padded(dgram.index(b"\0", pos) + 1)
             elif tag == "b":
                 pos += 4 + _padded(struct.unpack(">i", dgram[pos:pos + 4])[0])
-            elif tag not in "TFNI[]":
+            elif tag not in "TFN[]":
                 return False
         return pos == len(dgram)
     except (ValueError, UnicodeDecodeError, struct.error):
         return False
+
+
+def well_formed_packet(dgram: bytes, depth: int = 0) -> bool:
+    """Whether a datagram is a well-formed OSC message (``well_formed``) or a bundle whose every
+    element is one (sizes > 0, multiples of 4, inside the bundle; nested at most
+    ``MAX_BUNDLE_DEPTH`` deep). Checked before python-osc parses anything: it would log each bad
+    element of a bundle on the root logger — a flood under garbage — and skip it."""
+    if dgram.startswith(b"/"):
+        return well_formed(dgram)
+    if not dgram.startswith(BUNDLE_PREFIX) or depth >= MAX_BUNDLE_DEPTH or len(dgram) < BUNDLE_HEADER:
+        return False
+    pos = BUNDLE_HEADER
+    while pos < len(dgram):
+        if pos + 4 > len(dgram):
+            return False
+        size = struct.unpack(">i", dgram[pos:pos + 4])[0]
+        pos += 4
+        if size <= 0 or size % 4 or pos + size > len(dgram) or not well_formed_packet(dgram[pos:pos + size], depth + 1):
+            return False
+        pos += size
+    return True
 
 
 def _number(value: object) -> float | None:
@@ -106,7 +134,7 @@ def _number(value: object) -> float | None:
 
 
 class OscServer:
-    """Receives OSC on ``host:port`` in a daemon thread and enqueues validated changes.
+    """Receives OSC on ``host:port`` in a guarded daemon thread and enqueues validated changes.
 
     queue : where changes go (the render loop drains it).
     read_value : name → current base value, for ``/get`` (called on the OSC thread: pass a
@@ -127,14 +155,16 @@ class OscServer:
         self.received = 0
         self.accepted = 0
         self.problems: Counter[str] = Counter()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="osc-in", daemon=True)
-        self._thread.start()
+        self._guard = GuardedThread("OSC input", self._run)
         log.info("OSC: listening on %s:%d", self.host, self.port)
 
+    @property
+    def status(self) -> str:
+        """"" while healthy; "OSC input failed: …" after the listener failed (it restarts)."""
+        return self._guard.status
+
     def close(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=2.0)
+        self._guard.close(timeout_s=2.0)
         self._socket.close()
 
     def summary(self) -> str:
@@ -143,21 +173,20 @@ class OscServer:
         return f"OSC {self.host}:{self.port}: {self.accepted} ok" + (f", {bad}" if bad else "")
 
     # -- the receive thread -----------------------------------------------------------------
-    def _run(self) -> None:
-        while not self._stop.is_set():
+    def _run(self, stop: threading.Event) -> None:
+        """Receive until ``stop``; an exception (a bug handling a datagram, a failing socket)
+        ends this run and the guard logs it once, shows it in ``status`` and starts it again."""
+        while not stop.is_set():
             try:
                 data, sender = self._socket.recvfrom(65536)
             except (TimeoutError, socket.timeout):
                 continue
-            except OSError as e:
-                if not self._stop.is_set():
-                    log.error("OSC: receive failed, OSC input stops: %s", e)
-                return
+            except OSError:
+                if stop.is_set():  # closed by close()
+                    return
+                raise
             self.received += 1
-            try:
-                self._datagram(data, sender)
-            except Exception:  # a bug here must not end OSC input
-                log.exception("OSC: unexpected error handling a datagram from %s", sender)
+            self._datagram(data, sender)
 
     def _problem(self, kind: str, detail: str) -> None:
         self.problems[kind] += 1
@@ -165,16 +194,16 @@ class OscServer:
             log.warning("OSC: %s (%s); further ones are only counted", kind, detail)
 
     def _datagram(self, data: bytes, sender: tuple[str, int]) -> None:
+        if not well_formed_packet(data):
+            self._problem("malformed", f"{len(data)} bytes from {sender[0]}: not an OSC message or bundle whose "
+                                       "arguments match their type tags")
+            return
         try:
             packet = OscPacket(data)
         except (ParseError, ValueError, IndexError, UnicodeDecodeError) as e:
             self._problem("malformed", f"{len(data)} bytes from {sender[0]}: {e}")
             return
         for timed in packet.messages:
-            if not well_formed(timed.message.dgram):
-                self._problem("malformed", f"{len(timed.message.dgram)} bytes from {sender[0]}: "
-                                           "arguments do not match the type tags")
-                continue
             self._message(timed.message.address, list(timed.message.params), sender)
 
     def _message(self, address: str, args: list, sender: tuple[str, int]) -> None:

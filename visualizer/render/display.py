@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import time
 from pathlib import Path
@@ -15,6 +16,13 @@ from visualizer.render.scaler import FieldScaler
 log = logging.getLogger(__name__)
 
 DEFAULT_WINDOW = (1280, 720)
+
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tga")
+
+
+class ScreenshotError(Exception):
+    """A screenshot could not be written (one line: the path and why)."""
 
 
 class DisplayUnavailable(Exception):
@@ -123,6 +131,14 @@ class Display:
         pygame.display.flip()
 
     def save_screenshot(self, path: Path) -> Path:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        pygame.image.save(self.screen, str(path))
+        """Save the window as an image at ``path`` (PNG unless its suffix names another format);
+        raises ScreenshotError (one line) if it cannot be written. The image is encoded in
+        memory and written by Python, whose writes report a full disk (pygame's do not)."""
+        encoded = io.BytesIO()
+        pygame.image.save(self.screen, encoded, path.name if path.suffix.lower() in IMAGE_SUFFIXES else "shot.png")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(encoded.getbuffer())
+        except OSError as e:
+            raise ScreenshotError(f"screenshot not saved: {path}: {e.strerror or e}") from e
         return path

@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from visualizer.presets import PresetError
-from visualizer.sessions import timeline
+from visualizer.sessions import ReportError, timeline
 
 log = logging.getLogger(__name__)
 
 EXIT_USAGE = 2
+EXIT_FAILED = 1
 
 
 @dataclass(frozen=True)
@@ -98,3 +99,6 @@ def main(argv: list[str], *, open_window: Callable[[WindowRequest], int] | None 
     except (timeline.SessionError, PresetError) as e:
         print(f"visualizer session: error: {e}", file=sys.stderr)
         return EXIT_USAGE
+    except ReportError as e:  # the session ran; only its report is lost
+        print(f"visualizer session: error: {e}", file=sys.stderr)
+        return EXIT_FAILED

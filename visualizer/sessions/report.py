@@ -11,6 +11,7 @@ comparison).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from dataclasses import asdict, dataclass
@@ -20,6 +21,7 @@ import numpy as np
 
 from visualizer.audio.features import FeatureSnapshot
 from visualizer.session import FrameState, Session
+from visualizer.sessions import ReportError
 from visualizer.sessions.timeline import KERNEL, SessionPlan
 from visualizer.sim.measures import correlation_length
 
@@ -148,17 +150,26 @@ def summarise(recorder: Recorder, *, quench: float | None, quench_run_s: float |
 def write_report(directory: Path, recorder: Recorder, *, quench: float | None, quench_run_s: float | None,
                  intention: str, equal_time_quench: float | None = None,
                  equal_time_run_s: float | None = None) -> SessionReport:
-    """Write report.json and report.png into ``directory`` (created); returns the figures."""
+    """Write report.json and report.png into ``directory`` (created); returns the figures.
+
+    Raises ReportError (one line) when they cannot be written (a read-only or full disk); a
+    half-written file is removed."""
     directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
     report = summarise(recorder, quench=quench, quench_run_s=quench_run_s, intention=intention,
                        equal_time_quench=equal_time_quench, equal_time_run_s=equal_time_run_s)
     document = {**asdict(report), "series": recorder.series}
-    (directory / "report.json").write_text(json.dumps(document, indent=1))
+    path = directory / "report.json"
     try:
-        plot_report(report, recorder.series, directory / "report.png")
+        directory.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(document, indent=1))
+        path = directory / "report.png"
+        plot_report(report, recorder.series, path)
     except ImportError:
         log.warning("session report: report.png needs matplotlib (pip install matplotlib); wrote report.json only")
+    except OSError as e:
+        with contextlib.suppress(OSError):  # nothing there, or a read-only dir
+            path.unlink()
+        raise ReportError(f"cannot write the session report {path}: {e.strerror or e}") from e
     log.info("session report: %s", directory / "report.json")
     return report
 

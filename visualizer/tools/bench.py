@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -131,36 +130,12 @@ def shipped_presets() -> list[str]:
     return sorted(path.stem for path in preset_dirs()[-1].glob("*.toml"))
 
 
-def rss_mib() -> float:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
-
-
-def memory_soak(minutes: float = 10.0, size: int = 64) -> tuple[float, float, float, float]:
-    """In a fresh process: RSS (MiB) after 1 minute and after ``minutes`` of accelerated app time
-    (headless, lockstep demo track, small grid and window so it runs many times faster than real
-    time), the peak RSS, and the wall time it took (s)."""
-    code = f"from visualizer.tools.bench import soak; print(*soak({minutes}, {size}))"
-    t0 = time.perf_counter()
+def soak_figures(minutes: float) -> dict:
+    """``visualizer.tools.soak.figures`` in a fresh process (its RSS is the soak's alone): a
+    real-time Session on live audio from a private PulseAudio server, with forced reconnects."""
+    code = f"import json; from visualizer.tools.soak import figures; print(json.dumps(figures({minutes})))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    one, end, peak = (float(v) for v in out.split()[-3:])
-    return one, end, peak, time.perf_counter() - t0
-
-
-def soak(minutes: float, size: int) -> tuple[float, float, float]:
-    from visualizer.app import FPS, App, AppOptions
-
-    app = App(AppOptions(preset="nn-dmt", size=(size, size), headless=True, window=(320, 240)))
-    try:
-        at_one = 0.0
-        for frame in range(int(minutes * 60 * FPS)):
-            app.frame()
-            if frame == 60 * FPS:
-                at_one = rss_mib()
-        at_end = rss_mib()
-    finally:
-        app.close()
-    return at_one, at_end, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return json.loads(out.splitlines()[-1])
 
 
 def percentiles(ms: np.ndarray) -> str:
@@ -169,12 +144,14 @@ def percentiles(ms: np.ndarray) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m visualizer.tools.bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--skip-soak", action="store_true", help="skip the 10-minute accelerated memory run")
+    parser.add_argument("--skip-soak", action="store_true", help="skip the real-time soak with live audio")
+    parser.add_argument("--soak-minutes", type=float, default=10.0, metavar="N",
+                        help="length of the soak (default 10; python -m visualizer.tools.soak runs it alone)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     parser.add_argument("--preset-frames", type=int, default=3600, metavar="N",
                         help="frames per shipped preset for its worst frame (default 3600, a minute at 60 fps)")
     args = parser.parse_args(argv)
-    from visualizer.tools import bench_kernel, bench_lattice, bench_render
+    from visualizer.tools import bench_kernel, bench_lattice, bench_render, soak
 
     kernel = bench_kernel.figures()
     render = bench_render.rows(frames=30)
@@ -204,8 +181,7 @@ def main(argv: list[str] | None = None) -> int:
         "lattice": bench_lattice.rows(),
     }
     if not args.skip_soak:
-        one, ten, peak_rss, wall = memory_soak()
-        result["soak_rss_mib"] = {"at_1_min": one, "at_10_min": ten, "peak": peak_rss, "wall_s": wall}
+        result["soak"] = soak_figures(args.soak_minutes)
     if args.json:
         print(json.dumps(result, default=float))
         return 0
@@ -230,8 +206,8 @@ def main(argv: list[str] | None = None) -> int:
              ("start-up to first frame, warm", f"{result['startup_s']:.2f} s")]
     for row in result["lattice"]:
         rows.append((f"lattice {row.get('n')}³ {row.get('metric')}", f"{row}"))
-    if "soak_rss_mib" in result:
-        rows.append(("memory soak", str(result["soak_rss_mib"])))
+    if "soak" in result:
+        rows += soak.summary_rows(result["soak"])
     print(bench_kernel.aligned(rows))
     return 0
 
