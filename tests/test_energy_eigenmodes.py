@@ -255,3 +255,38 @@ def test_a_failure_in_the_eigenmode_process_is_shown_and_the_modes_in_use_stay(t
     assert cache.status.startswith("eigenmodes failed") and "index" in cache.status
     assert cache.get(k=NN_DMT_K, small_world=broken, **args) is in_use
     cache.close()
+
+
+def test_the_eigenmode_process_outlives_the_thread_that_started_it_and_ends_with_its_parent(tmp_path):
+    """Sessions come and go (each with its own worker thread); the one child serves them all, and
+    it does not outlive the program, even mid-computation."""
+    import os
+    import subprocess
+    import sys
+    import textwrap
+    import time
+
+    script = textwrap.dedent(f"""
+        import os, threading, numpy as np
+        from visualizer.sim import modes_process
+        from visualizer.sim.harmonics import ModesRequest
+        from visualizer.sim.neighbourhood import draw_small_world
+        links = draw_small_world(24 * 20, 2, np.random.default_rng(5))
+        request = ModesRequest(24, 20, "diamond", "wrap", 12, (-10.0, 10.0, -20.0, 5.0), 5.0, "t")
+        pids = []
+        for _ in range(2):  # each from a thread that then ends, as a closed session's worker does
+            t = threading.Thread(target=lambda: modes_process.SHARED.compute(request, links, folder={str(tmp_path)!r}))
+            t.start(); t.join()
+            pids.append(modes_process.SHARED._child.pid)
+        print(*pids, flush=True)
+        os._exit(0)  # the parent ends abruptly
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    first, second = (int(p) for p in done.stdout.split())
+    assert first == second, "a new child was started for the second session"
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and os.path.exists(f"/proc/{first}") and \
+            open(f"/proc/{first}/stat").read().split()[2] != "Z":
+        time.sleep(0.1)
+    gone = not os.path.exists(f"/proc/{first}") or open(f"/proc/{first}/stat").read().split()[2] == "Z"
+    assert gone, "the eigenmode child outlived its parent"

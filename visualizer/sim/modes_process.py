@@ -10,7 +10,7 @@ never run, and a session would wait for its modes for ever.)
 One child serves the whole process, started on first use; requests are served one at a time.
 Protocol: pickled ``(ModesRequest, links, cache folder)`` on the child's stdin; the answer on its stdout is a
 pickled ``("ok", Harmonics, warnings)`` or ``("error", text, warnings)``. The child dies with its
-parent (PR_SET_PDEATHSIG) and when its stdin closes; a request still in flight when a session
+parent (a watchdog thread) and when its stdin closes; a request still in flight when a session
 closes runs to its end and is dropped.
 """
 
@@ -22,6 +22,7 @@ import pickle
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -38,18 +39,23 @@ class ModesProcess:
 
     def compute(self, request, links: np.ndarray, *, folder: Path):
         """The modes for ``request`` (a ModesRequest) and small-world targets ``links`` (H·W, L),
-        computed by the child, with its disk cache in ``folder``. Blocks the calling thread (not the GIL) until the answer arrives.
-        Raises RuntimeError when the computation fails or the child died (the next call starts a
-        new one)."""
+        computed by the child, with its disk cache in ``folder``. Blocks the calling thread (not
+        the GIL) until the answer arrives. A child found dead is replaced once; raises
+        RuntimeError when the computation fails or the new child dies too."""
         with self._lock:
-            child = self._running_child()
-            try:
-                pickle.dump((request, links, folder), child.stdin, protocol=pickle.HIGHEST_PROTOCOL)
-                child.stdin.flush()
-                status, payload, warnings = pickle.load(child.stdout)
-            except (OSError, EOFError, pickle.UnpicklingError) as e:
-                self._child = None
-                raise RuntimeError(f"the eigenmode process stopped (exit code {child.poll()})") from e
+            for attempt in range(2):
+                child = self._running_child()
+                try:
+                    pickle.dump((request, links, folder), child.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+                    child.stdin.flush()
+                    status, payload, warnings = pickle.load(child.stdout)
+                    break
+                except (OSError, EOFError, pickle.UnpicklingError) as e:
+                    child.kill()
+                    child.wait()
+                    self._child = None
+                    if attempt:
+                        raise RuntimeError(f"the eigenmode process stopped (exit code {child.returncode})") from e
         for message in warnings:
             log.warning("%s", message)
         if status != "ok":
@@ -68,17 +74,20 @@ SHARED = ModesProcess()  # the one child of this process
 
 def _lowest_priority() -> None:
     os.nice(19)
-    try:  # die with the parent, even mid-computation
-        import ctypes
 
-        ctypes.CDLL(None).prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL
-    except (OSError, AttributeError):
-        pass
+
+def _exit_with(parent: int) -> None:
+    """End this process as soon as ``parent`` is gone, even mid-computation. (Not
+    PR_SET_PDEATHSIG: it fires when the parent *thread* that started us ends.)"""
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(0)
 
 
 def _serve() -> None:
     """The child's loop: read a request, answer it, until stdin closes."""
     _lowest_priority()
+    threading.Thread(target=_exit_with, args=(os.getppid(),), daemon=True).start()
     import visualizer.sim.harmonics as harmonics
 
     collected: list[str] = []
