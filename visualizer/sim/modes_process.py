@@ -109,8 +109,11 @@ def _serve() -> None:
         except Exception as e:  # noqa: BLE001 — reported to the parent, which shows it
             answer = ("error", f"{type(e).__name__}: {e}", collected[:])
         collected.clear()
-        pickle.dump(answer, stdout, protocol=pickle.HIGHEST_PROTOCOL)
-        stdout.flush()
+        try:
+            pickle.dump(answer, stdout, protocol=pickle.HIGHEST_PROTOCOL)
+            stdout.flush()
+        except OSError:  # the parent quit while we computed: nobody is waiting for the answer
+            os._exit(0)
 
 
 if __name__ == "__main__":
