@@ -445,8 +445,11 @@ class Injector:
     pattern_hz : how often the spatial pattern Σₘ aₘ(t)·ψₘ is renewed (it moves at rate_hz).
         Summing 48 full-field modes is memory-bound (~2 ms at 256², ~8 ms at 512²), so the next
         tick's pattern is summed a share of the modes per call, spread over the current tick's
-        frames, and swapped in when its tick comes: no frame pays for the whole sum. The gain
-        g(t) that follows the music is applied on every call.
+        frames, and swapped in when its tick comes: no frame pays for the whole sum. A call sums
+        at most a third of the terms, or more when calls are far apart (1.5× the ticks since the
+        last call), which is always enough on schedule; after new eigenmodes (``use``) or a mode
+        switch the pattern in use plays on until the new one is complete. The gain g(t) that
+        follows the music is applied on every call.
     The forcing's RMS over the field is g/√2 in either mode, so both carry the same energy.
     """
 
@@ -483,6 +486,7 @@ class Injector:
         self._front_key: tuple[str, int] | None = None  # (mode, tick index)
         self._back_key: tuple[str, int] | None = None
         self._back_done = 0
+        self._position = -np.inf  # time of the last call, in ticks
         self._out = np.zeros((h, w), np.float32)
 
     def use(self, harmonics: Harmonics) -> None:
@@ -496,7 +500,7 @@ class Injector:
         spacing = max((values[-1] - values[0]) / max(len(values) - 1, 1), 1e-9)
         shifted = values - values[0] + spacing
         self.freqs_hz = self.config.rate_hz * np.sqrt(shifted / shifted[0])
-        self._front_key = self._back_key = None
+        self._back_key = None  # the next pattern is summed anew; the one in use plays on meanwhile
 
     def sink_pull(self, theta: np.ndarray, *, rate: float, out: np.ndarray | None = None) -> np.ndarray:
         """The energy sinks' drain: inside the sinks (where semantic energy is aimed) each cell is
@@ -509,17 +513,25 @@ class Injector:
 
     def pattern(self, *, time_s: float, mode: str = "neutral") -> np.ndarray:
         """The unit-gain spatial pattern at ``time_s`` (float32 (H·W,)), renewed at pattern_hz."""
-        tick = int(np.floor(time_s * self.pattern_hz))
+        position = time_s * self.pattern_hz
+        tick = int(np.floor(position))
+        share = min(1.0, max(1.0 / 3.0, 1.5 * (position - self._position)))  # of the terms, this call at most
+        self._position = position
         if self._front_key != (mode, tick):
-            self._sum_back((mode, tick), until=1.0)
-            self._front, self._back = self._back, self._front
-            self._front_key, self._back_key = self._back_key, None
-        # the next tick's pattern, summed in step with this tick's progress (done by 2/3 of it)
-        self._sum_back((mode, tick + 1), until=1.5 * (time_s * self.pattern_hz - tick))
+            share -= self._sum_back((mode, tick), until=1.0, share=share)
+            if self._back_done == self._term_count(mode):
+                self._front, self._back = self._back, self._front
+                self._front_key, self._back_key = self._back_key, None
+        if self._front_key == (mode, tick):  # the next tick's, in step with this one (done by 2/3 of it)
+            self._sum_back((mode, tick + 1), until=1.5 * (position - tick), share=share)
         return self._front
 
-    def _sum_back(self, key: tuple[str, int], *, until: float) -> None:
-        """Sum the pattern for ``key`` into the back buffer up to the share ``until`` (0..1) of its terms."""
+    def _term_count(self, mode: str) -> int:
+        return len(self.weights) if mode == "neutral" else len(self.spot_weights)
+
+    def _sum_back(self, key: tuple[str, int], *, until: float, share: float) -> float:
+        """Sum the pattern for ``key`` into the back buffer up to the share ``until`` (0..1) of its
+        terms, at most ``share`` of them now; returns the share summed."""
         mode, tick = key
         if self._back_key != key:
             self._back_key, self._back_done = key, 0
@@ -529,12 +541,15 @@ class Injector:
             weights, freqs, phases, patterns = self.weights, self.freqs_hz, self.phases, self.harmonics.flat[1:]
         else:
             weights, freqs, phases, patterns = self.spot_weights, self.spot_freqs_hz, self.spot_phases, self.spots
-        stop = min(len(weights), int(np.ceil(min(until, 1.0) * len(weights))))
-        if stop > self._back_done:
-            terms = slice(self._back_done, stop)
-            a = weights[terms] * np.cos(2 * np.pi * freqs[terms] * t + phases[terms])
-            accumulate((self._sqrt_n * a).astype(np.float32), patterns[terms], self._back)
-            self._back_done = stop
+        count = len(weights)
+        stop = min(count, int(np.ceil(min(until, 1.0) * count)), self._back_done + int(np.ceil(share * count)))
+        if stop <= self._back_done:
+            return 0.0
+        terms = slice(self._back_done, stop)
+        a = weights[terms] * np.cos(2 * np.pi * freqs[terms] * t + phases[terms])
+        accumulate((self._sqrt_n * a).astype(np.float32), patterns[terms], self._back)
+        summed, self._back_done = (stop - self._back_done) / count, stop
+        return summed
 
     def forcing(self, *, gain: float, time_s: float, mode: str = "neutral") -> np.ndarray:
         """F (float32 (H, W), rad/s) at ``time_s`` for injection gain ``gain`` (rad/s)."""
