@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-import pygame
+from visualizer.pygame_loader import pygame
 
 from visualizer import presets
 from visualizer.audio.engine import AudioChoice, open_audio

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 
-import pygame
+from visualizer.pygame_loader import pygame
 from pygame._sdl2.video import Renderer, Texture, Window
 
 from visualizer.render.display import Display, check_display

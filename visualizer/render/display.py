@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pygame
+from visualizer.pygame_loader import pygame
 
 from visualizer.render.flash import WCAG_FLASH_LIMIT, FlashLimitConfig, FlashLimiter
 from visualizer.render.scaler import FieldScaler

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import pygame
+from visualizer.pygame_loader import pygame
 
 PANEL_WIDTH = 260
 ROW_HEIGHT = 16

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numba
 import numpy as np
-import pygame
+from visualizer.pygame_loader import pygame
 
 from visualizer.sim.lattice3d import rotation_matrix
 

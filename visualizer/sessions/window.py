@@ -26,7 +26,7 @@ TEXT = (235, 230, 220)
 def run_session_window(request: WindowRequest, *, fullscreen: bool = False) -> int:
     """Play ``request``'s session in a window until it ends; returns the exit code."""
     os.environ.setdefault("SDL_VIDEO_ALLOW_SCREENSAVER", "0")
-    import pygame
+    from visualizer.pygame_loader import pygame
 
     from visualizer.render.display import Display
     from visualizer.render.layout import grid_for_screen

@@ -55,7 +55,7 @@ def lut_rebuild(rebuilds: int = 200) -> dict[str, object]:
 
 def draw_times(field_size: int, screen: tuple[int, int], *, frames: int = 60, block: int | None = None) -> dict[str, object]:
     """Per-frame ms of `Display.draw_field` (+ flash limiter) and `present` at one size."""
-    import pygame
+    from visualizer.pygame_loader import pygame
 
     from visualizer.render.display import Display
 

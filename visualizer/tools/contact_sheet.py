@@ -26,7 +26,7 @@ TILE = (320, 180)  # (width, height) px of one picture
 def snapshots(preset: str, audio: Path | None, *, times_s: tuple[float, ...], size: tuple[int, int],
               tile: tuple[int, int] = TILE) -> list[np.ndarray]:
     """RGB pictures (tile_h, tile_w, 3) uint8 of ``preset`` at each of ``times_s`` (ascending)."""
-    import pygame
+    from visualizer.pygame_loader import pygame
 
     from visualizer.render.colour import palette_lut
     from visualizer.render.display import Display
