@@ -56,6 +56,27 @@ def frame_work_ms(preset: str, size: int, *, frames: int = 600) -> np.ndarray:
     return np.array(out.split(), float)
 
 
+def constant_work_ms(length_ms: float, *, repeats: int = 600) -> np.ndarray:
+    """Wall times (ms) of one fixed one-thread job calibrated to ``length_ms``, run ``repeats``
+    times: the machine's own jitter, the floor under any worst/median frame ratio measured beside it."""
+    x = np.linspace(0.0, 1.0, 1 << 16)
+    y = np.empty_like(x)
+
+    def job(rounds: int) -> None:
+        for _ in range(rounds):
+            np.sin(x, out=y)
+
+    t0 = time.perf_counter()
+    job(20)
+    rounds = max(1, round(20 * length_ms / ((time.perf_counter() - t0) * 1e3)))
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        job(rounds)
+        times.append(time.perf_counter() - t0)
+    return np.array(times) * 1e3
+
+
 def session_work_ms(size: int, *, repeats: int = 41) -> dict[str, float]:
     """Median ms per frame of the Session's energy and eigenmode work beside the field step, on the
     nn-dmt preset at ``size``²: the sinks' pull, the injection forcing (its pattern spread over
@@ -159,6 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     preset_frames = {name: frame_times_ms(name, 256, frames=args.preset_frames) for name in shipped_presets()}
     presets_max = {name: float(ms.max()) for name, ms in preset_frames.items()}
     mosaic = preset_frames["mosaic"]  # its route moves lightness on the beat (issue 9: no LUT stall)
+    control = constant_work_ms(float(np.median(mosaic[:600])))
     work = {str(size): session_work_ms(size) for size in (256, 512)}
     one_thread = {f"{name} {size}": frame_work_ms(name, size) for name, size in (("mosaic", 128), ("nn-dmt", 256))}
     result = {
@@ -172,6 +194,7 @@ def main(argv: list[str] | None = None) -> int:
         "session_work_ms": work,
         "lightness_route_max_over_median": float(mosaic.max() / np.median(mosaic)),
         "lightness_route_600_max_over_median": float(mosaic[:600].max() / np.median(mosaic[:600])),
+        "constant_work_600_max_over_median": float(control.max() / np.median(control)),
         "frame_work_one_thread_ms": {name: {"p50": float(np.median(ms)), "p99": float(np.percentile(ms, 99)),
                                             "max": float(ms.max())} for name, ms in one_thread.items()},
         "output_4k_ms": render.get("output_4k_ms"),
@@ -196,6 +219,8 @@ def main(argv: list[str] | None = None) -> int:
         rows.append((f"{name} 256², worst frame of {args.preset_frames}", f"{worst:6.2f} ms"))
     rows.append(("mosaic (lightness on the beat): worst / median frame, first 600 | all",
                  f"{result['lightness_route_600_max_over_median']:.2f} | {result['lightness_route_max_over_median']:.2f}"))
+    rows.append(("control: one fixed one-thread job of mosaic's median frame length, worst / median of 600",
+                 f"{result['constant_work_600_max_over_median']:.2f}"))
     for name, ms in one_thread.items():
         rows.append((f"frame work {name}² at 1920×1080, one thread (CPU)", percentiles(ms) + f"   max/p50 {ms.max() / np.median(ms):.2f}"))
     for size, parts in work.items():
