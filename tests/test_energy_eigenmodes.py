@@ -263,12 +263,11 @@ def _wait_idle(cache, timeout_s=120.0):
 
 
 def test_background_eigenmodes_come_from_a_child_process_and_equal_the_synchronous_ones(tmp_path, monkeypatch):
-    """The live path computes graph modes in the child of modes_process (no GIL shared with the
+    """The live path computes graph modes in the eigenmode child process (no GIL shared with the
     frame loop); they are the same modes the synchronous path computes on the caller's thread."""
     import os
 
-    from visualizer.sim import modes_process
-    from visualizer.sim.harmonics import HarmonicsCache
+    from visualizer.sim.harmonics import MODES_PROCESS, HarmonicsCache
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))  # no disk cache shared between the two paths
     links = draw_small_world(24 * 20, 2, np.random.default_rng(3))
@@ -280,7 +279,7 @@ def test_background_eigenmodes_come_from_a_child_process_and_equal_the_synchrono
     _wait_idle(live)
     background = live.get(**args)
     live.close()
-    child = modes_process.SHARED._child
+    child = MODES_PROCESS._child
     assert child is not None and child.pid != os.getpid() and child.poll() is None
     assert background.kind == "graph" and not live.status
     for path in tmp_path.rglob("*.npz"):
@@ -321,16 +320,15 @@ def test_the_eigenmode_process_outlives_the_thread_that_started_it_and_ends_with
 
     script = textwrap.dedent(f"""
         import os, threading, numpy as np
-        from visualizer.sim import modes_process
-        from visualizer.sim.harmonics import ModesRequest
+        from visualizer.sim.harmonics import MODES_PROCESS, ModesRequest
         from visualizer.sim.neighbourhood import draw_small_world
         links = draw_small_world(24 * 20, 2, np.random.default_rng(5))
         request = ModesRequest(24, 20, "diamond", "wrap", 12, (-10.0, 10.0, -20.0, 5.0), 5.0, "t")
         pids = []
         for _ in range(2):  # each from a thread that then ends, as a closed session's worker does
-            t = threading.Thread(target=lambda: modes_process.SHARED.compute(request, links, folder={str(tmp_path)!r}))
+            t = threading.Thread(target=lambda: MODES_PROCESS.call(request, links, folder={str(tmp_path)!r}))
             t.start(); t.join()
-            pids.append(modes_process.SHARED._child.pid)
+            pids.append(MODES_PROCESS._child.pid)
         print(*pids, flush=True)
         os._exit(0)  # the parent ends abruptly
     """)

@@ -1,5 +1,6 @@
 """Measures off the render thread: the same figures as measuring on the frame, never waited for."""
 
+import os
 import time
 
 import numpy as np
@@ -9,7 +10,7 @@ from visualizer.audio.features import FeatureSnapshot
 from visualizer.measuring import MeasureWorker
 from visualizer.session import Session
 from visualizer.sim.harmonics import kernel_weights, lattice_harmonics
-from visualizer.sim.measures import measure
+from visualizer.sim.measures import MEASURES_PROCESS, measure
 
 
 def wait_for(condition, timeout_s=60.0):
@@ -35,6 +36,8 @@ def test_background_measures_equal_measures_on_the_frame(harmonics):
         wait_for(lambda: worker.latest is not None)
         want = measure(submitted, harmonics, wrap=True)
         got = worker.latest
+        child = MEASURES_PROCESS._child  # the GIL-bound part ran in the measures' child process
+        assert child is not None and child.pid != os.getpid() and child.poll() is None
         assert (got.order, got.patches, got.antiphase, got.corr_length) == (want.order, want.patches, want.antiphase, want.corr_length)
         np.testing.assert_array_equal(got.spectrum, want.spectrum)
         worker.forget()

@@ -3,10 +3,13 @@
 A full set of measures (``visualizer.sim.measures.measure``: the harmonic spectrum, the local
 order maps, the patch labelling and the FFT correlation length) costs about a frame at 512²;
 taken on the frame, it made that frame late every few frames. ``MeasureWorker`` copies the
-phases on the frame (a memcpy) and measures the copy on a guarded background thread; the frame
+phases on the frame (a memcpy) and measures the copy from a guarded background thread; the frame
 reads the latest finished result and never waits. A submission while the worker is still busy
-is skipped, so a slow machine measures less often rather than queueing work. The worker runs at
-the lowest priority (nice 19), in the time the frames leave idle.
+is skipped, so a slow machine measures less often rather than queueing work. The thread computes
+the spectrum (a numba projection that releases the GIL) and hands the rest, NumPy and SciPy that
+hold the GIL, to the measures' child process (``visualizer.worker_process``): on a nice-19
+thread of the app they stalled frames that waited for the GIL. Thread and child run at the
+lowest priority (nice 19), in the time the frames leave idle.
 """
 
 from __future__ import annotations
@@ -14,11 +17,12 @@ from __future__ import annotations
 import os
 import threading
 
+import numba
 import numpy as np
 
 from visualizer.guard import GuardedThread
 from visualizer.sim.harmonics import Harmonics
-from visualizer.sim.measures import Measures, measure
+from visualizer.sim.measures import MEASURES_PROCESS, Measures, harmonic_spectrum, with_spectrum
 
 
 class MeasureWorker:
@@ -68,6 +72,7 @@ class MeasureWorker:
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
         except (AttributeError, OSError):
             pass
+        numba.set_num_threads(1)  # (per thread) no second OpenMP team spinning beside the frame's
         while not stop.is_set():
             if not self._wake.wait(0.5):
                 continue
@@ -76,7 +81,9 @@ class MeasureWorker:
                 continue
             harmonics, wrap, generation = self._job
             self._job = None
-            self._result = (generation, measure(self._theta, harmonics, wrap=wrap))
+            spectrum = harmonic_spectrum(self._theta, harmonics)
+            local = MEASURES_PROCESS.call(self._theta, wrap=wrap)
+            self._result = (generation, with_spectrum(spectrum, local))
             self._idle.set()
 
     def close(self, timeout_s: float = 2.0) -> None:

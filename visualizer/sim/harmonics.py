@@ -32,9 +32,9 @@ import scipy.sparse.linalg
 from numba import njit, prange
 
 from visualizer.paths import user_cache_dir
-from visualizer.sim import modes_process
 from visualizer.sim.kernels import sin_cos
 from visualizer.sim.neighbourhood import lattice_taps
+from visualizer.worker_process import WorkerProcess
 
 log = logging.getLogger(__name__)
 
@@ -256,10 +256,13 @@ def compute_modes(r: ModesRequest, links: np.ndarray, *, folder: Path | None = N
     return result
 
 
+MODES_PROCESS = WorkerProcess(f"{__name__}:compute_modes")  # the one eigenmode child of this process
+
+
 class HarmonicsCache:
     """The eigenmodes of the field's current coupling operator, recomputed when the kernel changes
     enough: in the background by default (a thread hands requests to the child process of
-    ``modes_process`` and waits; the last modes stand in meanwhile; only the lattice modes of the
+    ``MODES_PROCESS`` and waits; the last modes stand in meanwhile; only the lattice modes of the
     very first set for a grid are computed on the caller's thread), or all on the caller's thread
     when ``synchronous`` (headless runs that must repeat exactly: trace, render, tests). Graph
     modes (with small-world links) are cached on disk. A failure is logged once, shown in
@@ -329,7 +332,7 @@ class HarmonicsCache:
 
     @staticmethod
     def _compute_in_child(r: ModesRequest, links: np.ndarray) -> Harmonics:
-        return modes_process.SHARED.compute(r, links, folder=cache_dir())  # the cache dir as of now
+        return MODES_PROCESS.call(r, links, folder=cache_dir())  # the cache dir as of now
 
     def _start(self) -> None:
         if self._thread is None or not self._thread.is_alive():

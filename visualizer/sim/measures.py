@@ -12,6 +12,7 @@ from scipy.sparse.csgraph import connected_components
 
 from visualizer.sim.harmonics import Harmonics, project
 from visualizer.sim.kernels import trig_maps
+from visualizer.worker_process import WorkerProcess
 
 PATCH_ORDER = 0.9  # local (axial) order above which a cell belongs to a synchronised patch
 MIN_PATCH_CELLS = 12
@@ -157,18 +158,28 @@ def vortex_count(theta: np.ndarray, *, antiphase: bool = False) -> int:
     return int(np.count_nonzero(np.abs(circulation) > np.pi))
 
 
+def local_measures(theta: np.ndarray, *, wrap: bool = True, corr_length: float | None = None) -> dict[str, float]:
+    """The measures that need no eigenmodes: ``local_order``, ``patches``, ``antiphase`` and
+    ``corr_length`` (given: used as is, e.g. measured on another frame to spread the cost), as
+    keyword arguments of ``Measures``. Mostly NumPy and SciPy under the GIL: the live app takes
+    them in the measures' child process (``MEASURES_PROCESS``)."""
+    order1, order2, antiphase = _maps(theta, wrap)
+    return {"local_order": float(order1.mean(dtype=np.float64)), "patches": _patches(order2, wrap),
+            "antiphase": float(antiphase),
+            "corr_length": correlation_length(theta) if corr_length is None else corr_length}
+
+
+MEASURES_PROCESS = WorkerProcess(f"{__name__}:local_measures")  # the one measures child of this process
+
+
+def with_spectrum(spectrum: np.ndarray, local: dict[str, float]) -> Measures:
+    """``Measures`` from the harmonic ``spectrum`` ((M,), see ``harmonic_spectrum``) and ``local_measures``."""
+    return Measures(order=float(np.sqrt(spectrum[0])),  # mode 0 is constant: its power is R²
+                    spectrum=spectrum, coherence=float(spectrum[:LOW_MODES].sum()), **local)
+
+
 def measure(theta: np.ndarray, harmonics: Harmonics, *, wrap: bool = True,
             corr_length: float | None = None) -> Measures:
     """All measures of one field state (``corr_length`` given: used as is, e.g. measured on
     another frame to spread the cost)."""
-    spectrum = harmonic_spectrum(theta, harmonics)
-    order1, order2, antiphase = _maps(theta, wrap)
-    return Measures(
-        order=float(np.sqrt(spectrum[0])),  # mode 0 is constant: its power is R²
-        local_order=float(order1.mean(dtype=np.float64)),
-        patches=_patches(order2, wrap),
-        antiphase=float(antiphase),
-        spectrum=spectrum,
-        coherence=float(spectrum[:LOW_MODES].sum()),
-        corr_length=correlation_length(theta) if corr_length is None else corr_length,
-    )
+    return with_spectrum(harmonic_spectrum(theta, harmonics), local_measures(theta, wrap=wrap, corr_length=corr_length))
