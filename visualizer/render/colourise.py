@@ -57,12 +57,24 @@ def unit_vectors(theta, staggered, cos_out, sin_out):
             sin_row[x] = sign * sin_t
 
 
+@njit(fastmath=True, nogil=True, error_model="numpy", inline="always")
+def _stretch_row(cos_row, sin_row, col0, col1, col_w, out_cos, out_sin):
+    """One field row interpolated across the output's sample columns (linear, into out_cos/out_sin)."""
+    for x in range(col0.shape[0]):
+        a, b, wx = col0[x], col1[x], col_w[x]
+        out_cos[x] = cos_row[a] + wx * (cos_row[b] - cos_row[a])
+        out_sin[x] = sin_row[a] + wx * (sin_row[b] - sin_row[a])
+
+
 @njit(parallel=True, fastmath=True, cache=True, nogil=True, error_model="numpy")
-def interpolate_into(cos_f, sin_f, lut, rows, block, col0, col1, col_w, row0, row1, row_w, field_rows, line_rows, line_index):
+def interpolate_into(cos_f, sin_f, lut, rows, block, col0, col1, col_w, row0, row1, row_w, stretched, line_index):
     """Bilinearly scale the unit field (cos_f, sin_f) into ``rows``, colouring its angle by ``lut``.
 
-    The angle is evaluated once per ``block``×``block`` square of output pixels (block 1 = every
-    pixel; 2 halves the work for 4K output), the square filled with its colour.
+    Each field row is first stretched across the sample columns (once per field row a band of
+    lines needs, not once per output line: the screen has ~4 lines per field row at 1080p), then
+    each sample line blends the two stretched rows around it. The angle is evaluated once per
+    ``block``×``block`` square of output pixels (block 1 = every pixel; 2 halves the work for 4K
+    output), the square filled with its colour.
 
     Parameters
     ----------
@@ -73,31 +85,38 @@ def interpolate_into(cos_f, sin_f, lut, rows, block, col0, col1, col_w, row0, ro
     col0, col1, col_w : uint32, uint32, float32 (ceil(out_w / block),): the two field columns each
         sample column lies between and the weight of the second.
     row0, row1, row_w : the same for sample rows, (ceil(out_h / block),).
-    field_rows : float32 (chunks, 2, W) scratch: one vertically blended field row per chunk.
-    line_rows : float32 (chunks, 2, ceil(out_w / block)) scratch: one interpolated sample line.
-    line_index : uint32 (chunks, ceil(out_w / block)) scratch: that line's LUT indices.
+    stretched : float32 (chunks, 4, ceil(out_w / block)) scratch: the stretched rows above and
+        below the current line (cos, sin, cos, sin).
+    line_index : uint32 (chunks, ceil(out_w / block)) scratch: a line's LUT indices.
     """
     mask = lut.shape[0] - 1
     scale = np.float32(lut.shape[0])
     out_h, out_w = rows.shape
     lines, samples = row0.shape[0], col0.shape[0]
-    chunks = field_rows.shape[0]
+    chunks = stretched.shape[0]
     for chunk in prange(chunks):
-        blend_c, blend_s = field_rows[chunk, 0], field_rows[chunk, 1]
-        line_c, line_s, index = line_rows[chunk, 0], line_rows[chunk, 1], line_index[chunk]
+        top_c, top_s = stretched[chunk, 0], stretched[chunk, 1]
+        bottom_c, bottom_s = stretched[chunk, 2], stretched[chunk, 3]
+        index = line_index[chunk]
+        have_top, have_bottom = -1, -1
         for line in range(chunk * lines // chunks, (chunk + 1) * lines // chunks):
+            r0, r1 = np.int64(row0[line]), np.int64(row1[line])
+            if r0 != have_top:
+                if r0 == have_bottom:  # the row below becomes the row above
+                    top_c, bottom_c = bottom_c, top_c
+                    top_s, bottom_s = bottom_s, top_s
+                    have_top, have_bottom = have_bottom, have_top
+                else:
+                    _stretch_row(cos_f[r0], sin_f[r0], col0, col1, col_w, top_c, top_s)
+                    have_top = r0
+            if r1 != have_bottom:
+                _stretch_row(cos_f[r1], sin_f[r1], col0, col1, col_w, bottom_c, bottom_s)
+                have_bottom = r1
             wy = row_w[line]
-            c_top, c_bottom = cos_f[row0[line]], cos_f[row1[line]]
-            s_top, s_bottom = sin_f[row0[line]], sin_f[row1[line]]
-            for j in range(blend_c.shape[0]):
-                blend_c[j] = c_top[j] + wy * (c_bottom[j] - c_top[j])
-                blend_s[j] = s_top[j] + wy * (s_bottom[j] - s_top[j])
             for x in range(samples):
-                a, b, wx = col0[x], col1[x], col_w[x]
-                line_c[x] = blend_c[a] + wx * (blend_c[b] - blend_c[a])
-                line_s[x] = blend_s[a] + wx * (blend_s[b] - blend_s[a])
-            for x in range(samples):
-                index[x] = np.int32(_turns(line_s[x], line_c[x]) * scale) & mask
+                c = top_c[x] + wy * (bottom_c[x] - top_c[x])
+                s = top_s[x] + wy * (bottom_s[x] - top_s[x])
+                index[x] = np.int32(_turns(s, c) * scale) & mask
             y0 = line * block
             out = rows[y0]
             if block == 1:

@@ -35,8 +35,7 @@ class FieldScaler:
         self._cos = np.empty(field_shape, np.float32)
         self._sin = np.empty(field_shape, np.float32)
         chunks = min(_CHUNKS, samples_y)
-        self._scratch = (np.empty((chunks, 2, fw), np.float32), np.empty((chunks, 2, samples_x), np.float32),
-                         np.empty((chunks, samples_x), np.uint32))
+        self._scratch = (np.empty((chunks, 4, samples_x), np.float32), np.empty((chunks, samples_x), np.uint32))
         self._layout_for = field_shape
 
     def paint(self, theta: np.ndarray, packed_lut: np.ndarray, rows: np.ndarray, *, view: str = "phase") -> None:
