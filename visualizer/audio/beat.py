@@ -26,12 +26,13 @@ meter tracking"), at the beat level:
   the filter can no longer climb back to the rejected level.
 - **Presence**: the tempo and phase are only trusted while the onset envelope is periodic at
   the tracked period: the normalised autocorrelation of the last ``periodicity_s`` seconds at
-  that lag (best of ±2 hops, and at twice it), smoothed, with hysteresis. How periodic it must be
-  to turn on depends on whether the input pauses like speech does (Scheirer & Slaney 1997: the
-  share of hops quieter than half the recent mean power): speech reaches the periodicity of
-  weakly pulsed music (counting aloud more), so input with pauses needs more, while a continuous
-  texture (pedalled piano, an ensemble) needs less, as long as pads and noise stay below. So no
-  beats are invented there; silence lets it decay to "no beat".
+  that lag (best of ±2 hops, and at twice it), smoothed, with hysteresis. Speech reaches the
+  periodicity of weakly pulsed music (counting aloud more), so how periodic the envelope must be
+  to turn a beat on depends on the input: less for a continuous texture of onsets (pedalled
+  piano, an ensemble), more for input that pauses as speech does between words (Scheirer &
+  Slaney 1997: the share of hops quieter than half the recent mean power) or whose envelope
+  stays under its flutter floor (a pad's swells). So no beats are invented on speech, noise or
+  pads; silence lets it decay to "no beat".
 """
 
 from __future__ import annotations
@@ -103,10 +104,11 @@ class BeatTracker:
     activation_scale : the onset envelope's recent mean maps to activation 1/(1 + scale).
     level_s : time constant of that recent mean (s).
     periodicity_s : seconds of onset envelope judged for periodicity.
-    present_on, present_off : smoothed periodicity above which a beat becomes present while the
-        input pauses, below which it is lost (hysteresis). presence_s : that smoothing's time
-        constant (s). present_on_continuous : the on-threshold while the input does not pause:
-        at most ``pause_share`` of the last ``pause_s`` seconds' hops below half their mean power.
+    present_on, present_off : smoothed periodicity above which a beat becomes present, below
+        which it is lost (hysteresis). presence_s : that smoothing's time constant (s).
+    present_on_continuous : the on-threshold instead for a continuous texture of onsets: at most
+        ``pause_share`` of the last ``pause_s`` seconds' hops below half their mean power, and an
+        onset envelope whose mean exceeds ``envelope_floor``.
     envelope_floor : onset-envelope fluctuation (dB) taken as "nothing" when judging periodicity.
     octave_prior_bpm, octave_prior_octaves : the log-normal tempo prior of the octave decision.
     octave_margin, octave_beats : half or double the tempo must outscore the tracked one by
@@ -234,21 +236,23 @@ class BeatTracker:
                     value = max(value, r)
         return value
 
-    def _pauses(self) -> bool:
-        """True when more than ``pause_share`` of the recent hops are quieter than half their mean
-        power, as speech is between words (a continuous texture has almost none such hops)."""
+    def _continuous_onsets(self) -> bool:
+        """True for a continuous texture of onsets: at most ``pause_share`` of the recent hops
+        quieter than half their mean power (speech pauses between words far more often), and the
+        onset envelope's recent mean above the flutter floor (a pad's slow swells stay below it)."""
         powers = self._hop_powers
-        return float(np.mean(powers < 0.5 * powers.mean())) > self._pause_share
+        pauses = float(np.mean(powers < 0.5 * powers.mean())) > self._pause_share
+        return not pauses and float(self._odf.mean()) > self._floor
 
     def _update_presence(self) -> None:
         """Normalised autocorrelation of the recent onset envelope at the tracked period (or twice
-        it), smoothed; a beat turns on above the on-threshold for input with or without pauses,
-        off below ``present_off``."""
+        it), smoothed; a beat turns on above ``present_on``, or ``present_on_continuous`` for a
+        continuous texture of onsets (:meth:`_continuous_onsets`), and off below ``present_off``."""
         env, energy = self._centred_envelope()
         lag = int(round(self.period_hops))
         value = max(self._autocorrelation(env, energy, lag), self._autocorrelation(env, energy, 2 * lag))
         self.periodicity += self._presence_alpha * (value - self.periodicity)
-        self.on_threshold = self._present_on if self._pauses() else self._present_on_continuous
+        self.on_threshold = self._present_on_continuous if self._continuous_onsets() else self._present_on
         if self.present and self.periodicity < self._present_off:
             self.present = False
         elif not self.present and self.periodicity > self.on_threshold:
