@@ -172,7 +172,8 @@ class StreamingAnalyser:
             self._last_onset_s = now
             events.append(("onset", now - c.hop / (2 * c.sr)))
         s = self.snapshot
-        beat = self.beats.step(beat_flux, accent=self.beat_envelope.accent, active=not self._silent)
+        beat = self.beats.step(beat_flux, accent=self.beat_envelope.accent, power=mean_square,
+                               active=not self._silent)
         self.meter.add_hop(self.beat_envelope.bands)
         beat_in_bar = self.meter.on_beat() if self.beats.beat_now else s.beat_in_bar
         tempo, phase, confidence = self.beats.tempo_bpm, self.beats.phase, self.beats.confidence

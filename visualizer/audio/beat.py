@@ -26,8 +26,13 @@ meter tracking"), at the beat level:
   the filter can no longer climb back to the rejected level.
 - **Presence**: the tempo and phase are only trusted while the onset envelope is periodic at
   the tracked period: the normalised autocorrelation of the last ``periodicity_s`` seconds at
-  that lag (best of ±2 hops, and at twice it), smoothed, with hysteresis. Speech, noise and pads
-  stay below it, so no beats are invented there; silence lets it decay to "no beat".
+  that lag (best of ±2 hops, and at twice it), smoothed, with hysteresis. Speech reaches the
+  periodicity of weakly pulsed music (counting aloud more), so how periodic the envelope must be
+  to turn a beat on depends on the input: less for a continuous texture of onsets (pedalled
+  piano, an ensemble), more for input that pauses as speech does between words (Scheirer &
+  Slaney 1997: the share of hops quieter than half the recent mean power) or whose envelope
+  stays under its flutter floor (a pad's swells). So no beats are invented on speech, noise or
+  pads; silence lets it decay to "no beat".
 """
 
 from __future__ import annotations
@@ -101,6 +106,9 @@ class BeatTracker:
     periodicity_s : seconds of onset envelope judged for periodicity.
     present_on, present_off : smoothed periodicity above which a beat becomes present, below
         which it is lost (hysteresis). presence_s : that smoothing's time constant (s).
+    present_on_continuous : the on-threshold instead for a continuous texture of onsets: at most
+        ``pause_share`` of the last ``pause_s`` seconds' hops below half their mean power, and an
+        onset envelope whose mean exceeds ``envelope_floor``.
     envelope_floor : onset-envelope fluctuation (dB) taken as "nothing" when judging periodicity.
     octave_prior_bpm, octave_prior_octaves : the log-normal tempo prior of the octave decision.
     octave_margin, octave_beats : half or double the tempo must outscore the tracked one by
@@ -114,7 +122,8 @@ class BeatTracker:
                  prior_bpm: float = 115.0, prior_octaves: float = 0.6, prior_weight: float = 0.05,
                  transition_lambda: float = 30.0, beat_fraction: float = 16.0, activation_scale: float = 1.0,
                  level_s: float = 4.0, periodicity_s: float = 6.0, periodicity_every: int = 8,
-                 present_on: float = 0.2, present_off: float = 0.08, presence_s: float = 1.5,
+                 present_on: float = 0.25, present_off: float = 0.08, presence_s: float = 1.5,
+                 present_on_continuous: float = 0.16, pause_s: float = 2.0, pause_share: float = 0.2,
                  envelope_floor: float = 0.2, octave_prior_bpm: float = 120.0, octave_prior_octaves: float = 1.0,
                  octave_margin: float = 1.1, octave_beats: int = 4, level_width: float = 0.25,
                  level_rate: float = 0.25, parity_ratio: float = 1.5):
@@ -145,6 +154,9 @@ class BeatTracker:
         self._smoother = np.ones(int(0.2 * hop_rate_hz)) / int(0.2 * hop_rate_hz)
         self._periodicity_every = periodicity_every
         self._present_on, self._present_off = present_on, present_off
+        self._present_on_continuous, self._pause_share = present_on_continuous, pause_share
+        self._hop_powers = np.zeros(int(pause_s * hop_rate_hz))  # mean-square level of the latest hops
+        self.on_threshold = present_on  # the on-threshold in force (see :meth:`_update_presence`)
         self._floor = envelope_floor
         self._presence_alpha = 1.0 - math.exp(-periodicity_every / (presence_s * hop_rate_hz))
         self._hop = 0
@@ -183,8 +195,8 @@ class BeatTracker:
 
     @property
     def confidence(self) -> float:
-        """0..1: the smoothed periodicity scaled so ``present_on`` maps to 0.5."""
-        return float(min(1.0, 0.5 * self.periodicity / self._present_on))
+        """0..1: the smoothed periodicity scaled so the on-threshold in force maps to 0.5."""
+        return float(min(1.0, 0.5 * self.periodicity / self.on_threshold))
 
     def activation(self, odf_value: float) -> float:
         """The onset envelope as an activation in [0.001, 0.999]: with r = odf / its recent mean,
@@ -224,15 +236,26 @@ class BeatTracker:
                     value = max(value, r)
         return value
 
+    def _continuous_onsets(self) -> bool:
+        """True for a continuous texture of onsets: at most ``pause_share`` of the recent hops
+        quieter than half their mean power (speech pauses between words far more often), and the
+        onset envelope's recent mean above the flutter floor (a pad's slow swells stay below it)."""
+        powers = self._hop_powers
+        pauses = float(np.mean(powers < 0.5 * powers.mean())) > self._pause_share
+        return not pauses and float(self._odf.mean()) > self._floor
+
     def _update_presence(self) -> None:
-        """Normalised autocorrelation of the recent onset envelope at the tracked period (or twice it)."""
+        """Normalised autocorrelation of the recent onset envelope at the tracked period (or twice
+        it), smoothed; a beat turns on above ``present_on``, or ``present_on_continuous`` for a
+        continuous texture of onsets (:meth:`_continuous_onsets`), and off below ``present_off``."""
         env, energy = self._centred_envelope()
         lag = int(round(self.period_hops))
         value = max(self._autocorrelation(env, energy, lag), self._autocorrelation(env, energy, 2 * lag))
         self.periodicity += self._presence_alpha * (value - self.periodicity)
+        self.on_threshold = self._present_on_continuous if self._continuous_onsets() else self._present_on
         if self.present and self.periodicity < self._present_off:
             self.present = False
-        elif not self.present and self.periodicity > self._present_on:
+        elif not self.present and self.periodicity > self.on_threshold:
             self.present = True
 
     def _level_score(self, env: np.ndarray, energy: float, period: float) -> float:
@@ -308,10 +331,11 @@ class BeatTracker:
         self._metrical_level += self._level_rate * (math.log2(self.period_hops) - self._metrical_level)
         self.tempo_weight = np.exp(-0.5 * ((np.log2(self.periods) - self._metrical_level) / self._level_width) ** 2)
 
-    def step(self, odf_value: float, *, accent: float = 0.0, active: bool = True) -> bool:
+    def step(self, odf_value: float, *, power: float, accent: float = 0.0, active: bool = True) -> bool:
         """Advance one hop with the beat onset envelope ``odf_value`` (≥ 0); True when a beat is
-        reported (the model's beat falls now and a beat is present). ``accent`` : the
-        loudness-weighted envelope (which parity stays the beat when the tempo is halved).
+        reported (the model's beat falls now and a beat is present). ``power`` : the hop's
+        mean-square level (whether the input pauses). ``accent`` : the loudness-weighted envelope
+        (which parity stays the beat when the tempo is halved).
         ``active`` False (silence) keeps time on an empty envelope and reports no beats."""
         self._hop += 1
         if not active:
@@ -320,6 +344,8 @@ class BeatTracker:
         self._odf[-1] = odf_value
         self._accents[:-1] = self._accents[1:]
         self._accents[-1] = accent if active else 0.0
+        self._hop_powers[:-1] = self._hop_powers[1:]
+        self._hop_powers[-1] = power
         phase = self._filter(self.activation(odf_value))
         if self._hop % self._periodicity_every == 0:
             self._update_presence()

@@ -139,8 +139,23 @@ def ambient_pad(sr: int, *, seconds: float, rng: np.random.Generator) -> np.ndar
     return (0.5 * out / max(np.abs(out).max(), 1e-9)).astype(np.float32)
 
 
-def speech(sr: int, text: str) -> np.ndarray:
-    """``text`` spoken by espeak-ng, resampled to ``sr``. Peak 0.5.
+def random_notes(sr: int, *, seconds: float, rng: np.random.Generator, rate_hz: float = 6.0) -> np.ndarray:
+    """An unpulsed note texture: decaying 1.5 s tones on random semitones (A2–G#5) at Poisson-random
+    times, ``rate_hz`` a second on average, overlapping so the sound never pauses. Peak 0.5."""
+    out = np.zeros(int(seconds * sr), np.float32)
+    t = rng.exponential(1.0 / rate_hz)
+    while t < seconds - 1.0:
+        note = tone(sr, freq_hz=float(110.0 * 2.0 ** (rng.integers(0, 36) / 12)), seconds=1.5)
+        start = int(t * sr)
+        end = min(start + note.size, out.size)
+        out[start:end] += note[: end - start] * rng.uniform(0.3, 1.0)
+        t += rng.exponential(1.0 / rate_hz)
+    return (0.5 * out / max(np.abs(out).max(), 1e-9)).astype(np.float32)
+
+
+def speech(sr: int, text: str, *, voice: str = "en", words_per_minute: int = 175) -> np.ndarray:
+    """``text`` spoken by espeak-ng (``voice``, ``words_per_minute``; its defaults), resampled to
+    ``sr``. Peak 0.5.
 
     Raises FileNotFoundError when espeak-ng is not installed.
     """
@@ -154,7 +169,8 @@ def speech(sr: int, text: str) -> np.ndarray:
 
     with tempfile.TemporaryDirectory() as folder:
         wav = Path(folder) / "speech.wav"
-        subprocess.run(["espeak-ng", "-w", str(wav), text], check=True, capture_output=True)
+        subprocess.run(["espeak-ng", "-v", voice, "-s", str(words_per_minute), "-w", str(wav), text], check=True,
+                       capture_output=True)
         samples, rate = soundfile.read(str(wav), dtype="float32")
     g = gcd(sr, rate)
     samples = resample_poly(samples, sr // g, rate // g)
