@@ -11,7 +11,6 @@ from pathlib import Path
 
 from visualizer import __version__
 
-os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 
 log = logging.getLogger("visualizer")
 

@@ -16,7 +16,6 @@ import os
 import time
 
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
-os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 
 import numba  # noqa: E402
 import numpy as np  # noqa: E402

@@ -56,7 +56,6 @@ def snapshots(preset: str, audio: Path | None, *, times_s: tuple[float, ...], si
 
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
-    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
     parser = argparse.ArgumentParser(prog="python -m visualizer.tools.contact_sheet", description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("presets.png"))
     parser.add_argument("--size", type=int, help="grid cells per side overriding each preset's (faster)")

@@ -460,7 +460,6 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m visualizer.tools.faults", description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # stdout is the table (or its JSON)
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
     logging.basicConfig(handlers=[logging.NullHandler()])  # the rows read the log themselves; the table says it
     from visualizer.tools.faults_audio import AUDIO_FAULTS
