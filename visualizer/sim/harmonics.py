@@ -530,15 +530,18 @@ class Injector:
         self._position = position
         if self._front_key != (mode, tick):
             share -= self._sum_back((mode, tick), until=1.0, share=share)
-            if self._back_done == self._term_count(mode):
+            if self._back_done == len(self._terms(mode)[0]):
                 self._front, self._back = self._back, self._front
                 self._front_key, self._back_key = self._back_key, None
         if self._front_key == (mode, tick):  # the next tick's, in step with this one (done by 2/3 of it)
             self._sum_back((mode, tick + 1), until=1.5 * (position - tick), share=share)
         return self._front
 
-    def _term_count(self, mode: str) -> int:
-        return len(self.weights) if mode == "neutral" else len(self.spot_weights)
+    def _terms(self, mode: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The pattern's terms in ``mode``: weights, frequencies (Hz), phases (rad), patterns (M, H·W)."""
+        if mode == "neutral":
+            return self.weights, self.freqs_hz, self.phases, self.harmonics.flat[1:]
+        return self.spot_weights, self.spot_freqs_hz, self.spot_phases, self.spots
 
     def _sum_back(self, key: tuple[str, int], *, until: float, share: float) -> float:
         """Sum the pattern for ``key`` into the back buffer up to the share ``until`` (0..1) of its
@@ -548,10 +551,7 @@ class Injector:
             self._back_key, self._back_done = key, 0
             self._back.fill(0.0)
         t = tick / self.pattern_hz
-        if mode == "neutral":
-            weights, freqs, phases, patterns = self.weights, self.freqs_hz, self.phases, self.harmonics.flat[1:]
-        else:
-            weights, freqs, phases, patterns = self.spot_weights, self.spot_freqs_hz, self.spot_phases, self.spots
+        weights, freqs, phases, patterns = self._terms(mode)
         count = len(weights)
         stop = min(count, int(np.ceil(min(until, 1.0) * count)), self._back_done + int(np.ceil(share * count)))
         if stop <= self._back_done:
