@@ -201,3 +201,31 @@ def test_dots_are_drawn_on_the_cells_their_nodes_pull():
     expected = tuple(lut_rgb[int(lattice.theta[nearest] / (2 * np.pi) * len(lut_rgb)) % len(lut_rgb)])
     assert colour == expected
     assert surface.get_at((2, 2))[:3] == (0, 0, 0)  # the corner is outside every dot
+
+
+def test_dot_splat_equals_a_per_pixel_reference_and_stays_in_its_rect():
+    """The run-based splat paints exactly the pixels a per-pixel disc test paints (far dots
+    first, rims, clipping at every edge of the rect), and nothing outside the rect."""
+    from visualizer.render.lattice_view import _splat_dots
+
+    rng = np.random.default_rng(3)
+    width, height, n = 160, 90, 120
+    xs, ys = rng.uniform(-15, width + 15, n), rng.uniform(-15, height + 15, n)
+    radii = rng.uniform(0.5, 14, n)
+    colours = rng.integers(1, 2**31, n).astype(np.uint32)
+    order = rng.permutation(n)
+    x0, y0, x1, y1, rim, rim_colour = 10, 5, 150, 80, 1.5, 7
+    rows = np.zeros((height, width), np.uint32)
+    _splat_dots(rows, xs, ys, radii, colours, order, x0, y0, x1, y1, rim, rim_colour)
+
+    expected = np.zeros((height, width), np.uint32)
+    py, px = np.mgrid[0:height, 0:width] + 0.5
+    inside_rect = (px > x0) & (px < x1) & (py > y0) & (py < y1)
+    for i in order:
+        d2 = (px - xs[i]) ** 2 + (py - ys[i]) ** 2
+        inner = max(radii[i] - rim, 0.0)
+        expected[(d2 <= radii[i] ** 2) & inside_rect] = rim_colour
+        expected[(d2 <= inner**2) & inside_rect] = colours[i]
+    assert np.count_nonzero(expected) > 0.3 * expected.size
+    assert np.count_nonzero(rows != expected) <= 0.001 * expected.size  # float ties on disc edges only
+    assert not rows[~inside_rect].any()

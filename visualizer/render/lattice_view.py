@@ -22,25 +22,38 @@ PERSPECTIVE = 0.25  # nearest dots this much larger, farthest this much smaller
 DRAG_RAD_PER_PX = 0.01
 
 
+@numba.njit(inline="always", fastmath=True, cache=True)
+def _span(centre, half, lo, hi):
+    """The pixels x in [lo, hi) whose centres x + 0.5 lie within ``half`` of ``centre``, as
+    (first, end) with lo ≤ first ≤ end ≤ hi (first = end when there are none)."""
+    first = min(max(lo, int(math.ceil(centre - half - 0.5))), hi)
+    end = max(min(hi, int(math.floor(centre + half - 0.5)) + 1), first)
+    return first, end
+
+
 @numba.njit(fastmath=True, cache=True, nogil=True)
-def _splat_dots(pixels, xs, ys, radii, colours, order, x0, y0, x1, y1, rim_px, rim_colour):
-    """Filled discs into ``pixels`` (uint32 (W, H), pygame's [x, y] layout) in ``order`` (far first),
-    clipped to the rect [x0, x1) × [y0, y1); the outer ``rim_px`` of each disc in ``rim_colour``."""
+def _splat_dots(rows, xs, ys, radii, colours, order, x0, y0, x1, y1, rim_px, rim_colour):
+    """Filled discs into ``rows`` (uint32 (H, W), the surface's pixels row by row) in ``order``
+    (far first), clipped to the rect [x0, x1) × [y0, y1); the outer ``rim_px`` of each disc in
+    ``rim_colour``. Each disc row is three solid runs (rim, inside, rim) whose ends come from one
+    square root, so the writes are plain fills (×2 faster than testing every pixel)."""
     for k in range(order.size):
         i = order[k]
         r = radii[i]
-        r2 = r * r
         inner = max(r - rim_px, 0.0)
-        inner2 = inner * inner
         for y in range(max(y0, int(ys[i] - r)), min(y1, int(ys[i] + r) + 1)):
-            dy = y + 0.5 - ys[i]
-            for x in range(max(x0, int(xs[i] - r)), min(x1, int(xs[i] + r) + 1)):
-                dx = x + 0.5 - xs[i]
-                d2 = dx * dx + dy * dy
-                if d2 <= inner2:
-                    pixels[x, y] = colours[i]
-                elif d2 <= r2:
-                    pixels[x, y] = rim_colour
+            dy2 = (y + 0.5 - ys[i]) ** 2
+            if dy2 > r * r:
+                continue
+            first, end = _span(xs[i], math.sqrt(r * r - dy2), x0, x1)
+            if dy2 <= inner * inner:
+                inside_first, inside_end = _span(xs[i], math.sqrt(inner * inner - dy2), first, end)
+            else:
+                inside_first, inside_end = first, first
+            row = rows[y]
+            row[first:inside_first] = rim_colour
+            row[inside_first:inside_end] = colours[i]
+            row[inside_end:end] = rim_colour
 
 
 def pack_lut(surface: pygame.Surface, lut_rgb: np.ndarray) -> np.ndarray:
@@ -83,7 +96,7 @@ def draw_lattice(surface: pygame.Surface, rect: pygame.Rect, positions: np.ndarr
     index = (np.mod(theta, 2 * np.pi) * (packed_lut.size / (2 * np.pi))).astype(np.int64) % packed_lut.size
     pixels = pygame.surfarray.pixels2d(surface)
     try:
-        _splat_dots(pixels, xs, ys, radii, packed_lut[index], order, rect.left, rect.top, rect.right, rect.bottom,
+        _splat_dots(pixels.T, xs, ys, radii, packed_lut[index], order, rect.left, rect.top, rect.right, rect.bottom,
                     float(rim_px), int(surface.map_rgb((0, 0, 0))))
     finally:
         del pixels  # unlock the surface
