@@ -16,22 +16,29 @@ import time
 
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 
+import numba  # noqa: E402
 import numpy as np  # noqa: E402
 
 FRAME_BUDGET_MS = 1000 / 60
 
 
 def frame_times_ms(preset: str, size: int, *, frames: int, window: tuple[int, int] = (1920, 1080),
-                   warmup: int = 120, clock=time.perf_counter) -> np.ndarray:
+                   warmup: int = 120, clock=time.perf_counter, without_route_to: str | None = None) -> np.ndarray:
     """Whole-frame times (ms) of the real app, headless, at ``window``: the demo track analysed in
     lockstep, the session's routes, injection, annealing and measures, colourise, HUD, present.
     Measured after the one-time eigenmodes are ready (cached on disk) and ``warmup`` frames.
     ``clock``: wall time by default; ``time.thread_time`` gives the frame's own work when numba
-    runs on this thread alone (see ``frame_work_ms``)."""
+    runs on this thread alone (see ``frame_work_ms``). ``without_route_to``: drop the preset's
+    music routes to this target (e.g. "lightness") to compare the frames with and without them."""
+    import dataclasses
+
     from visualizer.app import App, AppOptions
 
     app = App(AppOptions(preset=preset, size=(size, size), headless=True, window=window))
     try:
+        if without_route_to is not None:
+            kept = tuple(r for r in app.session.preset.routes if r.target != without_route_to)
+            app.session.use_preset(dataclasses.replace(app.session.preset, routes=kept))
         app.frame()
         while app.session.eigenmodes_busy:
             time.sleep(0.05)
@@ -58,13 +65,28 @@ def frame_work_ms(preset: str, size: int, *, frames: int = 600) -> np.ndarray:
     return np.array(out.split(), float)
 
 
-def constant_work_ms(length_ms: float, *, repeats: int = 600) -> np.ndarray:
-    """Wall times (ms) of one fixed one-thread job calibrated to ``length_ms``, run ``repeats``
-    times: the machine's own jitter, the floor under any worst/median frame ratio measured beside it."""
+@numba.njit(parallel=True, cache=True)
+def _parallel_sines(x, y, rounds):
+    """``rounds`` parallel loops of y = sin(x): a fixed job with the frame's fork/joins."""
+    for _ in range(rounds):
+        for i in numba.prange(x.size):
+            y[i] = np.sin(x[i])
+
+
+def constant_work_ms(length_ms: float, *, repeats: int = 600, parallel: bool = False) -> np.ndarray:
+    """Wall times (ms) of one fixed job calibrated to ``length_ms``, run ``repeats`` times: the
+    machine's own jitter, the floor under any worst/median frame ratio measured beside it. One
+    thread (NumPy), or with ``parallel`` numba's threads in many short parallel loops, as a frame
+    runs them (a frame is 40-60 fork/joins)."""
     x = np.linspace(0.0, 1.0, 1 << 16)
     y = np.empty_like(x)
+    if parallel:
+        _parallel_sines(x, y, 1)
 
     def job(rounds: int) -> None:
+        if parallel:
+            _parallel_sines(x, y, rounds)
+            return
         for _ in range(rounds):
             np.sin(x, out=y)
 
@@ -183,7 +205,9 @@ def main(argv: list[str] | None = None) -> int:
     presets_max = {name: float(ms.max()) for name, ms in preset_frames.items()}
     presets_late = {name: int(np.count_nonzero(ms > FRAME_BUDGET_MS)) for name, ms in preset_frames.items()}
     mosaic = preset_frames["mosaic"]  # its route moves lightness on the beat (issue 9: no LUT stall)
+    mosaic_unlit = frame_times_ms("mosaic", 256, frames=600, without_route_to="lightness")
     control = constant_work_ms(float(np.median(mosaic[:600])))
+    parallel_control = constant_work_ms(float(np.median(mosaic[:600])), parallel=True)
     work = {str(size): session_work_ms(size) for size in (256, 512)}
     one_thread = {f"{name} {size}": frame_work_ms(name, size) for name, size in (("mosaic", 128), ("nn-dmt", 256))}
     result = {
@@ -198,7 +222,9 @@ def main(argv: list[str] | None = None) -> int:
         "session_work_ms": work,
         "lightness_route_max_over_median": float(mosaic.max() / np.median(mosaic)),
         "lightness_route_600_max_over_median": float(mosaic[:600].max() / np.median(mosaic[:600])),
+        "lightness_route_removed_600_max_over_median": float(mosaic_unlit.max() / np.median(mosaic_unlit)),
         "constant_work_600_max_over_median": float(control.max() / np.median(control)),
+        "constant_parallel_work_600_max_over_median": float(parallel_control.max() / np.median(parallel_control)),
         "frame_work_one_thread_ms": {name: {"p50": float(np.median(ms)), "p99": float(np.percentile(ms, 99)),
                                             "max": float(ms.max())} for name, ms in one_thread.items()},
         "output_4k_ms": render.get("output_4k_ms"),
@@ -224,8 +250,11 @@ def main(argv: list[str] | None = None) -> int:
                      f"{worst:6.2f} ms; {presets_late[name]}"))
     rows.append(("mosaic (lightness on the beat): worst / median frame, first 600 | all",
                  f"{result['lightness_route_600_max_over_median']:.2f} | {result['lightness_route_max_over_median']:.2f}"))
-    rows.append(("control: one fixed one-thread job of mosaic's median frame length, worst / median of 600",
-                 f"{result['constant_work_600_max_over_median']:.2f}"))
+    rows.append(("the same without its lightness route: worst / median frame of 600",
+                 f"{result['lightness_route_removed_600_max_over_median']:.2f}"))
+    rows.append(("controls: a fixed job of mosaic's median frame length, worst / median of 600: one thread | all threads",
+                 f"{result['constant_work_600_max_over_median']:.2f} | "
+                 f"{result['constant_parallel_work_600_max_over_median']:.2f}"))
     for name, ms in one_thread.items():
         rows.append((f"frame work {name}² at 1920×1080, one thread (CPU)", percentiles(ms) + f"   max/p50 {ms.max() / np.median(ms):.2f}"))
     for size, parts in work.items():
