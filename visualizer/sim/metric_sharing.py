@@ -219,7 +219,7 @@ class SomaticField:
     grid_shape : (H, W) of the visual field.
     seed : seeds the lattice's phases and natural frequencies.
     horizon_steps : steps of the indistinguishability look-ahead.
-    indistinguishability_every : recompute M every this many frames (it costs 2·horizon steps).
+    indistinguishability_every : recompute M every this many frames (2·horizon steps, spread over them).
     """
 
     def __init__(self, config: SomaticConfig, grid_shape: tuple[int, int], seed: int = 0, *,
@@ -235,6 +235,7 @@ class SomaticField:
         self._frame = 0
         self._indistinguishability = 1.0
         self._look: tuple[np.ndarray, float, tuple[float, ...], tuple[float, float]] | None = None
+        self._look_steps_done = 0
         self._moved: np.ndarray | None = None
         self._active = False
         size = self.grid_shape[0] * self.grid_shape[1]
@@ -299,14 +300,31 @@ class SomaticField:
                                               cessation=z, cessation_active=self._active, mean_phase=mean_phase)
 
     def _look_ahead(self, dt: float, couplings: Sequence[float], rotation: tuple[float, float]) -> None:
-        """M every ``indistinguishability_every`` frames, its two probes on two frames in a row
-        from the same saved state (each costs ``horizon_steps`` lattice steps)."""
-        due = self._frame % self.indistinguishability_every
-        if due == 0:
+        """M from the state saved every ``indistinguishability_every`` frames: its two probes'
+        2·horizon_steps lattice steps are spread evenly over the frames until the next save (at
+        most ⌈2·horizon / every⌉ a frame, so no frame pays for a whole probe), and M changes when
+        the second probe ends."""
+        if self._frame % self.indistinguishability_every == 0:
             self._look = (self.lattice.theta.copy(), dt, tuple(couplings), rotation)
-            self._moved = self._probe(METRICS[0], *self._look)
-        if due == min(1, self.indistinguishability_every - 1) and self._look is not None:
-            self._indistinguishability = displacement_likeness(self._moved, self._probe(METRICS[1], *self._look))
+            self._look_steps_done = 0
+        if self._look is None:
+            return
+        start, look_dt, look_couplings, look_rotation = self._look
+        for _ in range(-(-2 * self.horizon_steps // self.indistinguishability_every)):
+            probe_index, step = divmod(self._look_steps_done, self.horizon_steps)
+            metric = METRICS[probe_index]
+            if step == 0:
+                self._start_probe(metric, start)
+            self._probes[metric].step(look_dt, look_couplings, metric=metric, rotation=look_rotation,
+                                      normalised=self.config.normalised)
+            self._look_steps_done += 1
+            if step == self.horizon_steps - 1 and probe_index == 0:
+                self._moved = self._probe_displacement(metric, start, look_dt)
+            elif step == self.horizon_steps - 1:
+                moved = self._probe_displacement(metric, start, look_dt)
+                self._indistinguishability = displacement_likeness(self._moved, moved)
+                self._look = None
+                return
 
     def indistinguishability(self, dt: float, *, couplings: Sequence[float], rotation: tuple[float, float]) -> float:
         """M of the current lattice state over ``horizon_steps`` steps of ``dt`` (see the module docstring)."""
@@ -317,10 +335,17 @@ class SomaticField:
                rotation: tuple[float, float]) -> np.ndarray:
         """How far (rad, wrapped, float64 (N,)) each node moves beyond its free rotation in
         ``horizon_steps`` steps under ``metric`` from the phases ``start`` (float32 (N,))."""
+        self._start_probe(metric, start)
+        for _ in range(self.horizon_steps):
+            self._probes[metric].step(dt, couplings, metric=metric, rotation=rotation, normalised=self.config.normalised)
+        return self._probe_displacement(metric, start, dt)
+
+    def _start_probe(self, metric: str, start: np.ndarray) -> None:
         probe = self._probes[metric]
         probe.theta[:] = start
         probe.omega[:] = self.lattice.omega
-        for _ in range(self.horizon_steps):
-            probe.step(dt, couplings, metric=metric, rotation=rotation, normalised=self.config.normalised)
+
+    def _probe_displacement(self, metric: str, start: np.ndarray, dt: float) -> np.ndarray:
+        """The ``metric`` probe's move since ``start`` beyond ``horizon_steps`` of free rotation."""
         free = self.horizon_steps * dt * self.lattice.omega.astype(np.float64)
-        return _wrap(probe.theta - start.astype(np.float64) - free)
+        return _wrap(self._probes[metric].theta - start.astype(np.float64) - free)
