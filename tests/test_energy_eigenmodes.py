@@ -222,6 +222,24 @@ def test_injection_pattern_spread_over_frames_equals_the_whole_sum_at_its_tick(m
     assert on_time >= 0.75 * len(times)  # measured 0.95 (neutral), 0.98 (semantic)
 
 
+@pytest.mark.parametrize("neighborhood, boundary", [("diamond", "wrap"), ("cross", "open")])
+def test_lattice_modes_are_their_row_and_column_factors_and_sum_from_them_exactly(neighborhood, boundary):
+    """Lattice modes carry their separable factors (mode m = Re(aₘ ⊗ bₘ)); a weighted sum from the
+    factors equals the float64 sum of the stored modes, and the factors stay orthonormal modes."""
+    from visualizer.sim.harmonics import accumulate_separable
+
+    weights, _ = kernel_weights((-10.0, 10.0, -20.0, 5.0), 0.0, neighborhood=neighborhood, links=0)
+    h = lattice_harmonics(36, 50, neighborhood=neighborhood, boundary=boundary, count=40, weights=weights)
+    a = h.row_factors[:, 0].astype(np.float64) + 1j * h.row_factors[:, 1]
+    b = h.col_factors[:, 0].astype(np.float64) + 1j * h.col_factors[:, 1]
+    np.testing.assert_allclose(np.einsum("my,mx->myx", a, b).real, h.modes, atol=1e-6)
+    coefficients = np.random.default_rng(4).normal(size=40).astype(np.float32)
+    out = np.zeros((36, 50), np.float32)
+    accumulate_separable(coefficients, h.row_factors, h.col_factors, out)
+    want = np.tensordot(coefficients.astype(np.float64), h.modes.astype(np.float64), axes=1)
+    assert np.abs(out - want).max() <= 1e-5 * np.abs(want).max()
+
+
 def test_new_eigenmodes_are_summed_a_third_per_frame_while_the_old_pattern_plays_on(monkeypatch):
     """``use`` (new eigenmodes, every few frames while music bends the kernel) must not put the
     whole 48-mode sum on one frame: no call sums more than a third of the modes; the old pattern
@@ -229,8 +247,9 @@ def test_new_eigenmodes_are_summed_a_third_per_frame_while_the_old_pattern_plays
     from visualizer.sim import harmonics as module
 
     summed = []
-    real = module.accumulate
-    monkeypatch.setattr(module, "accumulate", lambda c, p, out: (summed.append(len(c)), real(c, p, out)))
+    for name in ("accumulate", "accumulate_separable"):  # lattice modes are summed from their factors
+        real = getattr(module, name)
+        monkeypatch.setattr(module, name, lambda c, *rest, real=real: (summed.append(len(c)), real(c, *rest)))
     injector = Injector(_five_meo_modes(), presets.load(presets.resolve("5meo")).injection, seed=0)
     times = iter(np.arange(600) / 60)
     for t in times:

