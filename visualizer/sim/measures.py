@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.fft
 from numba import njit, prange
 from scipy import ndimage
 from scipy.sparse import coo_matrix
@@ -121,18 +123,30 @@ def harmonic_spectrum(theta: np.ndarray, harmonics: Harmonics) -> np.ndarray:
     return (re**2 + im**2) / theta.size
 
 
+@functools.lru_cache(maxsize=4)
+def _radius_bins(height: int, width: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """For an (H, W) periodic grid: each offset's rounded radius (flat intp), the offsets per
+    radius up to the limit, and the limit (half the shorter side). Cached: built once per shape."""
+    dy = np.minimum(np.arange(height), height - np.arange(height))[:, None]
+    dx = np.minimum(np.arange(width), width - np.arange(width))[None, :]
+    radius = np.rint(np.hypot(dy, dx)).astype(np.intp).ravel()
+    limit = min(height, width) // 2
+    return radius, np.bincount(radius)[:limit + 1], limit
+
+
 def correlation_length(theta: np.ndarray) -> float:
     """Distance r (cells) at which the radially averaged autocorrelation Re⟨z̄_i·z_{i+r}⟩ of
-    z = e^{2iθ} first falls below 1/e (periodic FFT autocorrelation; linear interpolation between
-    integer radii); half the shorter side if it never does. θ : (H, W) rad."""
+    z = e^{2iθ} first falls below 1/e (periodic FFT autocorrelation, single precision; linear
+    interpolation between integer radii); half the shorter side if it never does. θ : (H, W) rad."""
     h, w = theta.shape
-    z = np.exp(2j * theta.astype(np.float64))
-    acf = np.fft.ifft2(np.abs(np.fft.fft2(z)) ** 2).real / z.size
-    dy = np.minimum(np.arange(h), h - np.arange(h))[:, None]
-    dx = np.minimum(np.arange(w), w - np.arange(w))[None, :]
-    radius = np.rint(np.hypot(dy, dx)).astype(np.intp)
-    limit = min(h, w) // 2
-    profile = np.bincount(radius.ravel(), acf.ravel())[:limit + 1] / np.bincount(radius.ravel())[:limit + 1]
+    angle = 2 * np.asarray(theta, np.float32)
+    z = np.empty((h, w), np.complex64)
+    z.real, z.imag = np.cos(angle), np.sin(angle)
+    spectrum = scipy.fft.fft2(z, workers=1, overwrite_x=True)
+    power = spectrum.real * spectrum.real + spectrum.imag * spectrum.imag
+    acf = scipy.fft.ifft2(power, workers=1, overwrite_x=True).real / z.size
+    radius, counts, limit = _radius_bins(h, w)
+    profile = np.bincount(radius, acf.ravel())[:limit + 1] / counts
     below = np.flatnonzero(profile < 1 / np.e)
     if below.size == 0:
         return float(limit)
