@@ -44,27 +44,42 @@ class Measures:
 def _local_maps(theta, wrap, order1, order2):
     """order1/order2 (H, W): |mean of e^{iθ}| and |mean of e^{2iθ}| over each 3×3 window (cells
     off an open edge are left out); returns the number of right/down neighbour pairs more than
-    2π/3 apart (cos Δθ < −½), edges not wrapped."""
+    2π/3 apart (cos Δθ < −½), edges not wrapped. Each row sums its three rows' columns first,
+    then slides the 3-wide window along them."""
     height, width = theta.shape
     sin_t, cos_t = trig_maps(theta)
     antiphase = np.zeros(height, np.int64)
     for y in prange(height):
+        # column sums over rows y−1..y+1 of (cos θ, sin θ, cos 2θ, sin 2θ) and the rows counted
+        columns = np.zeros((4, width), np.float32)
+        rows = 0
+        for dy in range(-1, 2):
+            yy = y + dy
+            if wrap:
+                yy %= height
+            elif yy < 0 or yy >= height:
+                continue
+            rows += 1
+            for x in range(width):
+                c, s = cos_t[yy, x], sin_t[yy, x]
+                columns[0, x] += c
+                columns[1, x] += s
+                columns[2, x] += c * c - s * s
+                columns[3, x] += 2 * s * c
         for x in range(width):
             c1 = s1 = c2 = s2 = np.float32(0.0)
             count = 0
-            for dy in range(-1, 2):
-                for dx in range(-1, 2):
-                    yy, xx = y + dy, x + dx
-                    if wrap:
-                        yy, xx = yy % height, xx % width
-                    elif yy < 0 or yy >= height or xx < 0 or xx >= width:
-                        continue
-                    c, s = cos_t[yy, xx], sin_t[yy, xx]
-                    c1 += c
-                    s1 += s
-                    c2 += c * c - s * s
-                    s2 += 2 * s * c
-                    count += 1
+            for dx in range(-1, 2):
+                xx = x + dx
+                if wrap:
+                    xx = xx % width if xx < 0 or xx >= width else xx
+                elif xx < 0 or xx >= width:
+                    continue
+                c1 += columns[0, xx]
+                s1 += columns[1, xx]
+                c2 += columns[2, xx]
+                s2 += columns[3, xx]
+                count += rows
             order1[y, x] = np.sqrt(c1 * c1 + s1 * s1) / count
             order2[y, x] = np.sqrt(c2 * c2 + s2 * s2) / count
             if x + 1 < width and cos_t[y, x] * cos_t[y, x + 1] + sin_t[y, x] * sin_t[y, x + 1] < -0.5:
