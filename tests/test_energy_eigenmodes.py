@@ -238,6 +238,31 @@ def test_lattice_modes_are_their_row_and_column_factors_and_sum_from_them_exactl
     accumulate_separable(coefficients, h.row_factors, h.col_factors, out)
     want = np.tensordot(coefficients.astype(np.float64), h.modes.astype(np.float64), axes=1)
     assert np.abs(out - want).max() <= 1e-5 * np.abs(want).max()
+    # the spectrum's projections Σᵢ ψₘ(i)·e^{iθᵢ}, from the factors, against float64 sums over the modes
+    theta = np.random.default_rng(5).uniform(0, 2 * np.pi, (36, 50)).astype(np.float32)
+    re, im = h.project(theta)
+    z = np.exp(1j * theta.astype(np.float64))
+    want = np.tensordot(h.modes.astype(np.float64), z, axes=2)
+    np.testing.assert_allclose(re + 1j * im, want, atol=1e-4 * np.abs(want).max())
+    assert h.stored is None and h.nbytes < 40 * 2 * (36 + 50) * 4 + 1  # only the factors are kept
+
+
+def test_the_cache_of_computed_eigenmodes_is_bounded_by_bytes(monkeypatch):
+    """Music bends the kernel to many quantised values; the computed sets kept in memory stay
+    under CACHED_MODES_BYTES (64 full sets were kept before: gigabytes at 1024²)."""
+    from visualizer.sim import harmonics as module
+
+    links = draw_small_world(24 * 24, 2, np.random.default_rng(0)).astype(np.int32)
+    cache = module.HarmonicsCache(synchronous=True)
+    one = cache.get(height=24, width=24, neighborhood="diamond", boundary="wrap", count=12, small_world=links,
+                    k=(20.0, 20.0, 10.0, 0.0), k_sw=5.0)
+    assert one.stored is not None  # graph modes: stored whole
+    monkeypatch.setattr(module, "CACHED_MODES_BYTES", int(2.5 * one.nbytes))
+    for k3 in (12.5, 15.0, 17.5, 20.0):
+        cache.get(height=24, width=24, neighborhood="diamond", boundary="wrap", count=12, small_world=links,
+                  k=(20.0, 20.0, k3, 0.0), k_sw=5.0)
+    assert len(cache._done) == 2
+    assert sum(h.nbytes for h in cache._done.values()) <= 2.5 * one.nbytes
 
 
 def test_new_eigenmodes_are_summed_a_third_per_frame_while_the_old_pattern_plays_on(monkeypatch):

@@ -32,7 +32,7 @@ import scipy.sparse.linalg
 from numba import njit, prange
 
 from visualizer.paths import user_cache_dir
-from visualizer.sim.kernels import sin_cos
+from visualizer.sim.kernels import sin_cos, trig_maps
 from visualizer.sim.neighbourhood import lattice_taps
 from visualizer.worker_process import WorkerProcess
 
@@ -73,28 +73,63 @@ def cache_dir() -> Path:
 
 @dataclass(frozen=True)
 class Harmonics:
-    """An orthonormal set of low eigenmodes.
+    """An orthonormal set of low eigenmodes: M modes on an (H, W) grid, each of unit L2 norm,
+    mutually orthogonal, the first constant.
 
-    modes : float32 (M, H, W), unit L2 norm each, mutually orthogonal; modes[0] is constant.
     eigenvalues : float64 (M,), ascending Laplacian eigenvalues.
     kind : "fourier", "dct" or "graph".
+    stored : float32 (M, H, W), the modes themselves (graph modes), or None for separable ones.
     row_factors, col_factors : float32 (M, 2, H) and (M, 2, W), or None: lattice modes are
-        separable, modes[m] = Re(a ⊗ b) with a = row_factors[m, 0] + i·row_factors[m, 1] and b the
-        same of col_factors, so a weighted sum of them is computed from these small tables in
-        cache instead of streaming every (H, W) mode from memory (``accumulate_separable``).
-        Graph modes have none.
+        separable, mode m = Re(a ⊗ b) with a = row_factors[m, 0] + i·row_factors[m, 1] and b the
+        same of col_factors. They are kept as these small tables only: the injection pattern
+        and the spectrum are computed from them in cache (``accumulate_separable``,
+        ``project_separable``) instead of streaming every (H, W) mode from memory, and a set is
+        0.8 MB at 1024² instead of 200.
     """
 
-    modes: np.ndarray
     eigenvalues: np.ndarray
     kind: str
+    stored: np.ndarray | None = None
     row_factors: np.ndarray | None = None
     col_factors: np.ndarray | None = None
 
     @property
+    def separable(self) -> bool:
+        return self.stored is None
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """(M, H, W)."""
+        if self.stored is not None:
+            return self.stored.shape
+        return self.row_factors.shape[0], self.row_factors.shape[2], self.col_factors.shape[2]
+
+    @property
+    def nbytes(self) -> int:
+        return sum(a.nbytes for a in (self.stored, self.row_factors, self.col_factors) if a is not None)
+
+    @property
+    def modes(self) -> np.ndarray:
+        """The modes, float32 (M, H, W): the stored ones, or built from the factors (a new array
+        on every call, for tools and tests; the frame's work uses the factors)."""
+        if self.stored is not None:
+            return self.stored
+        a, b = self.row_factors, self.col_factors
+        return (a[:, 0, :, None] * b[:, 0, None, :] - a[:, 1, :, None] * b[:, 1, None, :]).astype(np.float32)
+
+    @property
     def flat(self) -> np.ndarray:
         """The modes as (M, H·W)."""
-        return self.modes.reshape(self.modes.shape[0], -1)
+        return self.modes.reshape(self.shape[0], -1)
+
+    def project(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(Re, Im) of Σᵢ ψₘ(i)·e^{iθᵢ} for every mode, float64 (M,) each; θ : (H, W) rad."""
+        theta = np.ascontiguousarray(theta, np.float32)
+        if self.separable:
+            return project_separable(self.row_factors, self.col_factors, theta)
+        re, im = np.zeros(self.shape[0]), np.zeros(self.shape[0])
+        project(self.stored.reshape(self.shape[0], -1), theta.ravel(), re, im)
+        return re, im
 
 
 def kernel_weights(k: tuple[float, ...] | None, k_sw: float, *, neighborhood: str, links: int
@@ -112,8 +147,7 @@ def lattice_harmonics(height: int, width: int, *, neighborhood: str, boundary: s
     λ(q) = Σ_taps w_shell·(1 − cos q·d) of the operator with per-shell ``weights`` (all 1: the plain
     graph Laplacian): Fourier on a torus (exact), DCT with open edges. Each mode is Re(a ⊗ b) of
     a row and a column factor (cos(ry + cx) = Re(e^{i·ry}·e^{i·cx})): the (H, W) tables are outer
-    products, not H·W cosines per tap or mode (start-up time), and the factors are kept for
-    ``accumulate_separable``."""
+    products, and only the factors are kept (see ``Harmonics``)."""
     taps = lattice_taps(neighborhood)
     scale = 2 * np.pi if boundary == "wrap" else np.pi
     row_angle = scale * np.arange(height)[:, None] / height  # (H, 1): angle per unit dy at row wavenumber p
@@ -156,12 +190,9 @@ def lattice_harmonics(height: int, width: int, *, neighborhood: str, boundary: s
                 cols.append(col)
                 values.append(eig[pi, qi])
     rows, cols = np.array(rows), np.array(cols)
-    modes = np.empty((len(rows), height, width), np.float32)
-    for m, (row, col) in enumerate(zip(rows, cols)):
-        modes[m] = np.outer(row.real, col.real) - np.outer(row.imag, col.imag)
-    return Harmonics(modes, np.array(values), "fourier" if boundary == "wrap" else "dct",
-                     np.stack([rows.real, rows.imag], axis=1).astype(np.float32),
-                     np.stack([cols.real, cols.imag], axis=1).astype(np.float32))
+    return Harmonics(np.array(values), "fourier" if boundary == "wrap" else "dct",
+                     row_factors=np.stack([rows.real, rows.imag], axis=1).astype(np.float32),
+                     col_factors=np.stack([cols.real, cols.imag], axis=1).astype(np.float32))
 
 
 def graph_laplacian(height: int, width: int, *, neighborhood: str, boundary: str, small_world: np.ndarray,
@@ -200,7 +231,7 @@ def graph_harmonics(laplacian: scipy.sparse.csr_matrix, start: Harmonics, *, max
     to it, by LOBPCG started from ``start`` (the lattice modes) plus ``guard`` extra random vectors
     so the highest wanted modes converge too. Twenty iterations leave residuals ‖Lψ − λψ‖∞ around
     1e-2 at 256²: ample for injection and display; raise ``maxiter`` for more."""
-    count, height, width = start.modes.shape
+    count, height, width = start.shape
     n = height * width
     rng = np.random.default_rng(0)
     constant = np.full((n, 1), 1.0 / np.sqrt(n))
@@ -215,11 +246,12 @@ def graph_harmonics(laplacian: scipy.sparse.csr_matrix, start: Harmonics, *, max
                                                      tol=1e-5)
     order = np.argsort(values)[:count - 1]
     vectors = np.hstack([constant, vectors[:, order] / np.linalg.norm(vectors[:, order], axis=0)])
-    return Harmonics(vectors.T.reshape(count, height, width).astype(np.float32),
-                     np.concatenate([[0.0], values[order]]), "graph")
+    return Harmonics(np.concatenate([[0.0], values[order]]), "graph",
+                     stored=vectors.T.reshape(count, height, width).astype(np.float32))
 
 
 KERNEL_QUANTUM = 2.5  # couplings are rounded to this (rad/s) before the eigenmodes are recomputed
+CACHED_MODES_BYTES = 128 << 20  # computed sets kept in memory per cache (graph modes: 12.6 MB at 256²)
 
 
 @dataclass(frozen=True)
@@ -255,7 +287,7 @@ def compute_modes(r: ModesRequest, links: np.ndarray, *, folder: Path | None = N
     path = (folder or cache_dir()) / f"{hashlib.sha1(repr(r).encode()).hexdigest()[:20]}.npz"
     try:
         with np.load(path) as f:
-            return Harmonics(f["modes"], f["eigenvalues"], "graph")
+            return Harmonics(f["eigenvalues"], "graph", stored=f["modes"])
     except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as e:
         if path.exists():
             log.warning("eigenmode cache %s unreadable (%s): recomputing", path, e)
@@ -326,8 +358,7 @@ class HarmonicsCache:
         if self.synchronous:
             if request not in self._done:
                 self._done[request] = self._compute(request, links)
-                if len(self._done) > 64:
-                    self._done.pop(next(iter(self._done)))
+                self._forget_oldest()
             return self._done[request]
         with self._lock:
             ready = self._done.get(request)
@@ -346,6 +377,11 @@ class HarmonicsCache:
         with self._lock:
             self._current[grid] = ready
         return ready
+
+    def _forget_oldest(self) -> None:
+        """Drop the oldest sets while the kept ones exceed CACHED_MODES_BYTES (the newest stays)."""
+        while len(self._done) > 1 and sum(h.nbytes for h in self._done.values()) > CACHED_MODES_BYTES:
+            self._done.pop(next(iter(self._done)))
 
     @staticmethod
     def _compute_in_child(r: ModesRequest, links: np.ndarray) -> Harmonics:
@@ -377,8 +413,7 @@ class HarmonicsCache:
             with self._lock:
                 if result is not None:
                     self._done[request] = result
-                    if len(self._done) > 64:
-                        self._done.pop(next(iter(self._done)))
+                    self._forget_oldest()
                     self._current[request.height, request.width, request.neighborhood, request.boundary,
                                   request.count] = result
                 self._busy = False
@@ -398,9 +433,7 @@ class HarmonicsCache:
 def harmonic_kernel_share(theta: np.ndarray, harmonics: Harmonics) -> float:
     """Share of the field's non-uniform power |e^{iθ} − ⟨e^{iθ}⟩|² that lies in ``harmonics``'s
     non-constant modes (0..1): how much of what the field does the driven modes can express."""
-    count = harmonics.modes.shape[0]
-    re, im = np.zeros(count), np.zeros(count)
-    project(harmonics.flat, np.ascontiguousarray(theta, np.float32).ravel(), re, im)
+    re, im = harmonics.project(theta)
     power = re**2 + im**2
     non_uniform = theta.size - power[0]
     return float(power[1:].sum() / max(non_uniform, 1e-12))
@@ -440,6 +473,47 @@ def accumulate_separable(coefficients, row_factors, col_factors, out):
             col_im = col_factors[m, 1]
             for x in range(width):
                 row[x] += re * col_re[x] - im * col_im[x]
+
+
+@njit(parallel=True, fastmath=True, cache=True, nogil=True)
+def _column_sums(col_factors, cos_t, sin_t, out):
+    """out[y, m] = Σₓ (Re bₘ·cos θ, Re bₘ·sin θ, Im bₘ·cos θ, Im bₘ·sin θ) along row y:
+    float32 (M, 2, W), (H, W), (H, W) → (H, M, 4). The column tables stay in cache."""
+    count = col_factors.shape[0]
+    height, width = cos_t.shape
+    for y in prange(height):
+        cos_row = cos_t[y]
+        sin_row = sin_t[y]
+        for m in range(count):
+            col_re = col_factors[m, 0]
+            col_im = col_factors[m, 1]
+            re_cos = np.float32(0.0)
+            re_sin = np.float32(0.0)
+            im_cos = np.float32(0.0)
+            im_sin = np.float32(0.0)
+            for x in range(width):
+                re_cos += col_re[x] * cos_row[x]
+                re_sin += col_re[x] * sin_row[x]
+                im_cos += col_im[x] * cos_row[x]
+                im_sin += col_im[x] * sin_row[x]
+            out[y, m, 0] = re_cos
+            out[y, m, 1] = re_sin
+            out[y, m, 2] = im_cos
+            out[y, m, 3] = im_sin
+
+
+def project_separable(row_factors: np.ndarray, col_factors: np.ndarray, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(Re, Im) of Σ_{y,x} Re(aₘ[y]·bₘ[x])·e^{iθ[y,x]} for separable modes (see ``Harmonics``):
+    float32 (M, 2, H), (M, 2, W), (H, W) → float64 (M,), (M,). Each row's sums against the
+    column factors, then weighted by the row factors."""
+    sin_t, cos_t = trig_maps(theta)
+    sums = np.empty((theta.shape[0], col_factors.shape[0], 4), np.float32)
+    _column_sums(col_factors, cos_t, sin_t, sums)
+    a_re = row_factors[:, 0].T.astype(np.float64)  # (H, M)
+    a_im = row_factors[:, 1].T.astype(np.float64)
+    re = (a_re * sums[:, :, 0]).sum(axis=0) - (a_im * sums[:, :, 2]).sum(axis=0)
+    im = (a_re * sums[:, :, 1]).sum(axis=0) - (a_im * sums[:, :, 3]).sum(axis=0)
+    return re, im
 
 
 @njit(parallel=True, fastmath=True, cache=True, nogil=True)
@@ -504,12 +578,12 @@ class Injector:
         self.config = config
         self.pattern_hz = pattern_hz
         rng = np.random.default_rng(seed)
-        count = harmonics.modes.shape[0] - 1
+        count = harmonics.shape[0] - 1
         weights = (np.arange(1, count + 1, dtype=np.float64)) ** -config.tilt
         self.weights = weights / np.linalg.norm(weights)
         self.phases = rng.uniform(0, 2 * np.pi, count)
         self.use(harmonics)
-        h, w = harmonics.modes.shape[1:]
+        h, w = harmonics.shape[1:]
         self._sqrt_n = np.sqrt(h * w)
         yy, xx = np.indices((h, w))
         spots = []
@@ -571,11 +645,23 @@ class Injector:
             self._sum_back((mode, tick + 1), until=1.5 * (position - tick), share=share)
         return self._front
 
-    def _terms(self, mode: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """The pattern's terms in ``mode``: weights, frequencies (Hz), phases (rad), patterns (M, H·W)."""
+    def _terms(self, mode: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The pattern's terms in ``mode``: weights, frequencies (Hz), phases (rad), each (M,)."""
         if mode == "neutral":
-            return self.weights, self.freqs_hz, self.phases, self.harmonics.flat[1:]
-        return self.spot_weights, self.spot_freqs_hz, self.spot_phases, self.spots
+            return self.weights, self.freqs_hz, self.phases
+        return self.spot_weights, self.spot_freqs_hz, self.spot_phases
+
+    def _add_terms(self, mode: str, coefficients: np.ndarray, terms: slice) -> None:
+        """back += Σ coefficients·pattern over the ``terms`` of ``mode``'s patterns (the driven
+        modes from their factors or as stored, or the blobs)."""
+        h = self.harmonics
+        if mode != "neutral":
+            accumulate(coefficients, self.spots[terms], self._back)
+        elif h.separable:
+            accumulate_separable(coefficients, h.row_factors[1:][terms], h.col_factors[1:][terms],
+                                 self._back.reshape(self._out.shape))
+        else:
+            accumulate(coefficients, h.stored.reshape(h.shape[0], -1)[1:][terms], self._back)
 
     def _sum_back(self, key: tuple[str, int], *, until: float, share: float) -> float:
         """Sum the pattern for ``key`` into the back buffer up to the share ``until`` (0..1) of its
@@ -585,19 +671,14 @@ class Injector:
             self._back_key, self._back_done = key, 0
             self._back.fill(0.0)
         t = tick / self.pattern_hz
-        weights, freqs, phases, patterns = self._terms(mode)
+        weights, freqs, phases = self._terms(mode)
         count = len(weights)
         stop = min(count, int(np.ceil(min(until, 1.0) * count)), self._back_done + int(np.ceil(share * count)))
         if stop <= self._back_done:
             return 0.0
         terms = slice(self._back_done, stop)
         a = weights[terms] * np.cos(2 * np.pi * freqs[terms] * t + phases[terms])
-        coefficients = (self._sqrt_n * a).astype(np.float32)
-        if mode == "neutral" and self.harmonics.row_factors is not None:
-            accumulate_separable(coefficients, self.harmonics.row_factors[1:][terms],
-                                 self.harmonics.col_factors[1:][terms], self._back.reshape(self._out.shape))
-        else:
-            accumulate(coefficients, patterns[terms], self._back)
+        self._add_terms(mode, (self._sqrt_n * a).astype(np.float32), terms)
         summed, self._back_done = (stop - self._back_done) / count, stop
         return summed
 

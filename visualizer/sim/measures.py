@@ -12,7 +12,7 @@ from scipy import ndimage
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from visualizer.sim.harmonics import Harmonics, project
+from visualizer.sim.harmonics import Harmonics
 from visualizer.sim.kernels import trig_maps
 from visualizer.worker_process import WorkerProcess
 
@@ -132,9 +132,7 @@ def antiphase_fraction(theta: np.ndarray) -> float:
 
 def harmonic_spectrum(theta: np.ndarray, harmonics: Harmonics) -> np.ndarray:
     """|⟨e^{iθ}, ψₘ⟩|² / N for each harmonic, float64 (M,)."""
-    count = harmonics.modes.shape[0]
-    re, im = np.zeros(count), np.zeros(count)
-    project(harmonics.flat, theta.ravel(), re, im)
+    re, im = harmonics.project(theta)
     return (re**2 + im**2) / theta.size
 
 
