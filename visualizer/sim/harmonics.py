@@ -106,6 +106,7 @@ class Harmonics:
 
     @property
     def nbytes(self) -> int:
+        """Bytes held by the modes or their factors."""
         return sum(a.nbytes for a in (self.stored, self.row_factors, self.col_factors) if a is not None)
 
     @property
@@ -128,7 +129,7 @@ class Harmonics:
         if self.separable:
             return project_separable(self.row_factors, self.col_factors, theta)
         re, im = np.zeros(self.shape[0]), np.zeros(self.shape[0])
-        project(self.stored.reshape(self.shape[0], -1), theta.ravel(), re, im)
+        project(self.flat, theta.ravel(), re, im)
         return re, im
 
 
@@ -661,7 +662,7 @@ class Injector:
             accumulate_separable(coefficients, h.row_factors[1:][terms], h.col_factors[1:][terms],
                                  self._back.reshape(self._out.shape))
         else:
-            accumulate(coefficients, h.stored.reshape(h.shape[0], -1)[1:][terms], self._back)
+            accumulate(coefficients, h.flat[1:][terms], self._back)
 
     def _sum_back(self, key: tuple[str, int], *, until: float, share: float) -> float:
         """Sum the pattern for ``key`` into the back buffer up to the share ``until`` (0..1) of its
