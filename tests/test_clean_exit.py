@@ -61,3 +61,32 @@ def test_pytest_itself_exits(tmp_path):
                     "    Session.from_preset('5meo', size=(64, 64)).advance(FeatureSnapshot(), 0.1)\n")
     done = run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(test)], tmp_path, cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+BUSY_CHILD_SCRIPT = textwrap.dedent("""
+    import sys, threading, time
+    from visualizer.worker_process import WorkerProcess
+    worker = WorkerProcess("builtins:sum")  # sum(range(...)) holds the child's GIL: its watchdog cannot run
+    threading.Thread(target=worker.call, args=(range(10**10),), daemon=True).start()
+    while worker._child is None:
+        time.sleep(0.01)
+    open(sys.argv[1], "w").write(str(worker._child.pid))
+    time.sleep(1.0)
+""")
+
+
+def test_a_worker_child_still_busy_when_the_program_ends_does_not_hold_its_output_open(tmp_path):
+    """The program's output ends when the program does: a worker child (eigenmodes, measures)
+    still computing must not hold the program's stderr open, or whoever reads it — a pipe, a
+    launcher, this test — waits for the child (the CLI test timed out so on a loaded machine)."""
+    import signal
+
+    pid_file = tmp_path / "child.pid"
+    try:
+        done = run([sys.executable, "-c", BUSY_CHILD_SCRIPT, str(pid_file)], tmp_path)
+        assert done.returncode == 0, done.stderr
+    finally:
+        try:
+            os.kill(int(pid_file.read_text()), signal.SIGKILL)
+        except (OSError, ValueError):
+            pass

@@ -15,7 +15,10 @@ shared by every caller in the process, and serves one call at a time. Protocol: 
 ``("ok", result, warnings)`` or ``("error", text, warnings)``, where warnings are the messages
 logged at WARNING or above during the call (logged again by the parent). The child dies with its
 parent (a watchdog thread) and when its stdin closes; a call still in flight when its caller
-gives up runs to its end and is dropped.
+gives up runs to its end and is dropped. Its stderr goes to a log file in the user's cache dir,
+not to the parent's stderr: a child still finishing after the parent quit would otherwise hold
+the parent's stderr open, and whoever reads it (a pipe, ``tee``, a launcher) would wait for the
+child (120 s on a loaded machine, where the nice-19 child barely runs).
 """
 
 from __future__ import annotations
@@ -28,6 +31,9 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
+
+from visualizer.paths import user_cache_dir
 
 log = logging.getLogger(__name__)
 
@@ -57,17 +63,29 @@ class WorkerProcess:
                     child.wait()
                     self._child = None
                     if attempt:
-                        raise RuntimeError(f"the {self.target} process stopped (exit code {child.returncode})") from e
+                        raise RuntimeError(f"the {self.target} process stopped (exit code {child.returncode}; "
+                                           f"its output: {self.log_path})") from e
         for message in warnings:
             log.warning("%s", message)
         if status != "ok":
             raise RuntimeError(payload)
         return payload
 
+    @property
+    def log_path(self) -> Path:
+        """Where the child's stderr goes (rewritten by each new child)."""
+        return user_cache_dir() / "logs" / f"{self.target.replace(':', '.')}.log"
+
     def _running_child(self) -> subprocess.Popen:
         if self._child is None or self._child.poll() is not None:
-            self._child = subprocess.Popen([sys.executable, "-m", __name__, self.target], stdin=subprocess.PIPE,
-                                           stdout=subprocess.PIPE, close_fds=True)
+            try:
+                self.log_path.parent.mkdir(parents=True, exist_ok=True)
+                stderr = open(self.log_path, "wb")
+            except OSError:
+                stderr = open(os.devnull, "wb")
+            with stderr:
+                self._child = subprocess.Popen([sys.executable, "-m", __name__, self.target], stdin=subprocess.PIPE,
+                                               stdout=subprocess.PIPE, stderr=stderr, close_fds=True)
         return self._child
 
 
