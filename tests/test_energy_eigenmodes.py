@@ -379,7 +379,7 @@ def test_the_eigenmode_process_outlives_the_thread_that_started_it_and_ends_with
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     first, second = (int(p) for p in done.stdout.split())
     assert first == second, "a new child was started for the second session"
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 30  # the nice-19 child gets little CPU on a loaded machine
     while time.monotonic() < deadline and os.path.exists(f"/proc/{first}") and \
             open(f"/proc/{first}/stat").read().split()[2] != "Z":
         time.sleep(0.1)
