@@ -563,7 +563,8 @@ class Injector:
         as √(eigenvalue ratio), like waves.
     blobs, blob_radius : the semantic contrast: that many Gaussian spots of that radius (cells).
     pattern_hz : how often the spatial pattern Σₘ aₘ(t)·ψₘ is renewed (it moves at rate_hz).
-        Summing 48 full-field modes is memory-bound (~2 ms at 256², ~8 ms at 512²), so the next
+        A whole sum costs 1.5 ms at 256² for stored graph modes (memory-bound) and 0.6 ms at 512²
+        or 3 ms at 1024² for separable lattice modes (from their factors), so the next
         tick's pattern is summed a share of the modes per call, spread over the current tick's
         frames, and swapped in when its tick comes: no frame pays for the whole sum. A call sums
         at most a third of the terms, or more when calls are far apart (1.5× the ticks since the
