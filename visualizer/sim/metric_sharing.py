@@ -318,10 +318,12 @@ class SomaticField:
             self._probes[metric].step(look_dt, look_couplings, metric=metric, rotation=look_rotation,
                                       normalised=self.config.normalised)
             self._look_steps_done += 1
-            if step == self.horizon_steps - 1 and probe_index == 0:
-                self._moved = self._probe_displacement(metric, start, look_dt)
-            elif step == self.horizon_steps - 1:
-                moved = self._probe_displacement(metric, start, look_dt)
+            if step < self.horizon_steps - 1:
+                continue
+            moved = self._probe_displacement(metric, start, look_dt)
+            if probe_index == 0:
+                self._moved = moved
+            else:
                 self._indistinguishability = displacement_likeness(self._moved, moved)
                 self._look = None
                 return
