@@ -151,9 +151,13 @@ def test_parse_host_port():
         parse_host_port("localhost:http")
 
 
+FLOOD_PER_THREAD = 3000  # datagrams each flood thread sends
+
+
 def test_a_flood_of_garbage_while_rendering_never_stops_a_frame():
-    """Thousands of bad datagrams from two threads while a render loop runs: every frame is
-    processed, the valid changes among the garbage are applied, and the server keeps counting."""
+    """Thousands of bad datagrams from two threads while a render loop runs: the loop renders on
+    until both floods have been sent (however fast the frames are), the valid changes among the
+    garbage are applied, and the server keeps counting."""
     import threading
 
     from visualizer.control.performance import Performance
@@ -170,7 +174,7 @@ def test_a_flood_of_garbage_while_rendering_never_stops_a_frame():
     def flood(seed: int):
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         i = 0
-        while not stop.is_set() and i < 20000:
+        while not stop.is_set() and i < FLOOD_PER_THREAD:
             sock.sendto(garbage[(i + seed) % len(garbage)], (server.host, server.port))
             i += 1
             if i % 200 == 0:
@@ -184,7 +188,7 @@ def test_a_flood_of_garbage_while_rendering_never_stops_a_frame():
     frames = 0
     try:
         features = FeatureSnapshot(status="test")
-        for _ in range(60):
+        while frames < 60 or any(t.is_alive() for t in threads):  # the flood lasts as long as it lasts
             performance.before_advance(features, 1 / 60)
             session.advance(features, 1 / 60)
             frames += 1
@@ -214,7 +218,7 @@ def test_a_flood_of_garbage_while_rendering_never_stops_a_frame():
     finally:
         client.close()
         server.close()
-    assert frames == 60
+    assert frames >= 60
     assert server.received > 1000 and sum(server.problems.values()) + server.accepted == server.received
     assert set(server.problems) <= {"malformed", "unknown address", "bad arguments", "out of range"}
     assert session.base.k2 in (3.0, 4.0) and session.base.k3 == 5.5
