@@ -24,8 +24,8 @@ def probe(path: Path) -> dict:
     return json.loads(out.stdout)
 
 
-@pytest.mark.parametrize("view", ["phase", "antiphase"])
-def test_a_video_frame_is_what_the_window_shows(view):
+@pytest.mark.parametrize("view, reference", [("phase", 0.0), ("antiphase", 0.0), ("phase", 2.1)])
+def test_a_video_frame_is_what_the_window_shows(view, reference):
     """The painter and the pygame Display (SDL's dummy video driver) draw the same pixels."""
     import pygame
 
@@ -35,11 +35,11 @@ def test_a_video_frame_is_what_the_window_shows(view):
     theta = rng.uniform(0, 2 * np.pi, (36, 64)).astype(np.float32)
     painter = FramePainter((200, 120))
     lut = painter.use_palette("vivid", lightness=60.0, saturation=0.5)
-    frame = painter.paint(theta, view=view)
+    frame = painter.paint(theta, view=view, reference=reference)
     display = Display(size=(200, 120))
     try:
         display.set_palette(lut)
-        display.draw_field(theta, view=view, time_s=0.0)
+        display.draw_field(theta, view=view, reference=reference, time_s=0.0)
         window = pygame.surfarray.array3d(display.canvas).transpose(1, 0, 2)  # (h, w, 3) RGB
     finally:
         pygame.quit()

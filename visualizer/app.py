@@ -201,7 +201,7 @@ class App:
             self.display.set_palette(shown)
         canvas = self.display.canvas
         self.display.draw_field(state.theta, view="antiphase" if self.antiphase_view else state.view,
-                                time_s=state.time_s)
+                                reference=state.reference, time_s=state.time_s)
         if state.lattice is not None:
             draw_lattice_over(canvas, state.lattice, lut_rgb)
         if self.stage.recording is not None:  # the output as shown, on the frame clock when headless

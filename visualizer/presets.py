@@ -18,6 +18,7 @@ from visualizer.paths import TomlCatalogue, user_config_dir
 from visualizer.render.colour import PALETTES
 from visualizer.schema import choice, flag, integer, number, numbers, ordered_pair, read_toml, text
 from visualizer.render.config import VIEWS, DisplayConfig
+from visualizer.render.reference import REFERENCES
 from visualizer.sim.annealing import SCHEDULES, AnnealingConfig
 from visualizer.sim.field import MAX_SIDE, MAX_SMALL_WORLD_LINKS, MIN_SIDE, FieldConfig, SimulationConfig
 from visualizer.sim.harmonics import INJECTION_MODES, InjectionConfig
@@ -88,6 +89,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "lightness": Key(_param("lightness"), REGISTRY["lightness"].default),
         "saturation": Key(_param("saturation"), REGISTRY["saturation"].default),
         "view": Key(choice(VIEWS), DisplayConfig.view),
+        "reference": Key(choice(REFERENCES), DisplayConfig.reference),
     },
     "injection": {
         "mode": Key(choice(INJECTION_MODES), InjectionConfig.mode),
@@ -229,7 +231,7 @@ def load(path: str | os.PathLike) -> Preset:
         sweep=SweepConfig(ranges=tuple((n, v[("sweep", n)]) for n in SWEEPABLE if v[("sweep", n)] is not None),
                           period_s=v[("sweep", "period_s")]),
         simulation=SimulationConfig(**section("simulation")),
-        display=DisplayConfig(palette=display["palette"], view=display["view"]),
+        display=DisplayConfig(palette=display["palette"], view=display["view"], reference=display["reference"]),
         routes=v[("", "modulation")],
         injection=InjectionConfig(**section("injection")),
         annealing=AnnealingConfig(**section("annealing")),

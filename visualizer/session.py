@@ -23,6 +23,7 @@ from visualizer.measuring import MeasureWorker
 from visualizer.modulation import Modulator
 from visualizer.params import Params
 from visualizer.sim import Field
+from visualizer.render.reference import PhaseReference
 from visualizer.sim.annealing import Annealer, AnnealingState
 from visualizer.sim.harmonics import INJECTION_MODES, Harmonics, HarmonicsCache, Injector
 from visualizer.sim.measures import Measures, correlation_length, measure
@@ -62,6 +63,8 @@ class FrameState:
     time_s : the session clock (s); it stops while paused. frame : frames advanced.
     palette, view : how the renderer should colour theta. preset_name : the preset's name.
     lattice : the somatic lattice, for presets that have one.
+    reference : the phase (rad) drawn as the palette's zero: 0, or the field's tracked mean
+        phase for presets with ``reference = "mean"`` (see ``render.reference``).
     """
 
     theta: np.ndarray
@@ -75,6 +78,7 @@ class FrameState:
     view: str
     preset_name: str
     lattice: LatticeState | None = None
+    reference: float = 0.0
 
 
 class Session:
@@ -137,6 +141,7 @@ class Session:
                 self._measurer = MeasureWorker(self.field.shape)
             self._measurer.forget()
         self._view = "phase"
+        self._reference = PhaseReference(preset.display.reference)
         log.info("preset: %s (%s)", preset.name, preset.path)
 
     def set_base(self, name: str, value: float) -> float:
@@ -202,10 +207,12 @@ class Session:
         theta.flags.writeable = False
         lattice = None if self.somatic is None else LatticeState(
             self.somatic.lattice.positions, self.somatic.lattice.theta, self.rotation, self._somatic_measures)
+        view = self._current_view()
+        reference = self._reference.update(theta, dt, staggered=view == "antiphase")
         return FrameState(lattice=lattice, theta=theta, params=self.live, base=self.base, measures=self.measures,
                           annealing=self.annealer.state, time_s=self.time_s, frame=self.frame,
-                          palette=self.preset.display.palette, view=self._current_view(),
-                          preset_name=self.preset.name)
+                          palette=self.preset.display.palette, view=view, preset_name=self.preset.name,
+                          reference=reference)
 
     def _frame_dt(self, dt: float) -> float:
         """``dt`` clamped to 0..MAX_FRAME_DT_S (NaN: 0); the first clamp is logged."""

@@ -14,7 +14,10 @@ VIEWS = ("phase", "antiphase", "auto")
 class DisplayConfig:
     """palette : a name from ``visualizer.render.colour.PALETTES``. view : "phase" draws θ;
     "antiphase" draws θ + π on every other cell, so checkerboard order shows as flat colour;
-    "auto" follows the field: anti-phase while most neighbours are in anti-phase, else phase."""
+    "auto" follows the field: anti-phase while most neighbours are in anti-phase, else phase.
+    reference : "fixed" colours absolute phase; "mean" colours phase relative to the field's
+    mean phase, so a coherent field holds one colour (see ``render.reference``)."""
 
     palette: str = DEFAULT_PALETTE
     view: str = "phase"
+    reference: str = "fixed"

@@ -106,11 +106,13 @@ class Display:
         rgb = lut_rgb.astype(np.uint32)
         self._lut = ((rgb[:, 0] << r) | (rgb[:, 1] << g) | (rgb[:, 2] << b) | np.uint32(alpha)).astype(np.uint32)
 
-    def draw_field(self, theta: np.ndarray, *, view: str = "phase", time_s: float | None = None) -> None:
+    def draw_field(self, theta: np.ndarray, *, view: str = "phase", reference: float = 0.0,
+                   time_s: float | None = None) -> None:
         """Colourise ``theta`` (float32 (H, W), rad) into the whole canvas, then limit flashes.
 
         view : "phase" (colour = θ) or "antiphase" (colour = θ + π on cells with odd x + y, so
             checkerboard order shows as flat colour and its domains as colour regions).
+        reference : the phase (rad) coloured as the palette's zero (``render.reference``).
         time_s : the frame's time for the flash limiter (s; the simulation or video clock);
             None = the monotonic clock.
         """
@@ -118,7 +120,7 @@ class Display:
             self.scaler, self._scaler_block = FieldScaler(self.size, self.block), self.block
         rows = pygame.surfarray.pixels2d(self.canvas).T  # (h, w) view of the surface's pixels
         try:
-            self.scaler.paint(theta, self._lut, rows, view=view)
+            self.scaler.paint(theta, self._lut, rows, view=view, reference=reference)
             if self.flash_limiter is not None:
                 self.flash_limiter.apply(rows, shifts=self.canvas.get_shifts()[:3],
                                          time_s=time.monotonic() if time_s is None else time_s)

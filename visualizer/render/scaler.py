@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from visualizer.render.colourise import VIEWS, bilinear_taps, interpolate_into, unit_vectors
+from visualizer.render.reference import rotate_lut
 
 LARGE_OUTPUT_PIXELS = 2560 * 1440  # above this, evaluate the field once per 2×2 pixels
 _CHUNKS = 16  # parallel work units per frame (rows of the output in 16 bands)
@@ -38,16 +39,18 @@ class FieldScaler:
         self._scratch = (np.empty((chunks, 4, samples_x), np.float32), np.empty((chunks, samples_x), np.uint32))
         self._layout_for = field_shape
 
-    def paint(self, theta: np.ndarray, packed_lut: np.ndarray, rows: np.ndarray, *, view: str = "phase") -> None:
+    def paint(self, theta: np.ndarray, packed_lut: np.ndarray, rows: np.ndarray, *, view: str = "phase",
+              reference: float = 0.0) -> None:
         """Colourise ``theta`` (float32 (H, W), rad) into ``rows`` (uint32 (height, width), any strides).
 
         packed_lut : uint32 (n,), n a power of two, the pixel of phase 2π·i/n.
         view : "phase" (colour = θ) or "antiphase" (colour = θ + π on cells with odd x + y, so
             checkerboard order shows as flat colour and its domains as colour regions).
+        reference : the phase (rad) coloured as the palette's zero (``render.reference``).
         """
         if view not in VIEWS:
             raise ValueError(f"view must be one of {VIEWS}, not {view!r}")
         if theta.shape != self._layout_for:
             self._layout(theta.shape)
         unit_vectors(theta, view == "antiphase", self._cos, self._sin)
-        interpolate_into(self._cos, self._sin, packed_lut, rows, self.block, *self._cols, *self._rows, *self._scratch)
+        interpolate_into(self._cos, self._sin, rotate_lut(packed_lut, reference), rows, self.block, *self._cols, *self._rows, *self._scratch)

@@ -129,13 +129,16 @@ class FramePainter:
             self._packed = pack_rgb0(self.lut)
         return self.lut
 
-    def paint(self, theta: np.ndarray, *, view: str = "phase", lut: np.ndarray | None = None) -> np.ndarray:
+    def paint(self, theta: np.ndarray, *, view: str = "phase", reference: float = 0.0,
+              lut: np.ndarray | None = None) -> np.ndarray:
         """theta : float32 (H, W) → the frame, valid until the next call.
 
-        view : "phase" or "antiphase" (see ``render.colourise``). lut : uint8 (n, 3) colours to use
+        view : "phase" or "antiphase" (see ``render.colourise``). reference : the phase (rad)
+        coloured as the palette's zero (``render.reference``). lut : uint8 (n, 3) colours to use
         instead of the palette's (a look or a cross-fade).
         """
-        self.scaler.paint(theta, self._packed if lut is None else pack_rgb0(lut), self.frame, view=view)
+        self.scaler.paint(theta, self._packed if lut is None else pack_rgb0(lut), self.frame, view=view,
+                          reference=reference)
         return self.frame
 
 
@@ -341,7 +344,7 @@ def render_video(audio: Path, *, preset: str, out: Path, size: tuple[int, int] =
                 state = session.advance(source.latest(), dt)
                 painter.use_palette(state.palette, lightness=state.params.lightness,
                                     saturation=state.params.saturation)
-                frame = painter.paint(state.theta, view=state.view)
+                frame = painter.paint(state.theta, view=state.view, reference=state.reference)
                 if limiter is not None:
                     limiter.apply(frame, shifts=FramePainter.SHIFTS, time_s=(i + 1) / fps)
                 writer.write(frame)

@@ -44,7 +44,7 @@ def snapshots(preset: str, audio: Path | None, *, times_s: tuple[float, ...], si
                 frame += 1
             lut = palette_lut(state.palette, lightness=state.params.lightness, saturation=state.params.saturation)
             display.set_palette(lut)
-            display.draw_field(state.theta, view=state.view, time_s=state.time_s)
+            display.draw_field(state.theta, view=state.view, reference=state.reference, time_s=state.time_s)
             if state.lattice is not None:
                 draw_lattice(display.canvas, display.canvas.get_rect(), state.lattice.positions, state.lattice.theta,
                              state.lattice.rotation, pack_lut(display.canvas, lut))
