@@ -18,6 +18,7 @@ from visualizer.pygame_loader import pygame
 
 from visualizer import presets
 from visualizer.audio.engine import AudioChoice, open_audio
+from visualizer.heap import frozen_startup_heap
 from visualizer.params import REGISTRY, SLIDERS
 from visualizer.paths import pictures_dir
 from visualizer.render.display import DEFAULT_WINDOW, ScreenshotError
@@ -226,11 +227,12 @@ class App:
     def run(self) -> None:
         clock = pygame.time.Clock()
         try:
-            while self.running and not self.audio.finished and (self.options.frames is None
-                                                                or self.frames < self.options.frames):
-                self.frame()
-                if not self.options.headless:
-                    clock.tick(FPS)
+            with frozen_startup_heap():
+                while self.running and not self.audio.finished and (self.options.frames is None
+                                                                    or self.frames < self.options.frames):
+                    self.frame()
+                    if not self.options.headless:
+                        clock.tick(FPS)
             if self.options.screenshot is not None:
                 self.display.save_screenshot(self.options.screenshot)
                 print(f"screenshot saved: {self.options.screenshot}", flush=True)

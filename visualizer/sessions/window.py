@@ -12,6 +12,7 @@ import time
 
 from visualizer import presets
 from visualizer.audio.features import FeatureSnapshot
+from visualizer.heap import frozen_startup_heap
 from visualizer.session import Session
 from visualizer.sessions.cli import WindowRequest
 from visualizer.sessions.look import SessionLook
@@ -45,26 +46,27 @@ def run_session_window(request: WindowRequest, *, fullscreen: bool = False) -> i
     clock = pygame.time.Clock()
     overlay_until = 0.0
     try:
-        while not driver.finished:
-            for event in pygame.event.get():
-                if event.type == pygame.QUIT:
-                    driver.end()
-                elif event.type == pygame.KEYDOWN:
-                    overlay_until = time.monotonic() + OVERLAY_S
-                    if event.key in (pygame.K_q, pygame.K_ESCAPE):
+        with frozen_startup_heap():
+            while not driver.finished:
+                for event in pygame.event.get():
+                    if event.type == pygame.QUIT:
                         driver.end()
-                    elif event.key == pygame.K_SPACE:
-                        driver.toggle_pause()
-                    elif event.key in (pygame.K_RIGHT, pygame.K_n):
-                        driver.skip()
-                    elif event.key == pygame.K_f:
-                        display.toggle_fullscreen()
-            state, view = driver.frame(FeatureSnapshot(status="none"), 1 / FPS)
-            display.set_palette(look.lut(view))
-            display.draw_field(state.theta, view=state.view, reference=state.reference, time_s=state.time_s)
-            _draw_words(display.canvas, view, big, small, overlay=time.monotonic() < overlay_until)
-            display.present()
-            clock.tick(FPS)
+                    elif event.type == pygame.KEYDOWN:
+                        overlay_until = time.monotonic() + OVERLAY_S
+                        if event.key in (pygame.K_q, pygame.K_ESCAPE):
+                            driver.end()
+                        elif event.key == pygame.K_SPACE:
+                            driver.toggle_pause()
+                        elif event.key in (pygame.K_RIGHT, pygame.K_n):
+                            driver.skip()
+                        elif event.key == pygame.K_f:
+                            display.toggle_fullscreen()
+                state, view = driver.frame(FeatureSnapshot(status="none"), 1 / FPS)
+                display.set_palette(look.lut(view))
+                display.draw_field(state.theta, view=state.view, reference=state.reference, time_s=state.time_s)
+                _draw_words(display.canvas, view, big, small, overlay=time.monotonic() < overlay_until)
+                display.present()
+                clock.tick(FPS)
         if request.report_dir is not None:
             driver.report(request.report_dir)
             print(f"report: {request.report_dir / 'report.json'}", flush=True)
