@@ -1,5 +1,6 @@
 """The app in a real pygame window (SDL dummy driver): frames, screenshots and keys."""
 
+import cmath
 from pathlib import Path
 
 import numpy as np
@@ -8,6 +9,7 @@ import pytest
 
 from visualizer.app import App, AppOptions
 from visualizer.params import SLIDERS
+from visualizer.render.reference import mean_unit_vector
 
 
 @pytest.fixture
@@ -72,6 +74,17 @@ def test_space_pauses_the_field(app):
     assert np.array_equal(frozen, app.session.field.theta)
     press(app, pygame.K_SPACE)
     assert not np.array_equal(frozen, app.session.field.theta)
+
+
+def test_c_colours_relative_to_the_mean_phase_and_back(app):
+    app.frame()
+    assert app.state.reference == 0.0  # nn-dmt draws absolute phase
+    press(app, pygame.K_c)
+    z = mean_unit_vector(app.state.theta)
+    assert app.state.reference == pytest.approx(cmath.phase(z), abs=1e-9)  # starts aligned with the field
+    assert app.state.reference != 0.0
+    press(app, pygame.K_c)
+    assert app.state.reference == 0.0
 
 
 def test_h_hides_the_hud(app):

@@ -156,6 +156,9 @@ class App:
             setattr(self, toggles[key], not getattr(self, toggles[key]))
         elif key == pygame.K_i:
             self.say(f"injection: {s.cycle_injection_mode()}")
+        elif key == pygame.K_c:
+            mode = s.toggle_colour_reference()
+            self.say("colour: relative to the mean phase" if mode == "mean" else "colour: absolute phase")
         elif key == pygame.K_SPACE:
             s.paused = not s.paused
         elif key == pygame.K_r:

@@ -163,6 +163,13 @@ class Session:
         self.injection_mode = INJECTION_MODES[(INJECTION_MODES.index(self.injection_mode) + 1) % len(INJECTION_MODES)]
         return self.injection_mode
 
+    def toggle_colour_reference(self) -> str:
+        """Colour absolute phase ↔ phase relative to the field's mean (``render.reference``);
+        returns the new mode. Switching to "mean" starts aligned with the field's mean phase."""
+        mode = "fixed" if self._reference.mode == "mean" else "mean"
+        self._reference = PhaseReference(mode)
+        return mode
+
     def inject_burst(self, energy: float) -> None:
         """A "drop": ``energy`` (rad/s of injection gain, decaying over about a second) of neutral
         energy poured in from now on, on top of the music's."""

@@ -35,7 +35,8 @@ from visualizer.session import FrameState, Session
 
 log = logging.getLogger(__name__)
 
-KEYS = (("F", "fullscreen"), ("H", "HUD"), ("V", "anti-phase view"), ("M", "measures"), ("I", "injection mode"),
+KEYS = (("F", "fullscreen"), ("H", "HUD"), ("V", "anti-phase view"),
+        ("C", "colour relative to the mean phase"), ("M", "measures"), ("I", "injection mode"),
         ("Space", "freeze the field"), ("R", "reseed"), ("S", "screenshot"), ("N / P", "next / previous preset"),
         ("Tab ↑ ↓ ← →", "sliders"), ("T / Shift+T", "tap tempo / release"), ("L", "MIDI learn the selected slider"),
         (". / ,", "next / previous scene"), ("D", "drop on the next downbeat"), ("B", "blackout"),
