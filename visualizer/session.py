@@ -22,8 +22,8 @@ from visualizer.audio.features import FeatureSnapshot
 from visualizer.measuring import MeasureWorker
 from visualizer.modulation import Modulator
 from visualizer.params import Params
-from visualizer.sim import Field
 from visualizer.render.reference import PhaseReference
+from visualizer.sim import Field
 from visualizer.sim.annealing import Annealer, AnnealingState
 from visualizer.sim.harmonics import INJECTION_MODES, Harmonics, HarmonicsCache, Injector
 from visualizer.sim.measures import Measures, correlation_length, measure
@@ -64,7 +64,8 @@ class FrameState:
     palette, view : how the renderer should colour theta. preset_name : the preset's name.
     lattice : the somatic lattice, for presets that have one.
     reference : the phase (rad) drawn as the palette's zero: 0, or the field's tracked mean
-        phase for presets with ``reference = "mean"`` (see ``render.reference``).
+        phase while the colour reference is "mean" (the preset's ``[display] reference`` or
+        ``toggle_colour_reference``; see ``render.reference``).
     """
 
     theta: np.ndarray

@@ -53,4 +53,5 @@ class FieldScaler:
         if theta.shape != self._layout_for:
             self._layout(theta.shape)
         unit_vectors(theta, view == "antiphase", self._cos, self._sin)
-        interpolate_into(self._cos, self._sin, rotate_lut(packed_lut, reference), rows, self.block, *self._cols, *self._rows, *self._scratch)
+        interpolate_into(self._cos, self._sin, rotate_lut(packed_lut, reference), rows, self.block,
+                         *self._cols, *self._rows, *self._scratch)
