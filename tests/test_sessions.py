@@ -324,3 +324,34 @@ def test_slow_cooling_and_a_quench_from_the_same_hot_state_both_crystallise(shor
     assert report["equal_time_run_s"] == pytest.approx(integration["end_s"] - cooling["start_s"], abs=1)
     assert report["equal_time_quench_corr_length"] > 4 * hot
     assert report["final_corr_length"] == pytest.approx(report["equal_time_quench_corr_length"], rel=0.1)
+
+
+# -- the meditation window (SDL's dummy video driver, the bed through the private PulseAudio) ----
+def test_the_window_plays_skips_and_ends_on_keys_and_reports_what_ran(pulse_server, tmp_path):
+    import threading
+    import time
+
+    import pygame
+
+    from visualizer.sessions.cli import WindowRequest
+    from visualizer.sessions.window import run_session_window
+
+    def keys():  # the user: once the window is up, skip the first phase, then end the session
+        deadline = time.monotonic() + 60
+        while pygame.display.get_surface() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        for key, after_s in ((pygame.K_RIGHT, 1.0), (pygame.K_q, 1.0)):
+            time.sleep(after_s)
+            pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=key, mod=0, unicode="", scancode=0))
+
+    user = threading.Thread(target=keys, daemon=True)
+    user.start()
+    plan = timeline.load(timeline.resolve("mettannealing-short"))
+    request = WindowRequest(plan=plan, intention="be kind", speak=False, seed=1, report_dir=tmp_path)
+    assert run_session_window(request) == 0
+    user.join(5)
+    report = json.loads((tmp_path / "report.json").read_text())
+    t = report["series"]["t"]  # session time, 1 sample a second: what ran
+    assert t[0] == 0.0 and plan.starts_s[1] in t  # → jumped to the energise phase within seconds
+    assert t[-1] == pytest.approx(plan.duration_s, abs=0.1) and len(t) < 10  # Q ended it at once
+    assert report["intention"] == "be kind" and (tmp_path / "report.png").stat().st_size > 10_000

@@ -48,19 +48,8 @@ def run_session_window(request: WindowRequest, *, fullscreen: bool = False) -> i
     try:
         with frozen_startup_heap():
             while not driver.finished:
-                for event in pygame.event.get():
-                    if event.type == pygame.QUIT:
-                        driver.end()
-                    elif event.type == pygame.KEYDOWN:
-                        overlay_until = time.monotonic() + OVERLAY_S
-                        if event.key in (pygame.K_q, pygame.K_ESCAPE):
-                            driver.end()
-                        elif event.key == pygame.K_SPACE:
-                            driver.toggle_pause()
-                        elif event.key in (pygame.K_RIGHT, pygame.K_n):
-                            driver.skip()
-                        elif event.key == pygame.K_f:
-                            display.toggle_fullscreen()
+                if _handle_input(driver, display):
+                    overlay_until = time.monotonic() + OVERLAY_S
                 state, view = driver.frame(FeatureSnapshot(status="none"), 1 / FPS)
                 display.set_palette(look.lut(view))
                 display.draw_field(state.theta, view=state.view, reference=state.reference, time_s=state.time_s)
@@ -75,6 +64,27 @@ def run_session_window(request: WindowRequest, *, fullscreen: bool = False) -> i
         session.close()
         pygame.quit()
     return 0
+
+
+def _handle_input(driver: SessionDriver, display) -> bool:
+    """Apply the window's events to the session (quit, keys); True if a key was pressed."""
+    from visualizer.pygame_loader import pygame
+
+    pressed = False
+    for event in pygame.event.get():
+        if event.type == pygame.QUIT:
+            driver.end()
+        elif event.type == pygame.KEYDOWN:
+            pressed = True
+            if event.key in (pygame.K_q, pygame.K_ESCAPE):
+                driver.end()
+            elif event.key == pygame.K_SPACE:
+                driver.toggle_pause()
+            elif event.key in (pygame.K_RIGHT, pygame.K_n):
+                driver.skip()
+            elif event.key == pygame.K_f:
+                display.toggle_fullscreen()
+    return pressed
 
 
 def _draw_words(canvas, view: SessionView, big, small, *, overlay: bool) -> None:
