@@ -4,6 +4,7 @@ import dataclasses
 
 import numpy as np
 import pytest
+from scipy.integrate import trapezoid
 
 from visualizer import presets
 from visualizer.sim import Field, FieldConfig
@@ -131,6 +132,35 @@ def test_exponential_schedule_cools_faster_early_on():
     exponential = Annealer(AnnealingConfig(schedule="exponential", cooling_time_s=10.0))
     assert exponential.cooling_fraction(2.0) < linear.cooling_fraction(2.0)
     assert exponential.cooling_fraction(10.0) == linear.cooling_fraction(10.0) == 0.0
+
+
+@pytest.mark.parametrize("schedule", ["linear", "exponential"])
+def test_cooling_consolidates_the_frequency_disorder_and_a_quench_does_not(schedule):
+    """The disorder shrinks by exp(−rate·∫4·left·(1 − left) dt) over the cooling (left the heat
+    share of the schedule), nothing while hot or cold, and returns over the memory time once cold:
+    checked against the integral in float64 (trapezoid on a fine grid)."""
+    rate, cooling_s, memory_s, dt = 0.8, 6.0, 1e9, 0.01
+    a = Annealer(AnnealingConfig(schedule=schedule, cooling_time_s=cooling_s, max_hot_s=2.0,
+                                 consolidation_rate=rate, consolidation_memory_s=memory_s))
+    a.heat()
+    while a.phase == "hot":
+        a.update(dt_s=dt, energy=0.9, drive=0.0, strength=8.0)
+    assert a.disorder == pytest.approx(1.0)  # no consolidation while hot
+    while a.phase == "cooling":
+        a.update(dt_s=dt, energy=0.3, drive=0.0, strength=8.0)
+    t = np.linspace(0.0, cooling_s, 60_001)
+    left = np.array([a.cooling_fraction(x) for x in t], np.float64)
+    expected = np.exp(-rate * trapezoid(4 * left * (1 - left), t))
+    assert expected < 0.5 and a.disorder == pytest.approx(expected, rel=0.02)
+    quench = Annealer(AnnealingConfig(consolidation_rate=rate))
+    for _ in range(1000):  # cold from the start: a quench to T = 0 cools through no middle temperature
+        quench.update(dt_s=dt, energy=0.3, drive=0.0, strength=8.0)
+    assert quench.disorder == 1.0 and quench.state.disorder == 1.0
+    returning = Annealer(AnnealingConfig(consolidation_rate=rate, consolidation_memory_s=5.0))
+    returning.disorder = 0.2
+    for _ in range(500):  # 5 s cold: 1 − e⁻¹ of the way back
+        returning.update(dt_s=dt, energy=0.3, drive=0.0, strength=8.0)
+    assert returning.disorder == pytest.approx(1 - 0.8 * np.exp(-1.0), rel=1e-3)
 
 
 def test_measures_of_known_states():

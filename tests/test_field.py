@@ -132,6 +132,21 @@ def test_temperature_noise_is_seeded_and_has_the_langevin_spread():
     assert abs(np.corrcoef(a[:, :-1].ravel(), a[:, 1:].ravel())[0, 1]) < 0.05  # neighbours draw apart
 
 
+def test_frequency_spread_share_narrows_omega_around_its_mean_and_restores_it_exactly():
+    field = Field(FieldConfig(height=24, width=20, omega_mean=1.0, omega_spread=0.5, seed=3))
+    drawn = field.omega.astype(np.float64)
+    field.set_frequency_spread_share(0.25)
+    assert field.frequency_spread_share == 0.25
+    assert np.allclose(field.omega, drawn.mean() + 0.25 * (drawn - drawn.mean()), atol=1e-6)
+    field.set_frequency_spread_share(0.2504)  # below the rewrite step: ω is left as it is
+    assert field.frequency_spread_share == 0.25
+    field.omega = np.full((24, 20), 2.0)  # a new set of frequencies is narrowed by the share in force
+    assert np.allclose(field.omega, 2.0)
+    field.omega = drawn
+    field.set_frequency_spread_share(1.0)
+    assert np.array_equal(field.omega, drawn.astype(np.float32))
+
+
 def test_open_edges_count_only_real_neighbours():
     field = Field(FieldConfig(height=12, width=12, neighborhood="diamond", boundary="open", small_world_links=2))
     # corner cell: distance-s cells inside the grid are s+1 of them (s = 1..4) → 14, plus 2 links

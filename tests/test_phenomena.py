@@ -77,20 +77,21 @@ def test_nn_dmt_with_music_shows_competing_in_phase_and_anti_phase_clusters(nn_d
 
 
 @pytest.mark.parametrize("preset", ["5meo", "nn-dmt"])
-def test_slow_cooling_and_a_quench_from_the_preset_own_hot_phase_both_crystallise(preset):
+def test_slow_cooling_grows_larger_domains_than_a_quench_at_the_preset_own_settings(preset):
     """The preset's annealer turns hot in a quiet passage, then (a) runs its own cooling schedule,
     (b) a copy of the hot state is quenched, (c) a perfectly ordered field is started; all three
-    for cooling_time_s + settle, same frequencies. (a) and (b) must order out of the melted hot
-    state. Which of them ends larger is NOT asserted, and slow cooling does not give the 1.5× the
-    issue asks for: the natural frequencies pull every history to the same frequency-locked
-    state, so even the perfectly ordered start ends as small as the quench — the assertion below
-    (medians over seeds 0–2 at 48², measured ordered / quench 0.97 for 5meo, 1.03 for nn-dmt;
-    64², seeds 0–5: 3.67 vs 3.88 and 5.00 vs 4.89 cells). docs/notes/annealing.md has the tables."""
+    for cooling_time_s + settle, same frequencies. Slow cooling ends with domains at least 1.5×
+    the quench's (median over seeds 0–2 at 48²; measured 1.76 for 5meo, 2.31 for nn-dmt; 64²,
+    seeds 0–5: 5.27 and 2.34, every seed ≥ 1.77). The perfectly ordered start, which never
+    cools, ends no larger than the quench: the gain is the cooling's consolidation of the
+    frequency disorder (sim.annealing), not a memory of order (docs/notes/annealing.md §9)."""
     results = [compare_cooling(preset, size=48, seed=seed) for seed in range(3)]
     for result in results:
         assert result.hot < 3.0  # melted: measured 0.85–0.99 (5meo), 1.9–2.1 (nn-dmt)
-        assert min(result.slow, result.quench) > 1.8 * result.hot  # measured ≥ 3.9 and ≥ 4.5
+        assert result.quench > 1.8 * result.hot  # the quench orders too: measured ≥ 3.9
+        assert result.slow > result.quench  # measured ≥ 1.27×
+    assert np.median([r.slow / r.quench for r in results]) >= 1.5
     cooling_s = {"5meo": 10.0, "nn-dmt": 6.0}[preset]
     assert results[0].run_s == pytest.approx(cooling_s + SETTLE_S)
     from_order = np.median([r.ordered / r.quench for r in results])
-    assert 0.75 < from_order < 1.3  # perfect order buys nothing after the same time
+    assert 0.75 < from_order < 1.3  # perfect order alone buys nothing after the same time

@@ -302,28 +302,25 @@ def test_temperature_follows_the_cooling_schedule(short_run):
     assert (np.diff(temperature[inside]) <= 1e-6).all()
 
 
-def test_slow_cooling_and_a_quench_from_the_same_hot_state_both_crystallise(short_run):
+def test_slow_cooling_ends_with_larger_domains_than_a_quench_from_the_same_hot_state(short_run):
     """The report compares the session's slow cooling with stopping abruptly: the hot state as
-    cooling began, quenched, then run for the integration's length. Both must crystallise out of
-    the melted state, and so must a quench held for the same total time as the cooling and the
-    integration (issue 10's comparison). Slow cooling does NOT robustly end with larger domains
-    (issue 13 asks that it should): the natural frequencies, not the schedule, set the final
-    state, so slow cooling and the equal-time quench end in the same frequency-locked state in 13
-    of 16 seeds (this one: 16.3 vs 16.3). In 2 the quench froze a twist around the torus that the
-    slow cooling avoided (12.1 vs 7.9, 12.5 vs 7.8: Kibble–Zurek for winding numbers), in 1 the
-    slow cooling kept a pinned vortex pair (10.1 vs 13.8); median ratio 1.00
-    (docs/notes/annealing.md, section 6)."""
+    cooling began (phases and frequency disorder), quenched, then run for the integration's
+    length; and a quench held for the same total time as the cooling and the integration (issue
+    10's comparison). Both quenches crystallise out of the melted state; the slow cooling, which
+    consolidates the frequency disorder as it passes the middle temperatures, ends larger than
+    either. This seed: 32.0 against 14.9 and 16.3. Over seeds 0–11 against the equal-time quench:
+    larger in 10 (1.76–2.34×), equal in 1 (both one domain), smaller in 1 (seed 0: the slow
+    cooling froze a twist around the torus, 8.7 vs 32.0) — docs/notes/annealing.md §9."""
     _, report, _ = short_run
     series = report["series"]
     integration = report["phases"][-1]
     assert report["quench_run_s"] == pytest.approx(integration["end_s"] - integration["start_s"], abs=1)
     hot = series["corr_length"][round(report["hot_state_s"])]
     assert hot < 1.5  # melted: neighbours barely correlated
-    assert report["final_corr_length"] > 4 * hot and report["quench_corr_length"] > 4 * hot
     cooling = report["phases"][-2]
     assert report["equal_time_run_s"] == pytest.approx(integration["end_s"] - cooling["start_s"], abs=1)
-    assert report["equal_time_quench_corr_length"] > 4 * hot
-    assert report["final_corr_length"] == pytest.approx(report["equal_time_quench_corr_length"], rel=0.1)
+    assert report["quench_corr_length"] > 4 * hot and report["equal_time_quench_corr_length"] > 4 * hot
+    assert report["final_corr_length"] > 1.5 * max(report["quench_corr_length"], report["equal_time_quench_corr_length"])
 
 
 # -- the meditation window (SDL's dummy video driver, the bed through the private PulseAudio) ----

@@ -110,6 +110,8 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "coupling_drop": Key(number(0.0, 1.0), AnnealingConfig.coupling_drop),
         "cooling_time_s": Key(number(0.0, 600.0), AnnealingConfig.cooling_time_s),
         "schedule": Key(choice(SCHEDULES), AnnealingConfig.schedule),
+        "consolidation_rate": Key(number(0.0, 100.0), AnnealingConfig.consolidation_rate),
+        "consolidation_memory_s": Key(number(1.0, 3600.0), AnnealingConfig.consolidation_memory_s),
     },
 }
 REQUIRED = {("", "name"), ("", "description"), ("coupling", "k")}

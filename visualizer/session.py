@@ -270,6 +270,7 @@ class Session:
         if self._energy is None:
             self._measure_energy()
         self.annealer.update(dt_s=dt, energy=self._energy, drive=gain, strength=self._strength)
+        self.field.set_frequency_spread_share(self.annealer.disorder)
         injector = self._injector_now()
         forcing = self._forcing
         injector.sink_pull(self.field.theta, rate=self.preset.injection.sink_rate, out=forcing)

@@ -29,10 +29,12 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class HotState:
-    """The field as the first cooling phase began: t_s (session s) and theta (H, W) copy."""
+    """The field as the first cooling phase began: t_s (session s), theta (H, W) copy and the
+    annealer's frequency disorder then."""
 
     t_s: float
     theta: np.ndarray
+    disorder: float
 
 
 class Recorder:
@@ -53,7 +55,7 @@ class Recorder:
         self.last_t = t_s
         self.threshold = state.annealing.threshold
         if cooling and self.hot_state is None:
-            self.hot_state = HotState(t_s, np.array(state.theta))
+            self.hot_state = HotState(t_s, np.array(state.theta), state.annealing.disorder)
         if not cooling and self.hot_state is not None and self.cooled_t is None:
             self.cooled_t = t_s
         if not self.series["t"] or t_s + 1e-9 >= self.series["t"][-1] + 1.0:
@@ -66,14 +68,16 @@ class Recorder:
             s["corr_length"].append(correlation_length(state.theta))
 
 
-def quench_from(session: Session, theta: np.ndarray, *, kernel: tuple[float, ...], frames: int, dt: float) -> float:
+def quench_from(session: Session, hot: HotState, *, kernel: tuple[float, ...], frames: int, dt: float) -> float:
     """Correlation length after an instant quench: a fresh Session on the same preset, size
-    and seed (same frequencies and links) starts from ``theta`` with the final ``kernel``, no
-    injection, temperature 0, and runs ``frames`` frames of ``dt`` s in silence."""
+    and seed (same frequencies and links) starts from the ``hot`` state (phases and frequency
+    disorder) with the final ``kernel``, no injection, temperature 0, and runs ``frames`` frames
+    of ``dt`` s in silence."""
     size = session.field.shape
     copy = Session(session.preset, size=size, seed=session.seed, deterministic=True)
     try:
-        copy.field.theta = theta
+        copy.field.theta = hot.theta
+        copy.annealer.disorder = hot.disorder
         copy.set_bases(copy.base.replace(**dict(zip(KERNEL, kernel)), injection=0.0, temperature=0.0))
         silence = FeatureSnapshot(status="none")
         for _ in range(frames):

@@ -177,7 +177,7 @@ class SessionDriver:
         time after the cooling, and for the same total time as the cooling and what followed)."""
         results = []
         for frames in (quench_frames(self.recorder, fps=FPS), equal_time_frames(self.recorder, fps=FPS)):
-            quench = quench_from(self.session, self.recorder.hot_state.theta, kernel=self.plan.phases[-1].kernel,
+            quench = quench_from(self.session, self.recorder.hot_state, kernel=self.plan.phases[-1].kernel,
                                  frames=frames, dt=1.0 / FPS) if frames > 0 else None
             results.append((quench, frames / FPS if frames else None))
         (quench, quench_run_s), (equal, equal_run_s) = results

@@ -6,8 +6,14 @@ drain it. Past the metastability ``threshold`` — while the music drives it and
 so a field still relaxing from its random start does not count — the field turns
 *hot*: entropic disintegration, a temperature proportional to the kernel's own strength and a
 loosened coupling. When the drive falls back (``hysteresis``) or after ``max_hot_s``, it *cools* on
-a schedule over ``cooling_time_s`` and new order crystallises. Slow cooling → large domains;
-quench → a patchwork. Phases: "cold", "heating" (E above ``heating``·threshold), "hot", "cooling".
+a schedule over ``cooling_time_s`` and new order crystallises. Phases: "cold", "heating" (E above
+``heating``·threshold), "hot", "cooling".
+
+Consolidation: while the field cools through the middle temperatures (rate ∝ left·(1 − left),
+left the schedule's heat share), the natural frequencies' spread narrows (``disorder``, applied by
+``Field.set_frequency_spread_share``), and returns over ``consolidation_memory_s`` once cold. A
+quench passes no middle temperature and gets none: slow cooling → large domains, quench → a
+patchwork (docs/notes/annealing.md §9).
 """
 
 from __future__ import annotations
@@ -32,6 +38,9 @@ class AnnealingConfig:
     hot_temperature : temperature while hot, as a share of the kernel's strength S (T = share·S, rad²/s).
     coupling_drop : fraction of the coupling removed while hot (0..1).
     cooling_time_s : length of the cooling schedule (s); schedule : "linear" or "exponential".
+    consolidation_rate : how fast the cooling anneals out the natural frequencies' disorder (1/s,
+        at mid-schedule; 0: never). consolidation_memory_s : how long the consolidated order lasts
+        once cold (s, the time constant of the disorder's return).
     """
 
     enabled: bool = True
@@ -43,17 +52,21 @@ class AnnealingConfig:
     coupling_drop: float = 0.5
     cooling_time_s: float = 8.0
     schedule: str = "linear"
+    consolidation_rate: float = 1.0
+    consolidation_memory_s: float = 60.0
 
 
 @dataclass(frozen=True)
 class AnnealingState:
-    """A snapshot of the annealer: field energy E, temperature T (rad²/s), phase, threshold, coupling scale."""
+    """A snapshot of the annealer: field energy E, temperature T (rad²/s), phase, threshold, coupling
+    scale, and the frequency disorder left (share of the drawn spread, 1 until a cooling consolidates)."""
 
     energy: float
     temperature: float
     phase: str
     threshold: float
     coupling_scale: float
+    disorder: float
 
 
 class Annealer:
@@ -70,10 +83,12 @@ class Annealer:
         self._drive_when_hot = 0.0
         self._hot_s = 0.0
         self._cooling_s = 0.0
+        self.disorder = 1.0  # the natural frequencies' spread as a share of the drawn one
 
     @property
     def state(self) -> AnnealingState:
-        return AnnealingState(self.energy, self.temperature, self.phase, self.config.threshold, self.coupling_scale)
+        return AnnealingState(self.energy, self.temperature, self.phase, self.config.threshold, self.coupling_scale,
+                              self.disorder)
 
     def cooling_fraction(self, t_s: float) -> float:
         """Share of the hot temperature left ``t_s`` into cooling (1 → 0 over cooling_time_s)."""
@@ -117,6 +132,16 @@ class Annealer:
         left = {"hot": 1.0, "cooling": self.cooling_fraction(self._cooling_s)}.get(self.phase, 0.0)
         self.temperature = c.hot_temperature * strength * left
         self.coupling_scale = 1.0 - c.coupling_drop * left
+        self._consolidate(dt_s, left)
+
+    def _consolidate(self, dt_s: float, left: float) -> None:
+        """Shrink the frequency disorder while the field cools through the middle temperatures
+        (mobility × forming order ∝ left·(1 − left): nothing while hot or cold, so a quench gets
+        none), and let it return over ``consolidation_memory_s`` (s)."""
+        c = self.config
+        mobility = 4.0 * left * (1.0 - left) if self.phase == "cooling" else 0.0
+        self.disorder *= math.exp(-c.consolidation_rate * mobility * dt_s)
+        self.disorder += (1.0 - self.disorder) * (1.0 - math.exp(-dt_s / c.consolidation_memory_s))
 
     def heat(self) -> None:
         """Turn hot now, as a climax driving the field past the threshold would: hot for

@@ -84,7 +84,8 @@ class Field:
     """A grid of Kuramoto phase oscillators with a distance-dependent coupling kernel.
 
     ``theta`` (rad, [0, 2π)), ``omega`` (rad/s), both float32 (H, W), and ``small_world``
-    (int32 (H·W, links) flat target indices) are plain numpy arrays: read them, write them.
+    (int32 (H·W, links) flat target indices) are plain numpy arrays: read them, write them
+    (assign ``omega`` as a whole: it is kept as drawn and narrowed by the frequency spread share).
     """
 
     def __init__(self, config: FieldConfig = FieldConfig()):
@@ -103,6 +104,8 @@ class Field:
         self._no_forcing = np.zeros((1, 1), np.float32)
         self._theta = np.zeros((h, w), np.float32)
         self._omega = np.zeros((h, w), np.float32)
+        self._omega_drawn = np.zeros((h, w), np.float32)
+        self._spread_share = 1.0
         self.reseed(config.seed)
 
     # -- state -----------------------------------------------------------------------------
@@ -126,7 +129,31 @@ class Field:
 
     @omega.setter
     def omega(self, value: np.ndarray) -> None:
-        self._omega[...] = value
+        self._omega_drawn[...] = value
+        self._omega_mean = np.float32(self._omega_drawn.mean(dtype=np.float64))
+        self._apply_spread()
+
+    @property
+    def frequency_spread_share(self) -> float:
+        """The natural frequencies' spread around their mean as a share of the drawn one (0..1)."""
+        return self._spread_share
+
+    def set_frequency_spread_share(self, share: float) -> None:
+        """Narrow (or restore) the natural frequencies around their mean: ω = ω̄ + share·(ω₀ − ω̄),
+        ω₀ as drawn or set (the annealer's consolidation). Rewrites ω only when the share moves
+        by more than 1e-3 or reaches 1."""
+        share = min(max(float(share), 0.0), 1.0)
+        if abs(share - self._spread_share) > 1e-3 or (share == 1.0 and self._spread_share != 1.0):
+            self._spread_share = share
+            self._apply_spread()
+
+    def _apply_spread(self) -> None:
+        if self._spread_share == 1.0:
+            self._omega[...] = self._omega_drawn
+            return
+        np.subtract(self._omega_drawn, self._omega_mean, out=self._omega)
+        self._omega *= np.float32(self._spread_share)
+        self._omega += self._omega_mean
 
     @property
     def small_world(self) -> np.ndarray:
@@ -169,7 +196,7 @@ class Field:
         self._rng = np.random.default_rng(seed)
         self._noise_table = self._rng.standard_normal(2**NOISE_TABLE_BITS).astype(np.float32)
         self._theta[...] = self._rng.uniform(0.0, 2 * np.pi, self._theta.shape)
-        self._omega[...] = natural_frequencies(
+        self.omega = natural_frequencies(
             height=c.height, width=c.width, mean_rad_s=c.omega_mean, spread_rad_s=c.omega_spread,
             correlation_cells=c.omega_correlation, wrap=c.boundary == "wrap", rng=self._rng)
         links = getattr(self, "_small_world", np.empty((0, c.small_world_links))).shape[1]

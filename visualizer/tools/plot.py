@@ -29,7 +29,7 @@ QUIET = FeatureSnapshot(status="silence")  # the music's routes at rest: the ker
 WALTZ = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "beats" / "ballroom_waltz.wav"
 
 SERIES = ("time_s", "audio_energy", "audio_bass", "k3", "k_sw", "injection", "E", "T", "R", "patches", "hot",
-          "anti_phase", "corr_length")
+          "anti_phase", "corr_length", "disorder")
 
 
 def _run(preset: str, seconds: float, size: int, seed: int, audio_path: Path | None
@@ -46,7 +46,7 @@ def _run(preset: str, seconds: float, size: int, seed: int, audio_path: Path | N
                 p, m, a = state.params, state.measures, state.annealing
                 rows.append((state.time_s, f.energy, f.bass, p.k3, p.k_sw, p.injection,
                              a.energy, a.temperature, m.order, m.patches, a.phase == "hot", m.antiphase,
-                             m.corr_length))
+                             m.corr_length, a.disorder))
         theta = session.field.theta.copy()
     finally:
         session.close()
@@ -98,6 +98,8 @@ def compare_cooling(preset: str, *, size: int = 64, seed: int = 0, theta: np.nda
         while session.annealer.phase == "hot":
             session.advance(QUIET, 1 / FPS)
         quench.field.theta = session.field.theta
+        for branch in (quench, ordered):  # the hot state's consolidation, if an earlier cooling left any
+            branch.annealer.disorder = session.annealer.disorder
         antiphase = session.live.k[0] < 0
         y, x = np.indices(ordered.field.shape)
         ordered.field.theta = np.pi * ((x + y) % 2) if antiphase else np.zeros(ordered.field.shape)
@@ -180,7 +182,8 @@ def plot(series: dict[str, np.ndarray], out: Path, *, title: str, cooling: Cooli
         ax.fill_between(t, 0, 1, where=series["hot"] > 0, transform=ax.get_xaxis_transform(), color="tab:red",
                         alpha=0.08, linewidth=0)
     axes[2].plot(t, series["R"], label="order R", color="tab:green")
-    axes[2].set_ylabel("R")
+    axes[2].plot(t, series["disorder"], label="frequency disorder left by cooling (share)", color="tab:gray", ls="--")
+    axes[2].set_ylabel("R, disorder")
     twin2 = axes[2].twinx()
     twin2.plot(t, series["patches"], label="patches", color="tab:purple", alpha=0.8)
     twin2.set_ylabel("patches")

@@ -20,7 +20,8 @@ SAMPLES_PER_S = 10
 def trace(audio: Path | None, *, preset: str, seconds: float, seed: int = 0, size: tuple[int, int] | None = None,
           loop: bool = True) -> dict:
     """{"fps": 60, "samples": [{"t", "R", "E", "T", "phase", "patches", "anti_phase", "corr_length",
-    "k": [k1..k4], "k_sw"}, ...]} at 10 samples per second; ``audio`` None runs in silence."""
+    "k": [k1..k4], "k_sw", "disorder"}, ...]} at 10 samples per second (disorder: the frequency spread
+    the annealer's consolidation leaves, share of the drawn one); ``audio`` None runs in silence."""
     source = LockstepAudio(audio, loop=loop) if audio is not None else NoAudio()
     session = Session.from_preset(preset, size=size, seed=seed, deterministic=True)
     every = FPS // SAMPLES_PER_S
@@ -34,7 +35,8 @@ def trace(audio: Path | None, *, preset: str, seconds: float, seed: int = 0, siz
                 samples.append({"t": round(state.time_s, 4), "R": round(m.order, 4), "E": round(a.energy, 4),
                                 "T": round(a.temperature, 4), "phase": a.phase, "patches": m.patches,
                                 "anti_phase": round(m.antiphase, 4), "corr_length": round(m.corr_length, 3),
-                                "k": [round(v, 3) for v in p.k], "k_sw": round(p.k_sw, 3)})
+                                "k": [round(v, 3) for v in p.k], "k_sw": round(p.k_sw, 3),
+                                "disorder": round(a.disorder, 4)})
     finally:
         session.close()
     return {"fps": FPS, "samples": samples}
