@@ -174,3 +174,22 @@ def test_hud_is_compact_translucent_and_absent_at_zero_opacity():
     hud.draw(canvas, view, opacity=0.5)
     half = pygame.surfarray.array3d(canvas)[2, 2]
     assert corner[0] < half[0] < 200
+
+
+def test_measures_line_shows_the_frequency_spread_the_last_cooling_left():
+    from visualizer.audio.features import FeatureSnapshot
+    from visualizer.render.hud_model import HudModel
+    from visualizer.session import Session
+
+    session = Session.from_preset("nn-dmt", size=(24, 24), deterministic=True)
+    try:
+        quiet = FeatureSnapshot(status="silence")
+        session.annealer.heat()
+        while session.annealer.phase != "cold":
+            state = session.advance(quiet, 1 / 60)
+        line = next(line for line in HudModel().view(state, quiet, selected=0, paused=False, injection_mode="neutral",
+                                                       status="", measures=True).lines if "ω spread" in line)
+        assert f"ω spread ×{session.annealer.disorder:.2f}" in line and session.annealer.disorder < 0.9
+        assert session.field.frequency_spread_share == pytest.approx(session.annealer.disorder, abs=1e-3)
+    finally:
+        session.close()
