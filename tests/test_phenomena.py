@@ -82,8 +82,8 @@ def test_slow_cooling_grows_larger_domains_than_a_quench_at_the_preset_own_setti
     (b) a copy of the hot state is quenched, (c) a perfectly ordered field is started; all three
     for cooling_time_s + settle, same frequencies. Slow cooling ends with domains at least 1.5×
     the quench's (median over seeds 0–2 at 48²; measured 1.76 for 5meo, 1.87 for nn-dmt; 64²,
-    seeds 0–5: 5.27 and 2.09, every seed ≥ 1.77 and ≥ 1.87). The perfectly ordered start, which never
-    cools, ends no larger than the quench: the gain is the cooling's consolidation of the
+    seeds 0–5: 5.27 and 2.09, every seed ≥ 1.77 and ≥ 1.87). The perfectly ordered start, which
+    never cools, ends no larger than the quench: the gain is the cooling's consolidation of the
     frequency disorder (sim.annealing), not a memory of order (docs/notes/annealing.md §9)."""
     results = [compare_cooling(preset, size=48, seed=seed) for seed in range(3)]
     for result in results:
