@@ -11,9 +11,12 @@ import numpy as np
 import pygame
 import pytest
 
+from visualizer.audio.features import FeatureSnapshot
 from visualizer.render.display import Display
 from visualizer.render.hud import Hud, HudFader, HudView, SliderView
+from visualizer.render.hud_model import HudModel
 from visualizer.render.layout import grid_for_screen
+from visualizer.session import Session
 
 N = 1024
 
@@ -177,10 +180,6 @@ def test_hud_is_compact_translucent_and_absent_at_zero_opacity():
 
 
 def test_measures_line_shows_the_frequency_spread_the_last_cooling_left():
-    from visualizer.audio.features import FeatureSnapshot
-    from visualizer.render.hud_model import HudModel
-    from visualizer.session import Session
-
     session = Session.from_preset("nn-dmt", size=(24, 24), deterministic=True)
     try:
         quiet = FeatureSnapshot(status="silence")

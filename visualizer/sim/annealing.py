@@ -139,7 +139,7 @@ class Annealer:
         (mobility × forming order ∝ left·(1 − left): nothing while hot or cold, so a quench gets
         none), and let it return over ``consolidation_memory_s`` (s)."""
         c = self.config
-        mobility = 4.0 * left * (1.0 - left) if self.phase == "cooling" else 0.0
+        mobility = 4.0 * left * (1.0 - left)  # left is 1 while hot, 0 when cold or heating
         self.disorder *= math.exp(-c.consolidation_rate * mobility * dt_s)
         self.disorder += (1.0 - self.disorder) * (1.0 - math.exp(-dt_s / c.consolidation_memory_s))
 
