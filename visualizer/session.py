@@ -29,6 +29,7 @@ from visualizer.sim.harmonics import INJECTION_MODES, Harmonics, HarmonicsCache,
 from visualizer.sim.measures import Measures, correlation_length, measure
 from visualizer.sim.metric_sharing import SomaticField, SomaticMeasures
 from visualizer.sim.turbulence import Turbulence
+from visualizer.threads import PARALLEL_FROM_CELLS, kernel_threads
 
 log = logging.getLogger(__name__)
 
@@ -206,7 +207,8 @@ class Session:
         self.field.set_small_world_links(int(round(self.live.small_world_links)))
         if not self.paused:
             self.time_s += dt
-            self._simulate(dt)
+            with kernel_threads(self.field.theta.size >= PARALLEL_FROM_CELLS):  # small fields: no wake-ups
+                self._simulate(dt)
         if self._energy is not None and not math.isfinite(self._energy):
             self._repair_non_finite()
         self._measure_on_schedule()

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit, prange
 
+from visualizer.threads import kernel_threads
+
 log = logging.getLogger(__name__)
 
 LUMA = (0.2126, 0.7152, 0.0722)  # linear sRGB → relative luminance (ITU-R BT.709)
@@ -199,7 +201,7 @@ class FlashLimiter:
         if rows.shape != self._shape:
             self._reset(rows.shape)
         shifts_arr = np.asarray(shifts, np.int64)
-        measure_cells(rows, shifts_arr, self._to_linear, self._sample_y, self._sample_x, self._rgb, self._luma)
+        self._measure(rows, shifts_arr)
         if self._first:
             self._first = False
             self._extreme[...] = self._luma
@@ -214,13 +216,19 @@ class FlashLimiter:
             kept = self._largest_safe_share(budget)
             blend_toward(rows, shifts_arr, self._to_linear, self._to_srgb, self._previous_rgb,
                          np.float32(self._cell_h), np.float32(self._cell_w), np.float32(1.0 - kept))
-            measure_cells(rows, shifts_arr, self._to_linear, self._sample_y, self._sample_x, self._rgb, self._luma)
+            self._measure(rows, shifts_arr)
             self.limited_frames += 1
             if self.limited_frames == 1:
                 log.info("flash limiter engaged: more than %d flashes in %.1f s", self.config.max_flashes, self.config.window_s)
         window.extend([time_s] * self._frame_transitions(self._luma, commit=True))
         self._remember()
         return kept
+
+    def _measure(self, rows: np.ndarray, shifts: np.ndarray) -> None:
+        """Each cell's linear RGB and luminance from its 16 sampled pixels (about 37 000 samples at
+        1080p: on this thread alone, since waking another costs more; see ``visualizer.threads``)."""
+        with kernel_threads(False):
+            measure_cells(rows, shifts, self._to_linear, self._sample_y, self._sample_x, self._rgb, self._luma)
 
     def _largest_safe_share(self, budget: int) -> float:
         """Largest share of the new frame (bisection on the cell luminances) within ``budget``."""

@@ -8,6 +8,7 @@ import numpy as np
 
 from visualizer.render.colourise import VIEWS, bilinear_taps, interpolate_into, unit_vectors
 from visualizer.render.reference import rotate_lut
+from visualizer.threads import PARALLEL_FROM_CELLS, PARALLEL_FROM_PIXELS, kernel_threads
 
 LARGE_OUTPUT_PIXELS = 2560 * 1440  # above this, evaluate the field once per 2×2 pixels
 _CHUNKS = 16  # parallel work units per frame (rows of the output in 16 bands)
@@ -52,6 +53,8 @@ class FieldScaler:
             raise ValueError(f"view must be one of {VIEWS}, not {view!r}")
         if theta.shape != self._layout_for:
             self._layout(theta.shape)
-        unit_vectors(theta, view == "antiphase", self._cos, self._sin)
-        interpolate_into(self._cos, self._sin, rotate_lut(packed_lut, reference), rows, self.block,
-                         *self._cols, *self._rows, *self._scratch)
+        with kernel_threads(theta.size >= PARALLEL_FROM_CELLS):
+            unit_vectors(theta, view == "antiphase", self._cos, self._sin)
+        with kernel_threads(self._cols[0].size * self._rows[0].size >= PARALLEL_FROM_PIXELS):
+            interpolate_into(self._cos, self._sin, rotate_lut(packed_lut, reference), rows, self.block,
+                             *self._cols, *self._rows, *self._scratch)
