@@ -5,6 +5,7 @@ pixel's red and green bytes, so every pixel can be compared with an independent 
 of the scaling (bilinear interpolation of e^{iθ}, then the angle).
 """
 
+import dataclasses
 import math
 
 import numpy as np
@@ -13,7 +14,7 @@ import pytest
 
 from visualizer.audio.features import FeatureSnapshot
 from visualizer.render.display import Display
-from visualizer.render.hud import Hud, HudFader, HudView, SliderView
+from visualizer.render.hud import PANEL_WIDTH, REFRESH_S, ROW_HEIGHT, Hud, HudFader, HudView, SliderView
 from visualizer.render.hud_model import HudModel
 from visualizer.render.layout import grid_for_screen
 from visualizer.session import Session
@@ -177,6 +178,30 @@ def test_hud_is_compact_translucent_and_absent_at_zero_opacity():
     hud.draw(canvas, view, opacity=0.5)
     half = pygame.surfarray.array3d(canvas)[2, 2]
     assert corner[0] < half[0] < 200
+
+
+def test_hud_redraws_live_values_at_most_every_refresh_and_what_the_user_changes_at_once():
+    canvas = pygame.Surface((640, 360), 0, 32)
+    hud = Hud()
+
+    def view(live: float, base: float = 1.0) -> HudView:
+        return HudView(title="nn-dmt", sliders=(SliderView("k1", base, live, -20, 20),), selected=0,
+                       lines=(f"R = {live:.3f}",))
+
+    def panel(v: HudView, now_s: float | None) -> np.ndarray:
+        canvas.fill((200, 40, 90))
+        hud.draw(canvas, v, now_s=now_s)
+        return pygame.surfarray.array3d(canvas)[:PANEL_WIDTH, :3 * ROW_HEIGHT].copy()
+
+    first = panel(view(2.0), 10.0)
+    assert np.array_equal(panel(view(9.0), 10.0 + 0.5 * REFRESH_S), first)  # live values wait
+    live = panel(view(9.0), 10.0 + REFRESH_S)
+    assert not np.array_equal(live, first)  # ... until REFRESH_S has passed
+    moved = panel(view(9.0, base=5.0), 10.0 + 1.25 * REFRESH_S)
+    assert not np.array_equal(moved, live)  # the user's change: at once
+    beat = dataclasses.replace(view(9.0, base=5.0), beat_flash=1.0)
+    assert not np.array_equal(panel(beat, 10.0 + 1.5 * REFRESH_S), moved)  # the beat dot: at once
+    assert np.array_equal(panel(view(2.0), None), first)  # without a clock: every call
 
 
 def test_measures_line_shows_the_frequency_spread_the_last_cooling_left():

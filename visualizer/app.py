@@ -208,15 +208,16 @@ class App:
                                 reference=state.reference, time_s=state.time_s)
         if state.lattice is not None:
             draw_lattice_over(canvas, state.lattice, lut_rgb)
-        if self.stage.recording is not None:  # the output as shown, on the frame clock when headless
+        now_s = self.frames / FPS if self.options.headless else time.monotonic()  # the frame clock when headless
+        if self.stage.recording is not None:  # the output as shown
             pixels = pygame.surfarray.pixels2d(canvas)
-            self.stage.record(pixels.T, self.frames / FPS if self.options.headless else time.monotonic())
+            self.stage.record(pixels.T, now_s)
             del pixels
         if self.controls is not None:
             self.controls.draw(canvas, self._hud_view(state), self.stage.status_lines())
         elif self.hud_visible:
-            opacity = 1.0 if self.options.headless else self.hud_fader.opacity(time.monotonic())
-            self.hud.draw(canvas, self._hud_view(state), opacity=opacity)
+            opacity = 1.0 if self.options.headless else self.hud_fader.opacity(now_s)
+            self.hud.draw(canvas, self._hud_view(state), opacity=opacity, now_s=now_s)
         self.display.present()
 
     def _hud_view(self, state: FrameState) -> HudView:

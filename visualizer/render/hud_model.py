@@ -77,7 +77,8 @@ class HudModel:
             message=message if time.monotonic() < until else "")
 
     def _strips(self, state: FrameState) -> tuple[tuple[str, tuple[float, ...]], ...]:
-        spectrum = tuple(float(np.clip((np.log10(p + 1e-9) + 6.0) / 6.0, 0.0, 1.0)) for p in state.measures.spectrum)
+        power = np.asarray(state.measures.spectrum, np.float64)
+        spectrum = tuple(np.clip((np.log10(power + 1e-9) + 6.0) / 6.0, 0.0, 1.0).tolist())
         top_e = 2 * max(state.annealing.threshold, 1e-9)
         top_t = max(max(self.history["T"], default=0.0), 1e-9)
         return (("eigenmode spectrum (log power, natural first)", spectrum),
