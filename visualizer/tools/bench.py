@@ -74,6 +74,30 @@ def _parallel_sines(x, y, rounds):
             y[i] = np.sin(x[i])
 
 
+@numba.njit(parallel=True, cache=True)
+def _empty_parallel_loop(a):
+    """One parallel loop of two trivial iterations: nothing but waking the threads and joining."""
+    for i in numba.prange(a.size):
+        a[i] += 1.0
+
+
+def parallel_wake_ms(*, gap_ms: float = 2.0, repeats: int = 2000) -> np.ndarray:
+    """Wall times (ms) of an empty parallel loop called after ``gap_ms`` of serial work on this
+    thread, ``repeats`` times: what a frame pays per parallel kernel to wake numba's sleeping
+    threads (OMP_WAIT_POLICY=passive), the reason for ``visualizer.threads``' policy."""
+    a = np.zeros(2)
+    _empty_parallel_loop(a)
+    times = []
+    for _ in range(repeats):
+        busy_until = time.perf_counter() + gap_ms / 1e3
+        while time.perf_counter() < busy_until:
+            pass
+        t0 = time.perf_counter()
+        _empty_parallel_loop(a)
+        times.append(time.perf_counter() - t0)
+    return np.array(times) * 1e3
+
+
 def _serial_sines(x, y, rounds):
     """``rounds`` times y = sin(x) in NumPy, on this thread."""
     for _ in range(rounds):
@@ -84,7 +108,7 @@ def constant_work_ms(length_ms: float, *, repeats: int = 600, parallel: bool = F
     """Wall times (ms) of one fixed job calibrated to ``length_ms``, run ``repeats`` times: the
     machine's own jitter, the floor under any worst/median frame ratio measured beside it. One
     thread (NumPy), or with ``parallel`` numba's threads in many short parallel loops, as a frame
-    runs them (a frame is 40-60 fork/joins)."""
+    of 384² cells or more runs them (smaller fields simulate on one thread: ``visualizer.threads``)."""
     x = np.linspace(0.0, 1.0, 1 << 16)
     y = np.empty_like(x)
     job = functools.partial(_parallel_sines if parallel else _serial_sines, x, y)
@@ -207,6 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     mosaic_unlit = frame_times_ms("mosaic", 256, frames=600, without_route_to="lightness")
     control = constant_work_ms(float(np.median(mosaic[:600])))
     parallel_control = constant_work_ms(float(np.median(mosaic[:600])), parallel=True)
+    wake = parallel_wake_ms()
     work = {str(size): session_work_ms(size) for size in (256, 512)}
     one_thread = {f"{name} {size}": frame_work_ms(name, size) for name, size in (("mosaic", 128), ("nn-dmt", 256))}
     result = {
@@ -224,6 +249,8 @@ def main(argv: list[str] | None = None) -> int:
         "lightness_route_removed_600_max_over_median": float(mosaic_unlit.max() / np.median(mosaic_unlit)),
         "constant_work_600_max_over_median": float(control.max() / np.median(control)),
         "constant_parallel_work_600_max_over_median": float(parallel_control.max() / np.median(parallel_control)),
+        "parallel_wake_ms": {"p50": float(np.median(wake)), "p99": float(np.percentile(wake, 99)),
+                             "max": float(wake.max())},
         "frame_work_one_thread_ms": {name: {"p50": float(np.median(ms)), "p99": float(np.percentile(ms, 99)),
                                             "max": float(ms.max())} for name, ms in one_thread.items()},
         "output_4k_ms": render.get("output_4k_ms"),
@@ -254,6 +281,7 @@ def main(argv: list[str] | None = None) -> int:
     rows.append(("controls: a fixed job of mosaic's median frame length, worst / median of 600: one thread | all threads",
                  f"{result['constant_work_600_max_over_median']:.2f} | "
                  f"{result['constant_parallel_work_600_max_over_median']:.2f}"))
+    rows.append(("waking numba's threads: an empty parallel loop after 2 ms of serial work", percentiles(wake)))
     for name, ms in one_thread.items():
         rows.append((f"frame work {name}² at 1920×1080, one thread (CPU)", percentiles(ms) + f"   max/p50 {ms.max() / np.median(ms):.2f}"))
     for size, parts in work.items():
