@@ -24,6 +24,7 @@ def _phases_after(frames: int) -> np.ndarray:
     session = Session.from_preset("nn-dmt", size=(40, 40), deterministic=True)
     try:
         music = FeatureSnapshot(status="ok", energy=0.8, bass=0.9, mid=0.5, high=0.3)
+        session.annealer.heat()  # the hot phase's turbulence joins the sinks and the injection
         for _ in range(frames):
             state = session.advance(music, 1 / 60)
         return state.theta.copy()
