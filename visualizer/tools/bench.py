@@ -51,10 +51,11 @@ def frame_times_ms(preset: str, size: int, *, frames: int, window: tuple[int, in
             app.frame()
         times = []
         with frozen_startup_heap():
-            start = time.perf_counter()
-            for frame in range(frames):
-                if paced:
-                    time.sleep(max(start + frame / 60 - time.perf_counter(), 0.0))
+            due = time.perf_counter()
+            for _ in range(frames):
+                if paced:  # like pygame's Clock.tick: a late frame moves the schedule, no catching up
+                    time.sleep(max(due - time.perf_counter(), 0.0))
+                    due = max(due, time.perf_counter()) + 1 / 60
                 t0 = clock()
                 app.frame()
                 times.append(clock() - t0)
