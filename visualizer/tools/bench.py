@@ -215,8 +215,14 @@ def soak_figures(minutes: float) -> dict:
     return json.loads(out.splitlines()[-1])
 
 
+def summary(ms: np.ndarray) -> dict[str, float]:
+    """{"p50", "p99", "max"} of times ``ms`` (ms), for the JSON."""
+    return {"p50": float(np.percentile(ms, 50)), "p99": float(np.percentile(ms, 99)), "max": float(ms.max())}
+
+
 def percentiles(ms: np.ndarray) -> str:
-    return f"p50 {np.percentile(ms, 50):6.2f} ms   p99 {np.percentile(ms, 99):6.2f} ms   max {ms.max():6.2f} ms"
+    s = summary(ms)
+    return f"p50 {s['p50']:6.2f} ms   p99 {s['p99']:6.2f} ms   max {s['max']:6.2f} ms"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -249,10 +255,8 @@ def main(argv: list[str] | None = None) -> int:
                                   "single_thread_mcells_per_s", "single_thread_cpu_mcells_per_s", "under_load_fraction",
                                   "kernel_over_numpy")},
         "numpy_mcells_per_s": kernel["numpy_mcells_per_s"],
-        "frame_ms": {size: {"p50": float(np.percentile(ms, 50)), "p99": float(np.percentile(ms, 99)),
-                            "max": float(ms.max())} for size, ms in frames.items()},
-        "frame_ms_paced": {"256": {"p50": float(np.percentile(paced, 50)), "p99": float(np.percentile(paced, 99)),
-                                   "max": float(paced.max())}},
+        "frame_ms": {size: summary(ms) for size, ms in frames.items()},
+        "frame_ms_paced": {"256": summary(paced)},
         "preset_frame_max_ms": presets_max,
         "preset_frames_over_16_7_ms": presets_late,
         "session_work_ms": work,
@@ -261,10 +265,8 @@ def main(argv: list[str] | None = None) -> int:
         "lightness_route_removed_600_max_over_median": float(mosaic_unlit.max() / np.median(mosaic_unlit)),
         "constant_work_600_max_over_median": float(control.max() / np.median(control)),
         "constant_parallel_work_600_max_over_median": float(parallel_control.max() / np.median(parallel_control)),
-        "parallel_wake_ms": {"p50": float(np.median(wake)), "p99": float(np.percentile(wake, 99)),
-                             "max": float(wake.max())},
-        "frame_work_one_thread_ms": {name: {"p50": float(np.median(ms)), "p99": float(np.percentile(ms, 99)),
-                                            "max": float(ms.max())} for name, ms in one_thread.items()},
+        "parallel_wake_ms": summary(wake),
+        "frame_work_one_thread_ms": {name: summary(ms) for name, ms in one_thread.items()},
         "output_4k_ms": render.get("output_4k_ms"),
         "lut_rebuild_ms": render.get("lut_rebuild_ms"),
         "analysis_cpu_share": analysis_cpu_share(),
