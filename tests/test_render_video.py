@@ -11,7 +11,7 @@ import pytest
 
 from visualizer.control.actions import Look, look_lut
 from visualizer.render.colour import palette_lut
-from visualizer.render.video import FramePainter, VideoError, VideoWriter, Yuv420Frame, pack_rgb0
+from visualizer.render.video import LIVE_BUFFERS, FramePainter, VideoError, VideoWriter, Yuv420Frame, pack_rgb0
 from visualizer.tools.render_cli import main as render_main
 
 DEMO = Path(__file__).resolve().parent.parent / "assets" / "demo.flac"
@@ -195,7 +195,8 @@ def test_colours_come_back_from_the_file_as_they_went_in(tmp_path):
 def test_a_live_recording_keeps_its_timeline_when_the_window_is_slow_or_the_writer_drops(tmp_path):
     """Frames drawn at 30 frames/s with a 0.1 s stall, then a burst the live writer may have to drop
     frames of, are recorded as 60 frames/s video of the recording's length: every slot is filled
-    (a frame held, or a dropped frame's slots given to the next one); the audio ends with it."""
+    (a frame held, a dropped frame's slots given to the next one, the dropped last frame's to the
+    frame before it); the audio ends with it."""
     import time
 
     from visualizer.render.recording import LiveRecording
@@ -221,7 +222,11 @@ def test_a_live_recording_keeps_its_timeline_when_the_window_is_slow_or_the_writ
     for t in burst:  # as fast as the loop goes: drops are allowed here
         recording.add_frame(painter.paint(theta), t)
     drained()
-    recording.add_frame(painter.paint(theta), burst[-1] + 1 / 60)  # taken: the writer is idle
+    held = [recording.video._free.get_nowait() for _ in range(LIVE_BUFFERS)]  # every buffer busy:
+    recording.add_frame(painter.paint(theta), burst[-1] + 1 / 60)  # the last frame is dropped
+    for buffer in held:
+        recording.video._free.put(buffer)
+    assert recording.slots < recording.due  # no next frame will fill its slots: finish does
     recording.finish()
     streams = {s["codec_type"]: s for s in probe(tmp_path / "slow.mp4")["streams"]}
     slots = int((burst[-1] + 1 / 60) * 60 + 1e-6) + 1  # 60 fps slots up to the last frame's time

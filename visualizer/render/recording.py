@@ -4,7 +4,7 @@ audio engine analysed (the played file or the live capture), in sync.
 Video frames go on a fixed-rate timeline by the caller's clock: a frame the window took longer
 than 1/fps to draw is repeated, one that came early is skipped, and a frame the live writer had
 to drop leaves its slot to the next one, so the video's length is the recording's length however
-the window keeps up. Audio blocks are written as they were analysed (any thread) to a WAV file by
+the window keeps up (the last frame's slots, if it was dropped, hold the frame before it). Audio blocks are written as they were analysed (any thread) to a WAV file by
 a thread of their own. ``finish`` muxes both with the ffmpeg of imageio-ffmpeg, the audio cut or
 padded with silence to the video's length, and removes the parts.
 """
@@ -102,14 +102,15 @@ class LiveRecording:
         self.video = VideoWriter(self._video_path, size=size, fps=fps, shifts=shifts, live=True)
         self._start_s: float | None = None
         self.slots = 0  # frames of the timeline handed to the writer so far
+        self.due = 0  # frames of the timeline up to the last frame shown
 
     def add_frame(self, rows: np.ndarray, time_s: float) -> None:
         """rows : uint32 (height, width) packed pixels shown at ``time_s`` (s, the caller's clock)."""
         if self._start_s is None:
             self._start_s = time_s
-        due = int((time_s - self._start_s) * self.fps + 1e-6) + 1  # slots up to and including this frame
-        if due > self.slots and self.video.write(rows, repeats=due - self.slots):
-            self.slots = due
+        self.due = int((time_s - self._start_s) * self.fps + 1e-6) + 1  # slots up to and including this frame
+        if self.due > self.slots and self.video.write(rows, repeats=self.due - self.slots):
+            self.slots = self.due
 
     def add_audio(self, block: np.ndarray, sr: int) -> None:
         """block : float32 (n, channels), the samples the engine analysed next."""
@@ -124,7 +125,8 @@ class LiveRecording:
         """Close both parts and mux them into ``path``; raises VideoError if ffmpeg failed."""
         has_audio = self._audio.close()
         try:
-            self.video.close()
+            self.video.close(frames=self.due)
+            self.slots = self.video.frames
             if not has_audio:
                 self._video_path.replace(self.path)
                 return self.path

@@ -192,6 +192,7 @@ class VideoWriter:
             raise VideoError(f"cannot start ffmpeg: {e}") from None
         self._thread = None
         self._frame = Yuv420Frame(size)
+        self._last: Yuv420Frame | None = None  # the frame piped last (``close`` pads with it)
         if live:
             self._free: queue.Queue[Yuv420Frame] = queue.Queue()
             for _ in range(LIVE_BUFFERS):
@@ -224,6 +225,7 @@ class VideoWriter:
             for _ in range(repeats):
                 self._process.stdin.write(frame.data)
                 self.frames += 1
+            self._last = frame
         except (BrokenPipeError, OSError):
             raise VideoError(f"ffmpeg stopped writing {self.path}: {self._ffmpeg_said()}") from None
 
@@ -243,11 +245,20 @@ class VideoWriter:
         lines = self._log.read().decode(errors="replace").strip().splitlines()
         return lines[-1] if lines else f"exit code {self._process.poll()}"
 
-    def close(self) -> Path:
-        """Finish the file (waits for ffmpeg); raises VideoError if it failed."""
+    def close(self, *, frames: int = 0) -> Path:
+        """Finish the file (waits for ffmpeg); raises VideoError if it failed.
+
+        frames : pad the file to this many frames with the last one written (a live recording
+        whose last frame was dropped has no next frame to fill its slots).
+        """
         if self._thread is not None:
             self._full.put(None)
             self._thread.join()
+        if frames > self.frames and self._last is not None and not self.error:
+            try:
+                self._pipe(self._last, frames - self.frames)
+            except VideoError as e:
+                self.error = str(e)
         try:
             self._process.stdin.close()
         except OSError:
