@@ -34,7 +34,6 @@ def test_a_failure_is_logged_once_shown_in_the_status_and_the_job_restarts(caplo
 
 def test_the_status_clears_once_the_restarted_job_has_stayed_healthy(monkeypatch):
     monkeypatch.setattr(guard, "BACKOFF_FIRST_S", 0.01)
-    monkeypatch.setattr(guard, "HEALTHY_AFTER_S", 0.2)
     running_again = threading.Event()
     calls = []
 
@@ -48,8 +47,9 @@ def test_the_status_clears_once_the_restarted_job_has_stayed_healthy(monkeypatch
     g = GuardedThread("recording", job)
     try:
         assert running_again.wait(10)
-        assert g.status.startswith("recording failed: RuntimeError: device went away")
-        threading.Event().wait(0.3)
+        assert g.status.startswith("recording failed: RuntimeError: device went away")  # healthy < 30 s
+        monkeypatch.setattr(guard, "HEALTHY_AFTER_S", 0.05)  # no upper bound on timing: only "at least"
+        threading.Event().wait(0.1)
         assert g.status == ""
     finally:
         assert g.close(timeout_s=5)

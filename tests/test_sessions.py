@@ -325,29 +325,27 @@ def test_slow_cooling_ends_with_larger_domains_than_a_quench_from_the_same_hot_s
 
 
 # -- the meditation window (SDL's dummy video driver, the bed through the private PulseAudio) ----
-def test_the_window_plays_skips_and_ends_on_keys_and_reports_what_ran(pulse_server, tmp_path):
-    import threading
-    import time
+def test_the_window_plays_skips_and_ends_on_keys_and_reports_what_ran(pulse_server, tmp_path, monkeypatch):
+    import itertools
 
     import pygame
 
+    from visualizer.sessions import window
     from visualizer.sessions.cli import WindowRequest
     from visualizer.sessions.window import run_session_window
 
-    def keys():  # the user: once the window is up, skip the first phase, then end the session
-        deadline = time.monotonic() + 60
-        while pygame.display.get_surface() is None and time.monotonic() < deadline:
-            time.sleep(0.05)
-        for key, after_s in ((pygame.K_RIGHT, 1.0), (pygame.K_q, 1.0)):
-            time.sleep(after_s)
-            pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=key, mod=0, unicode="", scancode=0))
+    handle_input, frames = window._handle_input, itertools.count(1)
+    keys = {30: pygame.K_RIGHT, 90: pygame.K_q}  # the user, by frame: skip the first phase, then end
 
-    user = threading.Thread(target=keys, daemon=True)
-    user.start()
+    def user_then_window(driver, display):  # keys come by frame, not by the clock: any machine speed
+        if (key := keys.get(next(frames))) is not None:
+            pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=key, mod=0, unicode="", scancode=0))
+        return handle_input(driver, display)
+
+    monkeypatch.setattr(window, "_handle_input", user_then_window)
     plan = timeline.load(timeline.resolve("mettannealing-short"))
     request = WindowRequest(plan=plan, intention="be kind", speak=False, seed=1, report_dir=tmp_path)
     assert run_session_window(request) == 0
-    user.join(5)
     report = json.loads((tmp_path / "report.json").read_text())
     t = report["series"]["t"]  # session time, 1 sample a second: what ran
     assert t[0] == 0.0 and plan.starts_s[1] in t  # → jumped to the energise phase within seconds
