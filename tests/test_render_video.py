@@ -207,7 +207,9 @@ def test_a_live_recording_keeps_its_timeline_when_the_window_is_slow_or_the_writ
     recording = LiveRecording(tmp_path / "slow.mp4", size=(160, 90), shifts=FramePainter.SHIFTS)
 
     def drained() -> None:  # until the writer thread has piped every slot taken so far
+        deadline = time.monotonic() + 60
         while recording.video.frames < recording.slots:
+            assert time.monotonic() < deadline, f"the writer stopped: {recording.video.error}"
             time.sleep(0.001)
 
     sr = 48000
@@ -222,7 +224,7 @@ def test_a_live_recording_keeps_its_timeline_when_the_window_is_slow_or_the_writ
     for t in burst:  # as fast as the loop goes: drops are allowed here
         recording.add_frame(painter.paint(theta), t)
     drained()
-    held = [recording.video._free.get_nowait() for _ in range(LIVE_BUFFERS)]  # every buffer busy:
+    held = [recording.video._free.get(timeout=30) for _ in range(LIVE_BUFFERS)]  # every buffer busy:
     recording.add_frame(painter.paint(theta), burst[-1] + 1 / 60)  # the last frame is dropped
     for buffer in held:
         recording.video._free.put(buffer)
