@@ -226,9 +226,9 @@ class MidiController:
                 self.problem = ""
                 with self._lock:
                     self.bindings = load_bindings(self.name, self.folder)
-                self.connections += 1
                 self.queue.put(ControlChange("message", name=f"MIDI: {self.name} ({len(self.bindings)} bindings)",
                                              source="midi"))
+                self.connections += 1  # after the message: whoever sees the count finds it queued
         return port
 
     def _failed(self, error: Exception) -> None:

@@ -185,8 +185,10 @@ class OscServer:
                 if stop.is_set():  # closed by close()
                     return
                 raise
-            self.received += 1
-            self._datagram(data, sender)
+            try:
+                self._datagram(data, sender)
+            finally:  # counted once handled: whoever reads the count finds the datagram's change queued
+                self.received += 1
 
     def _problem(self, kind: str, detail: str) -> None:
         self.problems[kind] += 1
