@@ -350,6 +350,7 @@ def test_a_failure_in_the_eigenmode_process_is_shown_and_the_modes_in_use_stay(t
     _wait_idle(cache)
     assert cache.status.startswith("eigenmodes failed") and "index" in cache.status
     assert cache.get(k=NN_DMT_K, small_world=broken, **args) is in_use
+    assert not cache.busy  # a failed computation is not retried on every frame
     cache.close()
 
 

@@ -316,7 +316,7 @@ class HarmonicsCache:
     very first set for a grid are computed on the caller's thread), or all on the caller's thread
     when ``synchronous`` (headless runs that must repeat exactly: trace, render, tests). Graph
     modes (with small-world links) are cached on disk. A failure is logged once, shown in
-    ``status``, and the modes in use stay."""
+    ``status``, and not retried for the same request; the modes in use stay."""
 
     def __init__(self, *, synchronous: bool = False) -> None:
         self.synchronous = synchronous  # compute on the caller's thread: slower, but deterministic
@@ -324,6 +324,7 @@ class HarmonicsCache:
         self._done: dict[ModesRequest, Harmonics] = {}
         self._lock = threading.Lock()
         self._wanted: ModesRequest | None = None
+        self._failed: set[ModesRequest] = set()  # requests whose computation failed: not retried
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._busy = False
@@ -364,7 +365,7 @@ class HarmonicsCache:
         with self._lock:
             ready = self._done.get(request)
             if ready is None and grid in self._current:
-                if self._wanted != request:
+                if self._wanted != request and request not in self._failed:
                     self._wanted, self._wanted_links = request, links
                     self._wake.set()
                 self._start()
@@ -412,7 +413,9 @@ class HarmonicsCache:
                 self.status = f"eigenmodes failed: {e}"
                 result = None
             with self._lock:
-                if result is not None:
+                if result is None:
+                    self._failed.add(request)
+                else:
                     self._done[request] = result
                     self._forget_oldest()
                     self._current[request.height, request.width, request.neighborhood, request.boundary,
@@ -423,6 +426,8 @@ class HarmonicsCache:
         """Stop the worker thread; waits up to ``timeout_s``. A computation in flight is not
         waited for: it runs to its end in the child process and is dropped (the thread waiting for
         it is a daemon), so quitting never waits seconds for it."""
+        with self._lock:
+            self._wanted = None  # nothing more is asked for: busy only while a computation runs
         self._stop.set()
         self._wake.set()
         if self._thread is not None:

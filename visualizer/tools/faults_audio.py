@@ -129,7 +129,8 @@ def sink_removed(server: PulseServer) -> Row:
         with LiveRig(f"{name}.monitor") as rig:
             return lost_and_found(rig, lambda: server.unload_module(modules.pop()),
                                   lambda: modules.append(server.load_null_sink(name)),
-                                  what="the monitored sink removed, then added again", says=("is gone",))
+                                  what="the monitored sink removed, then added again",
+                                  says=("is gone", f"delivered no audio for {STALL_SECONDS:.0f} s"))  # first check wins
     finally:
         for module in modules:
             server.unload_module(module)
