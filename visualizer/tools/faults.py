@@ -96,6 +96,10 @@ def extreme_time_step() -> Row:
 def eigenmodes_fail() -> Row:
     session = Session.from_preset("5meo", size=SIZE)
     cache = session._harmonics_cache
+    deadline = time.monotonic() + 120
+    while session.eigenmodes_busy and time.monotonic() < deadline:  # the first modes (a nice-19 child)
+        run_frames(session, 1)
+        time.sleep(0.05)
 
     def broken(*args, **kwargs):
         raise RuntimeError("injected failure")
@@ -352,11 +356,13 @@ def malformed_osc() -> Row:
     garbage = garbage_datagrams(3000)
     try:
         with captured_log("") as records:  # every logger: python-osc's own warnings go to the root
+            deadline = time.monotonic() + 60
             for start in range(0, len(garbage), 100):
                 for datagram in garbage[start:start + 100]:
                     sender.sendto(datagram, (server.host, server.port))
                 frame()
-                time.sleep(0.002)  # the socket's buffer is finite: a sender that floods it loses datagrams
+                while server.received < min(start + 100, len(garbage)) and time.monotonic() < deadline:
+                    time.sleep(0.002)  # the socket's buffer holds a few hundred: pace on the listener, lose none
             deadline = time.monotonic() + 20
             while session.base.k3 != 5.5 and time.monotonic() < deadline:  # UDP may drop one: send again
                 sender.sendto(build_message("/visualizer/k3", 5.5), (server.host, server.port))
@@ -370,7 +376,7 @@ def malformed_osc() -> Row:
         server.close()
         session.close()
     warnings = [r for r in records if r.levelno >= logging.WARNING]
-    ok = (session.base.k3 == 5.5 and failures == 0 and alive and status == "" and received >= len(garbage) // 2
+    ok = (session.base.k3 == 5.5 and failures == 0 and alive and status == "" and received >= len(garbage)
           and sum(problems.values()) + accepted >= received and len(warnings) == len(problems))
     return Row(f"malformed OSC over real UDP ({len(garbage)} datagrams, bundles among them)",
                "counted by kind, one log line per kind; valid messages still work; the render loop never waits",
