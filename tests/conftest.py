@@ -3,6 +3,9 @@ import os
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+# background work (eigenmodes, measures) at normal priority: at the product's nice 19 a busy
+# machine can starve a computation a test waits for (the children inherit this)
+os.environ.setdefault("VISUALIZER_BACKGROUND_NICE", "0")
 
 
 import time

@@ -11,6 +11,7 @@ from visualizer.measuring import MeasureWorker
 from visualizer.session import Session
 from visualizer.sim.harmonics import kernel_weights, lattice_harmonics
 from visualizer.sim.measures import MEASURES_PROCESS, measure
+from visualizer.worker_process import NICENESS_VARIABLE, background_niceness
 
 
 def wait_for(condition, timeout_s=60.0):
@@ -38,12 +39,27 @@ def test_background_measures_equal_measures_on_the_frame(harmonics):
         got = worker.latest
         child = MEASURES_PROCESS._child  # the GIL-bound part ran in the measures' child process
         assert child is not None and child.pid != os.getpid() and child.poll() is None
+        assert os.getpriority(os.PRIO_PROCESS, child.pid) == max(os.getpriority(os.PRIO_PROCESS, 0),
+                                                                background_niceness())
         assert (got.order, got.patches, got.antiphase, got.corr_length) == (want.order, want.patches, want.antiphase, want.corr_length)
         np.testing.assert_array_equal(got.spectrum, want.spectrum)
         worker.forget()
         assert worker.latest is None  # a replaced field's measures are never shown
     finally:
         worker.close()
+
+
+def test_background_work_is_nice_19_unless_the_environment_says_otherwise(monkeypatch, caplog):
+    monkeypatch.delenv(NICENESS_VARIABLE, raising=False)
+    assert background_niceness() == 19
+    monkeypatch.setenv(NICENESS_VARIABLE, "0")  # what the test suite runs with
+    assert background_niceness() == 0
+    for bad in ("high", "25", "-5"):
+        monkeypatch.setenv(NICENESS_VARIABLE, bad)
+        caplog.clear()
+        assert background_niceness() == 19
+        assert [r.getMessage() for r in caplog.records] == [
+            f"VISUALIZER_BACKGROUND_NICE={bad!r}: not a niceness from 0 to 19; using 19"]
 
 
 def test_a_failing_measurement_is_reported_and_the_worker_goes_on(harmonics):

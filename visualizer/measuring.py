@@ -23,6 +23,7 @@ import numpy as np
 from visualizer.guard import GuardedThread
 from visualizer.sim.harmonics import Harmonics
 from visualizer.sim.measures import MEASURES_PROCESS, Measures, harmonic_spectrum, with_spectrum
+from visualizer.worker_process import background_niceness
 
 
 class MeasureWorker:
@@ -69,7 +70,7 @@ class MeasureWorker:
 
     def _run(self, stop: threading.Event) -> None:
         try:  # below the frame's threads: measures come a little later, frames never wait for a core
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), background_niceness())
         except (AttributeError, OSError):
             pass
         numba.set_num_threads(1)  # (per thread) no second OpenMP team spinning beside the frame's

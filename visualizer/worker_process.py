@@ -8,6 +8,7 @@ milliseconds on a 2-core machine (measured with the measures on a nice-19 thread
 worst frame 24–30 ms beside a busy process, 17–21 ms without them). A child process shares nothing
 with the frame loop but the cores, and at nice 19 it gets little of them while the frames want
 them. (Not SCHED_IDLE: beside busy processes it would never run, and a session would wait for ever.)
+``background_niceness`` says how nice (19 unless the environment says otherwise).
 
 ``WorkerProcess("package.module:function")`` serves one function; it is started on first use,
 shared by every caller in the process, and serves one call at a time. Protocol: pickled
@@ -36,6 +37,23 @@ from pathlib import Path
 from visualizer.paths import user_cache_dir
 
 log = logging.getLogger(__name__)
+
+NICENESS_VARIABLE = "VISUALIZER_BACKGROUND_NICE"
+
+
+def background_niceness() -> int:
+    """The niceness of background work (the child processes, the measures' thread): 19, or the
+    environment's ``VISUALIZER_BACKGROUND_NICE`` (0..19; the test suite uses 0, so a busy machine
+    cannot starve a computation a test waits for)."""
+    text = os.environ.get(NICENESS_VARIABLE, "19")
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 19:
+        log.warning("%s=%r: not a niceness from 0 to 19; using 19", NICENESS_VARIABLE, text)
+        return 19
+    return value
 
 
 class WorkerProcess:
@@ -99,7 +117,7 @@ def _exit_with(parent: int) -> None:
 
 def _serve(target: str) -> None:
     """The child's loop: read a call, answer it, until stdin closes."""
-    os.nice(19)
+    os.nice(max(background_niceness() - os.nice(0), 0))  # at least that nice (a niced thread's child already is)
     threading.Thread(target=_exit_with, args=(os.getppid(),), daemon=True).start()
     module, name = target.split(":")
     function = getattr(importlib.import_module(module), name)
