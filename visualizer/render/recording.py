@@ -3,10 +3,11 @@ audio engine analysed (the played file or the live capture), in sync.
 
 Video frames go on a fixed-rate timeline by the caller's clock: a frame the window took longer
 than 1/fps to draw is repeated, one that came early is skipped, and a frame the live writer had
-to drop leaves its slot to the next one, so the video's length is the recording's length however
-the window keeps up (the last frame's slots, if it was dropped, hold the frame before it). Audio blocks are written as they were analysed (any thread) to a WAV file by
-a thread of their own. ``finish`` muxes both with the ffmpeg of imageio-ffmpeg, the audio cut or
-padded with silence to the video's length, and removes the parts.
+to drop leaves its slot to the next one (a dropped last frame's, to the frame before it), so the
+video's length is the recording's length however the window keeps up. Audio blocks are written as
+they were analysed (any thread) to a WAV file by a thread of their own. ``finish`` muxes both with
+the ffmpeg of imageio-ffmpeg, the audio cut or padded with silence to the video's length, and
+removes the parts.
 """
 
 from __future__ import annotations

@@ -42,6 +42,13 @@ def run_frames(session: Session, frames: int, features: FeatureSnapshot = Featur
     return state
 
 
+def wait_for_modes(session: Session, deadline: float) -> None:
+    """Until the session's eigenmodes (a nice-19 child's work) have arrived, or ``deadline``
+    (``time.monotonic()`` s)."""
+    while session.eigenmodes_busy and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
 def nan_in_theta() -> Row:
     session = Session.from_preset("5meo", size=SIZE)
     run_frames(session, 30)
@@ -96,10 +103,7 @@ def extreme_time_step() -> Row:
 def eigenmodes_fail() -> Row:
     session = Session.from_preset("5meo", size=SIZE)
     cache = session._harmonics_cache
-    deadline = time.monotonic() + 120
-    while session.eigenmodes_busy and time.monotonic() < deadline:  # the first modes (a nice-19 child)
-        run_frames(session, 1)
-        time.sleep(0.05)
+    wait_for_modes(session, time.monotonic() + 120)  # the first modes, before the next computation breaks
 
     def broken(*args, **kwargs):
         raise RuntimeError("injected failure")
@@ -123,8 +127,7 @@ def corrupt_eigenmode_cache() -> Row:
         session.set_base("k_sw", 10.0)  # small-world coupling on: graph eigenmodes, cached on disk
         run_frames(session, 2)
         deadline = time.monotonic() + 60
-        while session.eigenmodes_busy and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_for_modes(session, deadline)
         session.close()
         files = list(Path(folder).rglob("*.npz"))
         for f in files:
@@ -132,8 +135,7 @@ def corrupt_eigenmode_cache() -> Row:
         again = Session.from_preset("5meo", size=SIZE)
         again.set_base("k_sw", 10.0)
         run_frames(again, 2)
-        while again.eigenmodes_busy and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_for_modes(again, deadline)
         state = run_frames(again, 10)
         again.close()
         del os.environ["XDG_CACHE_HOME"]
