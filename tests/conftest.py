@@ -12,13 +12,13 @@ import time
 
 import pytest
 
-from visualizer.tools.pulse_server import PulseServer, PulseUnavailable
+from devtools.pulse_server import PulseServer, PulseUnavailable
 
 
 @pytest.fixture(scope="session")
 def pulse_server(tmp_path_factory):
     """A private, real PulseAudio server for the session (default sink: the null sink
-    ``vis_default``); yields the PulseServer (``visualizer.tools.pulse_server``)."""
+    ``vis_default``); yields the PulseServer (``devtools.pulse_server``)."""
     try:
         server = PulseServer(tmp_path_factory.mktemp("pulse"))
         with server:

@@ -7,10 +7,10 @@ import mir_eval
 import numpy as np
 import pytest
 
-from visualizer.audio.analysis import AnalysisConfig, StreamingAnalyser
-from visualizer.audio.offline import analyse_samples
-from visualizer.tools.synth import click
-from visualizer.tools.eval import SHARED_BEATS, beat_scores, demo_case, fixtures, shared_cases
+from devtools.eval import SHARED_BEATS, beat_scores, demo_case, fixtures, shared_cases
+from devtools.synth import click
+from visualizer.engine.audio.analysis import AnalysisConfig, StreamingAnalyser
+from visualizer.engine.audio.offline import analyse_samples
 
 SR = 44100
 FIXTURES = fixtures()

@@ -7,9 +7,9 @@ import numpy as np
 import pygame
 import pytest
 
-from visualizer.app import App, AppOptions
-from visualizer.params import SLIDERS
-from visualizer.render.reference import mean_unit_vector
+from visualizer.engine.params import COUPLINGS
+from visualizer.engine.phase_reference import mean_unit_vector
+from visualizer.window.app import App, AppOptions
 
 
 @pytest.fixture
@@ -45,7 +45,7 @@ def test_arrow_keys_move_the_selected_slider(app):
     assert app.session.base.as_dict()["k2"] == before["k2"] - 4
     press(app, pygame.K_UP)
     press(app, pygame.K_UP)
-    assert app.selected == len(SLIDERS) - 1
+    assert app.selected == len(COUPLINGS) - 1
     press(app, pygame.K_RIGHT)
     assert app.session.base.as_dict()["k_sw"] == before["k_sw"] + 1
 
@@ -145,8 +145,8 @@ def test_w_records_the_output_with_the_played_file_in_sync(tmp_path, monkeypatch
 
     import imageio_ffmpeg
 
-    from visualizer.audio.decode import load_audio, mono
-    from visualizer.audio.engine import AudioChoice
+    from visualizer.engine.audio.decode import load_audio, mono
+    from visualizer.engine.audio.engine import AudioChoice
 
     monkeypatch.setenv("XDG_PICTURES_DIR", str(tmp_path / "pictures"))
     demo = Path(__file__).resolve().parent.parent / "assets" / "demo.flac"

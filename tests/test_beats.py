@@ -1,7 +1,7 @@
 """The causal beat tracker against human and exact ground truth, its "no beat" judgement, and one
 analyser behind every path (live blocks, lockstep frames, ``visualizer analyze``, eval).
 
-Figures in the comments were measured with ``python -m visualizer.tools.eval`` on this machine.
+Figures in the comments were measured with ``python -m devtools.eval`` on this machine.
 """
 
 import functools
@@ -15,11 +15,11 @@ import mir_eval
 import numpy as np
 import pytest
 
-from visualizer.audio.analysis import AnalysisConfig, StreamingAnalyser
-from visualizer.audio.offline import analyse_samples
-from visualizer.tools.eval import beat_scores, fixtures, grooves, shared_cases
-from visualizer.tools.presence import TEXTS
-from visualizer.tools.synth import non_rhythmic, speech
+from devtools.eval import beat_scores, fixtures, grooves, shared_cases
+from devtools.presence import TEXTS
+from devtools.synth import non_rhythmic, speech
+from visualizer.engine.audio.analysis import AnalysisConfig, StreamingAnalyser
+from visualizer.engine.audio.offline import analyse_samples
 
 SR = 44100
 SHARED = Path(__file__).parents[1].parent / "shared" / "data" / "beats"

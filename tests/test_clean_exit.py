@@ -33,8 +33,8 @@ def test_the_cli_exits(tmp_path):
 USER_SCRIPT = textwrap.dedent("""
     import numpy as np  # a user's script may load NumPy (and OpenBLAS) before us
     np.linalg.eigh(np.eye(64) + 0.01)  # and start OpenBLAS's threads
-    from visualizer.session import Session
-    from visualizer.audio.features import FeatureSnapshot
+    from visualizer.engine.session import Session
+    from visualizer.engine.audio.features import FeatureSnapshot
     session = Session.from_preset("nn-dmt", size=(64, 64))
     for _ in range(3):
         session.advance(FeatureSnapshot(), 1 / 60)
@@ -48,16 +48,16 @@ def test_a_user_script_that_imported_numpy_first_exits(tmp_path):
 
 
 def test_a_tool_module_exits(tmp_path):
-    done = run([sys.executable, "-m", "visualizer.tools.plot", "--preset", "nn-dmt", "--seconds", "0.5",
+    done = run([sys.executable, "-m", "devtools.plot", "--preset", "nn-dmt", "--seconds", "0.5",
                 "--size", "48", "--out", str(tmp_path / "plot.png")], tmp_path)
     assert done.returncode == 0, done.stderr
 
 
 def test_pytest_itself_exits(tmp_path):
     test = tmp_path / "test_inner.py"
-    test.write_text("from visualizer.session import Session\n"
+    test.write_text("from visualizer.engine.session import Session\n"
                     "def test_session():\n"
-                    "    from visualizer.audio.features import FeatureSnapshot\n"
+                    "    from visualizer.engine.audio.features import FeatureSnapshot\n"
                     "    Session.from_preset('5meo', size=(64, 64)).advance(FeatureSnapshot(), 0.1)\n")
     done = run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(test)], tmp_path, cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -65,7 +65,7 @@ def test_pytest_itself_exits(tmp_path):
 
 BUSY_CHILD_SCRIPT = textwrap.dedent("""
     import sys, threading, time
-    from visualizer.worker_process import WorkerProcess
+    from visualizer.background.worker_process import WorkerProcess
     worker = WorkerProcess("builtins:sum")  # sum(range(...)) holds the child's GIL: its watchdog cannot run
     threading.Thread(target=worker.call, args=(range(10**10),), daemon=True).start()
     while worker._child is None:

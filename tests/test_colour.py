@@ -4,7 +4,14 @@ import colour
 import numpy as np
 import pytest
 
-from visualizer.render.colour import DEFAULT_PALETTE, LUT_SIZE, PALETTES, build_lut, full_circle_chroma, palette_lab
+from visualizer.render.colour import (
+    DEFAULT_PALETTE,
+    LUT_SIZE,
+    PALETTES,
+    build_lut,
+    full_circle_chroma,
+    palette_lab,
+)
 from visualizer.render.gamut import max_chroma, max_chroma_lookup
 
 

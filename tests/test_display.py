@@ -12,12 +12,20 @@ import numpy as np
 import pygame
 import pytest
 
-from visualizer.audio.features import FeatureSnapshot
-from visualizer.render.display import Display
-from visualizer.render.hud import PANEL_WIDTH, REFRESH_S, ROW_HEIGHT, Hud, HudFader, HudView, SliderView
-from visualizer.render.hud_model import HudModel
+from visualizer.engine.audio.features import FeatureSnapshot
+from visualizer.engine.session import Session
 from visualizer.render.layout import grid_for_screen
-from visualizer.session import Session
+from visualizer.window.display import Display
+from visualizer.window.hud import (
+    PANEL_WIDTH,
+    REFRESH_S,
+    ROW_HEIGHT,
+    Hud,
+    HudFader,
+    HudView,
+    SliderView,
+)
+from visualizer.window.hud_model import HudModel
 
 N = 1024
 

@@ -6,11 +6,17 @@ import numpy as np
 import pytest
 from scipy.integrate import trapezoid
 
-from visualizer import presets
-from visualizer.sim import Field, FieldConfig
-from visualizer.sim.annealing import Annealer, AnnealingConfig
-from visualizer.sim.harmonics import InjectionConfig, Injector, graph_harmonics, graph_laplacian, lattice_harmonics
-from visualizer.sim.measures import (
+from visualizer.engine import presets
+from visualizer.engine.sim import Field, FieldConfig
+from visualizer.engine.sim.annealing import Annealer, AnnealingConfig
+from visualizer.engine.sim.harmonics import (
+    InjectionConfig,
+    Injector,
+    graph_harmonics,
+    graph_laplacian,
+    lattice_harmonics,
+)
+from visualizer.engine.sim.measures import (
     antiphase_fraction,
     count_patches,
     harmonic_spectrum,
@@ -18,7 +24,7 @@ from visualizer.sim.measures import (
     measure,
     vortex_count,
 )
-from visualizer.sim.neighbourhood import draw_small_world
+from visualizer.engine.sim.neighbourhood import draw_small_world
 
 NO_LINKS = np.zeros((24 * 20, 0), np.int32)
 
@@ -195,7 +201,7 @@ def test_5meo_is_more_coherent_than_nn_dmt_which_shows_antiphase_neighbours():
     harmonics = lattice_harmonics(128, 128, neighborhood="diamond", boundary="wrap", count=32)
 
     def run(name, seed, k_sw):
-        preset = presets.load(presets.resolve(name))
+        preset = presets.load_preset(name)
         field = Field(dataclasses.replace(preset.field, seed=seed, height=128, width=128))
         for _ in range(1000):  # 20 s at the source table's constants (swept ones at mid-range)
             field.step(dt=0.02, k=preset.base.k, k_sw=k_sw)
@@ -214,7 +220,7 @@ def test_correlation_length_matches_a_real_space_float64_reference():
     at the same rounded radius, and the 1/e crossing interpolated between radii."""
     from scipy.ndimage import gaussian_filter
 
-    from visualizer.sim.measures import correlation_length
+    from visualizer.engine.sim.measures import correlation_length
 
     rng = np.random.default_rng(5)
     for height, width, smooth in ((24, 30, 1.0), (32, 32, 2.5), (20, 36, 0.6)):

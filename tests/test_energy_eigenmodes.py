@@ -6,17 +6,20 @@ import dataclasses
 import numpy as np
 import pytest
 
-from visualizer import presets
-from visualizer.sim import Field, FieldConfig
-from visualizer.sim.harmonics import (
-    InjectionConfig,
+from visualizer.engine import presets
+from visualizer.engine.sim import Field, FieldConfig
+from visualizer.engine.sim.harmonics import (
     Injector,
     graph_laplacian,
     harmonic_kernel_share,
     kernel_weights,
     lattice_harmonics,
 )
-from visualizer.sim.neighbourhood import draw_small_world, lattice_taps, neighbour_counts
+from visualizer.engine.sim.neighbourhood import (
+    draw_small_world,
+    lattice_taps,
+    neighbour_counts,
+)
 
 NN_DMT_K = (-10.0, 10.0, -20.0, 5.0)
 
@@ -109,7 +112,7 @@ def test_for_nn_dmt_the_natural_modes_are_checkerboard_like():
 
 def test_an_nn_dmt_field_puts_its_power_in_the_kernel_modes_not_the_plain_laplacian_ones():
     """Figure (measured): kernel modes hold ~0.3 of the non-uniform power, plain Laplacian modes ~0.001."""
-    preset = presets.load(presets.resolve("nn-dmt"))
+    preset = presets.load_preset("nn-dmt")
     field = Field(dataclasses.replace(preset.field, height=48, width=48, small_world_links=0))
     for _ in range(600):
         field.step(dt=0.02, k=NN_DMT_K, k_sw=0.0)
@@ -133,7 +136,7 @@ def test_small_world_links_count_in_the_neighbours_of_the_operator():
 def decay_time(mode, *, seconds_driven=2.0, size=64):
     """Seconds for the energy put in by 2 s of injection to fall to 1/e after the music stops,
     on the 5meo kernel with its sinks (semantic blobs sit on the sinks)."""
-    preset = presets.load(presets.resolve("5meo"))
+    preset = presets.load_preset("5meo")
     field = Field(dataclasses.replace(preset.field, height=size, width=size, small_world_links=0, omega_spread=0.0))
     field.theta = np.zeros(field.shape)
     k = preset.base.k
@@ -170,7 +173,7 @@ def test_sink_pull_matches_an_independent_float64_reference():
 
     weights, _ = kernel_weights((20.0, 20.0, 10.0, 0.0), 0.0, neighborhood="diamond", links=0)
     harmonics = lattice_harmonics(40, 48, neighborhood="diamond", boundary="wrap", count=8, weights=weights)
-    injector = Injector(harmonics, presets.load(presets.resolve("5meo")).injection, seed=0)
+    injector = Injector(harmonics, presets.load_preset("5meo").injection, seed=0)
     theta = np.random.default_rng(1).uniform(0, 2 * np.pi, (40, 48)).astype(np.float32)
     z = np.exp(1j * theta.astype(np.float64))
     mean = ndimage.uniform_filter(z.real, 3, mode="wrap") + 1j * ndimage.uniform_filter(z.imag, 3, mode="wrap")
@@ -207,7 +210,7 @@ def test_injection_pattern_spread_over_frames_equals_the_whole_sum_at_its_tick(m
     (4 ms to 250 ms) a frame may get the previous tick's pattern while the sum catches up, never an
     older one or a mix, and most frames are on time."""
     harmonics = _five_meo_modes()
-    injector = Injector(harmonics, presets.load(presets.resolve("5meo")).injection, seed=0)
+    injector = Injector(harmonics, presets.load_preset("5meo").injection, seed=0)
     for t in np.arange(120) / 60:
         tick = int(np.floor(t * injector.pattern_hz))
         assert _is(injector.pattern(time_s=float(t), mode=mode), _pattern_at(injector, tick, mode, harmonics))
@@ -226,7 +229,7 @@ def test_injection_pattern_spread_over_frames_equals_the_whole_sum_at_its_tick(m
 def test_lattice_modes_are_their_row_and_column_factors_and_sum_from_them_exactly(neighborhood, boundary):
     """Lattice modes carry their separable factors (mode m = Re(aₘ ⊗ bₘ)); a weighted sum from the
     factors equals the float64 sum of the stored modes, and the factors stay orthonormal modes."""
-    from visualizer.sim.harmonics import accumulate_separable
+    from visualizer.engine.sim.harmonics import accumulate_separable
 
     weights, _ = kernel_weights((-10.0, 10.0, -20.0, 5.0), 0.0, neighborhood=neighborhood, links=0)
     h = lattice_harmonics(36, 50, neighborhood=neighborhood, boundary=boundary, count=40, weights=weights)
@@ -250,7 +253,7 @@ def test_lattice_modes_are_their_row_and_column_factors_and_sum_from_them_exactl
 def test_the_cache_of_computed_eigenmodes_is_bounded_by_bytes(monkeypatch):
     """Music bends the kernel to many quantised values; the computed sets kept in memory stay
     under CACHED_MODES_BYTES (64 full sets were kept before: gigabytes at 1024²)."""
-    from visualizer.sim import harmonics as module
+    from visualizer.engine.sim import harmonics as module
 
     links = draw_small_world(24 * 24, 2, np.random.default_rng(0)).astype(np.int32)
     cache = module.HarmonicsCache(synchronous=True)
@@ -269,13 +272,13 @@ def test_new_eigenmodes_are_summed_a_third_per_frame_while_the_old_pattern_plays
     """``use`` (new eigenmodes, every few frames while music bends the kernel) must not put the
     whole 48-mode sum on one frame: no call sums more than a third of the modes; the old pattern
     plays until the new modes' pattern is complete, which is exact from the next tick on."""
-    from visualizer.sim import harmonics as module
+    from visualizer.engine.sim import harmonics as module
 
     summed = []
     for name in ("accumulate", "accumulate_separable"):  # lattice modes are summed from their factors
         real = getattr(module, name)
         monkeypatch.setattr(module, name, lambda c, *rest, real=real: (summed.append(len(c)), real(c, *rest)))
-    injector = Injector(_five_meo_modes(), presets.load(presets.resolve("5meo")).injection, seed=0)
+    injector = Injector(_five_meo_modes(), presets.load_preset("5meo").injection, seed=0)
     times = iter(np.arange(600) / 60)
     for t in times:
         summed.clear()
@@ -311,7 +314,7 @@ def test_background_eigenmodes_come_from_a_child_process_and_equal_the_synchrono
     frame loop); they are the same modes the synchronous path computes on the caller's thread."""
     import os
 
-    from visualizer.sim.harmonics import MODES_PROCESS, HarmonicsCache
+    from visualizer.engine.sim.harmonics import MODES_PROCESS, HarmonicsCache
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))  # no disk cache shared between the two paths
     links = draw_small_world(24 * 20, 2, np.random.default_rng(3))
@@ -335,7 +338,7 @@ def test_background_eigenmodes_come_from_a_child_process_and_equal_the_synchrono
 
 
 def test_a_failure_in_the_eigenmode_process_is_shown_and_the_modes_in_use_stay(tmp_path, monkeypatch):
-    from visualizer.sim.harmonics import HarmonicsCache
+    from visualizer.engine.sim.harmonics import HarmonicsCache
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     links = draw_small_world(24 * 20, 2, np.random.default_rng(4))
@@ -365,8 +368,8 @@ def test_the_eigenmode_process_outlives_the_thread_that_started_it_and_ends_with
 
     script = textwrap.dedent(f"""
         import os, threading, numpy as np
-        from visualizer.sim.harmonics import MODES_PROCESS, ModesRequest
-        from visualizer.sim.neighbourhood import draw_small_world
+        from visualizer.engine.sim.harmonics import MODES_PROCESS, ModesRequest
+        from visualizer.engine.sim.neighbourhood import draw_small_world
         links = draw_small_world(24 * 20, 2, np.random.default_rng(5))
         request = ModesRequest(24, 20, "diamond", "wrap", 12, (-10.0, 10.0, -20.0, 5.0), 5.0, "t")
         pids = []

@@ -1,9 +1,9 @@
-"""The fault table runs: every row of ``python -m visualizer.tools.faults`` passes."""
+"""The fault table runs: every row of ``python -m devtools.faults`` passes."""
 
 import pytest
 
-from visualizer.tools import faults
-from visualizer.tools.faults_audio import AUDIO_FAULTS
+from devtools import faults
+from devtools.faults_audio import AUDIO_FAULTS
 
 
 @pytest.mark.parametrize("fault", faults.FAULTS, ids=lambda f: f.__name__)

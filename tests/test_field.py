@@ -4,9 +4,9 @@ import numba
 import numpy as np
 import pytest
 
-from visualizer.sim import Field, FieldConfig
-from visualizer.sim import field as field_module
-from visualizer.sim.reference import reference_step
+from visualizer.engine.sim import Field, FieldConfig
+from visualizer.engine.sim import field as field_module
+from visualizer.engine.sim.float64_reference import reference_step
 
 
 def circular_error(a, b):

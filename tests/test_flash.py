@@ -8,10 +8,10 @@ import numpy as np
 import pygame
 import pytest
 
+from visualizer.engine.sim import Field, FieldConfig
 from visualizer.render.colour import build_lut
-from visualizer.render.display import Display
 from visualizer.render.flash import FlashLimiter
-from visualizer.sim import Field, FieldConfig
+from visualizer.window.display import Display
 
 FPS = 60
 SIZE = (192, 108)

@@ -3,8 +3,8 @@
 import logging
 import threading
 
-from visualizer import guard
-from visualizer.guard import GuardedThread
+from visualizer.background import guard
+from visualizer.background.guard import GuardedThread
 
 
 def test_a_failure_is_logged_once_shown_in_the_status_and_the_job_restarts(caplog, monkeypatch):
@@ -20,7 +20,7 @@ def test_a_failure_is_logged_once_shown_in_the_status_and_the_job_restarts(caplo
         recovered.set()
         stop.wait()
 
-    with caplog.at_level(logging.ERROR, logger="visualizer.guard"):
+    with caplog.at_level(logging.ERROR, logger="visualizer.background.guard"):
         g = GuardedThread("audio analysis", job, on_failure=failures_seen.append)
         assert recovered.wait(10)
         status = g.status
@@ -106,7 +106,7 @@ def test_a_failing_failure_handler_is_logged_and_the_job_still_restarts(caplog, 
     def handler(error):
         raise KeyError("handler bug")
 
-    with caplog.at_level(logging.ERROR, logger="visualizer.guard"):
+    with caplog.at_level(logging.ERROR, logger="visualizer.background.guard"):
         g = GuardedThread("midi", job, on_failure=handler)
         assert again.wait(10)
         assert g.close(timeout_s=5)

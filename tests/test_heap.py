@@ -1,9 +1,9 @@
-"""The show runs with the start-up heap frozen, so no collection has to scan it (visualizer.heap)."""
+"""The show runs with the start-up heap frozen, so no collection has to scan it (visualizer.system.heap)."""
 
 import gc
 
-from visualizer.app import App, AppOptions
-from visualizer.audio.engine import AudioChoice
+from visualizer.engine.audio.engine import AudioChoice
+from visualizer.window.app import App, AppOptions
 
 
 def test_the_frame_loop_runs_with_the_startup_heap_frozen_and_gives_it_back():

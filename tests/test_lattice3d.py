@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from visualizer.sim.lattice3d import CORNER_ROTATION, Lattice3D
+from visualizer.engine.sim.lattice3d import CORNER_ROTATION, Lattice3D
 
 
 # -- independent reference: the pinned formula, written out plainly in float64 ---------------

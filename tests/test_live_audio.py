@@ -17,16 +17,20 @@ import pytest
 import scipy.signal
 import soundfile
 
-from visualizer.audio import sources
-from visualizer.audio.decode import AudioFileError
-from visualizer.audio.demo import demo_paths
-from visualizer.audio.engine import (
+from visualizer.engine.audio import sources
+from visualizer.engine.audio.decode import AudioFileError
+from visualizer.engine.audio.demo import demo_paths
+from visualizer.engine.audio.engine import (
     AudioChoice,
     AudioEngine,
     LockstepAudio,
     validate_choice,
 )
-from visualizer.audio.sources import AudioUnavailable, FilePlayback, list_input_devices
+from visualizer.engine.audio.sources import (
+    AudioUnavailable,
+    FilePlayback,
+    list_input_devices,
+)
 
 
 def wait_for(predicate, timeout_s):
@@ -176,7 +180,7 @@ def test_input_monitor_with_several_monitors_listens_to_the_default_sinks(make_n
     before = subprocess.run(["pactl", "get-default-sink"], capture_output=True, text=True, check=True).stdout.strip()
     subprocess.run(["pactl", "set-default-sink", second], check=True)
     try:
-        with caplog.at_level(logging.INFO, logger="visualizer.audio.sources"):
+        with caplog.at_level(logging.INFO, logger="visualizer.engine.audio.sources"):
             validate_choice(AudioChoice("input", device="monitor"))  # not an ambiguity error
             engine = AudioEngine(AudioChoice("input", device="monitor"))
             try:

@@ -4,9 +4,9 @@ import math
 
 import pytest
 
-from visualizer.audio.features import FeatureSnapshot
-from visualizer.modulation import Modulator, Route
-from visualizer.params import Params
+from visualizer.engine.audio.features import FeatureSnapshot
+from visualizer.engine.modulation import Modulator, Route
+from visualizer.engine.params import Params
 
 BASE = Params(k1=2.0, k3=1.0, injection=0.0, lightness=70.0)
 DT = 1 / 60
@@ -74,7 +74,7 @@ def test_routes_to_one_target_add_up_and_clamp():
 
 
 def test_every_route_target_is_a_registry_parameter_and_clamps_to_its_range():
-    from visualizer.params import REGISTRY
+    from visualizer.engine.params import REGISTRY
 
     for name, spec in REGISTRY.items():
         modulator = Modulator([Route("energy", name, 0.0, 1000.0)])

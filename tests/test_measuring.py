@@ -6,12 +6,12 @@ import time
 import numpy as np
 import pytest
 
-from visualizer.audio.features import FeatureSnapshot
-from visualizer.measuring import MeasureWorker
-from visualizer.session import Session
-from visualizer.sim.harmonics import kernel_weights, lattice_harmonics
-from visualizer.sim.measures import MEASURES_PROCESS, measure
-from visualizer.worker_process import NICENESS_VARIABLE, background_niceness
+from visualizer.background.worker_process import NICENESS_VARIABLE, background_niceness
+from visualizer.engine.audio.features import FeatureSnapshot
+from visualizer.engine.measuring import MeasureWorker
+from visualizer.engine.session import Session
+from visualizer.engine.sim.harmonics import kernel_weights, lattice_harmonics
+from visualizer.engine.sim.measures import MEASURES_PROCESS, measure
 
 
 def wait_for(condition, timeout_s=60.0):

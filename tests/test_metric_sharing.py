@@ -8,9 +8,13 @@ import numba
 import numpy as np
 import pytest
 
-from visualizer.sim import Field, FieldConfig
-from visualizer.sim.lattice3d import CORNER_ROTATION, SQUARE_ROTATION
-from visualizer.sim.metric_sharing import SomaticConfig, SomaticField, projected_cells
+from visualizer.engine.sim import Field, FieldConfig
+from visualizer.engine.sim.lattice3d import CORNER_ROTATION, SQUARE_ROTATION
+from visualizer.engine.sim.metric_sharing import (
+    SomaticConfig,
+    SomaticField,
+    projected_cells,
+)
 
 PRESETS = Path(__file__).resolve().parents[1] / "presets"
 LATTICE_PRESETS = ("standing-waves", "lattice-waves", "square-lines", "somatic-visual")
@@ -182,7 +186,7 @@ def test_dots_are_drawn_on_the_cells_their_nodes_pull():
     import pygame
 
     from visualizer.render.colour import build_lut
-    from visualizer.render.lattice_view import draw_lattice, pack_lut, screen_layout
+    from visualizer.window.lattice_view import draw_lattice, pack_lut, screen_layout
 
     shape, rotation = (90, 120), (0.3, -0.5)
     somatic = SomaticField(SomaticConfig(n=5), shape, seed=0)
@@ -207,7 +211,7 @@ def test_dots_are_drawn_on_the_cells_their_nodes_pull():
 def test_dot_splat_equals_a_per_pixel_reference_and_stays_in_its_rect():
     """The run-based splat paints exactly the pixels a per-pixel disc test paints (far dots
     first, rims, clipping at every edge of the rect), and nothing outside the rect."""
-    from visualizer.render.lattice_view import _splat_dots
+    from visualizer.window.lattice_view import _splat_dots
 
     rng = np.random.default_rng(3)
     width, height, n = 160, 90, 120

@@ -14,11 +14,19 @@ import mido
 import mido.sockets
 import pytest
 
-from visualizer import guard, params
-from visualizer.audio.features import FeatureSnapshot
-from visualizer.control.changes import ControlChange, ControlQueue
-from visualizer.control.clock import PPQN, BeatMerge, MidiClock
-from visualizer.control.midi import RETRY_S, Binding, MidiController, bindings_path, load_bindings, save_bindings
+from visualizer.background import guard
+from visualizer.engine import params
+from visualizer.engine.audio.features import FeatureSnapshot
+from visualizer.stage.changes import ControlChange, ControlQueue
+from visualizer.stage.clock import PPQN, BeatMerge, MidiClock
+from visualizer.stage.midi import (
+    RETRY_S,
+    Binding,
+    MidiController,
+    bindings_path,
+    load_bindings,
+    save_bindings,
+)
 
 WAIT_S = 3 * RETRY_S + 5.0  # an upper bound for delivery and reconnection, never a timing assertion
 
@@ -192,7 +200,7 @@ def test_clock_without_start_is_free_running_with_unknown_bars():
 
 
 def test_the_help_overlay_lists_keys_bindings_and_osc(rig):
-    from visualizer.control.overlay import help_lines
+    from visualizer.stage.overlay import help_lines
 
     device, controller, queue, port, folder = rig
     controller.learn("blackout")
@@ -222,7 +230,7 @@ def test_an_exception_in_the_reader_is_logged_once_shown_and_the_reader_restarts
 
     controller.handle = failing_on_note_99
     assert controller.status == ""
-    with caplog.at_level(logging.ERROR, logger="visualizer.guard"):
+    with caplog.at_level(logging.ERROR, logger="visualizer.background.guard"):
         device.send(mido.Message("note_on", note=99, velocity=1))
         wait_for(lambda: controller.status, "the failure to show")
         device.send(mido.Message("note_on", note=99, velocity=1))

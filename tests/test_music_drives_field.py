@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import scipy.signal
 
-from visualizer.audio.decode import load_audio, mono
-from visualizer.audio.demo import demo_paths
-from visualizer.tools.plot import record
+from devtools.plot import record
+from visualizer.engine.audio.decode import load_audio, mono
+from visualizer.engine.audio.demo import demo_paths
 
 FPS = 60
 

@@ -8,10 +8,16 @@ import numpy as np
 import pytest
 from pythonosc.osc_message import OscMessage
 
-from visualizer import guard, params
-from visualizer.audio.features import FeatureSnapshot
-from visualizer.control.changes import ControlChange, ControlQueue
-from visualizer.control.osc import OscFeatureOut, OscServer, build_message, parse_host_port
+from visualizer.background import guard
+from visualizer.engine import params
+from visualizer.engine.audio.features import FeatureSnapshot
+from visualizer.stage.changes import ControlChange, ControlQueue
+from visualizer.stage.osc import (
+    OscFeatureOut,
+    OscServer,
+    build_message,
+    parse_host_port,
+)
 
 WAIT_S = 10.0  # an upper bound for loopback delivery, never a timing assertion
 
@@ -95,7 +101,7 @@ def test_bad_messages_are_counted_by_kind_and_logged_once(server, client, caplog
            build_message("/visualizer/k1", "high"), build_message("/visualizer/k1"),  # bad arguments ×4
            build_message("/visualizer/scene", -1), build_message("/visualizer/get", "nope"),
            build_message("/visualizer/k1", 20.5), build_message("/visualizer/k1/norm", 1.5)]  # out of range ×2
-    with caplog.at_level(logging.WARNING, logger="visualizer.control.osc"):
+    with caplog.at_level(logging.WARNING, logger="visualizer.stage.osc"):
         for _ in range(3):
             for datagram in bad:
                 client.sendto(datagram, to)
@@ -160,8 +166,8 @@ def test_a_flood_of_garbage_while_rendering_never_stops_a_frame():
     garbage are applied, and the server keeps counting."""
     import threading
 
-    from visualizer.control.performance import Performance
-    from visualizer.session import Session
+    from visualizer.engine.session import Session
+    from visualizer.stage.performance import Performance
 
     session = Session.from_preset("nn-dmt", size=(16, 16))
     performance = Performance(session)
@@ -238,7 +244,7 @@ def test_an_exception_in_the_listener_is_logged_once_shown_and_the_listener_rest
     server._message = failing_on_k3
     to = (server.host, server.port)
     assert server.status == ""
-    with caplog.at_level(logging.ERROR, logger="visualizer.guard"):
+    with caplog.at_level(logging.ERROR, logger="visualizer.background.guard"):
         client.sendto(build_message("/visualizer/k3", 1.0), to)
         client.sendto(build_message("/visualizer/k3", 2.0), to)
         client.sendto(build_message("/visualizer/k2", -1.0), to)  # waits in the socket while it restarts

@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from visualizer.audio.demo import demo_paths
-from visualizer.tools.plot import SETTLE_S, compare_cooling
-from visualizer.tools.trace import trace
+from devtools.plot import SETTLE_S, compare_cooling
+from visualizer.engine.audio.demo import demo_paths
+from visualizer.offline.trace import trace
 
 SIZE = (48, 48)
 CALM_R = 0.8  # measured 0.87: the issue's bar for 5meo in calm passages
@@ -84,7 +84,7 @@ def test_slow_cooling_grows_larger_domains_than_a_quench_at_the_preset_own_setti
     the quench's (median over seeds 0–2 at 48²; measured 1.76 for 5meo, 1.87 for nn-dmt; 64²,
     seeds 0–5: 5.27 and 2.09, every seed ≥ 1.77 and ≥ 1.87). The perfectly ordered start, which
     never cools, ends no larger than the quench: the gain is the cooling's consolidation of the
-    frequency disorder (sim.annealing), not a memory of order (docs/notes/annealing.md §9)."""
+    frequency disorder (sim.annealing), not a memory of order (docs/lab/annealing.md §9)."""
     results = [compare_cooling(preset, size=48, seed=seed) for seed in range(3)]
     for result in results:
         assert result.hot < 3.0  # melted: measured 0.85–0.99 (5meo), 1.9–2.1 (nn-dmt)

@@ -9,8 +9,8 @@ import tomli_w
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from visualizer import presets
-from visualizer.presets import SCHEMA, PresetError
+from visualizer.engine import presets
+from visualizer.engine.presets import SCHEMA, PresetError
 
 SHIPPED = presets.discover()
 
@@ -28,7 +28,7 @@ def test_every_shipped_preset_loads(path):
 
 
 def test_shipped_music_routes_carry_the_source_table_sweeps():
-    nn, meo = presets.load(presets.resolve("nn-dmt")), presets.load(presets.resolve("5meo"))
+    nn, meo = presets.load_preset("nn-dmt"), presets.load_preset("5meo")
     assert any(r.target == "k3" and (r.lo, r.hi) == (-20, 20) and r.source == "bass" for r in nn.routes)
     assert meo.sweep.ranges == (("k_sw", (-20, 20)),)  # without music the LFO sweeps the source table's range
     k_sw = [r for r in meo.routes if r.target == "k_sw"]  # with music K_SW stays ≥ 0: coherence is never torn apart
@@ -37,7 +37,7 @@ def test_shipped_music_routes_carry_the_source_table_sweeps():
 
 
 def test_source_table_values():
-    meo, nn, classic = (presets.load(presets.resolve(n)) for n in ("5meo", "nn-dmt", "qri-classic"))
+    meo, nn, classic = (presets.load_preset(n) for n in ("5meo", "nn-dmt", "qri-classic"))
     assert meo.base.k == (20, 20, 10, 0) and meo.sweep.ranges == (("k_sw", (-20, 20)),)
     assert nn.base.k[0] == -10 and nn.base.k[1] == 10 and nn.base.k[3] == 5 and nn.base.k_sw == 0
     assert nn.sweep.ranges == (("k3", (-20, 20)),) and nn.display.palette == "complementary"
@@ -129,8 +129,8 @@ def test_every_shipped_preset_but_the_original_demo_reacts_to_music(path):
     coupling, kept for comparison)."""
     import numpy as np
 
-    from visualizer.audio.features import FeatureSnapshot
-    from visualizer.session import Session
+    from visualizer.engine.audio.features import FeatureSnapshot
+    from visualizer.engine.session import Session
 
     def field_after(loud: bool) -> np.ndarray:
         session = Session.from_preset(str(path), size=(32, 32), seed=0, deterministic=True)

@@ -1,15 +1,19 @@
-"""The colour reference (render.reference): a co-rotating frame for the 5meo look."""
+"""The colour reference (engine.phase_reference, render.colour.rotate_lut): a co-rotating frame for the 5meo look."""
 
 import math
 
 import numpy as np
 import pytest
 
-from visualizer.audio.features import FeatureSnapshot
-from visualizer.render.colour import palette_lut
-from visualizer.render.reference import MAX_TURN_RATE, PhaseReference, mean_unit_vector, rotate_lut
-from visualizer.render.video import FramePainter, pack_rgb0
-from visualizer.session import Session
+from visualizer.engine.audio.features import FeatureSnapshot
+from visualizer.engine.phase_reference import (
+    MAX_TURN_RATE,
+    PhaseReference,
+    mean_unit_vector,
+)
+from visualizer.engine.session import Session
+from visualizer.render.colour import palette_lut, rotate_lut
+from visualizer.render.frames import FramePainter, pack_rgb0
 
 FPS = 60
 

@@ -9,10 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from visualizer.control.actions import Look, look_lut
+from visualizer.background.video_writer import LIVE_BUFFERS, VideoError, VideoWriter
+from visualizer.offline.render import main as render_main
 from visualizer.render.colour import palette_lut
-from visualizer.render.video import LIVE_BUFFERS, FramePainter, VideoError, VideoWriter, Yuv420Frame, pack_rgb0
-from visualizer.tools.render_cli import main as render_main
+from visualizer.render.frames import FramePainter, Yuv420Frame, pack_rgb0
+from visualizer.stage.actions import Look, look_lut
 
 DEMO = Path(__file__).resolve().parent.parent / "assets" / "demo.flac"
 
@@ -29,7 +30,7 @@ def test_a_video_frame_is_what_the_window_shows(view, reference):
     """The painter and the pygame Display (SDL's dummy video driver) draw the same pixels."""
     import pygame
 
-    from visualizer.render.display import Display
+    from visualizer.window.display import Display
 
     rng = np.random.default_rng(7)
     theta = rng.uniform(0, 2 * np.pi, (36, 64)).astype(np.float32)
@@ -149,9 +150,9 @@ def _most_flashes_in_a_second(frames: list[np.ndarray], fps: int) -> float:
 def test_a_strobe_on_every_beat_is_cut_to_three_flashes_a_second_by_the_limiter():
     """Strobe on the beat at 10 beats/s over a black field, rendered as ``render`` does: with the
     limiter at most 3 flashes in any second; without it, 10."""
-    from visualizer.audio.features import FeatureSnapshot
-    from visualizer.control.actions import StageActions
+    from visualizer.engine.audio.features import FeatureSnapshot
     from visualizer.render.flash import FlashLimiter
+    from visualizer.stage.actions import StageActions
 
     fps, frames_per_beat = 60, 6
     results = {}
@@ -199,7 +200,7 @@ def test_a_live_recording_keeps_its_timeline_when_the_window_is_slow_or_the_writ
     frame before it); the audio ends with it."""
     import time
 
-    from visualizer.render.recording import LiveRecording
+    from visualizer.stage.recording import LiveRecording
 
     painter = FramePainter((160, 90))
     painter.use_palette("complementary", lightness=70.0, saturation=1.0)

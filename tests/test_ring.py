@@ -4,7 +4,7 @@ import threading
 
 import numpy as np
 
-from visualizer.audio.ring import RingBuffer
+from visualizer.engine.audio.ring import RingBuffer
 
 
 def test_concurrent_producer_and_consumer_lose_and_duplicate_nothing():

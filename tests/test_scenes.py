@@ -6,16 +6,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from visualizer import presets
-from visualizer.audio.features import FeatureSnapshot
-from visualizer.control.actions import BLACKOUT_FADE_S, Look, StageActions, look_lut
-from visualizer.control.changes import ControlChange
-from visualizer.control.performance import Performance
-from visualizer.control.scenes import SetError, crossfade_lut, lerp_params, load_set
-from visualizer.control.user_preset import save_user_preset
-from visualizer.params import REGISTRY, Params
+from visualizer.engine import presets
+from visualizer.engine.audio.features import FeatureSnapshot
+from visualizer.engine.params import REGISTRY, Params
+from visualizer.engine.session import Session
 from visualizer.render.colour import build_lut
-from visualizer.session import Session
+from visualizer.stage.actions import BLACKOUT_FADE_S, Look, StageActions, look_lut
+from visualizer.stage.changes import ControlChange
+from visualizer.stage.performance import Performance
+from visualizer.stage.scenes import SetError, crossfade_lut, lerp_params, load_set
+from visualizer.stage.user_preset import save_user_preset
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "presets" / "sets" / "example.toml"
 FPS = 60
@@ -238,7 +238,7 @@ def test_a_saved_user_preset_loads_back_with_the_sliders_and_routes(tmp_path):
 
 
 def test_bars_follow_downbeats_and_fall_back_to_every_fourth_beat_when_they_stop():
-    from visualizer.control.clock import BarClock
+    from visualizer.stage.clock import BarClock
 
     bars = BarClock()
     seen = []

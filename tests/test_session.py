@@ -6,15 +6,15 @@ import sys
 import numpy as np
 import pytest
 
-from visualizer.audio.features import FeatureSnapshot
-from visualizer.params import REGISTRY, Params
-from visualizer.session import Session
+from visualizer.engine.audio.features import FeatureSnapshot
+from visualizer.engine.params import REGISTRY, Params
+from visualizer.engine.session import Session
 
 DT = 1 / 60
 
 
 def test_importing_the_session_does_not_import_pygame():
-    code = "import sys, visualizer.session; print('pygame' in sys.modules)"
+    code = "import sys, visualizer.engine.session; print('pygame' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"
 
 

@@ -9,10 +9,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from visualizer.sessions import timeline
-from visualizer.sessions.breath import BreathPacer, breath_at, breath_gain, breath_value
-from visualizer.sessions.cli import main as session_main
-from visualizer.sessions.sound import SoundBed, Synth, drone_features
+from visualizer.meditation import timeline
+from visualizer.meditation.breath import (
+    BreathPacer,
+    breath_at,
+    breath_gain,
+    breath_value,
+)
+from visualizer.meditation.cli import main as session_main
+from visualizer.meditation.sound import SoundBed, Synth, drone_features
 
 SHIPPED = ("mettannealing", "mettannealing-short", "evening-wind-down")
 
@@ -150,7 +155,7 @@ def test_pacer_changes_rate_only_between_breaths():
 
 # -- look, sound, measures -------------------------------------------------------------------
 def test_warm_palette_stays_warm_and_continuous():
-    from visualizer.sessions.look import warm_lab
+    from visualizer.meditation.look import warm_lab
 
     lab = warm_lab(lightness=60.0)
     hue = np.degrees(np.arctan2(lab[:, 2], lab[:, 1]))
@@ -160,14 +165,14 @@ def test_warm_palette_stays_warm_and_continuous():
 
 
 def test_session_look_crossfades_in_cielab_and_applies_fade_and_breath():
+    from visualizer.meditation.breath import REST
+    from visualizer.meditation.look import SessionLook, warm_lab
     from visualizer.render.colour import (
         build_lut,
         lab_to_linear_srgb,
         linear_to_srgb_bytes,
         palette_lab,
     )
-    from visualizer.sessions.breath import REST
-    from visualizer.sessions.look import SessionLook, warm_lab
 
     look = SessionLook()
     start = look.base_lut(palette_from="lab", palette_to="warm", mix=0.0, lightness=60, warmth=0.0).copy()
@@ -184,7 +189,7 @@ def test_session_look_crossfades_in_cielab_and_applies_fade_and_breath():
 
 
 def test_drone_features_follow_the_breath_and_fade():
-    from visualizer.sessions.breath import breath_value
+    from visualizer.meditation.breath import breath_value
 
     full, empty = breath_value(0.5), breath_value(0.0)
     assert drone_features(0, full).energy > drone_features(0, empty).energy > 0
@@ -310,7 +315,7 @@ def test_slow_cooling_ends_with_larger_domains_than_a_quench_from_the_same_hot_s
     consolidates the frequency disorder as it passes the middle temperatures, ends larger than
     either. This seed: 32.0 against 14.9 and 16.3. Over seeds 0–11 against the equal-time quench:
     larger in 10 (1.76–2.34×), equal in 1 (both one domain), smaller in 1 (seed 0: the slow
-    cooling froze a twist around the torus, 8.7 vs 32.0) — docs/notes/annealing.md §9."""
+    cooling froze a twist around the torus, 8.7 vs 32.0) — docs/lab/annealing.md §9."""
     _, report, _ = short_run
     series = report["series"]
     integration = report["phases"][-1]
@@ -330,9 +335,9 @@ def test_the_window_plays_skips_and_ends_on_keys_and_reports_what_ran(pulse_serv
 
     import pygame
 
-    from visualizer.sessions import window
-    from visualizer.sessions.cli import WindowRequest
-    from visualizer.sessions.window import run_session_window
+    from visualizer.meditation import window
+    from visualizer.meditation.cli import WindowRequest
+    from visualizer.meditation.window import run_session_window
 
     handle_input, frames = window._handle_input, itertools.count(1)
     keys = {30: pygame.K_RIGHT, 90: pygame.K_q}  # the user, by frame: skip the first phase, then end

@@ -1,13 +1,13 @@
-"""The frame's thread policy (visualizer.threads): small fields run their kernels on one thread,
+"""The frame's thread policy (visualizer.system.threads): small fields run their kernels on one thread,
 and the field evolves the same whichever way it runs."""
 
 import numba
 import numpy as np
 
-import visualizer.session
-from visualizer.audio.features import FeatureSnapshot
-from visualizer.session import Session
-from visualizer.threads import kernel_threads
+import visualizer.engine.session
+from visualizer.engine.audio.features import FeatureSnapshot
+from visualizer.engine.session import Session
+from visualizer.system.threads import kernel_threads
 
 
 def test_kernel_threads_sets_the_count_inside_and_restores_it():
@@ -34,6 +34,6 @@ def _phases_after(frames: int) -> np.ndarray:
 
 def test_a_field_evolves_the_same_on_one_thread_and_on_all(monkeypatch):
     one_thread = _phases_after(40)
-    monkeypatch.setattr(visualizer.session, "PARALLEL_FROM_CELLS", 0)  # every field on all threads
+    monkeypatch.setattr(visualizer.engine.session, "PARALLEL_FROM_CELLS", 0)  # every field on all threads
     all_threads = _phases_after(40)
     assert np.array_equal(one_thread, all_threads)

@@ -4,7 +4,7 @@ variance T/τ, time correlation e^{−t/τ}, Gaussian spatial correlation over `
 import numpy as np
 import pytest
 
-from visualizer.sim.turbulence import Turbulence
+from visualizer.engine.sim.turbulence import Turbulence
 
 
 @pytest.fixture(scope="module")

@@ -6,12 +6,12 @@ import pygame
 import pytest
 from pygame._sdl2.video import Window
 
-from visualizer.app import App, AppOptions
-from visualizer.audio.engine import AudioChoice
 from visualizer.cli import main
-from visualizer.params import REGISTRY
-from visualizer.render.video import FramePainter
-from visualizer.windows import PREVIEW_AT
+from visualizer.engine.audio.engine import AudioChoice
+from visualizer.engine.params import REGISTRY
+from visualizer.render.frames import FramePainter
+from visualizer.window.app import App, AppOptions
+from visualizer.window.windows import PREVIEW_AT
 
 
 @pytest.fixture

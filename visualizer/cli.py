@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from visualizer import __version__
-
+from visualizer.offline.arguments import at_least, parse_size
 
 log = logging.getLogger("visualizer")
 
@@ -19,34 +19,6 @@ EXIT_USAGE = 2
 
 class UserError(Exception):
     """Something the user can fix; printed as one line."""
-
-
-def parse_size(text: str) -> tuple[int, int]:
-    """``N`` or ``HxW`` → (height, width), each side within what the machine can step usably."""
-    from visualizer.sim.field import MAX_SIDE, MIN_SIDE
-
-    m = re.fullmatch(r"\s*(\d+)\s*(?:[x×]\s*(\d+))?\s*", text)
-    if not m:
-        raise argparse.ArgumentTypeError(f"--size expects N or HxW (e.g. 256 or 144x256), not {text!r}")
-    h = int(m.group(1))
-    w = int(m.group(2) or h)
-    if not (MIN_SIDE <= h <= MAX_SIDE and MIN_SIDE <= w <= MAX_SIDE):
-        raise argparse.ArgumentTypeError(f"--size sides must be in {MIN_SIDE}..{MAX_SIDE} cells (larger grids step "
-                                         f"too slowly to watch), not {text!r}")
-    return h, w
-
-
-def at_least(lowest: int, option: str):
-    """An argparse type: an integer ≥ ``lowest``, named ``option`` in its error."""
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            value = lowest - 1
-        if value < lowest:
-            raise argparse.ArgumentTypeError(f"{option} expects an integer ≥ {lowest}, not {text!r}")
-        return value
-    return parse
 
 
 def parse_window(text: str) -> tuple[int, int]:
@@ -59,10 +31,12 @@ def parse_window(text: str) -> tuple[int, int]:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="visualizer",
-        description="Audio-reactive field of coupled Kuramoto oscillators. "
-                    "Keys: F fullscreen, H HUD, Space pause, R reseed, S screenshot, N/P preset, "
-                    "Tab/arrows sliders, Q/Esc quit.")
+        prog="visualizer", usage="visualizer [options] | visualizer COMMAND [--help]",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Audio-reactive field of coupled Kuramoto oscillators. Without a command: open the window "
+                    "(the demo track by default). Keys: F fullscreen, H HUD, Space pause, R reseed, S screenshot, "
+                    "N/P preset, Tab/arrows sliders, Q/Esc quit.",
+        epilog="commands:\n" + "\n".join(f"  {name:10s}{line}" for name, (_, line) in SUBCOMMANDS.items()))
     p.add_argument("--version", action="version", version=f"visualizer {__version__}")
     p.add_argument("--preset", default="nn-dmt", help="preset name or path to a .toml file (default: nn-dmt)")
     p.add_argument("--list-presets", action="store_true", help="list the presets and exit")
@@ -100,54 +74,30 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def build_analyze_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="visualizer analyze",
-                                description="Run the streaming analyser over a file, faster than real time, and print "
-                                            "onsets, beats and tempo as they were reported.")
-    p.add_argument("file", type=Path)
-    p.add_argument("--json", action="store_true", help="print JSON")
-    p.add_argument("--truth", type=Path, metavar="BEATS",
-                   help="annotated beats (time, or time<TAB>beat-in-bar, per line): also print beat F, AMLt and "
-                        "downbeat F, scored exactly as python -m visualizer.tools.eval scores them (mir_eval, "
-                        "±70 ms, beats before 5 s trimmed)")
-    return p
+# sub-command → (module with a main(argv) -> int, one line for --help); loaded only when used
+SUBCOMMANDS = {
+    "analyze": ("visualizer.offline.analyze", "onsets, beats and tempo of a file, as the live analyser reports them"),
+    "trace": ("visualizer.offline.trace", "what the field did over a file: R, E, T, phase, patches … at 10 Hz"),
+    "render": ("visualizer.offline.render", "an MP4 of a preset driven by a file, the audio muxed in"),
+    "response": ("visualizer.offline.response", "how visibly a preset answers a song's beat and loudness"),
+    "session": ("visualizer.meditation.cli", "a guided meditation session (Mettannealing)"),
+}
 
 
-def analyze(argv: list[str]) -> None:
-    import json
+def run_subcommand(name: str, argv: list[str]) -> int:
+    """Run ``visualizer NAME ARGV…``; the session command opens its window through the window layer."""
+    import importlib
 
-    from visualizer.audio.decode import load_audio, mono
-    from visualizer.audio.offline import analyse_samples
+    module = importlib.import_module(SUBCOMMANDS[name][0])
+    if name == "session":
+        from visualizer.meditation.window import run_session_window
 
-    args = build_analyze_parser().parse_args(argv)
-    samples, sr = load_audio(args.file)
-    report = analyse_samples(mono(samples), sr=sr)
-    result = report.as_dict()
-    if args.truth is not None:
-        from visualizer.tools.eval import beat_scores, read_beats
-
-        if not args.truth.is_file():
-            raise UserError(f"{args.truth}: no such annotation file; check the path")
-        beats, downbeats = read_beats(args.truth)
-        result["scores"] = dict(zip(("beat_f", "amlt"), beat_scores(beats, report.beats)))
-        if downbeats is not None:
-            result["scores"]["downbeat_f"] = beat_scores(downbeats, report.downbeats)[0]
-    if args.json:
-        print(json.dumps(result))
-        return
-    print(f"# {args.file}: {len(report.onsets)} onsets, {len(report.beats)} beats, {len(report.downbeats)} downbeats, "
-          f"final tempo {report.final_tempo():.1f} BPM")
-    for key, value in result.get("scores", {}).items():
-        print(f"# {key} {value:.3f}")
-    for kind, times in (("onset", report.onsets), ("beat", report.beats), ("downbeat", report.downbeats)):
-        for t in times:
-            print(f"{kind}\t{t:.4f}")
-    for t, bpm in report.tempo_bpm:
-        print(f"tempo\t{t:.4f}\t{bpm:.2f}")
+        return module.main(argv, open_window=run_session_window)
+    return module.main(argv)
 
 
 def list_devices() -> None:
-    from visualizer.audio.sources import list_input_devices
+    from visualizer.engine.audio.sources import list_input_devices
 
     devices = list_input_devices()
     if not devices:
@@ -158,7 +108,7 @@ def list_devices() -> None:
 
 
 def list_presets() -> None:
-    from visualizer import presets
+    from visualizer.engine import presets
 
     def describe(path):
         preset = presets.load(path)
@@ -169,8 +119,8 @@ def list_presets() -> None:
 def run_app(args: argparse.Namespace) -> None:
     if args.headless:
         os.environ["SDL_VIDEODRIVER"] = "dummy"
-    from visualizer.app import App, AppOptions
-    from visualizer.audio.engine import AudioChoice, validate_choice
+    from visualizer.engine.audio.engine import AudioChoice, validate_choice
+    from visualizer.window.app import App, AppOptions
 
     if args.no_audio:
         audio = AudioChoice("none")
@@ -180,7 +130,7 @@ def run_app(args: argparse.Namespace) -> None:
         audio = AudioChoice("input", device=args.input)
     else:
         audio = AudioChoice("demo")
-    from visualizer.stage import StageOptions
+    from visualizer.stage.stage import StageOptions
 
     validate_choice(audio)  # a file or device the user named must exist before any window opens
     if args.screenshot is not None:
@@ -205,12 +155,12 @@ def check_writable(path: Path, option: str) -> None:
 
 def user_errors() -> tuple[type[BaseException], ...]:
     """What counts as the user's mistake (one line, exit 2); anything else is a bug (traceback, exit 1)."""
-    from visualizer.audio.decode import AudioFileError
-    from visualizer.audio.sources import AudioUnavailable
-    from visualizer.control.scenes import SetError
-    from visualizer.params import UnknownParameter
-    from visualizer.presets import PresetError
-    from visualizer.render.display import DisplayUnavailable, ScreenshotError
+    from visualizer.engine.audio.decode import AudioFileError
+    from visualizer.engine.audio.sources import AudioUnavailable
+    from visualizer.engine.params import UnknownParameter
+    from visualizer.engine.presets import PresetError
+    from visualizer.stage.scenes import SetError
+    from visualizer.window.display import DisplayUnavailable, ScreenshotError
 
     return (UserError, PresetError, AudioUnavailable, AudioFileError, SetError, UnknownParameter, DisplayUnavailable,
             ScreenshotError)
@@ -220,22 +170,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
-        if argv[:1] == ["analyze"]:
-            analyze(argv[1:])
-            return 0
-        if argv[:1] == ["trace"]:
-            from visualizer.tools.trace import main as trace_main
-
-            return trace_main(argv[1:])
-        if argv[:1] == ["session"]:
-            from visualizer.sessions.cli import main as session_main
-            from visualizer.sessions.window import run_session_window
-
-            return session_main(argv[1:], open_window=run_session_window)
-        if argv[:1] == ["render"]:
-            from visualizer.tools.render_cli import main as render_main
-
-            return render_main(argv[1:])
+        if argv[:1] and argv[0] in SUBCOMMANDS:
+            return run_subcommand(argv[0], argv[1:])
         args = build_parser().parse_args(argv)
         if args.list_presets:
             list_presets()

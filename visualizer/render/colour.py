@@ -18,6 +18,8 @@ Every palette reads the gamut from a table computed once (`visualizer.render.gam
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from scipy.ndimage import minimum_filter1d
 
@@ -125,3 +127,12 @@ def palette_lut(palette: str, *, lightness: float, saturation: float = 1.0) -> n
     the largest chroma that keeps the whole hue circle inside sRGB; 1 = the palette's own)."""
     chroma = None if saturation >= 0.999 else saturation * full_circle_chroma(lightness)
     return build_lut(palette, lightness=lightness, chroma=chroma)
+
+
+def rotate_lut(packed_lut: np.ndarray, reference: float) -> np.ndarray:
+    """The table that colours phase θ as ``packed_lut`` colours θ − ``reference`` (n entries,
+    n/2π per radian; rotated by whole entries)."""
+    if reference == 0.0:
+        return packed_lut
+    n = packed_lut.shape[0]
+    return np.roll(packed_lut, int(round(reference * n / (2 * math.pi))) % n)

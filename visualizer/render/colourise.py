@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from visualizer.sim.kernels import sin_cos
+from visualizer.system.trig import sin_cos
 
 VIEWS = ("phase", "antiphase")
 

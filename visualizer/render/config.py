@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from visualizer.render.colour import DEFAULT_PALETTE
 
 VIEWS = ("phase", "antiphase", "auto")
+REFERENCES = ("fixed", "mean")  # see visualizer.engine.phase_reference
 
 
 @dataclass(frozen=True)
@@ -16,7 +17,7 @@ class DisplayConfig:
     "antiphase" draws θ + π on every other cell, so checkerboard order shows as flat colour;
     "auto" follows the field: anti-phase while most neighbours are in anti-phase, else phase.
     reference : "fixed" colours absolute phase; "mean" colours phase relative to the field's
-    mean phase, so a coherent field holds one colour (see ``render.reference``)."""
+    mean phase, so a coherent field holds one colour (see ``engine.phase_reference``)."""
 
     palette: str = DEFAULT_PALETTE
     view: str = "phase"

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit, prange
 
-from visualizer.threads import kernel_threads
+from visualizer.system.threads import kernel_threads
 
 log = logging.getLogger(__name__)
 
@@ -226,7 +226,7 @@ class FlashLimiter:
 
     def _measure(self, rows: np.ndarray, shifts: np.ndarray) -> None:
         """Each cell's linear RGB and luminance from its 16 sampled pixels (about 37 000 samples at
-        1080p: on this thread alone, since waking another costs more; see ``visualizer.threads``)."""
+        1080p: on this thread alone, since waking another costs more; see ``visualizer.system.threads``)."""
         with kernel_threads(False):
             measure_cells(rows, shifts, self._to_linear, self._sample_y, self._sample_x, self._rgb, self._luma)
 

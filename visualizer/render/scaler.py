@@ -1,14 +1,23 @@
 """The field stretched edge to edge into rows of packed pixels, the one layout both the window
-(``render.display``) and video frames (``render.video``) draw with, so they draw the same pixels.
+(``render.display``) and video frames (``render.frames``) draw with, so they draw the same pixels.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from visualizer.render.colourise import VIEWS, bilinear_taps, interpolate_into, unit_vectors
-from visualizer.render.reference import rotate_lut
-from visualizer.threads import PARALLEL_FROM_CELLS, PARALLEL_FROM_PIXELS, kernel_threads
+from visualizer.render.colour import rotate_lut
+from visualizer.render.colourise import (
+    VIEWS,
+    bilinear_taps,
+    interpolate_into,
+    unit_vectors,
+)
+from visualizer.system.threads import (
+    PARALLEL_FROM_CELLS,
+    PARALLEL_FROM_PIXELS,
+    kernel_threads,
+)
 
 LARGE_OUTPUT_PIXELS = 2560 * 1440  # above this, evaluate the field once per 2×2 pixels
 _CHUNKS = 16  # parallel work units per frame (rows of the output in 16 bands)
@@ -47,7 +56,7 @@ class FieldScaler:
         packed_lut : uint32 (n,), n a power of two, the pixel of phase 2π·i/n.
         view : "phase" (colour = θ) or "antiphase" (colour = θ + π on cells with odd x + y, so
             checkerboard order shows as flat colour and its domains as colour regions).
-        reference : the phase (rad) coloured as the palette's zero (``render.reference``).
+        reference : the phase (rad) coloured as the palette's zero (``engine.phase_reference``).
         """
         if view not in VIEWS:
             raise ValueError(f"view must be one of {VIEWS}, not {view!r}")

@@ -1,0 +1,278 @@
+"""Presets: TOML files describing a field, its couplings, its sweeps and its look.
+
+A preset is validated against a declarative schema; anything wrong raises ``PresetError`` with
+one line naming the file, the key and what is allowed. ``discover()`` lists the shipped presets
+plus any in the user's preset folder.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from visualizer.engine.modulation import CURVES, SOURCES, TARGETS, Route, SweepConfig
+from visualizer.engine.params import COUPLINGS, REGISTRY, Params
+from visualizer.engine.schema import (
+    choice,
+    flag,
+    integer,
+    number,
+    numbers,
+    ordered_pair,
+    read_toml,
+    text,
+)
+from visualizer.engine.sim.annealing import SCHEDULES, AnnealingConfig
+from visualizer.engine.sim.field import (
+    MAX_SIDE,
+    MAX_SMALL_WORLD_LINKS,
+    MIN_SIDE,
+    FieldConfig,
+    SimulationConfig,
+)
+from visualizer.engine.sim.harmonics import INJECTION_MODES, InjectionConfig
+from visualizer.engine.sim.metric_sharing import SomaticConfig
+from visualizer.engine.sim.neighbourhood import BOUNDARIES, NEIGHBOURHOODS
+from visualizer.render.colour import PALETTES
+from visualizer.render.config import REFERENCES, VIEWS, DisplayConfig
+from visualizer.system.paths import TomlCatalogue, shipped_dir, user_config_dir
+
+
+class PresetError(ValueError):
+    """A preset file is missing, unreadable or invalid; the message is one line for the user."""
+
+
+# -- schema ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Key:
+    """One allowed key: a checker returning the cleaned value or raising ValueError(allowed)."""
+
+    check: Callable[[Any], Any]
+    default: Any = None
+
+
+def _size(v: Any) -> tuple[int, int]:
+    side = integer(MIN_SIDE, MAX_SIDE)
+    try:
+        if isinstance(v, list) and len(v) == 2:
+            return side(v[0]), side(v[1])
+        return side(v), side(v)
+    except ValueError:
+        raise ValueError(f"an integer or [height, width], each in {MIN_SIDE}..{MAX_SIDE}") from None
+
+
+def _param(name: str) -> Callable[[Any], float]:
+    """A number in the registry's range for ``name``."""
+    return number(REGISTRY[name].lo, REGISTRY[name].hi)
+
+
+SCHEMA: dict[str, dict[str, Key]] = {
+    "": {
+        "name": Key(text),
+        "description": Key(text),
+    },
+    "field": {
+        "size": Key(_size, (256, 256)),
+        "neighborhood": Key(choice(NEIGHBOURHOODS), "diamond"),
+        "boundary": Key(choice(BOUNDARIES), "wrap"),
+        "small_world_links": Key(integer(0, MAX_SMALL_WORLD_LINKS), 2),
+    },
+    "frequencies": {
+        "mean": Key(number(-50.0, 50.0), 1.0),
+        "spread": Key(number(0.0, 50.0), 0.5),
+        "correlation": Key(number(0.0, 256.0), 4.0),
+    },
+    "coupling": {
+        "k": Key(numbers(4, REGISTRY["k1"].lo, REGISTRY["k1"].hi)),
+        "k_sw": Key(_param("k_sw"), 0.0),
+    },
+    "sweep": {
+        **{name: Key(ordered_pair(REGISTRY[name].lo, REGISTRY[name].hi)) for name in COUPLINGS},
+        "period_s": Key(number(1.0, 3600.0), 60.0),
+    },
+    "simulation": {
+        "dt": Key(number(1e-4, 0.2), 0.02),
+        "substeps": Key(integer(1, 16), 2),
+    },
+    "display": {
+        "palette": Key(choice(PALETTES), DisplayConfig.palette),
+        "lightness": Key(_param("lightness"), REGISTRY["lightness"].default),
+        "saturation": Key(_param("saturation"), REGISTRY["saturation"].default),
+        "view": Key(choice(VIEWS), DisplayConfig.view),
+        "reference": Key(choice(REFERENCES), DisplayConfig.reference),
+    },
+    "injection": {
+        "mode": Key(choice(INJECTION_MODES), InjectionConfig.mode),
+        "modes": Key(integer(4, 64), InjectionConfig.modes),
+        "tilt": Key(number(0.0, 4.0), InjectionConfig.tilt),
+        "rate_hz": Key(number(0.0, 5.0), InjectionConfig.rate_hz),
+        "blobs": Key(integer(1, 16), InjectionConfig.blobs),
+        "blob_radius": Key(number(1.0, 64.0), InjectionConfig.blob_radius),
+        "sink_rate": Key(number(0.0, 100.0), InjectionConfig.sink_rate),
+    },
+    "annealing": {
+        "enabled": Key(flag, True),
+        "threshold": Key(number(0.01, 2.0), AnnealingConfig.threshold),
+        "heating": Key(number(0.0, 1.0), AnnealingConfig.heating),
+        "hysteresis": Key(number(0.0, 1.0), AnnealingConfig.hysteresis),
+        "max_hot_s": Key(number(0.1, 600.0), AnnealingConfig.max_hot_s),
+        "hot_temperature": Key(number(0.0, 10.0), AnnealingConfig.hot_temperature),
+        "coupling_drop": Key(number(0.0, 1.0), AnnealingConfig.coupling_drop),
+        "cooling_time_s": Key(number(0.0, 600.0), AnnealingConfig.cooling_time_s),
+        "schedule": Key(choice(SCHEDULES), AnnealingConfig.schedule),
+        "consolidation_rate": Key(number(0.0, 100.0), AnnealingConfig.consolidation_rate),
+        "consolidation_memory_s": Key(number(1.0, 3600.0), AnnealingConfig.consolidation_memory_s),
+    },
+}
+REQUIRED = {("", "name"), ("", "description"), ("coupling", "k")}
+
+# one [[modulation]] route
+ROUTE_SCHEMA: dict[str, Key] = {
+    "source": Key(choice(SOURCES)),
+    "target": Key(choice(TARGETS)),
+    "range": Key(numbers(2, -100.0, 100.0)),
+    "curve": Key(choice(CURVES), "linear"),
+    "attack_ms": Key(number(0.0, 60000.0), 0.0),
+    "release_ms": Key(number(0.0, 60000.0), 0.0),
+    "invert": Key(flag, False),
+    "period_s": Key(number(0.1, 3600.0), 60.0),
+}
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A validated preset: one config per section, each owned by the module that uses it.
+
+    field : structure and natural frequencies ([field], [frequencies]); seed 0, the preset's size.
+    base : the starting value of every parameter ([coupling], small-world links, [display] look).
+    sweep : what the LFO sweeps when no music plays. routes : the [[modulation]] routes.
+    """
+
+    name: str
+    description: str
+    path: Path
+    field: FieldConfig
+    base: Params
+    sweep: SweepConfig = SweepConfig()
+    simulation: SimulationConfig = SimulationConfig()
+    display: DisplayConfig = DisplayConfig()
+    routes: tuple[Route, ...] = ()
+    injection: InjectionConfig = InjectionConfig()
+    annealing: AnnealingConfig = AnnealingConfig()
+    lattice: SomaticConfig | None = None  # the 3D somatic lattice sharing the field's metric
+
+
+def _validate(data: dict[str, Any], path: Path) -> dict[tuple[str, str], Any]:
+    """Check ``data`` against SCHEMA; return {(section, key): cleaned value} with defaults."""
+    def fail(where: str, message: str) -> PresetError:
+        return PresetError(f"{path}: {where}: {message}")
+
+    values: dict[tuple[str, str], Any] = {}
+    for section, keys in SCHEMA.items():
+        table = data if section == "" else data.get(section, {})
+        label = section and f"[{section}] "
+        if not isinstance(table, dict):
+            raise fail(f"[{section}]", "must be a table")
+        for name, value in table.items():
+            if section == "" and ((name in SCHEMA and name != "") or name in ("modulation", "lattice")):
+                continue  # a sub-table, checked in its own pass
+            if name not in keys:
+                allowed = ", ".join(k for k in keys) + (", [" + "], [".join(s for s in SCHEMA if s) + "], [lattice], [[modulation]]" if section == "" else "")
+                raise fail(f"{label}unknown key {name!r}", f"allowed: {allowed}")
+            try:
+                values[(section, name)] = keys[name].check(value)
+            except ValueError as e:
+                raise fail(f"{label}{name} = {value!r}", f"expected {e}") from None
+        for name, key in keys.items():
+            if (section, name) not in values:
+                if (section, name) in REQUIRED:
+                    raise fail(f"{label}{name}", "missing (required)")
+                values[(section, name)] = key.default
+    values[("", "modulation")] = _routes(data.get("modulation", []), path)
+    try:
+        values[("", "lattice")] = SomaticConfig.from_table(data["lattice"], f"{path}: [lattice]") if "lattice" in data else None
+    except ValueError as e:
+        raise PresetError(str(e)) from None
+    return values
+
+
+def _routes(tables: Any, path: Path) -> tuple[Route, ...]:
+    """Validate the [[modulation]] array of tables."""
+    if not isinstance(tables, list):
+        raise PresetError(f"{path}: modulation: must be an array of tables, written [[modulation]]")
+    routes = []
+    for i, table in enumerate(tables, 1):
+        where = f"{path}: [[modulation]] #{i}"
+        if not isinstance(table, dict):
+            raise PresetError(f"{where}: must be a table")
+        clean = {}
+        for name, value in table.items():
+            if name not in ROUTE_SCHEMA:
+                raise PresetError(f"{where}: unknown key {name!r}; allowed: {', '.join(ROUTE_SCHEMA)}")
+            try:
+                clean[name] = ROUTE_SCHEMA[name].check(value)
+            except ValueError as e:
+                raise PresetError(f"{where}: {name} = {value!r}: expected {e}") from None
+        for name in ("source", "target", "range"):
+            if name not in clean:
+                raise PresetError(f"{where}: {name}: missing (required)")
+        lo, hi = clean.pop("range")
+        defaults = {k: ROUTE_SCHEMA[k].default for k in ROUTE_SCHEMA if k not in ("source", "target", "range")}
+        routes.append(Route(**{**defaults, **clean}, lo=lo, hi=hi))
+    return tuple(routes)
+
+
+def load(path: str | os.PathLike) -> Preset:
+    """Read and validate one preset file; raises PresetError with a one-line message."""
+    path = Path(path)
+    data = read_toml(path, kind="preset", error=PresetError, hint="check the path or run --list-presets")
+    v = _validate(data, path)
+
+    def section(name: str) -> dict[str, Any]:
+        return {key: v[(name, key)] for key in SCHEMA[name]}
+    field, freq, display = section("field"), section("frequencies"), section("display")
+    k = v[("coupling", "k")]
+    return Preset(
+        name=v[("", "name")], description=v[("", "description")], path=path,
+        field=FieldConfig(height=field["size"][0], width=field["size"][1], neighborhood=field["neighborhood"],
+                          boundary=field["boundary"], small_world_links=field["small_world_links"],
+                          omega_mean=freq["mean"], omega_spread=freq["spread"], omega_correlation=freq["correlation"]),
+        base=Params(k1=k[0], k2=k[1], k3=k[2], k4=k[3], k_sw=v[("coupling", "k_sw")],
+                    small_world_links=float(field["small_world_links"]), lightness=display["lightness"],
+                    saturation=display["saturation"]),
+        sweep=SweepConfig(ranges=tuple((n, v[("sweep", n)]) for n in COUPLINGS if v[("sweep", n)] is not None),
+                          period_s=v[("sweep", "period_s")]),
+        simulation=SimulationConfig(**section("simulation")),
+        display=DisplayConfig(palette=display["palette"], view=display["view"], reference=display["reference"]),
+        routes=v[("", "modulation")],
+        injection=InjectionConfig(**section("injection")),
+        annealing=AnnealingConfig(**section("annealing")),
+        lattice=v[("", "lattice")],
+    )
+
+
+def load_preset(name_or_path: str) -> Preset:
+    """The preset named ``name_or_path`` (a shipped or user preset's file stem) or at that path;
+    raises PresetError in one line naming what is wrong."""
+    return load(resolve(name_or_path))
+
+
+def preset_dirs() -> list[Path]:
+    """Where presets are looked for: the user's folder, then the shipped ones."""
+    user = user_config_dir() / "presets"
+    return [user, shipped_dir("presets")]
+
+
+CATALOGUE = TomlCatalogue("preset", preset_dirs, PresetError)
+
+
+def discover() -> list[Path]:
+    """All preset files sorted by file name; a user preset overrides a shipped one of that name."""
+    return CATALOGUE.discover()
+
+
+def resolve(name_or_path: str) -> Path:
+    """A preset given by name (file stem) or by path; raises PresetError naming the available ones."""
+    return CATALOGUE.resolve(name_or_path)

@@ -1,0 +1,154 @@
+"""Neural annealing driven by the field's own energy (see ``visualizer.engine.sim.energy``).
+
+The energy E is measured from the field's state: 0 when every link of the kernel is satisfied, 1
+for random phases. Music pours energy in (injection into the eigenmodes) and the coupling dynamics
+drain it. Past the metastability ``threshold`` — while the music drives it and its energy is rising,
+so a field still relaxing from its random start does not count — the field turns
+*hot*: entropic disintegration, a temperature proportional to the kernel's own strength and a
+loosened coupling. When the drive falls back (``hysteresis``) or after ``max_hot_s``, it *cools* on
+a schedule over ``cooling_time_s`` and new order crystallises. Phases: "cold", "heating" (E above
+``heating``·threshold), "hot", "cooling".
+
+Consolidation: while the field cools through the middle temperatures (rate ∝ left·(1 − left),
+left the schedule's heat share), the natural frequencies' spread narrows (``disorder``, applied by
+``Field.set_frequency_spread_share``), and returns over ``consolidation_memory_s`` once cold. A
+quench passes no middle temperature and gets none: slow cooling → large domains, quench → a
+patchwork (docs/lab/annealing.md §9).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+SCHEDULES = ("linear", "exponential")
+PHASES = ("cold", "heating", "hot", "cooling")
+DRIVE_SMOOTHING_S = 1.0  # time constant of the smoothed music drive that holds the hot phase
+RISE_SMOOTHING_S = 1.0  # time constant of the slow energy that tells a pumped field from a relaxing one
+
+
+@dataclass(frozen=True)
+class AnnealingConfig:
+    """enabled : whether the layer acts at all.
+    threshold : field energy E (0 = ground state, 1 = random phases) above which a driven field turns hot.
+    heating : share of the threshold from which the phase reads "heating".
+    hysteresis : the field stays hot while the smoothed drive is above this share of its level
+        when it turned hot.
+    max_hot_s : the longest a hot phase lasts before cooling starts anyway (s).
+    hot_temperature : temperature while hot, as a share of the kernel's strength S (T = share·S, rad²/s).
+    coupling_drop : fraction of the coupling removed while hot (0..1).
+    cooling_time_s : length of the cooling schedule (s); schedule : "linear" or "exponential".
+    consolidation_rate : how fast the cooling anneals out the natural frequencies' disorder (1/s,
+        at mid-schedule; 0: never). consolidation_memory_s : how long the consolidated order lasts
+        once cold (s, the time constant of the disorder's return).
+    """
+
+    enabled: bool = True
+    threshold: float = 0.6
+    heating: float = 0.7
+    hysteresis: float = 0.75
+    max_hot_s: float = 6.0
+    hot_temperature: float = 0.6
+    coupling_drop: float = 0.5
+    cooling_time_s: float = 8.0
+    schedule: str = "linear"
+    consolidation_rate: float = 1.0
+    consolidation_memory_s: float = 60.0
+
+
+@dataclass(frozen=True)
+class AnnealingState:
+    """A snapshot of the annealer: field energy E, temperature T (rad²/s), phase, threshold, coupling
+    scale, and the frequency disorder left (share of the drawn spread, 1 until a cooling consolidates)."""
+
+    energy: float
+    temperature: float
+    phase: str
+    threshold: float
+    coupling_scale: float
+    disorder: float
+
+
+class Annealer:
+    """State: ``energy`` E (the last measured), ``temperature`` T, ``phase`` and the coupling scale."""
+
+    def __init__(self, config: AnnealingConfig = AnnealingConfig()):
+        self.config = config
+        self.energy = 0.0
+        self.temperature = 0.0
+        self.coupling_scale = 1.0
+        self.phase = "cold"
+        self._drive = 0.0  # smoothed music drive (rad/s)
+        self._slow_energy: float | None = None  # E followed slowly: E above it means energy is being pumped in
+        self._drive_when_hot = 0.0
+        self._hot_s = 0.0
+        self._cooling_s = 0.0
+        self.disorder = 1.0  # the natural frequencies' spread as a share of the drawn one
+
+    @property
+    def state(self) -> AnnealingState:
+        return AnnealingState(self.energy, self.temperature, self.phase, self.config.threshold, self.coupling_scale,
+                              self.disorder)
+
+    def cooling_fraction(self, t_s: float) -> float:
+        """Share of the hot temperature left ``t_s`` into cooling (1 → 0 over cooling_time_s)."""
+        c = self.config
+        x = min(max(t_s / c.cooling_time_s, 0.0), 1.0) if c.cooling_time_s > 0 else 1.0
+        if c.schedule == "exponential":
+            return 0.0 if x >= 1.0 else math.exp(-5.0 * x) * (1.0 - x)
+        return 1.0 - x
+
+    def update(self, *, dt_s: float, energy: float, drive: float, strength: float) -> None:
+        """Advance by ``dt_s`` seconds.
+
+        energy : the field's energy E now (dimensionless). drive : the music's injection gain
+        (rad/s, ≥ 0). strength : the kernel's strength S (rad/s), which sets the hot temperature.
+        """
+        c = self.config
+        self.energy = energy
+        self._drive += (max(drive, 0.0) - self._drive) * (1.0 - math.exp(-dt_s / DRIVE_SMOOTHING_S))
+        slow = energy if self._slow_energy is None else self._slow_energy
+        self._slow_energy = slow + (energy - slow) * (1.0 - math.exp(-dt_s / RISE_SMOOTHING_S))
+        pumped = energy > slow  # rising: the music is putting energy in faster than the field relaxes
+        if not c.enabled:
+            self.temperature, self.coupling_scale, self.phase = 0.0, 1.0, "cold"
+            return
+        driven_past_threshold = energy > c.threshold and drive > 0.0 and pumped
+        if self.phase in ("cold", "heating"):
+            if driven_past_threshold:
+                self._turn_hot()
+            else:
+                self.phase = "heating" if energy > c.heating * c.threshold else "cold"
+        elif self.phase == "hot":
+            self._hot_s += dt_s
+            if self._drive < c.hysteresis * self._drive_when_hot or self._hot_s > c.max_hot_s:
+                self.phase, self._cooling_s = "cooling", 0.0
+        elif self.phase == "cooling":
+            self._cooling_s += dt_s
+            if driven_past_threshold and self._drive > self._drive_when_hot:  # a new, bigger climax
+                self._turn_hot()
+            elif self._cooling_s >= c.cooling_time_s:
+                self.phase = "cold"
+        left = {"hot": 1.0, "cooling": self.cooling_fraction(self._cooling_s)}.get(self.phase, 0.0)
+        self.temperature = c.hot_temperature * strength * left
+        self.coupling_scale = 1.0 - c.coupling_drop * left
+        self._consolidate(dt_s, left)
+
+    def _consolidate(self, dt_s: float, left: float) -> None:
+        """Shrink the frequency disorder while the field cools through the middle temperatures
+        (mobility × forming order ∝ left·(1 − left): nothing while hot or cold, so a quench gets
+        none), and let it return over ``consolidation_memory_s`` (s)."""
+        c = self.config
+        mobility = 4.0 * left * (1.0 - left)  # left is 1 while hot, 0 when cold or heating
+        self.disorder *= math.exp(-c.consolidation_rate * mobility * dt_s)
+        self.disorder += (1.0 - self.disorder) * (1.0 - math.exp(-dt_s / c.consolidation_memory_s))
+
+    def heat(self) -> None:
+        """Turn hot now, as a climax driving the field past the threshold would: hot for
+        ``max_hot_s`` (or until a drive present now falls away), then the cooling schedule."""
+        if self.config.enabled:
+            self._turn_hot()
+
+    def _turn_hot(self) -> None:
+        self.phase, self._hot_s = "hot", 0.0
+        self._drive_when_hot = self._drive

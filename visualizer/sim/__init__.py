@@ -1,5 +1,0 @@
-"""The oscillator field: Kuramoto lattice, frequencies, harmonics, annealing and measures."""
-
-from visualizer.sim.field import Field, FieldConfig
-
-__all__ = ["Field", "FieldConfig"]

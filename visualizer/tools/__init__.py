@@ -1,1 +1,0 @@
-"""Developer tools, outside the runtime path: bench, eval, plot, trace, contact sheet, faults, demo-track generation."""

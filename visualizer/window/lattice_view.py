@@ -1,0 +1,122 @@
+"""Drawing the 3D lattice: depth-sorted dots in the palette's colours, size breathing with sin θ.
+
+The screen mapping is the one ``visualizer.engine.sim.metric_sharing.projected_cells`` uses: the disc of
+radius d_max/2 that holds every rotation of the lattice fills the rect (screen y down), so a dot
+drawn over the 2D field sits exactly on the cell its node is coupled to.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+
+from visualizer.engine.sim.lattice3d import rotation_matrix
+from visualizer.window.pygame_loader import pygame
+
+BREATHING = 0.45  # dot radius × (1 + BREATHING·sin θ), as the demo's dots swell and shrink
+DOT_FILL = 0.22  # base dot radius as a fraction of one lattice unit on screen
+PERSPECTIVE = 0.25  # nearest dots this much larger, farthest this much smaller
+DRAG_RAD_PER_PX = 0.01
+
+
+@numba.njit(inline="always", fastmath=True, cache=True)
+def _span(centre, half, lo, hi):
+    """The pixels x in [lo, hi) whose centres x + 0.5 lie within ``half`` of ``centre``, as
+    (first, end) with lo ≤ first ≤ end ≤ hi (first = end when there are none)."""
+    first = min(max(lo, int(math.ceil(centre - half - 0.5))), hi)
+    end = max(min(hi, int(math.floor(centre + half - 0.5)) + 1), first)
+    return first, end
+
+
+@numba.njit(fastmath=True, cache=True, nogil=True)
+def _splat_dots(rows, xs, ys, radii, colours, order, x0, y0, x1, y1, rim_px, rim_colour):
+    """Filled discs into ``rows`` (uint32 (H, W), the surface's pixels row by row) in ``order``
+    (far first), clipped to the rect [x0, x1) × [y0, y1); the outer ``rim_px`` of each disc in
+    ``rim_colour``. Each disc row is three solid runs (rim, inside, rim) whose ends come from one
+    square root, so the writes are plain fills (×2 faster than testing every pixel)."""
+    for k in range(order.size):
+        i = order[k]
+        r = radii[i]
+        inner = max(r - rim_px, 0.0)
+        for y in range(max(y0, int(ys[i] - r)), min(y1, int(ys[i] + r) + 1)):
+            dy2 = (y + 0.5 - ys[i]) ** 2
+            if dy2 > r * r:
+                continue
+            first, end = _span(xs[i], math.sqrt(r * r - dy2), x0, x1)
+            if dy2 <= inner * inner:
+                inside_first, inside_end = _span(xs[i], math.sqrt(inner * inner - dy2), first, end)
+            else:
+                inside_first, inside_end = first, first
+            row = rows[y]
+            row[first:inside_first] = rim_colour
+            row[inside_first:inside_end] = colours[i]
+            row[inside_end:end] = rim_colour
+
+
+def pack_lut(surface: pygame.Surface, lut_rgb: np.ndarray) -> np.ndarray:
+    """The LUT (uint8 (m, 3) sRGB, colour of phase 2π·i/m) as ``surface``'s 32-bit pixel values, uint32 (m,)."""
+    r, g, b, _ = surface.get_shifts()
+    rgb = lut_rgb.astype(np.uint32)
+    return (rgb[:, 0] << r) | (rgb[:, 1] << g) | (rgb[:, 2] << b) | np.uint32(surface.get_masks()[3])
+
+
+def screen_layout(positions: np.ndarray, theta: np.ndarray, rotation: tuple[float, float],
+                  rect: pygame.Rect) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Where and how big each node's dot is: (x_px, y_px, radius_px, far-to-near order).
+
+    positions : float64 (N, 3) centred lattice positions; theta : (N,) phases (rad).
+    """
+    xyz = positions @ rotation_matrix(rotation).T
+    extent = float(np.sqrt((positions**2).sum(axis=1)).max()) or 1.0  # = d_max / 2
+    unit_px = min(rect.w, rect.h) / (2 * extent)
+    xs = rect.x + (xyz[:, 0] + extent) / (2 * extent) * rect.w
+    ys = rect.y + (xyz[:, 1] + extent) / (2 * extent) * rect.h
+    near = xyz[:, 2] / extent  # −1 far … +1 near
+    radii = DOT_FILL * unit_px * (1 + BREATHING * np.sin(theta)) * (1 + PERSPECTIVE * near)
+    return xs, ys, np.maximum(radii, 0.5), np.argsort(xyz[:, 2], kind="stable")
+
+
+def draw_lattice(surface: pygame.Surface, rect: pygame.Rect, positions: np.ndarray, theta: np.ndarray,
+                 rotation: tuple[float, float], packed_lut: np.ndarray, *, background: int | None = None,
+                 rim_px: float = 1.0) -> None:
+    """Draw the lattice's dots into ``rect`` of a 32-bit ``surface``, far dots first.
+
+    positions : float64 (N, 3); theta : (N,) rad; rotation : (rx, ry) rad;
+    packed_lut : ``pack_lut(surface, lut_rgb)``; background : pixel value to clear the rect with
+    first (drawing beside the field), or None to draw over what is there (overlay);
+    rim_px : width of a black rim that keeps dots legible over a field of the same colours.
+    """
+    rect = rect.clip(surface.get_rect())
+    if background is not None:
+        surface.fill(background, rect)
+    xs, ys, radii, order = screen_layout(positions, theta, rotation, rect)
+    index = (np.mod(theta, 2 * np.pi) * (packed_lut.size / (2 * np.pi))).astype(np.int64) % packed_lut.size
+    pixels = pygame.surfarray.pixels2d(surface)
+    try:
+        _splat_dots(pixels.T, xs, ys, radii, packed_lut[index], order, rect.left, rect.top, rect.right, rect.bottom,
+                    float(rim_px), int(surface.map_rgb((0, 0, 0))))
+    finally:
+        del pixels  # unlock the surface
+
+
+def draw_cessation_veil(surface: pygame.Surface, rect: pygame.Rect, rgb: tuple[int, int, int], strength: float) -> None:
+    """Blend ``rect`` toward one uniform colour (e.g. the mean phase's) by ``strength`` in [0, 1]."""
+    if strength <= 0:
+        return
+    veil = pygame.Surface(rect.size)
+    veil.fill(rgb)
+    veil.set_alpha(round(255 * min(strength, 1.0)))
+    surface.blit(veil, rect.topleft)
+
+
+def draw_lattice_over(surface: pygame.Surface, lattice, lut_rgb: np.ndarray) -> None:
+    """The somatic lattice (a ``session.LatticeState``) over the field on the whole ``surface``;
+    at cessation the screen dissolves into the mean phase's colour. lut_rgb : uint8 (m, 3)."""
+    rect = surface.get_rect()
+    draw_lattice(surface, rect, lattice.positions, lattice.theta, lattice.rotation, pack_lut(surface, lut_rgb))
+    m = lattice.measures
+    if m is not None and m.cessation_active:
+        index = int(np.mod(m.mean_phase, 2 * np.pi) / (2 * np.pi) * len(lut_rgb)) % len(lut_rgb)
+        draw_cessation_veil(surface, rect, tuple(int(v) for v in lut_rgb[index]), m.cessation)
