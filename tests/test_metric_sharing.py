@@ -17,7 +17,7 @@ from visualizer.engine.sim.metric_sharing import (
 )
 
 PRESETS = Path(__file__).resolve().parents[1] / "presets"
-LATTICE_PRESETS = ("standing-waves", "lattice-waves", "square-lines", "somatic-visual")
+LATTICE_PRESETS = ("standing-waves", "lattice-waves", "square-lines", "somatic-visual", "qri-standing-waves")
 
 
 @pytest.fixture
@@ -153,7 +153,12 @@ def test_from_table_accepts_every_key_and_derives_rotation():
     ({"sweep_c1": [0.5, -0.3]}, "sweep_c1 = [0.5, -0.3]: expected [low, high] with low ≤ high, both in -20..20"),
     ({"alpha": 1.5}, "alpha = 1.5: expected a number in 0..1"),
     ({"normalised": 1}, "normalised = 1: expected true or false"),
-    ({"colour": "red"}, "unknown key 'colour'; allowed: enabled, n,"),
+    ({"colour": "red"}, "unknown key 'colour'; allowed: enabled, convention, screen, n,"),
+    ({"convention": "qri"}, "convention = 'qri': expected one of 'pinned', 'demo'"),
+    ({"convention": "demo", "omega_spread": 0.1}, "omega_spread = 0.1: not with convention = 'demo'"),
+    ({"convention": "demo", "n": 32}, "n = 32: convention = 'demo' updates in place, O(N²) a step: n ≤ 16"),
+    ({"screen": [800, 600]}, "screen = [800, 600]: allowed only with convention = 'demo'"),
+    ({"convention": "demo", "screen": [800]}, "screen = [800]: expected [width, height], integers in 16..16384"),
     ({"projection": "corner", "rotation_deg": [1, 2]}, "rotation_deg = [1, 2]: allowed only with projection = 'free'"),
 ])
 def test_from_table_rejects_with_one_line(table, named):
@@ -169,6 +174,74 @@ def test_shipped_lattice_presets_parse(name):
         table = tomllib.load(f)["lattice"]
     config = SomaticConfig.from_table(table, f"{name}.toml: [lattice]")
     assert config.enabled
+
+
+def test_demo_convention_from_the_lattice_table():
+    config = SomaticConfig.from_table({"convention": "demo", "screen": [1280, 720]}, "q.toml: [lattice]")
+    assert config.convention == "demo" and config.screen == (1280, 720) and config.dt == 0.05
+    somatic = SomaticField(config, (32, 32), seed=5)
+    lattice = somatic.lattice
+    assert lattice.convention == "demo" and lattice.d_max_projected == pytest.approx(math.hypot(1280, 720) / 40)
+    assert 0.5 <= lattice.omega.min() and lattice.omega.max() < 1.0  # the demo's ω, not the config's normal(1, 0)
+    theta = np.zeros((32, 32), np.float32)
+    _, m = somatic.advance(theta, config.dt, couplings=config.couplings, k_x=0.0, rotation=config.rotation)
+    assert 0.0 <= m.indistinguishability <= 1.0
+    assert SomaticConfig.from_table({"convention": "demo", "dt": 0.02}, "q").dt == 0.02
+
+
+def neighbour_correlation(theta, n):
+    """mean cos(θᵢ − θⱼ) over the nearest-neighbour pairs of an n³ lattice (index (a·n + b)·n + c)."""
+    t = theta.astype(np.float64).reshape(n, n, n)
+    pairs = [np.cos(np.diff(t, axis=axis)).ravel() for axis in range(3)]
+    return float(np.concatenate(pairs).mean())
+
+
+def test_demo_convention_puts_3d_neighbours_in_anti_phase_at_c1_minus_0_3():
+    """Issue 33: with the 3D metric and C1 = −0.3 the demo's nearest neighbours end in anti-phase
+    (its d_max = √48 puts the innermost repulsive ring on them); the pinned model's do not."""
+    correlations = {}
+    for convention in ("demo", "pinned"):
+        config = SomaticConfig(convention=convention, metric="lattice", couplings=(-0.3, 0.0, 0.0, 0.0),
+                               dt=0.05, omega_spread=0.25, omega_mean=0.75)
+        somatic = SomaticField(config, (16, 16), seed=0)
+        for _ in range(400):
+            somatic.lattice.step(0.05, config.couplings, metric="lattice", rotation=config.rotation)
+        correlations[convention] = neighbour_correlation(somatic.lattice.theta, 7)
+    assert correlations["demo"] < -0.2 < 0.0 < correlations["pinned"]
+
+
+def line_measure(theta, n):
+    """Per screen axis of the square view (x, then y): (|mean phase step| rad per unit, its
+    coherence |mean e^{iΔ}|, the mean coherence |mean e^{iθ}| of the planes across that axis)."""
+    t = np.exp(1j * theta.astype(np.float64).reshape(n, n, n))
+    out = []
+    for axis in (0, 1):
+        step = np.exp(1j * np.diff(np.angle(t), axis=axis)).mean()
+        planes = np.abs(t.mean(axis=tuple(a for a in range(3) if a != axis))).mean()
+        out.append((abs(float(np.angle(step))), abs(step), planes))
+    return out
+
+
+@pytest.mark.parametrize("seed", [0, 11])
+def test_square_lines_travel_in_lines(seed):
+    """square-lines: the phase steps steadily along one axis and not along the other; the lines move."""
+    with open(PRESETS / "square-lines.toml", "rb") as f:
+        config = SomaticConfig.from_table(tomllib.load(f)["lattice"], "square-lines")
+    lattice = SomaticField(config, (16, 16), seed=seed).lattice
+    measures, phases = [], []
+    for step in range(1, 1001):  # 20 s
+        lattice.step(config.dt, config.couplings, metric=config.metric, rotation=config.rotation)
+        if step in (500, 1000):
+            measures.append(line_measure(lattice.theta, config.n))
+            phases.append(lattice.theta.astype(np.float64).copy())
+    (early, late) = measures
+    wave = max((0, 1), key=lambda axis: late[axis][0])
+    across = 1 - wave
+    assert late[wave][0] > 0.2 and late[wave][1] > 0.95 and late[wave][2] > 0.95  # measured 0.30, 0.99, 0.99
+    assert late[across][0] < 0.05 and late[across][1] > 0.95  # in phase along the lines: 0.00, 0.98
+    assert abs(late[wave][0] - early[wave][0]) < 0.02  # steady
+    moved = np.abs(np.angle(np.exp(1j * (phases[1] - phases[0])))).mean()
+    assert moved > 0.5  # the lines move on (a common rotation carries the fronts across)
 
 
 def test_mean_phase_is_the_common_phase_of_coherent_fields():

@@ -1,8 +1,10 @@
 """Drawing the 3D lattice: depth-sorted dots in the palette's colours, size breathing with sin θ.
 
 The screen mapping is the one ``visualizer.engine.sim.metric_sharing.projected_cells`` uses: the disc of
-radius d_max/2 that holds every rotation of the lattice fills the rect (screen y down), so a dot
-drawn over the 2D field sits exactly on the cell its node is coupled to.
+radius √3·(n−1)/2 that holds every rotation of the lattice fills the rect (screen y down), so a dot
+drawn over the 2D field sits exactly on the cell its node is coupled to. The rotation is the demo's
+(``lattice3d.rotation_matrix``), and the dots are painted in the demo's order: sorted by its depth
+z' descending, stable (far first; larger depth = farther).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import math
 import numba
 import numpy as np
 
-from visualizer.engine.sim.lattice3d import rotation_matrix
+from visualizer.engine.sim.lattice3d import demo_depth, rotation_matrix
 from visualizer.window.pygame_loader import pygame
 
 BREATHING = 0.45  # dot radius × (1 + BREATHING·sin θ), as the demo's dots swell and shrink
@@ -64,18 +66,19 @@ def pack_lut(surface: pygame.Surface, lut_rgb: np.ndarray) -> np.ndarray:
 
 def screen_layout(positions: np.ndarray, theta: np.ndarray, rotation: tuple[float, float],
                   rect: pygame.Rect) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Where and how big each node's dot is: (x_px, y_px, radius_px, far-to-near order).
+    """Where and how big each node's dot is: (x_px, y_px, radius_px, painting order, far first).
 
     positions : float64 (N, 3) centred lattice positions; theta : (N,) phases (rad).
+    The order is the demo's: its depth z' = x·sin ry + z·cos ry descending, stable.
     """
     xyz = positions @ rotation_matrix(rotation).T
-    extent = float(np.sqrt((positions**2).sum(axis=1)).max()) or 1.0  # = d_max / 2
+    extent = float(np.sqrt((positions**2).sum(axis=1)).max()) or 1.0  # = √3·(n−1)/2
     unit_px = min(rect.w, rect.h) / (2 * extent)
     xs = rect.x + (xyz[:, 0] + extent) / (2 * extent) * rect.w
     ys = rect.y + (xyz[:, 1] + extent) / (2 * extent) * rect.h
-    near = xyz[:, 2] / extent  # −1 far … +1 near
+    near = -xyz[:, 2] / extent  # −1 far … +1 near (depth z'' grows away from the viewer)
     radii = DOT_FILL * unit_px * (1 + BREATHING * np.sin(theta)) * (1 + PERSPECTIVE * near)
-    return xs, ys, np.maximum(radii, 0.5), np.argsort(xyz[:, 2], kind="stable")
+    return xs, ys, np.maximum(radii, 0.5), np.argsort(-demo_depth(positions, rotation), kind="stable")
 
 
 def draw_lattice(surface: pygame.Surface, rect: pygame.Rect, positions: np.ndarray, theta: np.ndarray,

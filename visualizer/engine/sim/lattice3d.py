@@ -7,8 +7,25 @@ The model (pinned; ``tests/test_lattice3d.py`` checks it against a float64 brute
     R(d, r, w) = exp(−(d−r)²/(2(0.5w)²)) − exp(−(d−r)²/(2w²))
     d_ij = (1−α)·|pⱼ − pᵢ| + α·|P(pⱼ − pᵢ)|
 
-P is the screen projection: rotate about y by ry, then about x by rx, keep (x, y), drop depth.
-sᵢ = 1 reproduces the demo; the normalised mode uses sᵢ = 1/Σ_{j≠i}|I(d_ij)|.
+P is the screen projection, QRI's demo's rotation (issue 33; before it ry had the other sign):
+x' = x·cos ry − z·sin ry, z' = x·sin ry + z·cos ry, y' = y·cos rx − z'·sin rx; P keeps (x', y').
+sᵢ = 1 is the demo's; the normalised mode uses sᵢ = 1/Σ_{j≠i}|I(d_ij)|.
+
+``convention="demo"`` is the demo as it runs (issue 33), so its pictures can be reproduced exactly:
+
+- d_max = √48 for the 3D metric at n = 7 (scaled as (2/√3)·(n−1) for other n);
+- the projected metric in screen pixels: 40 px per lattice unit against d_max = the diagonal of
+  the window ``screen`` (1920×1080 → 2202.9 px), i.e. d/d_max = 40·|PΔ|/diagonal; a blend mixes
+  the two normalised distances, u = (1−α)·|Δ|/d_max3 + α·40·|PΔ|/diagonal;
+- the update in place (Gauss–Seidel), node by node in the demo's depth order: an array sorted every
+  step, stable, by projected depth z' (above) descending, starting from the creation order
+  (x, then y, then z, each from −3 to 3: our index order); a node's update sees the new phases of
+  the nodes before it;
+- ω uniform in [0.5, 1) rad/s (the demo's natural frequencies), drawn after the phases; dt = 0.05
+  is the demo's step (``DEMO_DT``, the caller's to pass).
+
+The demo's update is O(N²) a step (no FFT: each node needs its predecessors' new phases), a
+fraction of a millisecond at the demo's 7³.
 
 Why it is fast: positions are integers, so p_j − p_i is an integer offset Δ and, for every α and
 rotation, the coupling I(d_ij) depends on Δ alone: K(Δ) = I((1−α)|Δ| + α|PΔ|). The coupling sum is
@@ -25,10 +42,15 @@ import numba
 import numpy as np
 import scipy.fft
 
+CONVENTIONS = ("pinned", "demo")
+DEMO_DT = 0.05  # the demo's step (s)
+DEMO_PX_PER_UNIT = 40.0  # the demo draws one lattice unit as 40 px and measures projected distances in px
+DEMO_SCREEN = (1920, 1080)  # the window whose diagonal is the demo's d_max for the projected metric
+DEMO_OMEGA = (0.5, 1.0)  # the demo's natural frequencies: uniform in [0.5, 1) rad/s
 RING_RADII = (0.1, 0.3, 0.6, 0.9)  # D: ring radius / d_max
 RING_WIDTHS = (0.05, 0.08, 0.12, 0.15)  # W: ring width / d_max
 METRICS = ("lattice", "projected")
-CORNER_ROTATION = (math.atan(1.0 / math.sqrt(2.0)), -math.pi / 4)  # looks down the (1, 1, 1) diagonal
+CORNER_ROTATION = (math.atan(1.0 / math.sqrt(2.0)), math.pi / 4)  # looks down the (1, 1, 1) diagonal
 SQUARE_ROTATION = (0.0, 0.0)  # looks down z: the projection is the square lattice
 FFT_WORKERS = 2  # threads for transforms of side > 32; smaller ones run faster on one
 
@@ -36,12 +58,28 @@ FFT_WORKERS = 2  # threads for transforms of side > 32; smaller ones run faster 
 def rotation_matrix(rotation: tuple[float, float]) -> np.ndarray:
     """The demo's view rotation, float64 (3, 3): about y by ry, then about x by rx (rad).
 
-    Row 0 and 1 give the projected (x, y), row 2 the depth.
+    x' = x·cos ry − z·sin ry, z' = x·sin ry + z·cos ry, y' = y·cos rx − z'·sin rx (the demo's
+    formulas), depth z'' = y·sin rx + z'·cos rx. Row 0 and 1 give the projected (x', y') (screen
+    y down), row 2 the depth z'' (larger = farther: x right, y down, z into the screen).
     """
     rx, ry = rotation
-    about_y = np.array([[math.cos(ry), 0.0, math.sin(ry)], [0.0, 1.0, 0.0], [-math.sin(ry), 0.0, math.cos(ry)]])
+    about_y = np.array([[math.cos(ry), 0.0, -math.sin(ry)], [0.0, 1.0, 0.0], [math.sin(ry), 0.0, math.cos(ry)]])
     about_x = np.array([[1.0, 0.0, 0.0], [0.0, math.cos(rx), -math.sin(rx)], [0.0, math.sin(rx), math.cos(rx)]])
     return about_x @ about_y
+
+
+def demo_depth(positions: np.ndarray, rotation: tuple[float, float]) -> np.ndarray:
+    """The demo's sort key, float64 (N,): z' = x·sin ry + z·cos ry (after the turn about y only),
+    written out element by element as the demo computes it, so exact ties stay ties."""
+    s, c = math.sin(rotation[1]), math.cos(rotation[1])
+    return positions[:, 0] * s + positions[:, 2] * c
+
+
+def demo_order(order: np.ndarray, positions: np.ndarray, rotation: tuple[float, float]) -> np.ndarray:
+    """The demo's array order after this step's sort: ``order`` (node indices) stably sorted by
+    ``demo_depth`` descending (ties keep their previous order), int64 (N,)."""
+    depth = demo_depth(positions, rotation)[order]
+    return order[np.argsort(-depth, kind="stable")]
 
 
 def lattice_positions(n: int) -> np.ndarray:
@@ -68,16 +106,19 @@ def _circular(offset, side):
 
 
 @numba.njit(fastmath=True, cache=True, nogil=True)  # serial: faster than prange on a loaded 2-core box
-def _fill_offset_kernel(out, n, projection, alpha, d_max, couplings, radii, widths):
-    """K(Δ) for every offset Δ ∈ (−n, n)³ into the circular array ``out`` (L, L, L) float32, K(0) = 0.
+def _fill_offset_kernel(out, n, projection, alpha, scale3, scale2, couplings, radii, widths):
+    """K(Δ) for every offset Δ ∈ (−n, n)³ into the circular array ``out`` (L, L, L), K(0) = 0.
+
+    The ring kernel of u = (1−α)·scale3·|Δ| + α·scale2·|PΔ|, the distance in units of d_max
+    (pinned: scale3 = scale2 = 1/d_max; demo: 1/√48-like and px-per-unit/diagonal).
 
     One exp per ring (exp(−x²/(2(w/2)²)) = g⁴ with g = exp(−x²/(2w²))), rings with C = 0 skipped,
     half the offsets computed (K(−Δ) = K(Δ)); offset Δ sits at index Δ mod L.
     """
     side = out.shape[0]
     active = np.nonzero(couplings)[0]
-    centre = radii * d_max
-    inv_two_w2 = 1.0 / (2.0 * (widths * d_max) ** 2)
+    centre = radii
+    inv_two_w2 = 1.0 / (2.0 * widths**2)
     out[...] = 0.0
     for a in range(0, n):
         for b in range(-n + 1, n):
@@ -87,7 +128,7 @@ def _fill_offset_kernel(out, n, projection, alpha, d_max, couplings, radii, widt
                 d3 = math.sqrt(a * a + b * b + c * c)
                 px = projection[0, 0] * a + projection[0, 1] * b + projection[0, 2] * c
                 py = projection[1, 0] * a + projection[1, 1] * b + projection[1, 2] * c
-                d = (1.0 - alpha) * d3 + alpha * math.sqrt(px * px + py * py)
+                d = (1.0 - alpha) * scale3 * d3 + alpha * scale2 * math.sqrt(px * px + py * py)
                 k = 0.0
                 for ring in active:
                     g = math.exp(-((d - centre[ring]) ** 2) * inv_two_w2[ring])
@@ -110,6 +151,50 @@ def _jacobi_update(theta, omega, sin_theta, cos_theta, conv_sin, conv_cos, scale
         theta[i] = t if t < two_pi else np.float32(0.0)
 
 
+@numba.njit(fastmath=False, cache=True, nogil=True)  # serial by nature: each node sees its predecessors
+def _demo_update(theta, omega, kernel, n, order, scale, dt, extra, has_extra):
+    """The demo's in-place step, float64 inside: for i in ``order``, θᵢ += dt·(ωᵢ + sᵢ·Σⱼ K(pⱼ − pᵢ)·
+    sin(θⱼ − θᵢ) + extraᵢ), the sum over the current phases (already-updated predecessors included),
+    θ wrapped to [0, 2π). theta float64 (N,), kernel the circular offset table (L, L, L) float64."""
+    side = kernel.shape[0]
+    two_pi = 2.0 * np.pi
+    sin_t = np.sin(theta)
+    cos_t = np.cos(theta)
+    nn = n * n
+    for k in range(order.size):
+        i = order[k]
+        ai, bi, ci = i // nn, (i // n) % n, i % n
+        acc_s = 0.0
+        acc_c = 0.0
+        for a in range(n):
+            da = a - ai
+            if da < 0:
+                da += side
+            for b in range(n):
+                db = b - bi
+                if db < 0:
+                    db += side
+                row = kernel[da, db]
+                j0 = (a * n + b) * n
+                for c in range(n):
+                    dc = c - ci
+                    if dc < 0:
+                        dc += side
+                    kv = row[dc]
+                    acc_s += kv * sin_t[j0 + c]
+                    acc_c += kv * cos_t[j0 + c]
+        v = omega[i] + scale[i] * (cos_t[i] * acc_s - sin_t[i] * acc_c)
+        if has_extra:
+            v += extra[i]
+        t = theta[i] + dt * v
+        t -= two_pi * math.floor(t / two_pi)
+        if t >= two_pi:
+            t = 0.0
+        theta[i] = t
+        sin_t[i] = math.sin(t)
+        cos_t[i] = math.cos(t)
+
+
 class Lattice3D:
     """n×n×n ring-kernel phase oscillators, stepped exactly by FFT convolution.
 
@@ -117,26 +202,48 @@ class Lattice3D:
     rad/s are plain arrays (read them, write them). Node i sits at ``positions[i]``.
 
     n : lattice side (n = 7 is the demo's 343 nodes), 2..64.
-    seed : seeds the random phases; ω starts at 0 (the demo's oscillators share one frequency).
+    seed : seeds the random phases (and, in the demo convention, ω).
+    convention : "pinned" (the model above: Jacobi FFT step, d_max = √3·(n−1), ω = 0 to start) or
+        "demo" (QRI's demo as it runs: its d_max, the pixel metric, the in-place depth-ordered
+        update and ω uniform in [0.5, 1); see the module docstring). ``order`` holds the demo's
+        array order (node indices), re-sorted every step.
+    screen : (width, height) px of the demo's window, whose diagonal is the projected metric's
+        d_max in the demo convention.
     """
 
-    def __init__(self, n: int = 7, seed: int = 0):
+    def __init__(self, n: int = 7, seed: int = 0, *, convention: str = "pinned",
+                 screen: tuple[int, int] = DEMO_SCREEN):
         if not 2 <= n <= 64:
             raise ValueError(f"lattice side n must be in 2..64, not {n}")
+        if convention not in CONVENTIONS:
+            raise ValueError(f"convention must be one of {CONVENTIONS}, not {convention!r}")
+        if len(screen) != 2 or min(screen) <= 0:
+            raise ValueError(f"screen must be (width, height) in px, not {screen!r}")
         self.n = n
-        self.d_max = math.sqrt(3.0) * (n - 1)
+        self.convention = convention
+        self.screen = (int(screen[0]), int(screen[1]))
+        self.extent = 0.5 * math.sqrt(3.0) * (n - 1)  # radius of the sphere holding every rotation
         self.positions = lattice_positions(n)
         rng = np.random.default_rng(seed)
         self.theta = rng.uniform(0.0, 2 * np.pi, n**3).astype(np.float32)
-        self.omega = np.zeros(n**3, np.float32)
+        if convention == "demo":
+            self.d_max = 2.0 / math.sqrt(3.0) * (n - 1)  # √48 at n = 7
+            self.d_max_projected = math.hypot(*self.screen) / DEMO_PX_PER_UNIT  # lattice units
+            self.omega = rng.uniform(*DEMO_OMEGA, n**3).astype(np.float32)
+        else:
+            self.d_max = math.sqrt(3.0) * (n - 1)
+            self.d_max_projected = self.d_max
+            self.omega = np.zeros(n**3, np.float32)
+        self.order = np.arange(n**3, dtype=np.int64)
+        self._theta64 = self.theta.astype(np.float64)
         self._side = scipy.fft.next_fast_len(2 * n - 1, real=True)
         self._workers = FFT_WORKERS if self._side > 32 else 1
-        self._kernel = np.zeros((self._side,) * 3, np.float32)
+        self._kernel = np.zeros((self._side,) * 3, np.float64 if convention == "demo" else np.float32)
         self._spectrum = np.zeros((self._side, self._side, self._side // 2 + 1), np.float32)
         self._trig = np.zeros((2, n, n, n), np.float32)
         self._scale = np.ones(n**3, np.float32)
         self._kernel_key: tuple | None = None
-        self._no_extra = np.zeros(1, np.float32)
+        self._no_extra = np.zeros(1, np.float64 if convention == "demo" else np.float32)
 
     # -- the coupling ----------------------------------------------------------------------
     def set_kernel(self, couplings: Sequence[float], *, metric: str = "lattice", alpha: float | None = None,
@@ -152,7 +259,8 @@ class Lattice3D:
         if key == self._kernel_key:
             return
         projection = rotation_matrix(rotation)[:2]
-        _fill_offset_kernel(self._kernel, self.n, projection, alpha, self.d_max, np.array(couplings),
+        _fill_offset_kernel(self._kernel, self.n, projection, alpha, 1.0 / self.d_max, 1.0 / self.d_max_projected,
+                            np.array(couplings),
                             np.array(RING_RADII), np.array(RING_WIDTHS))
         self._spectrum[...] = scipy.fft.rfftn(self._kernel, workers=self._workers).real
         if normalised:
@@ -189,7 +297,7 @@ class Lattice3D:
     def step(self, dt: float, couplings: Sequence[float] = (0.0, 0.0, 0.0, 0.0), *, metric: str = "lattice",
              alpha: float | None = None, rotation: tuple[float, float] = (0.0, 0.0), normalised: bool = False,
              forcing: np.ndarray | None = None) -> None:
-        """One Jacobi Euler step in place.
+        """One Euler step in place: Jacobi (pinned) or the demo's depth-ordered in-place update (demo).
 
         Parameters
         ----------
@@ -198,15 +306,30 @@ class Lattice3D:
         metric : "lattice" (3D distance) or "projected" (distance on screen after ``rotation``).
         alpha : blend weight of the projected distance, d = (1−α)·d_lattice + α·d_projected, in
             [0, 1]; None takes 0 for "lattice" and 1 for "projected".
-        rotation : (rx, ry) view rotation (rad): about y by ry, then about x by rx.
+        rotation : (rx, ry) view rotation (rad), the demo's: about y by ry, then about x by rx. In
+            the demo convention it also orders the update (``demo_order``), whatever the metric.
         normalised : sᵢ = 1/Σⱼ|I(d_ij)| instead of 1.
         forcing : optional float32 (n³,) extra phase velocity (rad/s), e.g. the visual field's pull.
         """
         self.set_kernel(couplings, metric=metric, alpha=alpha, rotation=rotation, normalised=normalised)
+        if self.convention == "demo":
+            self._demo_step(dt, rotation, forcing)
+            return
         conv_sin, conv_cos = self.coupling_sums()
         _jacobi_update(self.theta, self.omega, self._trig[0].ravel(), self._trig[1].ravel(), conv_sin, conv_cos,
                        self._scale, np.float32(dt), self._no_extra if forcing is None else forcing,
                        forcing is not None)
+
+    def _demo_step(self, dt: float, rotation: tuple[float, float], forcing: np.ndarray | None) -> None:
+        """The demo's step. The phases run in float64 between steps (``theta`` shows them in float32);
+        a write to ``theta`` from outside is taken up on the next step."""
+        if not np.array_equal(self._theta64.astype(np.float32), self.theta):
+            self._theta64 = self.theta.astype(np.float64)
+        self.order = demo_order(self.order, self.positions, rotation)
+        extra = self._no_extra if forcing is None else np.asarray(forcing, np.float64)
+        _demo_update(self._theta64, self.omega.astype(np.float64), self._kernel, self.n, self.order,
+                     self._scale.astype(np.float64), float(dt), extra, forcing is not None)
+        self.theta[:] = self._theta64
 
     def order_parameter(self) -> float:
         """Global Kuramoto order R = |mean e^{iθ}| in [0, 1]."""
@@ -214,7 +337,8 @@ class Lattice3D:
         return float(np.hypot(np.cos(theta).mean(), np.sin(theta).mean()))
 
     def project(self, rotation: tuple[float, float]) -> np.ndarray:
-        """Screen (x, y) and depth of every node, float64 (n³, 3), lattice units."""
+        """Screen (x', y') and depth z'' of every node, float64 (n³, 3), lattice units (y down,
+        larger depth = farther)."""
         return self.positions @ rotation_matrix(rotation).T
 
 

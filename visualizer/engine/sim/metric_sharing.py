@@ -37,7 +37,10 @@ from visualizer.engine.schema import (
     ordered_pair,
 )
 from visualizer.engine.sim.lattice3d import (
+    CONVENTIONS,
     CORNER_ROTATION,
+    DEMO_DT,
+    DEMO_SCREEN,
     METRICS,
     SQUARE_ROTATION,
     Lattice3D,
@@ -45,6 +48,7 @@ from visualizer.engine.sim.lattice3d import (
 from visualizer.system.trig import sin_cos
 
 PROJECTIONS = ("corner", "square", "free")
+DEMO_MAX_N = 16  # the demo's update is O(N²) a step: 16³ takes tens of ms
 COUPLING_LIMIT = 20.0  # |C_i| ≤ 20 (the demo's sliders span ±1; normalised lattices want more)
 INDISTINGUISHABLE_RAD = 1e-3  # ε: displacement differences below this (RMS) count as none
 
@@ -55,12 +59,19 @@ class SomaticConfig:
     """A preset's ``[lattice]`` section.
 
     enabled : run the lattice at all.
+    convention : "pinned" (the pinned model, FFT-exact, any n) or "demo" (QRI's demo as it runs:
+        its d_max, the pixel metric on ``screen``, the in-place depth-ordered update, ω uniform in
+        [0.5, 1), dt 0.05 unless given; n ≤ 16; omega_mean/omega_spread do not apply). See
+        ``visualizer.engine.sim.lattice3d``.
+    screen : (width, height) px of the demo's window (the projected metric's d_max is its
+        diagonal); only with convention "demo".
     n : lattice side (n³ nodes), 2..64.
     metric : "lattice" (3D distance) or "projected" (distance on screen).
     alpha : blend weight of the projected distance in [0, 1]; None → 0 or 1 from ``metric``.
     projection : "corner" (down the (1,1,1) diagonal: hexagonal), "square" (down z) or "free"
         (``rotation_deg``, mouse and auto-rotate).
-    rotation_deg : (rx, ry) starting rotation (deg), only with projection "free".
+    rotation_deg : (rx, ry) starting rotation (deg), only with projection "free"; the demo's
+        convention (x' = x·cos ry − z·sin ry, ...; before issue 33 ry had the other sign).
     auto_rotate_deg_s : turning speed about y (deg/s).
     couplings : C1..C4 of the four rings.
     normalised : sᵢ = 1/Σⱼ|I(d_ij)| instead of 1.
@@ -72,6 +83,8 @@ class SomaticConfig:
     """
 
     enabled: bool = True
+    convention: str = "pinned"
+    screen: tuple[int, int] = DEMO_SCREEN
     n: int = 7
     metric: str = "projected"
     alpha: float | None = None
@@ -123,11 +136,31 @@ class SomaticConfig:
                 raise ValueError(f"{where}: {key} = {value!r}: expected {e}") from None
         if "rotation_deg" in clean and clean.get("projection", cls.projection) != "free":
             raise ValueError(f"{where}: rotation_deg = {table['rotation_deg']!r}: allowed only with projection = 'free'")
+        if clean.get("convention", cls.convention) == "demo":
+            for key in ("omega_mean", "omega_spread"):
+                if key in clean:
+                    raise ValueError(f"{where}: {key} = {table[key]!r}: not with convention = 'demo' "
+                                     "(the demo draws ω uniform in [0.5, 1))")
+            if clean.get("n", cls.n) > DEMO_MAX_N:
+                raise ValueError(f"{where}: n = {clean['n']!r}: convention = 'demo' updates in place, O(N²) a step: "
+                                 f"n ≤ {DEMO_MAX_N}")
+            clean.setdefault("dt", DEMO_DT)
+        elif "screen" in clean:
+            raise ValueError(f"{where}: screen = {table['screen']!r}: allowed only with convention = 'demo'")
         return cls(**clean)
+
+
+def _screen(v: Any) -> tuple[int, int]:
+    if (not isinstance(v, list) or len(v) != 2
+            or not all(isinstance(x, int) and not isinstance(x, bool) and 16 <= x <= 16384 for x in v)):
+        raise ValueError("[width, height], integers in 16..16384 (px)")
+    return int(v[0]), int(v[1])
 
 
 _CHECKS = {
     "enabled": flag,
+    "convention": choice(CONVENTIONS),
+    "screen": _screen,
     "n": integer(2, 64),
     "metric": choice(METRICS),
     "alpha": number(0.0, 1.0),
@@ -153,11 +186,11 @@ assert set(_CHECKS) == {f.name for f in fields(SomaticConfig)}
 def projected_cells(lattice: Lattice3D, rotation: tuple[float, float], grid_shape: tuple[int, int]) -> np.ndarray:
     """Flat visual-field cell index of each node, int64 (n³,).
 
-    The disc that holds every rotation of the lattice (radius d_max/2) fills the grid: screen
+    The disc that holds every rotation of the lattice (radius √3·(n−1)/2) fills the grid: screen
     x ∈ [−r, r] → column 0..W−1, screen y ∈ [−r, r] → row 0..H−1 (y down, as on screen).
     """
     height, width = grid_shape
-    r = 0.5 * lattice.d_max
+    r = lattice.extent
     xy = lattice.project(rotation)[:, :2]
     cols = np.clip(np.floor((xy[:, 0] + r) / (2 * r) * width), 0, width - 1).astype(np.int64)
     rows = np.clip(np.floor((xy[:, 1] + r) / (2 * r) * height), 0, height - 1).astype(np.int64)
@@ -229,7 +262,8 @@ class SomaticField:
 
     config : the preset's SomaticConfig.
     grid_shape : (H, W) of the visual field.
-    seed : seeds the lattice's phases and natural frequencies.
+    seed : seeds the lattice's phases and natural frequencies (in the demo convention the lattice
+        draws its own, uniform in [0.5, 1)).
     horizon_steps : steps of the indistinguishability look-ahead.
     indistinguishability_every : recompute M every this many frames (2·horizon steps, spread over them).
     """
@@ -238,10 +272,14 @@ class SomaticField:
                  horizon_steps: int = 4, indistinguishability_every: int = 6):
         self.config = config
         self.grid_shape = tuple(grid_shape)
-        self.lattice = Lattice3D(config.n, seed)
-        rng = np.random.default_rng(seed + 1)
-        self.lattice.omega[:] = rng.normal(config.omega_mean, config.omega_spread, config.n**3)
-        self._probes = {metric: Lattice3D(config.n, seed) for metric in METRICS}
+        def lattice() -> Lattice3D:
+            return Lattice3D(config.n, seed, convention=config.convention, screen=config.screen)
+
+        self.lattice = lattice()
+        if config.convention == "pinned":
+            rng = np.random.default_rng(seed + 1)
+            self.lattice.omega[:] = rng.normal(config.omega_mean, config.omega_spread, config.n**3)
+        self._probes = {metric: lattice() for metric in METRICS}
         self.horizon_steps = horizon_steps
         self.indistinguishability_every = indistinguishability_every
         self._frame = 0
@@ -358,6 +396,7 @@ class SomaticField:
         probe = self._probes[metric]
         probe.theta[:] = start
         probe.omega[:] = self.lattice.omega
+        probe.order[:] = self.lattice.order
 
     def _probe_displacement(self, metric: str, start: np.ndarray, dt: float) -> np.ndarray:
         """The ``metric`` probe's move since ``start`` beyond ``horizon_steps`` of free rotation."""
