@@ -31,6 +31,7 @@ from visualizer.engine.audio.offline import analyse_samples
 from visualizer.offline.scoring import beat_scores, read_beats
 
 SR = 44100
+MATERIAL = Path(__file__).resolve().parents[2] / "material"  # devtools/make_music.py's music beside the checkout
 
 
 @dataclass
@@ -164,6 +165,21 @@ def shared_cases(folder: Path = SHARED_BEATS) -> list[Case]:
     return cases
 
 
+def material_cases(part: str, folder: Path = MATERIAL) -> list[Case]:
+    """The project's own generated music (``devtools/make_music.py``) in ``folder``: ``part`` is
+    "dev" or "holdout" as listed in its split.json (empty if the folder is absent). The learned
+    beat activation never trained on these, and the held-out half was never used to tune."""
+    split_file = folder / "split.json"
+    if not split_file.is_file():
+        return []
+    cases = []
+    for name in json.loads(split_file.read_text())[part]:
+        samples, sr = load_audio(folder / f"{name}.flac")
+        beats, downbeats = read_beats(folder / f"{name}.beats")
+        cases.append(Case(name, mono(samples), sr, None, beats, downbeats=downbeats))
+    return cases
+
+
 def aubio_beats(samples: np.ndarray, *, sr: int, hop: int = 512) -> np.ndarray:
     """aubio's causal ``tempo`` tracker: each beat at the stream time it was reported (s)."""
     import aubio
@@ -223,6 +239,8 @@ def score_case(case: Case, *, with_others: bool = True) -> dict:
         row["latency_ms"] = [1000 * (report.onset_reported_at[j] - case.onsets[i]) for i, j in matched]
     if case.beats is not None:
         row["beat_f"], row["amlt"] = beat_scores(case.beats, np.array(report.beats))
+        # how long after the music's first beat the first beat was reported (the presence gate)
+        row["turn_on_s"] = report.beats[0] - float(case.beats[0]) if report.beats else float(case.samples.size / case.sr)
     if case.downbeats is not None:
         row["downbeat_f"] = beat_scores(case.downbeats, np.array(report.downbeats))[0]
     if case.bpm is not None:
@@ -286,10 +304,13 @@ def print_table(title: str, rows: list[dict]) -> None:
     """One row per case, this project's columns first, then the other trackers'; means below."""
     columns = [(label, key) for label, key in COLUMNS if any(key in r for r in rows)]
     print(f"\n{title}")
-    print(f"{'file':26s} " + " ".join(f"{label:>10s}" for label, _ in columns) + f" {'tempo':>7s} {'err':>6s}")
+    print(f"{'file':26s} " + " ".join(f"{label:>10s}" for label, _ in columns) + f" {'tempo':>7s} {'err':>6s}"
+          f" {'on after':>8s}")
     for r in rows:
         err = f"{100 * r['tempo_error']:.1f}%" if "tempo_error" in r else ""
-        print(f"{r['name']:26s} " + " ".join(f"{_fmt(r, key):>10s}" for _, key in columns) + f" {r['tempo']:7.1f} {err:>6s}")
+        on = f"{r['turn_on_s']:.1f} s" if "turn_on_s" in r else ""
+        print(f"{r['name']:26s} " + " ".join(f"{_fmt(r, key):>10s}" for _, key in columns) + f" {r['tempo']:7.1f} {err:>6s}"
+              f" {on:>8s}")
     means = {key: statistics.mean([r[key] for r in rows if key in r]) for _, key in columns}
     print(f"{'mean':26s} " + " ".join(f"{means[key]:10.3f}" for _, key in columns))
 
@@ -298,16 +319,23 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devtools.eval", description=__doc__.splitlines()[0])
     parser.add_argument("--only-ours", action="store_true", help="skip aubio and librosa")
     parser.add_argument("--shared", type=Path, default=SHARED_BEATS, help="folder of annotated recordings")
+    parser.add_argument("--material", type=Path, default=MATERIAL, help="folder of the generated music and split.json")
+    parser.add_argument("--only", choices=["real", "material"], help="only the real recordings or the generated music")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     args = parser.parse_args(argv)
     others = not args.only_ours
-    groups = [("demo track", [demo_case()]), ("generated fixtures", fixtures()),
-              ("popular-music grooves (held out: never used to tune)", grooves())]
-    real = shared_cases(args.shared)
+    groups = [] if args.only else [("demo track", [demo_case()]), ("generated fixtures", fixtures()),
+                                   ("popular-music grooves (held out: never used to tune)", grooves())]
+    real = shared_cases(args.shared) if args.only != "material" else []
     if real:
         groups.append((f"real recordings ({args.shared})", real))
-    else:
+    elif args.only != "material":
         logging.warning("no annotated recordings at %s: skipping the real-music set", args.shared)
+    for part, title in (("dev", "own generated music, development half"),
+                        ("holdout", "own generated music, held out (never trained or tuned on)")):
+        cases = material_cases(part, args.material) if args.only != "real" else []
+        if cases:
+            groups.append((f"{title} ({args.material})", cases))
     result: dict = {"groups": {}}
     latencies = []
     for title, cases in groups:
@@ -317,6 +345,7 @@ def main(argv: list[str] | None = None) -> int:
             latencies += r.pop("latency_ms", [])
     result["phantom"] = phantom_rows(with_others=others)
     clicks = click_latencies_ms()
+    latencies = latencies or [float("nan")]
     result["onset_latency_ms"] = {"median": statistics.median(latencies), "p95": float(np.percentile(latencies, 95)),
                                   "max": max(latencies), "n": len(latencies)}
     result["click_latency_ms"] = {"median": statistics.median(clicks), "max": max(clicks), "n": len(clicks)}

@@ -106,6 +106,64 @@ def beat_grid(segments: list[tuple[float, float]], *, start_s: float = 0.0) -> n
     return np.array(beats)
 
 
+# -- folk dances in uneven and short meters: the presence gate's test material -----------------------
+
+FOLK_METERS = {"2/4": (2, (0, 1)), "7/8": (7, (0, 3, 5)), "9/8": (9, (0, 2, 4, 6)), "5/8": (5, (0, 2))}
+# (units per bar, the beats' positions in units)
+
+
+def folk_dance(sr: int, *, meter: str, bpm: float, seconds: float = 24.0, seed: int = 0,
+               ornaments: bool = True) -> Score:
+    """A folk-dance texture the tracker was never tuned on: a frame drum (low "doum" on the beats
+    that open a group, high "tek" strokes between), a plucked bass on the first beat, off-beat
+    chord stabs and a plucked melody in semiquavers with tremolo ornaments (bouzouki-like), which
+    fill the onset envelope with onsets that are not beats. ``meter``: "2/4" (beats on quarters),
+    "7/8" (3+2+2), "9/8" (2+2+2+3), "5/8" (2+3); ``bpm`` counts the units of the meter (quarters
+    for 2/4, eighths for the others). Beats are the group starts. Starts 0.5 s in."""
+    rng = np.random.default_rng(seed)
+    units, beat_units = FOLK_METERS[meter]
+    unit_s = 60.0 / bpm
+    score = Score(sr=sr, seconds=seconds)
+    doum = kick(sr)
+    scale = 220.0 * 2.0 ** (np.array([0, 1, 4, 5, 7, 8, 10, 12]) / 12)  # a hijaz-like mode on A
+    t, bar = 0.5, 0
+    while t + units * unit_s < seconds - 0.5:
+        for u in range(units * (2 if meter == "2/4" else 1)):
+            pos = u / (2 if meter == "2/4" else 1)  # 2/4: an eighth grid
+            when = t + pos * unit_s
+            on_beat = any(abs(pos - b) < 1e-9 for b in beat_units)
+            if on_beat:
+                score.beats.append(when)
+                gain = 1.0 if pos == 0 else 0.8
+                score.place(doum, when, gain)
+                score.place(tone(sr, freq_hz=float(scale[0]) / 4 * (1.5 if pos else 1.0), seconds=0.4, decay=6.0),
+                            when, 0.6)
+            else:
+                score.place(snare(sr, rng)[: int(0.05 * sr)] * np.hanning(2 * int(0.05 * sr))[int(0.05 * sr):],
+                            when, 0.35 + 0.1 * rng.random())
+                if meter == "2/4" or u % 2:
+                    score.place(sum(tone(sr, freq_hz=float(f), seconds=0.15, decay=15.0) for f in scale[[2, 4, 7]]),
+                                when, 0.25)
+        # the melody: semiquavers (2/4) or eighths with tremolo runs, never silent
+        n_notes = units * (4 if meter == "2/4" else 2)
+        step = units * unit_s / n_notes
+        note = int(rng.integers(0, scale.size))
+        for i in range(n_notes):
+            if rng.random() < 0.25:
+                continue
+            note = int(np.clip(note + rng.integers(-2, 3), 0, scale.size - 1))
+            gain = 0.3 + 0.15 * rng.random()
+            score.place(tone(sr, freq_hz=float(scale[note]) * 2, seconds=step * 1.2, decay=8.0, harmonics=5),
+                        t + i * step + rng.normal(0, 0.004), gain)
+            if ornaments and rng.random() < 0.3:  # a tremolo: three quick repeats
+                for k in range(1, 3):
+                    score.place(tone(sr, freq_hz=float(scale[note]) * 2, seconds=step / 3, decay=20.0, harmonics=5),
+                                t + i * step + k * step / 3, gain * 0.7)
+        t += units * unit_s
+        bar += 1
+    return score
+
+
 # -- non-rhythmic material: what must not produce beats --------------------------------------------
 
 def pink_noise(sr: int, *, seconds: float, rng: np.random.Generator) -> np.ndarray:

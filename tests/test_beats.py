@@ -71,6 +71,20 @@ def push_in_blocks(samples: np.ndarray, sizes) -> tuple[list[float], list[float]
 
 
 @needs_shared
+def test_every_real_recording_gets_beats():
+    """Issue 28: on an unseen Greek 2/4 song the presence gate never opened (F 0). Every annotated
+    recording here must get beats: the first within 4 s of the first annotated beat on the waltz
+    (measured 1.4 s), within 6 s on the rubato piano performances (measured 3.1–5.2 s; before the
+    learned pulse Beethoven 12.3 s, Chopin 8.4 s)."""
+    for case in real_cases().values():
+        if case.beats is None:
+            continue
+        beats = report(case.name).beats
+        assert beat_scores(case.beats, beats)[0] > 0.3, case.name  # measured ≥ 0.381 (Chopin)
+        assert beats[0] - case.beats[0] <= (6.0 if case.name.startswith("asap") else 4.0), case.name
+
+
+@needs_shared
 def test_beats_on_the_real_waltz():
     f, amlt = beat_scores(real("ballroom_waltz").beats, report("ballroom_waltz").beats)
     assert f >= 0.95  # measured 0.971
@@ -88,11 +102,11 @@ def test_downbeats_on_the_real_waltz():
 def test_beats_on_expressive_piano_performances():
     names = ["asap_dev_bach", "asap_dev_beethoven", "asap_dev_chopin", "asap_dev_schumann"]
     fs = [beat_scores(real(n).beats, report(n).beats)[0] for n in names]
-    # measured mean 0.606 (bach 0.694, beethoven 0.682, chopin 0.307, schumann 0.743); with one
-    # presence threshold for all input 0.595 (beethoven 0.706, chopin 0.228, schumann 0.752),
-    # before the octave decision 0.578; librosa offline 0.667, aubio 0.386. The issue's goal is
-    # 0.60 (Chopin op. 10/1's even semiquavers give the onset envelope little beat to find).
-    assert statistics.mean(fs) >= 0.60
+    # measured mean 0.634 (bach 0.694, beethoven 0.699, chopin 0.381, schumann 0.761) with the
+    # learned pulse opening the gate earlier; 0.606 before it (issue 11, round three), 0.595 with
+    # one presence threshold for all input, 0.578 before the octave decision; librosa offline
+    # 0.667, aubio 0.386. Issue 28's goal, 0.70, is not reached (docs/lab/ears.md).
+    assert statistics.mean(fs) >= 0.62
 
 
 def test_beats_on_generated_fixtures():
@@ -219,3 +233,22 @@ def test_bar_fields_are_consistent():
         assert s.meter in (3, 4) and 0 <= s.beat_in_bar <= s.meter and 0.0 <= s.bar_phase < 1.0
         assert s.beat_count == beats and s.downbeat_count == downbeats
     assert analyser.snapshot.beat_present and 0 < downbeats < beats
+
+
+def test_beat_config_is_checked_and_frozen():
+    from dataclasses import FrozenInstanceError
+
+    from visualizer.engine.audio.beat import BeatConfig, BeatTracker
+
+    config = BeatConfig(present_on=0.3)
+    with pytest.raises(FrozenInstanceError):
+        config.present_on = 0.2  # type: ignore[misc]
+    for bad in ({"min_bpm": 300.0}, {"beat_fraction": 1.0}, {"present_on": 1.5}, {"octave_beats": 2.5},
+                {"present_off": 0.2, "present_on_continuous": 0.1}, {"learned_weight": -0.1}, {"level_rate": "fast"}):
+        with pytest.raises(ValueError, match="BeatConfig"):
+            BeatConfig(**bad)
+    tracker = BeatTracker(hop_rate_hz=44100 / 512, config=BeatConfig(min_bpm=60.0, max_bpm=180.0))
+    bpms = 60.0 * 44100 / 512 / tracker.periods
+    assert 180.0 <= bpms.max() <= 190.0 and 59.0 <= bpms.min() <= 60.0  # integer periods: the grid rounds outwards
+    analyser = StreamingAnalyser(AnalysisConfig(sr=SR, min_bpm=70.0, beat=BeatConfig(present_on=0.3)))
+    assert analyser.beats.config.min_bpm == 70.0 and analyser.beats.config.present_on == 0.3

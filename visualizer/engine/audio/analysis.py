@@ -12,7 +12,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from visualizer.engine.audio.beat import BeatTracker
+from visualizer.engine.audio.activation import BeatActivation, model_available, model_input
+from visualizer.engine.audio.beat import BeatConfig, BeatTracker
 from visualizer.engine.audio.features import FeatureSnapshot
 from visualizer.engine.audio.meter import MeterTracker
 from visualizer.engine.audio.onset_envelope import BeatOnsetEnvelope
@@ -34,6 +35,12 @@ class AnalysisConfig:
     onset_window_s : that recent mean's span (s).
     refractory_s : shortest gap between two onsets (s).
     silence_dbfs, silence_hold_s : below this level for this long the gate closes.
+    min_bpm, max_bpm : the beat tracker's tempo range (override ``beat``'s).
+    learned : use the learned beat activation (``activation.py``) when its weights are installed
+        (trained at 44.1 kHz with 512-sample hops; used at 40–50 kHz with 512-sample hops, where
+        its hop rate is within 10 % of training's: 48 kHz measured alike; other settings use the
+        onset envelope alone).
+    beat : the beat tracker's settings (:class:`BeatConfig`; its defaults when None).
     """
 
     sr: int = 44100
@@ -52,6 +59,8 @@ class AnalysisConfig:
     silence_hold_s: float = 1.5
     min_bpm: float = 55.0
     max_bpm: float = 215.0
+    learned: bool = True
+    beat: BeatConfig | None = None
 
 
 def low_latency_window(n_fft: int, tail: int) -> np.ndarray:
@@ -114,7 +123,11 @@ class StreamingAnalyser:
         self._last_onset_s = -1.0
         self._quiet_hops = 0
         self._silent = True
-        self.beats = BeatTracker(hop_rate_hz=self.hop_rate_hz, min_bpm=c.min_bpm, max_bpm=c.max_bpm)
+        beat_config = c.beat if c.beat is not None else BeatConfig()
+        self.beats = BeatTracker(hop_rate_hz=self.hop_rate_hz,
+                                 config=replace(beat_config, min_bpm=c.min_bpm, max_bpm=c.max_bpm))
+        use_model = c.learned and model_available() and 40000 <= c.sr <= 50000 and c.hop == 512
+        self._beat_model = BeatActivation() if use_model else None
         self.tap_tempo = TapTempo()
         self._tap_last_beat_s: float | None = None
         self.snapshot = FeatureSnapshot(status="silence")
@@ -176,9 +189,12 @@ class StreamingAnalyser:
             self._last_onset_s = now
             events.append(("onset", now - c.hop / (2 * c.sr)))
         s = self.snapshot
+        learned = None
+        if self._beat_model is not None:
+            learned = self._beat_model.step(model_input(self.beat_envelope.rise, self.beat_envelope.bands))
         beat = self.beats.step(beat_flux, accent=self.beat_envelope.accent, power=mean_square,
-                               active=not self._silent)
-        self.meter.add_hop(self.beat_envelope.bands)
+                               active=not self._silent, learned=learned)
+        self.meter.add_hop(self.beat_envelope.bands, self.beat_envelope.chroma)
         beat_in_bar = self.meter.on_beat() if self.beats.beat_now else s.beat_in_bar
         tempo, phase, confidence = self.beats.tempo_bpm, self.beats.phase, self.beats.confidence
         present = self.beats.present and not self._silent

@@ -31,17 +31,28 @@ meter tracking"), at the beat level:
   to turn a beat on depends on the input: less for a continuous texture of onsets (pedalled
   piano, an ensemble), more for input that pauses as speech does between words (Scheirer &
   Slaney 1997: the share of hops quieter than half the recent mean power) or whose envelope
-  stays under its flutter floor (a pad's swells). So no beats are invented on speech, noise or
-  pads; silence lets it decay to "no beat".
+  stays under its flutter floor (a pad's swells). A second way on, when the learned beat
+  activation (``activation.py``) runs: its own periodicity at the tracked period above
+  ``pulse_on`` while its recent mean says it hears beats (``music_on``; the network stays near 0
+  on speech, noise and pads). That opens the gate on music whose onset envelope is crowded with
+  ornaments, soft string attacks or a quiet start (the onset envelope alone left a 2/4 dance and
+  an orchestral crescendo without a beat). The same mean falling under ``music_off`` lets a beat
+  go when music gives way to speech. So no beats are invented on speech, noise or pads; silence
+  lets it decay to "no beat".
+- **Learned observation** (optional, ``learned_weight``): the filter's activation can mix the
+  network's beat probability with the onset envelope's; see docs/lab/ears.md for why the shipped
+  setting is what it is.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numba
 import numpy as np
 
+LEARNED_FLOOR = 0.05  # learned-activation fluctuation taken as "nothing" when judging its periodicity
 BEATS_KEPT = 16  # hops of the latest beats kept: the tempo uses the last 9, the parity those in the accent memory
 
 
@@ -93,17 +104,19 @@ def forward_step(alpha, scratch, periods, first, transition, tempo_weight, beat_
     return total, c / total, sn / total
 
 
-class BeatTracker:
-    """Feed ``step(odf_value)`` once per hop; it returns True on the hop a beat is reported.
+@dataclass(frozen=True)
+class BeatConfig:
+    """The beat tracker's settings, checked on construction (one ValueError naming the setting).
 
-    hop_rate_hz : hops per second. min_bpm, max_bpm : tempo range.
+    min_bpm, max_bpm : tempo range.
     prior_bpm, prior_octaves : the metrical-level prior (log-normal centre and width).
     prior_weight : β, how strongly the prior acts at each tempo decision (0 = only at start).
     transition_lambda : λ, cost of a tempo change at a beat boundary.
     beat_fraction : the beat region is the first 1/beat_fraction of a beat.
     activation_scale : the onset envelope's recent mean maps to activation 1/(1 + scale).
     level_s : time constant of that recent mean (s).
-    periodicity_s : seconds of onset envelope judged for periodicity.
+    periodicity_s : seconds of onset envelope judged for periodicity; periodicity_every : hops
+        between two judgements.
     present_on, present_off : smoothed periodicity above which a beat becomes present, below
         which it is lost (hysteresis). presence_s : that smoothing's time constant (s).
     present_on_continuous : the on-threshold instead for a continuous texture of onsets: at most
@@ -112,21 +125,84 @@ class BeatTracker:
     envelope_floor : onset-envelope fluctuation (dB) taken as "nothing" when judging periodicity.
     octave_prior_bpm, octave_prior_octaves : the log-normal tempo prior of the octave decision.
     octave_margin, octave_beats : half or double the tempo must outscore the tracked one by
-        ``octave_margin`` on ``octave_beats`` beats in a row (see :meth:`_decide_octave`).
+        ``octave_margin`` on ``octave_beats`` beats in a row (see :meth:`BeatTracker._decide_octave`).
     parity_ratio : halving waits until one parity's accents exceed the other's this much.
     level_width, level_rate : the metrical level's window (octaves, Gaussian σ) and how fast it
-        follows the tracked tempo (fraction per beat), see :meth:`_follow_level`.
+        follows the tracked tempo (fraction per beat), see :meth:`BeatTracker._follow_level`.
+    learned_weight : share of the learned beat activation in the filter's observation (0 = the
+        onset envelope alone; used only when an activation is passed to ``step``).
+    pulse_on, music_on, music_s : a beat also turns on (and stays on) while the learned
+        activation's periodicity (the same measure) exceeds ``pulse_on`` and its mean over the
+        last ``music_s`` seconds exceeds ``music_on`` (the network hears beats there: it stays
+        near 0 on speech, noise and pads).
+    music_off : a present beat is also lost when that mean falls below ``music_off`` while the
+        onset envelope's periodicity is under the on-threshold in force (music gave way to speech).
     """
 
-    def __init__(self, *, hop_rate_hz: float, min_bpm: float = 55.0, max_bpm: float = 215.0,
-                 prior_bpm: float = 115.0, prior_octaves: float = 0.6, prior_weight: float = 0.05,
-                 transition_lambda: float = 30.0, beat_fraction: float = 16.0, activation_scale: float = 1.0,
-                 level_s: float = 4.0, periodicity_s: float = 6.0, periodicity_every: int = 8,
-                 present_on: float = 0.25, present_off: float = 0.08, presence_s: float = 1.5,
-                 present_on_continuous: float = 0.16, pause_s: float = 2.0, pause_share: float = 0.2,
-                 envelope_floor: float = 0.2, octave_prior_bpm: float = 120.0, octave_prior_octaves: float = 1.0,
-                 octave_margin: float = 1.1, octave_beats: int = 4, level_width: float = 0.25,
-                 level_rate: float = 0.25, parity_ratio: float = 1.5):
+    min_bpm: float = 55.0
+    max_bpm: float = 215.0
+    prior_bpm: float = 115.0
+    prior_octaves: float = 0.6
+    prior_weight: float = 0.05
+    transition_lambda: float = 30.0
+    beat_fraction: float = 16.0
+    activation_scale: float = 1.0
+    level_s: float = 4.0
+    periodicity_s: float = 6.0
+    periodicity_every: int = 8
+    present_on: float = 0.25
+    present_off: float = 0.08
+    presence_s: float = 1.5
+    present_on_continuous: float = 0.16
+    pause_s: float = 2.0
+    pause_share: float = 0.2
+    envelope_floor: float = 0.2
+    octave_prior_bpm: float = 120.0
+    octave_prior_octaves: float = 1.0
+    octave_margin: float = 1.1
+    octave_beats: int = 4
+    level_width: float = 0.25
+    level_rate: float = 0.25
+    parity_ratio: float = 1.5
+    learned_weight: float = 0.0
+    pulse_on: float = 0.15
+    music_on: float = 0.025
+    music_s: float = 3.0
+    music_off: float = 0.005
+
+    def __post_init__(self) -> None:
+        ranges = {"min_bpm": (10.0, 400.0), "max_bpm": (10.0, 400.0), "prior_bpm": (10.0, 400.0),
+                  "prior_octaves": (0.01, 10.0), "prior_weight": (0.0, 10.0), "transition_lambda": (0.0, 1000.0),
+                  "beat_fraction": (2.0, 100.0), "activation_scale": (1e-3, 100.0), "level_s": (0.1, 60.0),
+                  "periodicity_s": (1.0, 30.0), "periodicity_every": (1, 1000), "present_on": (0.0, 1.0),
+                  "present_off": (0.0, 1.0), "presence_s": (0.01, 60.0), "present_on_continuous": (0.0, 1.0),
+                  "pause_s": (0.1, 30.0), "pause_share": (0.0, 1.0), "envelope_floor": (0.0, 100.0),
+                  "octave_prior_bpm": (10.0, 400.0), "octave_prior_octaves": (0.01, 10.0),
+                  "octave_margin": (1.0, 10.0), "octave_beats": (1, 100), "level_width": (0.01, 5.0),
+                  "level_rate": (0.0, 1.0), "parity_ratio": (1.0, 100.0), "learned_weight": (0.0, 1.0),
+                  "pulse_on": (0.0, 1.0), "music_on": (0.0, 1.0), "music_s": (0.1, 6.0), "music_off": (0.0, 1.0)}
+        for name, (lo, hi) in ranges.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not lo <= value <= hi:
+                raise ValueError(f"BeatConfig.{name} must be a number in [{lo}, {hi}], got {value!r}")
+        if any(isinstance(v, float) for v in (self.periodicity_every, self.octave_beats)):
+            raise ValueError("BeatConfig.periodicity_every and octave_beats must be integers")
+        if self.min_bpm >= self.max_bpm:
+            raise ValueError(f"BeatConfig.min_bpm ({self.min_bpm}) must be below max_bpm ({self.max_bpm})")
+        if self.present_off > min(self.present_on, self.present_on_continuous):
+            raise ValueError(f"BeatConfig.present_off ({self.present_off}) must not exceed the on-thresholds")
+
+
+class BeatTracker:
+    """Feed ``step(odf_value)`` once per hop; it returns True on the hop a beat is reported.
+
+    hop_rate_hz : hops per second. config : a :class:`BeatConfig` (its defaults when omitted).
+    """
+
+    def __init__(self, *, hop_rate_hz: float, config: BeatConfig | None = None):
+        c = self.config = config if config is not None else BeatConfig()
+        min_bpm, max_bpm, prior_bpm, prior_octaves = c.min_bpm, c.max_bpm, c.prior_bpm, c.prior_octaves
+        prior_weight, transition_lambda, beat_fraction = c.prior_weight, c.transition_lambda, c.beat_fraction
         self.hop_rate_hz = hop_rate_hz
         lo = max(2, int(math.floor(60.0 * hop_rate_hz / max_bpm)))
         hi = int(math.ceil(60.0 * hop_rate_hz / min_bpm))
@@ -147,35 +223,39 @@ class BeatTracker:
         self._state_cos, self._state_sin = np.cos(state_phase), np.sin(state_phase)
         self.tempo_mass = np.zeros(self.periods.size)
         self._beat_fraction = beat_fraction
-        self._activation_scale = activation_scale
-        self._level_alpha = 1.0 - math.exp(-1.0 / (level_s * hop_rate_hz))
+        self._activation_scale = c.activation_scale
+        self._level_alpha = 1.0 - math.exp(-1.0 / (c.level_s * hop_rate_hz))
         self._level = 0.0
-        self._odf = np.zeros(int(periodicity_s * hop_rate_hz))
+        self._odf = np.zeros(int(c.periodicity_s * hop_rate_hz))
+        self._learned = np.zeros(self._odf.size)  # the learned activation, same span
         self._smoother = np.ones(int(0.2 * hop_rate_hz)) / int(0.2 * hop_rate_hz)
-        self._periodicity_every = periodicity_every
-        self._present_on, self._present_off = present_on, present_off
-        self._present_on_continuous, self._pause_share = present_on_continuous, pause_share
-        self._hop_powers = np.zeros(int(pause_s * hop_rate_hz))  # mean-square level of the latest hops
-        self.on_threshold = present_on  # the on-threshold in force (see :meth:`_update_presence`)
-        self._floor = envelope_floor
-        self._presence_alpha = 1.0 - math.exp(-periodicity_every / (presence_s * hop_rate_hz))
+        self._periodicity_every = c.periodicity_every
+        self._present_on, self._present_off = c.present_on, c.present_off
+        self._present_on_continuous, self._pause_share = c.present_on_continuous, c.pause_share
+        self._hop_powers = np.zeros(int(c.pause_s * hop_rate_hz))  # mean-square level of the latest hops
+        self.on_threshold = c.present_on  # the on-threshold in force (see :meth:`_update_presence`)
+        self._floor = c.envelope_floor
+        self._presence_alpha = 1.0 - math.exp(-c.periodicity_every / (c.presence_s * hop_rate_hz))
         self._hop = 0
         self._phase_prev = 0.0
         self._last_beat = -10**9
         self.phase = 0.0  # position within the current beat, 0..1
         self.period_hops = float(self.periods[np.argmax(self.prior)])
         self.periodicity = 0.0  # smoothed normalised autocorrelation at the tracked period
+        self.pulse = 0.0  # the same measure on the learned activation (0 without one)
+        self.music = 0.0  # the learned activation's mean over the last ``music_s`` seconds
+        self._music_hops = int(c.music_s * hop_rate_hz)
         self.present = False
         self.beat_now = False  # the model's beat fell on the latest hop (reported or not)
         self._accents = np.zeros(self._odf.size)  # accent envelope, same span
         self._beat_hops: list[int] = []
-        self._octave_prior_bpm, self._octave_prior_octaves = octave_prior_bpm, octave_prior_octaves
-        self._octave_margin, self._octave_beats = octave_margin, int(octave_beats)
+        self._octave_prior_bpm, self._octave_prior_octaves = c.octave_prior_bpm, c.octave_prior_octaves
+        self._octave_margin, self._octave_beats = c.octave_margin, int(c.octave_beats)
         self._octave_votes = 0  # beats in a row voting for half (> 0) or double (< 0) the tempo
-        self._level_width, self._level_rate = level_width, level_rate
+        self._level_width, self._level_rate = c.level_width, c.level_rate
         self._metrical_level: float | None = None  # log2 of the metrical level's beat period (hops)
         self.tempo_weight = np.ones(self.periods.size)
-        self._parity_ratio = parity_ratio
+        self._parity_ratio = c.parity_ratio
         self._double = {j: int(np.searchsorted(self.periods, 2 * p)) for j, p in enumerate(self.periods)
                         if 2 * p <= self.periods[-1]}
 
@@ -195,8 +275,10 @@ class BeatTracker:
 
     @property
     def confidence(self) -> float:
-        """0..1: the smoothed periodicity scaled so the on-threshold in force maps to 0.5."""
-        return float(min(1.0, 0.5 * self.periodicity / self.on_threshold))
+        """0..1: the smoothed periodicity scaled so the on-threshold in force maps to 0.5, or the
+        learned activation's (``pulse_on`` maps to 0.5) while it hears beats, whichever is higher."""
+        learned = 0.5 * self.pulse / self.config.pulse_on if self.music > self.config.music_on else 0.0
+        return float(min(1.0, max(0.5 * self.periodicity / self.on_threshold, learned)))
 
     def activation(self, odf_value: float) -> float:
         """The onset envelope as an activation in [0.001, 0.999]: with r = odf / its recent mean,
@@ -244,18 +326,30 @@ class BeatTracker:
         pauses = float(np.mean(powers < 0.5 * powers.mean())) > self._pause_share
         return not pauses and float(self._odf.mean()) > self._floor
 
-    def _update_presence(self) -> None:
+    def _update_presence(self, with_learned: bool = False) -> None:
         """Normalised autocorrelation of the recent onset envelope at the tracked period (or twice
         it), smoothed; a beat turns on above ``present_on``, or ``present_on_continuous`` for a
-        continuous texture of onsets (:meth:`_continuous_onsets`), and off below ``present_off``."""
+        continuous texture of onsets (:meth:`_continuous_onsets`), and off below ``present_off``.
+        ``with_learned``: the same measure on the learned activation (``pulse``) with its recent
+        mean (``music``) also turns a beat on and holds it (``pulse_on``, ``music_on``), and that
+        mean under ``music_off`` lets it go while the envelope is not periodic enough to turn it on."""
         env, energy = self._centred_envelope()
         lag = int(round(self.period_hops))
         value = max(self._autocorrelation(env, energy, lag), self._autocorrelation(env, energy, 2 * lag))
         self.periodicity += self._presence_alpha * (value - self.periodicity)
         self.on_threshold = self._present_on_continuous if self._continuous_onsets() else self._present_on
-        if self.present and self.periodicity < self._present_off:
+        pulsed = False
+        if with_learned:
+            act = self._learned - self._learned.mean()
+            act_energy = float(np.dot(act, act)) + act.size * LEARNED_FLOOR ** 2
+            pulse = max(self._autocorrelation(act, act_energy, lag), self._autocorrelation(act, act_energy, 2 * lag))
+            self.pulse += self._presence_alpha * (pulse - self.pulse)
+            self.music = float(self._learned[-self._music_hops:].mean())
+            pulsed = self.music > self.config.music_on and self.pulse > self.config.pulse_on
+        unheard = with_learned and self.music < self.config.music_off and self.periodicity < self.on_threshold
+        if self.present and (self.periodicity < self._present_off or unheard) and not pulsed:
             self.present = False
-        elif not self.present and self.periodicity > self.on_threshold:
+        elif not self.present and (self.periodicity > self.on_threshold or pulsed):
             self.present = True
 
     def _level_score(self, env: np.ndarray, energy: float, period: float) -> float:
@@ -331,24 +425,34 @@ class BeatTracker:
         self._metrical_level += self._level_rate * (math.log2(self.period_hops) - self._metrical_level)
         self.tempo_weight = np.exp(-0.5 * ((np.log2(self.periods) - self._metrical_level) / self._level_width) ** 2)
 
-    def step(self, odf_value: float, *, power: float, accent: float = 0.0, active: bool = True) -> bool:
+    def step(self, odf_value: float, *, power: float, accent: float = 0.0, active: bool = True,
+             learned: float | None = None) -> bool:
         """Advance one hop with the beat onset envelope ``odf_value`` (≥ 0); True when a beat is
         reported (the model's beat falls now and a beat is present). ``power`` : the hop's
         mean-square level (whether the input pauses). ``accent`` : the loudness-weighted envelope
-        (which parity stays the beat when the tempo is halved).
+        (which parity stays the beat when the tempo is halved). ``learned`` : the learned beat
+        activation of this hop (0..1), mixed into the observation at ``learned_weight`` and judged
+        for periodicity as a second way to turn a beat on; None without a model.
         ``active`` False (silence) keeps time on an empty envelope and reports no beats."""
         self._hop += 1
         if not active:
             odf_value = 0.0
+            learned = 0.0 if learned is not None else None
         self._odf[:-1] = self._odf[1:]
         self._odf[-1] = odf_value
         self._accents[:-1] = self._accents[1:]
         self._accents[-1] = accent if active else 0.0
         self._hop_powers[:-1] = self._hop_powers[1:]
         self._hop_powers[-1] = power
-        phase = self._filter(self.activation(odf_value))
+        a = self.activation(odf_value)
+        if learned is not None:
+            self._learned[:-1] = self._learned[1:]
+            self._learned[-1] = learned
+            w = self.config.learned_weight
+            a = min(max((1.0 - w) * a + w * learned, 1e-3), 1.0 - 1e-3)
+        phase = self._filter(a)
         if self._hop % self._periodicity_every == 0:
-            self._update_presence()
+            self._update_presence(learned is not None)
         wrapped = self._phase_prev > 0.5 and phase < 0.5
         self._phase_prev = phase
         self.phase = phase

@@ -9,11 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from visualizer.engine.audio.spectral import (
-    mel_edges_hz,
-    superflux_rise,
-    triangular_filterbank,
-)
+from visualizer.engine.audio.spectral import chroma_filterbank, mel_filterbank, superflux_rise
 
 
 class BeatOnsetEnvelope:
@@ -34,9 +30,9 @@ class BeatOnsetEnvelope:
         self.hop = hop
         self._frame = np.zeros(n_fft, np.float32)
         self._window = np.hanning(n_fft).astype(np.float32)
-        edges = mel_edges_hz(n_bands=n_mels, fmin=fmin, fmax=min(fmax, sr / 2))
-        self._fb = triangular_filterbank(edges, sr=sr, n_fft=n_fft, unit_area=True).astype(np.float32)
-        self.band_hz = edges[1:-1]  # band centres
+        fb, self.band_hz = mel_filterbank(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=min(fmax, sr / 2))
+        self._fb = fb.astype(np.float32)  # band_hz: the band centres
+        self._chroma_fb = chroma_filterbank(sr=sr, n_fft=n_fft).astype(np.float32)
         full_scale = (self._window.sum() / 2) ** 2  # a full-scale sine's peak bin power
         self._floor = float(full_scale * 10.0 ** (-floor_db / 10.0))
         self._gamma = gamma
@@ -47,6 +43,8 @@ class BeatOnsetEnvelope:
         self._warm_up = lag + n_fft // hop  # hops before the frame is all stream
         self._filled = 0
         self.bands = np.zeros(n_mels, np.float32)  # S of the latest hop (dB)
+        self.chroma = np.zeros(12, np.float32)  # pitch-class energy of the latest hop, summing to 1
+        self.rise = np.zeros(n_mels, np.float32)  # per-band SuperFlux rise of the latest hop (dB)
         self.accent = 0.0  # loudness-weighted flux of the latest hop (dB)
 
     def step(self, hop_samples: np.ndarray) -> float:
@@ -60,7 +58,10 @@ class BeatOnsetEnvelope:
         self._reference = max(self._reference + self._reference_alpha * (float(mel.mean()) - self._reference),
                               self._floor)
         loud = 10.0 * np.log10(1.0 + (self._gamma / self._reference) * mel)
-        value = float(superflux_rise(self.bands, self._history[0]).mean())
+        chroma = self._chroma_fb @ power
+        self.chroma = chroma / (float(chroma.sum()) + 1e-12)
+        self.rise = superflux_rise(self.bands, self._history[0])
+        value = float(self.rise.mean())
         self.accent = float(superflux_rise(loud, self._loud_history[0]).mean())
         for history, latest in ((self._history, self.bands), (self._loud_history, loud)):
             history[:-1] = history[1:]
@@ -68,5 +69,6 @@ class BeatOnsetEnvelope:
         self._filled += 1
         if self._filled <= self._warm_up:
             self.accent = 0.0
+            self.rise[:] = 0.0
             return 0.0
         return value
