@@ -87,7 +87,7 @@ def render_speed(*, preset: str, seconds: float, size: tuple[int, int], fps: flo
                 state = session.advance(source.latest(), 1 / fps)
                 t2 = time.perf_counter()
                 painter.use_palette(state.palette, lightness=state.params.lightness, saturation=state.params.saturation)
-                frame = painter.paint(state.theta, view=state.view, reference=state.reference)
+                frame = painter.paint(state.theta, view=state.view, reference=state.reference, stagger=state.stagger)
                 t3 = time.perf_counter()
                 limiter.apply(frame, shifts=FramePainter.SHIFTS, time_s=(i + 1) / fps)
                 t4 = time.perf_counter()

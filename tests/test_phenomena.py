@@ -13,8 +13,6 @@ from visualizer.offline.trace import trace
 
 SIZE = (48, 48)
 CALM_R = 0.8  # measured 0.87: the issue's bar for 5meo in calm passages
-MEO_HOT_MAX = 0.1  # measured 0.0: the stiff 5meo field never disintegrates on the demo track
-NN_HOT_MAX = 0.35  # measured 0.0 over these 24 s and 0.26 over the whole track (its groove and peak)
 
 
 def series(result, key):
@@ -47,9 +45,26 @@ def test_5meo_with_music_stays_coherent_in_the_calm_breakdown(meo_demo, demo_sec
     assert np.median(r[(t > start + 2) & (t < end)]) >= CALM_R
 
 
-def test_hot_only_at_the_climaxes_of_the_demo_track(meo_demo, nn_demo):
-    for result, most in ((meo_demo, MEO_HOT_MAX), (nn_demo, NN_HOT_MAX)):
-        assert np.mean(series(result, "phase") == "hot") <= most
+@pytest.mark.parametrize("preset", ["5meo", "nn-dmt"])
+def test_the_demo_track_anneals_in_its_loud_sections_and_never_in_its_breakdowns(preset, demo_sections):
+    """The relative trigger (issue 27): over the whole demo track each preset is hot 5–35 % of the
+    time, and never in a breakdown. Measured (48², seed 0): 5meo hot 6 % (10–13 s, the groove),
+    nn-dmt 13 % (26–32 s, the peak)."""
+    result = trace(demo_paths()[0], preset=preset, seconds=47.0, size=SIZE)
+    t, hot = series(result, "t"), series(result, "phase") == "hot"
+    assert 0.05 <= np.mean(hot) <= 0.35
+    for name, (start, end) in demo_sections_all().items():
+        if name.startswith("breakdown"):
+            assert not hot[(t >= start) & (t < end)].any(), name
+
+
+def demo_sections_all() -> dict[str, tuple[float, float]]:
+    """Every section of the demo track, breakdowns numbered (the fixture keeps only the last of a name)."""
+    sections, seen = {}, {}
+    for start, end, _, name in json.loads(demo_paths()[1].read_text())["sections"]:
+        seen[name] = seen.get(name, 0) + 1
+        sections[f"{name}{seen[name]}"] = (start, end)
+    return sections
 
 
 def test_nn_dmt_without_music_shows_anti_phase_clusters_when_k3_is_repulsive():
@@ -80,18 +95,20 @@ def test_nn_dmt_with_music_shows_competing_in_phase_and_anti_phase_clusters(nn_d
 def test_slow_cooling_grows_larger_domains_than_a_quench_at_the_preset_own_settings(preset):
     """The preset's annealer turns hot in a quiet passage, then (a) runs its own cooling schedule,
     (b) a copy of the hot state is quenched, (c) a perfectly ordered field is started; all three
-    for cooling_time_s + settle, same frequencies. Slow cooling ends with domains at least 1.5×
-    the quench's (median over seeds 0–2 at 48²; measured 1.76 for 5meo, 1.87 for nn-dmt; 64²,
-    seeds 0–5: 5.27 and 2.09, every seed ≥ 1.77 and ≥ 1.87). The perfectly ordered start, which
-    never cools, ends no larger than the quench: the gain is the cooling's consolidation of the
-    frequency disorder (sim.annealing), not a memory of order (docs/lab/annealing.md §9)."""
+    for cooling_time_s + settle, same frequencies. Slow cooling ends with larger domains than the
+    quench in every seed, by the median ratio below (48², seeds 0–2; measured 1.76 for 5meo; for
+    nn-dmt 1.65 since its energy sinks act only in semantic mode (issue 27: they drew fixed disks
+    into every song) and it cools over 10 s with a hotter melt, 1.87 with the sinks and 6 s). For 5meo the perfectly ordered start,
+    which never cools, ends no larger than the quench: the gain is the cooling's consolidation of
+    the frequency disorder (sim.annealing), not a memory of order (docs/lab/annealing.md §9); for
+    nn-dmt without sinks the ordered checkerboard keeps ≈1.5× the quench's length (measured 1.07–1.53)."""
     results = [compare_cooling(preset, size=48, seed=seed) for seed in range(3)]
     for result in results:
-        assert result.hot < 3.0  # melted: measured 0.85–0.99 (5meo), 1.9–2.1 (nn-dmt)
-        assert result.quench > 1.8 * result.hot  # the quench orders too: measured ≥ 3.9
+        assert result.hot < 3.0  # melted: measured 0.85–0.99 (5meo), 2.0–2.9 (nn-dmt)
+        assert result.quench > 1.5 * result.hot  # the quench orders too: measured ≥ 3.9 (5meo), ≥ 1.69 (nn-dmt)
         assert result.slow > result.quench  # measured ≥ 1.27×
-    assert np.median([r.slow / r.quench for r in results]) >= 1.5
-    cooling_s = {"5meo": 10.0, "nn-dmt": 6.0}[preset]
+    assert np.median([r.slow / r.quench for r in results]) >= {"5meo": 1.5, "nn-dmt": 1.4}[preset]
+    cooling_s = {"5meo": 10.0, "nn-dmt": 10.0}[preset]
     assert results[0].run_s == pytest.approx(cooling_s + SETTLE_S)
     from_order = np.median([r.ordered / r.quench for r in results])
-    assert 0.75 < from_order < 1.3  # perfect order alone buys nothing after the same time
+    assert 0.75 < from_order < {"5meo": 1.3, "nn-dmt": 1.7}[preset]  # perfect order alone buys little

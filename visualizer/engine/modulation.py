@@ -7,7 +7,8 @@ VJ software does:
 
 Targets are the parameters of ``visualizer.engine.params.REGISTRY``; clamping uses their ranges.
 
-Sources are 0..1: ``energy``, ``bass``, ``mid``, ``high`` (auto-gained levels), ``onset`` and
+Sources are 0..1: ``energy``, ``bass``, ``mid``, ``high`` (auto-gained levels), ``loudness`` (the
+level against the track's own last ~40 s, ``engine.link.Loudness``: keeps the song's dynamics), ``onset`` and
 ``beat`` (1 on the frame an event arrives, else 0: give them a release to make a pulse),
 ``beat_phase``, ``tempo`` (60..180 BPM → 0..1), ``lfo`` (0.5 + 0.5·sin 2πt/period: starts
 mid-range and rises first).
@@ -23,7 +24,7 @@ from typing import Sequence
 from visualizer.engine.audio.features import FeatureSnapshot
 from visualizer.engine.params import REGISTRY, Params
 
-SOURCES = ("energy", "bass", "mid", "high", "onset", "beat", "beat_phase", "tempo", "lfo")
+SOURCES = ("energy", "loudness", "bass", "mid", "high", "onset", "beat", "beat_phase", "tempo", "lfo")
 CURVES = ("linear", "square", "sqrt", "smoothstep")
 TEMPO_RANGE_BPM = (60.0, 180.0)
 
@@ -92,25 +93,27 @@ class Modulator:
         self._seen_onsets = 0
         self._seen_beats = 0
 
-    def source_values(self, features: FeatureSnapshot) -> dict[str, float]:
-        """Every source's raw 0..1 value this frame (``lfo`` at a 1 s period; routes rescale)."""
+    def source_values(self, features: FeatureSnapshot, loudness: float = 0.0) -> dict[str, float]:
+        """Every source's raw 0..1 value this frame (``lfo`` at a 1 s period; routes rescale);
+        ``loudness`` comes from the session's ``engine.link.Loudness``."""
         onset = 1.0 if features.onset_count > self._seen_onsets else 0.0
         beat = 1.0 if features.beat_count > self._seen_beats else 0.0
         self._seen_onsets, self._seen_beats = features.onset_count, features.beat_count
         lo, hi = TEMPO_RANGE_BPM
         return {
-            "energy": features.energy, "bass": features.bass, "mid": features.mid, "high": features.high,
+            "energy": features.energy, "loudness": loudness, "bass": features.bass, "mid": features.mid, "high": features.high,
             "onset": onset, "beat": beat, "beat_phase": features.beat_phase,
             "tempo": min(max((features.tempo_bpm - lo) / (hi - lo), 0.0), 1.0) if features.tempo_bpm else 0.0,
             "lfo": 0.0,  # per route, below
         }
 
-    def update(self, base: Params, features: FeatureSnapshot, *, time_s: float, dt_s: float) -> Params:
+    def update(self, base: Params, features: FeatureSnapshot, *, time_s: float, dt_s: float,
+               loudness: float = 0.0) -> Params:
         """The live value of every parameter: ``base`` plus the routes, clamped to the registry's ranges.
 
         time_s : time since start (s), drives the LFOs; dt_s : time since the last update (s).
         """
-        sources = self.source_values(features)
+        sources = self.source_values(features, loudness)
         offsets: dict[str, float] = {}
         for i, route in enumerate(self.routes):
             if route.source == "lfo":

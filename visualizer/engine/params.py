@@ -10,6 +10,8 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
+from visualizer.engine.sim.neighbourhood import MAX_SMALL_WORLD_LINKS
+
 
 @dataclass(frozen=True)
 class ParamSpec:
@@ -40,7 +42,7 @@ SPECS = (
     _coupling("k4", "K4", "coupling to the cells at Manhattan distance 4"),
     _coupling("k_sw", "K_SW", "coupling to each cell's random far (small-world) targets"),
     ParamSpec("speed", "speed", 0.0, 4.0, 1.0, "×", "multiplier of the simulation time step", 0.1),
-    ParamSpec("small_world_links", "links", 0.0, 8.0, 2.0, "per cell",
+    ParamSpec("small_world_links", "links", 0.0, float(MAX_SMALL_WORLD_LINKS), 2.0, "per cell",
               "random long-range targets per cell (redrawn when the rounded value changes)"),
     ParamSpec("lightness", "L*", 20.0, 90.0, 70.0, "L*", "palette lightness (CIELAB L*)", 2.0),
     ParamSpec("saturation", "sat", 0.0, 1.0, 1.0, "share",

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from visualizer.engine.link import LinkConfig
 from visualizer.engine.modulation import CURVES, SOURCES, TARGETS, Route, SweepConfig
 from visualizer.engine.params import COUPLINGS, REGISTRY, Params
 from visualizer.engine.schema import (
@@ -21,6 +22,7 @@ from visualizer.engine.schema import (
     number,
     numbers,
     ordered_pair,
+    parameter,
     read_toml,
     text,
 )
@@ -63,11 +65,6 @@ def _size(v: Any) -> tuple[int, int]:
         raise ValueError(f"an integer or [height, width], each in {MIN_SIDE}..{MAX_SIDE}") from None
 
 
-def _param(name: str) -> Callable[[Any], float]:
-    """A number in the registry's range for ``name``."""
-    return number(REGISTRY[name].lo, REGISTRY[name].hi)
-
-
 SCHEMA: dict[str, dict[str, Key]] = {
     "": {
         "name": Key(text),
@@ -86,7 +83,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
     },
     "coupling": {
         "k": Key(numbers(4, REGISTRY["k1"].lo, REGISTRY["k1"].hi)),
-        "k_sw": Key(_param("k_sw"), 0.0),
+        "k_sw": Key(parameter("k_sw"), 0.0),
     },
     "sweep": {
         **{name: Key(ordered_pair(REGISTRY[name].lo, REGISTRY[name].hi)) for name in COUPLINGS},
@@ -98,8 +95,8 @@ SCHEMA: dict[str, dict[str, Key]] = {
     },
     "display": {
         "palette": Key(choice(PALETTES), DisplayConfig.palette),
-        "lightness": Key(_param("lightness"), REGISTRY["lightness"].default),
-        "saturation": Key(_param("saturation"), REGISTRY["saturation"].default),
+        "lightness": Key(parameter("lightness"), REGISTRY["lightness"].default),
+        "saturation": Key(parameter("saturation"), REGISTRY["saturation"].default),
         "view": Key(choice(VIEWS), DisplayConfig.view),
         "reference": Key(choice(REFERENCES), DisplayConfig.reference),
     },
@@ -111,6 +108,21 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "blobs": Key(integer(1, 16), InjectionConfig.blobs),
         "blob_radius": Key(number(1.0, 64.0), InjectionConfig.blob_radius),
         "sink_rate": Key(number(0.0, 100.0), InjectionConfig.sink_rate),
+    },
+    "link": {
+        "kick": Key(number(0.0, 3.0), LinkConfig.kick),
+        "hue_kick": Key(number(0.0, 3.14), LinkConfig.hue_kick),
+        "downbeat_gain": Key(number(0.0, 4.0), LinkConfig.downbeat_gain),
+        "onset_kick": Key(number(0.0, 2.0), LinkConfig.onset_kick),
+        "loudness_power": Key(number(0.0, 4.0), LinkConfig.loudness_power),
+        "max_kick": Key(number(0.0, 3.14), LinkConfig.max_kick),
+        "max_step": Key(number(0.01, 3.14), LinkConfig.max_step),
+        "rise_ms": Key(number(0.0, 1000.0), LinkConfig.rise_ms),
+        "low_mode": Key(number(1.0, 63.0), LinkConfig.low_mode),
+        "high_mode": Key(number(1.0, 63.0), LinkConfig.high_mode),
+        "mode_width": Key(number(0.1, 4.0), LinkConfig.mode_width),
+        "loudness_memory_s": Key(number(2.0, 600.0), LinkConfig.loudness_memory_s),
+        "loudness_range_db": Key(number(1.0, 60.0), LinkConfig.loudness_range_db),
     },
     "annealing": {
         "enabled": Key(flag, True),
@@ -124,6 +136,11 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "schedule": Key(choice(SCHEDULES), AnnealingConfig.schedule),
         "consolidation_rate": Key(number(0.0, 100.0), AnnealingConfig.consolidation_rate),
         "consolidation_memory_s": Key(number(1.0, 3600.0), AnnealingConfig.consolidation_memory_s),
+        "relative": Key(flag, AnnealingConfig.relative),
+        "margin": Key(number(0.0, 10.0), AnnealingConfig.margin),
+        "min_rise": Key(number(0.0, 1.0), AnnealingConfig.min_rise),
+        "memory_s": Key(number(5.0, 600.0), AnnealingConfig.memory_s),
+        "novelty": Key(number(0.0, 10.0), AnnealingConfig.novelty),
     },
 }
 REQUIRED = {("", "name"), ("", "description"), ("coupling", "k")}
@@ -161,6 +178,7 @@ class Preset:
     routes: tuple[Route, ...] = ()
     injection: InjectionConfig = InjectionConfig()
     annealing: AnnealingConfig = AnnealingConfig()
+    link: LinkConfig = LinkConfig()
     lattice: SomaticConfig | None = None  # the 3D somatic lattice sharing the field's metric
 
 
@@ -249,6 +267,7 @@ def load(path: str | os.PathLike) -> Preset:
         routes=v[("", "modulation")],
         injection=InjectionConfig(**section("injection")),
         annealing=AnnealingConfig(**section("annealing")),
+        link=LinkConfig(**section("link")),
         lattice=v[("", "lattice")],
     )
 

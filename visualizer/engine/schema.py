@@ -18,6 +18,14 @@ def number(lo: float, hi: float) -> Callable[[Any], float]:
     return check
 
 
+def parameter(name: str) -> Callable[[Any], float]:
+    """A number in the parameter registry's range for ``name`` (the one declaration of it)."""
+    from visualizer.engine.params import REGISTRY
+
+    spec = REGISTRY[name]
+    return number(spec.lo, spec.hi)
+
+
 def integer(lo: int, hi: int) -> Callable[[Any], int]:
     def check(v: Any) -> int:
         if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:

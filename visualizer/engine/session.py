@@ -19,6 +19,7 @@ import numpy as np
 
 from visualizer.engine import presets
 from visualizer.engine.audio.features import FeatureSnapshot
+from visualizer.engine.link import Kicker, Loudness
 from visualizer.engine.measuring import MeasureWorker
 from visualizer.engine.modulation import Modulator
 from visualizer.engine.params import Params
@@ -40,6 +41,9 @@ log = logging.getLogger(__name__)
 
 MEASURE_EVERY = 10  # frames between measurements (6 per second at 60 fps)
 AUTO_VIEW_ON, AUTO_VIEW_OFF = 0.6, 0.4  # anti-phase share of neighbour pairs that switches the "auto" view
+VIEW_HOLD_S = 6.0  # the "auto" view holds a choice at least this long (s)
+VIEW_FADE_S = 1.5  # and cross-fades into the next over this long (s): the frame never flips its colours at once
+TURBULENCE_EDDIES_ACROSS = 40  # the hot phase's eddies span 1/40 of the field's short side
 BURST_DECAY_S = 1.0  # time constant of a "drop" burst
 NO_MUSIC = ("none", "lost", "starting")  # feature statuses under which the LFO sweeps run instead
 # A frame longer than this (a stalled machine, a bad clock) counts as this long, so decays, the
@@ -72,6 +76,8 @@ class FrameState:
     reference : the phase (rad) drawn as the palette's zero: 0, or the field's tracked mean
         phase while the colour reference is "mean" (the preset's ``[display] reference`` or
         ``toggle_colour_reference``; see ``engine.phase_reference``).
+    stagger : the turn (rad) the renderer gives the cells with odd x + y: 0 in the phase view, π
+        in the anti-phase view, in between while the "auto" view cross-fades from one to the other.
     """
 
     theta: np.ndarray
@@ -86,6 +92,7 @@ class FrameState:
     preset_name: str
     lattice: LatticeState | None = None
     reference: float = 0.0
+    stagger: float = 0.0
 
 
 class Session:
@@ -131,13 +138,18 @@ class Session:
         self.base = preset.base
         self.injection_mode = preset.injection.mode
         self.annealer = Annealer(preset.annealing)
+        self._loudness = Loudness(preset.link)
+        self._kicker = Kicker(preset.link, self.field.shape, seed=self.seed)
         self._music: bool | None = None
         self._modulator = Modulator(())
         self.live = self.base
         self._injector: Injector | None = None
         self._burst = 0.0
         c = self.field.config
-        self._turbulence = Turbulence(self.field.shape, wrap=c.boundary == "wrap", seed=self.seed)
+        # eddies a fixed share of the picture wide (≥ 2.5 cells): at 256² and up, cell-sized eddies read as static
+        eddy_cells = max(2.5, min(self.field.shape) / TURBULENCE_EDDIES_ACROSS)
+        self._turbulence = Turbulence(self.field.shape, correlation_cells=eddy_cells, wrap=c.boundary == "wrap",
+                                      seed=self.seed)
         self._forcing = np.zeros(self.field.shape, np.float32)
         self._energy: float | None = None  # measured by the substeps; None: measure before the next frame
         self._strength = 0.0
@@ -153,6 +165,8 @@ class Session:
                 self._measurer = MeasureWorker(self.field.shape)
             self._measurer.forget()
         self._view = "phase"
+        self._view_held_s = VIEW_HOLD_S  # the first choice is free
+        self._stagger = 0.0
         self._reference = PhaseReference(preset.display.reference)
         if kept is not None and kept.shape == self.field.shape:
             self.field.theta = kept
@@ -230,11 +244,13 @@ class Session:
         """One frame of ``dt`` seconds (clamped to 0..``MAX_FRAME_DT_S``) with the music's latest ``features``."""
         dt = self._frame_dt(dt)
         self._follow_music(features.status not in NO_MUSIC)
-        self.live = self._modulator.update(self.base, features, time_s=self.time_s, dt_s=dt)
+        loudness = self._loudness.update(features, dt)
+        self.live = self._modulator.update(self.base, features, time_s=self.time_s, dt_s=dt, loudness=loudness)
         self.field.set_small_world_links(int(round(self.live.small_world_links)))
         if not self.paused:
             self.time_s += dt
             with kernel_threads(self.field.theta.size >= PARALLEL_FROM_CELLS):  # small fields: no wake-ups
+                self._kick(features, loudness, dt)
                 self._simulate(dt)
         if self._energy is not None and not math.isfinite(self._energy):
             self._repair_non_finite()
@@ -244,12 +260,12 @@ class Session:
         theta.flags.writeable = False
         lattice = None if self.somatic is None else LatticeState(
             self.somatic.lattice.positions, self.somatic.lattice.theta, self.rotation, self._somatic_measures)
-        view = self._current_view()
+        view = self._current_view(dt)
         reference = self._reference.update(theta, dt, staggered=view == "antiphase")
         return FrameState(lattice=lattice, theta=theta, params=self.live, base=self.base, measures=self.measures,
                           annealing=self.annealer.state, time_s=self.time_s, frame=self.frame,
                           palette=self.preset.display.palette, view=view, preset_name=self.preset.name,
-                          reference=reference)
+                          reference=reference, stagger=self._stagger)
 
     def _frame_dt(self, dt: float) -> float:
         """``dt`` clamped to 0..MAX_FRAME_DT_S (NaN: 0); the first clamp is logged."""
@@ -272,17 +288,23 @@ class Session:
         elif self.frame % MEASURE_EVERY == MEASURE_EVERY // 2:
             self.measures = dataclasses.replace(self.measures, corr_length=correlation_length(self.field.theta))
 
-    def _current_view(self) -> str:
+    def _current_view(self, dt: float) -> str:
         """The preset's view; "auto" switches to "antiphase" while most neighbour pairs are in
-        anti-phase (with hysteresis), so checkerboard order shows as colour instead of grey."""
+        anti-phase (with hysteresis), so checkerboard order shows as colour instead of grey. A
+        switch waits until the last has held VIEW_HOLD_S, and the stagger angle the renderer uses
+        turns toward the new view over VIEW_FADE_S."""
         view = self.preset.display.view
         if view != "auto":
+            self._view, self._stagger = view, math.pi if view == "antiphase" else 0.0
             return view
+        self._view_held_s += dt
         share = self.measures.antiphase
-        if share > AUTO_VIEW_ON or (self._view == "antiphase" and share > AUTO_VIEW_OFF):
-            self._view = "antiphase"
-        else:
-            self._view = "phase"
+        wanted = "antiphase" if share > AUTO_VIEW_ON or (self._view == "antiphase" and share > AUTO_VIEW_OFF) else "phase"
+        if wanted != self._view and self._view_held_s >= VIEW_HOLD_S:
+            self._view, self._view_held_s = wanted, 0.0
+        target = math.pi if self._view == "antiphase" else 0.0
+        step = math.pi * dt / VIEW_FADE_S
+        self._stagger = min(self._stagger + step, target) if target > self._stagger else max(self._stagger - step, target)
         return self._view
 
     def _follow_music(self, music: bool) -> None:
@@ -290,6 +312,13 @@ class Session:
         if music != self._music:
             self._music = music
             self._modulator = Modulator(self.preset.routes if music else self.preset.sweep.routes())
+
+    def _kick(self, features: FeatureSnapshot, loudness: float, dt: float) -> None:
+        """A beat's or an onset's kick into the field's eigenmodes, from the frame it arrives on (``engine.link``)."""
+        delta = self._kicker.step(features, self._harmonics(), loudness, dt)
+        if delta is not None:
+            self.field.displace(delta)
+            self._energy = None  # measured again before the annealer reads it
 
     def _simulate(self, dt: float) -> None:
         """Energy in (music into the eigenmodes, a drop's burst), sinks and turbulence, the
@@ -302,7 +331,12 @@ class Session:
         self.field.set_frequency_spread_share(self.annealer.disorder)
         injector = self._injector_now()
         forcing = self._forcing
-        injector.sink_pull(self.field.theta, rate=self.preset.injection.sink_rate, out=forcing)
+        # the sinks drain where semantic energy is aimed (under its blobs); in neutral mode nothing is
+        # aimed there, and their pull only drew the same fixed disks into every song's picture
+        if self.injection_mode == "semantic":
+            injector.sink_pull(self.field.theta, rate=self.preset.injection.sink_rate, out=forcing)
+        else:
+            forcing.fill(0.0)
         if gain > 0:
             forcing += injector.forcing(gain=gain, time_s=self.time_s, mode=self.injection_mode)
         if self.annealer.temperature > 0:

@@ -24,7 +24,7 @@ from typing import Any
 
 from visualizer.engine import presets
 from visualizer.engine.params import K_LIMIT
-from visualizer.engine.schema import choice, number, read_toml
+from visualizer.engine.schema import choice, number, parameter, read_toml
 from visualizer.engine.sim.annealing import SCHEDULES, Annealer, AnnealingConfig
 from visualizer.render.colour import PALETTES
 from visualizer.system.paths import TomlCatalogue, user_config_dir
@@ -163,13 +163,13 @@ PHASE: dict[str, tuple[Callable[[Any], Any], Any]] = {
     "transition_s": (number(0.0, 600.0), None),  # default: the session's
     "preset": (_text, None),
     "k": (_kernel4, None),
-    "k_sw": (number(-K_LIMIT, K_LIMIT), None),
+    "k_sw": (parameter("k_sw"), None),
     "palette": (choice(SESSION_PALETTES), None),
-    "lightness": (number(20.0, 90.0), None),
+    "lightness": (parameter("lightness"), None),
     "warmth": (number(0.0, 1.0), 0.0),
     "energy": (choice(ENERGY_INPUTS), "drone"),
-    "injection": (number(0.0, 20.0), 0.0),
-    "temperature": (number(0.0, 20.0), 0.0),
+    "injection": (parameter("injection"), 0.0),
+    "temperature": (parameter("temperature"), 0.0),
     "cooling": (choice(SCHEDULES), None),
     "breath_rate": (number(0.0, 30.0), 6.0),
     "breath": (_ratio, (1.0, 1.0)),

@@ -51,7 +51,8 @@ def run_session_window(request: WindowRequest, *, fullscreen: bool = False) -> i
                     overlay_until = time.monotonic() + OVERLAY_S
                 state, view = driver.frame(FeatureSnapshot(status="none"), 1 / FPS)
                 display.set_palette(look.lut(view))
-                display.draw_field(state.theta, view=state.view, reference=state.reference, time_s=state.time_s)
+                display.draw_field(state.theta, view=state.view, reference=state.reference, time_s=state.time_s,
+                                   stagger=state.stagger)
                 _draw_words(display.canvas, view, big, small, overlay=time.monotonic() < overlay_until)
                 display.present()
                 clock.tick(FPS)

@@ -9,6 +9,8 @@ colour changes sharply at the midpoint: a checkerboard is drawn as crisp cells.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit, prange
 
@@ -42,19 +44,32 @@ def _turns(y, x):
 
 
 @njit(parallel=True, fastmath=True, cache=True, nogil=True, error_model="numpy")
-def unit_vectors(theta, staggered, cos_out, sin_out):
+def unit_vectors(theta, stagger_cos, stagger_sin, cos_out, sin_out):
     """cos θ and sin θ of every cell into ``cos_out``, ``sin_out`` (float32 (H, W)).
 
-    ``staggered``: add π to every cell with odd x + y first, so a perfect checkerboard
-    (anti-phase order) becomes uniform and its domains show as flat colour regions.
+    Cells with odd x + y are first turned by the stagger angle s, given as (cos s, sin s): s = 0
+    draws θ; s = π (−1, 0) draws a perfect checkerboard (anti-phase order) as uniform colour, its
+    domains as flat colour regions; angles between cross-fade from one view to the other.
     """
     for y in prange(theta.shape[0]):
         row, cos_row, sin_row = theta[y], cos_out[y], sin_out[y]
         for x in range(theta.shape[1]):
-            sign = np.float32(1 - 2 * ((x + y) & 1)) if staggered else np.float32(1.0)
+            odd = np.float32((x + y) & 1)
+            c = np.float32(1.0) + odd * (stagger_cos - np.float32(1.0))
+            s = odd * stagger_sin
             sin_t, cos_t = sin_cos(row[x])
-            cos_row[x] = sign * cos_t
-            sin_row[x] = sign * sin_t
+            cos_row[x] = c * cos_t - s * sin_t
+            sin_row[x] = c * sin_t + s * cos_t
+
+
+def stagger_of(view: str, stagger: float | None = None) -> tuple[np.float32, np.float32]:
+    """(cos s, sin s) of the stagger angle: ``stagger`` (rad) if given, else π for the "antiphase"
+    view and 0 for "phase" (exactly −1, 0 and 1, 0)."""
+    if stagger is None:
+        stagger = math.pi if view == "antiphase" else 0.0
+    if stagger == math.pi:
+        return np.float32(-1.0), np.float32(0.0)
+    return np.float32(math.cos(stagger)), np.float32(math.sin(stagger))
 
 
 @njit(fastmath=True, nogil=True, error_model="numpy", inline="always")

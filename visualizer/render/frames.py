@@ -97,7 +97,7 @@ class FramePainter:
         return self.lut
 
     def paint(self, theta: np.ndarray, *, view: str = "phase", reference: float = 0.0,
-              lut: np.ndarray | None = None) -> np.ndarray:
+              lut: np.ndarray | None = None, stagger: float | None = None) -> np.ndarray:
         """theta : float32 (H, W) → the frame, valid until the next call.
 
         view : "phase" or "antiphase" (see ``render.colourise``). reference : the phase (rad)
@@ -105,5 +105,5 @@ class FramePainter:
         instead of the palette's (a look or a cross-fade).
         """
         self.scaler.paint(theta, self._packed if lut is None else pack_rgb0(lut), self.frame, view=view,
-                          reference=reference)
+                          reference=reference, stagger=stagger)
         return self.frame

@@ -11,6 +11,7 @@ from visualizer.render.colourise import (
     VIEWS,
     bilinear_taps,
     interpolate_into,
+    stagger_of,
     unit_vectors,
 )
 from visualizer.system.threads import (
@@ -50,20 +51,22 @@ class FieldScaler:
         self._layout_for = field_shape
 
     def paint(self, theta: np.ndarray, packed_lut: np.ndarray, rows: np.ndarray, *, view: str = "phase",
-              reference: float = 0.0) -> None:
+              reference: float = 0.0, stagger: float | None = None) -> None:
         """Colourise ``theta`` (float32 (H, W), rad) into ``rows`` (uint32 (height, width), any strides).
 
         packed_lut : uint32 (n,), n a power of two, the pixel of phase 2π·i/n.
         view : "phase" (colour = θ) or "antiphase" (colour = θ + π on cells with odd x + y, so
             checkerboard order shows as flat colour and its domains as colour regions).
         reference : the phase (rad) coloured as the palette's zero (``engine.phase_reference``).
+        stagger : the turn (rad) of the odd cells, overriding ``view``'s 0 or π (a cross-fade
+            between the views, ``FrameState.stagger``).
         """
         if view not in VIEWS:
             raise ValueError(f"view must be one of {VIEWS}, not {view!r}")
         if theta.shape != self._layout_for:
             self._layout(theta.shape)
         with kernel_threads(theta.size >= PARALLEL_FROM_CELLS):
-            unit_vectors(theta, view == "antiphase", self._cos, self._sin)
+            unit_vectors(theta, *stagger_of(view, stagger), self._cos, self._sin)
         with kernel_threads(self._cols[0].size * self._rows[0].size >= PARALLEL_FROM_PIXELS):
             interpolate_into(self._cos, self._sin, rotate_lut(packed_lut, reference), rows, self.block,
                              *self._cols, *self._rows, *self._scratch)

@@ -9,6 +9,15 @@ loosened coupling. When the drive falls back (``hysteresis``) or after ``max_hot
 a schedule over ``cooling_time_s`` and new order crystallises. Phases: "cold", "heating" (E above
 ``heating``·threshold), "hot", "cooling".
 
+Relative trigger (``relative = true``): instead of a fixed E, the threshold is the field's own
+recent level — the mean of its smoothed energy over the last ``memory_s`` seconds plus
+``margin`` standard deviations (at least ``min_rise`` above the mean). A field turns hot when the
+music pushes it above what this track has been doing lately (a drop, a climax, a section that
+hits harder), whatever the recording's level or the preset's typical E; the statistics learn only
+while cold, so a disintegration never raises its own bar. A quiet, even track rarely crosses it.
+The music's side counts too: a stiff field (5meo) barely shows a climax in E, so the field also
+turns hot when the smoothed drive rises to ``novelty`` times its own recent mean.
+
 Consolidation: while the field cools through the middle temperatures (rate ∝ left·(1 − left),
 left the schedule's heat share), the natural frequencies' spread narrows (``disorder``, applied by
 ``Field.set_frequency_spread_share``), and returns over ``consolidation_memory_s`` once cold. A
@@ -25,6 +34,9 @@ SCHEDULES = ("linear", "exponential")
 PHASES = ("cold", "heating", "hot", "cooling")
 DRIVE_SMOOTHING_S = 1.0  # time constant of the smoothed music drive that holds the hot phase
 RISE_SMOOTHING_S = 1.0  # time constant of the slow energy that tells a pumped field from a relaxing one
+FAST_SMOOTHING_S = 0.5  # the relative trigger compares E smoothed this much with its recent level
+RELATIVE_REHEAT = 1.25  # a cooling field (relative trigger) heats again only for 1.25× the drive that heated it
+WARM_UP_S = 5.0  # the relative trigger ignores this much music (a field relaxing from its start), then learns as long
 
 
 @dataclass(frozen=True)
@@ -38,6 +50,11 @@ class AnnealingConfig:
     hot_temperature : temperature while hot, as a share of the kernel's strength S (T = share·S, rad²/s).
     coupling_drop : fraction of the coupling removed while hot (0..1).
     cooling_time_s : length of the cooling schedule (s); schedule : "linear" or "exponential".
+    relative : use the relative trigger (module docstring) instead of the fixed ``threshold``.
+    margin : standard deviations of the smoothed E above its recent mean that heat (relative).
+    min_rise : the least rise of E above that mean that heats, however calm the track (relative).
+    memory_s : the recent past the relative trigger learns the field's level from (s).
+    novelty : the smoothed music drive, as a multiple of its recent mean, that heats (relative; 0: off).
     consolidation_rate : how fast the cooling anneals out the natural frequencies' disorder (1/s,
         at mid-schedule; 0: never). consolidation_memory_s : how long the consolidated order lasts
         once cold (s, the time constant of the disorder's return).
@@ -54,6 +71,11 @@ class AnnealingConfig:
     schedule: str = "linear"
     consolidation_rate: float = 1.0
     consolidation_memory_s: float = 60.0
+    relative: bool = False
+    margin: float = 1.5
+    min_rise: float = 0.02
+    memory_s: float = 40.0
+    novelty: float = 1.6
 
 
 @dataclass(frozen=True)
@@ -84,10 +106,16 @@ class Annealer:
         self._hot_s = 0.0
         self._cooling_s = 0.0
         self.disorder = 1.0  # the natural frequencies' spread as a share of the drawn one
+        self._fast_energy: float | None = None  # E smoothed over FAST_SMOOTHING_S (relative trigger)
+        self._mean = 0.0  # its recent mean and mean square while cold (relative trigger)
+        self._square = 0.0
+        self._learned_s = 0.0
+        self._drive_mean = 0.0  # the smoothed drive's recent mean while cold (relative trigger)
+        self.threshold = config.threshold  # the threshold in force (the relative one moves)
 
     @property
     def state(self) -> AnnealingState:
-        return AnnealingState(self.energy, self.temperature, self.phase, self.config.threshold, self.coupling_scale,
+        return AnnealingState(self.energy, self.temperature, self.phase, self.threshold, self.coupling_scale,
                               self.disorder)
 
     def cooling_fraction(self, t_s: float) -> float:
@@ -113,19 +141,25 @@ class Annealer:
         if not c.enabled:
             self.temperature, self.coupling_scale, self.phase = 0.0, 1.0, "cold"
             return
-        driven_past_threshold = energy > c.threshold and drive > 0.0 and pumped
+        if c.relative:
+            driven_past_threshold = self._past_recent_level(energy, dt_s, driven=drive > 0.0)
+        else:
+            driven_past_threshold = energy > c.threshold and drive > 0.0 and pumped
         if self.phase in ("cold", "heating"):
             if driven_past_threshold:
                 self._turn_hot()
             else:
-                self.phase = "heating" if energy > c.heating * c.threshold else "cold"
+                self.phase = "heating" if energy > c.heating * self.threshold else "cold"
         elif self.phase == "hot":
             self._hot_s += dt_s
             if self._drive < c.hysteresis * self._drive_when_hot or self._hot_s > c.max_hot_s:
                 self.phase, self._cooling_s = "cooling", 0.0
         elif self.phase == "cooling":
             self._cooling_s += dt_s
-            if driven_past_threshold and self._drive > self._drive_when_hot:  # a new, bigger climax
+            # a new, bigger climax: the relative trigger asks for clearly more drive, as the cooling
+            # field's own energy is still above the bar it learned while cold
+            bigger = self._drive > (RELATIVE_REHEAT if c.relative else 1.0) * self._drive_when_hot
+            if driven_past_threshold and bigger:
                 self._turn_hot()
             elif self._cooling_s >= c.cooling_time_s:
                 self.phase = "cold"
@@ -133,6 +167,28 @@ class Annealer:
         self.temperature = c.hot_temperature * strength * left
         self.coupling_scale = 1.0 - c.coupling_drop * left
         self._consolidate(dt_s, left)
+
+    def _past_recent_level(self, energy: float, dt_s: float, *, driven: bool) -> bool:
+        """Relative trigger: is the smoothed E above its recent mean + max(margin·σ, min_rise)?
+        The mean and σ learn (over memory_s) only while cold and driven by music."""
+        c = self.config
+        fast = energy if self._fast_energy is None else self._fast_energy
+        self._fast_energy = fast = fast + (energy - fast) * (1.0 - math.exp(-dt_s / FAST_SMOOTHING_S))
+        if not driven:
+            return False
+        if self.phase in ("cold", "heating"):
+            self._learned_s += dt_s
+            if self._learned_s <= WARM_UP_S:
+                return False
+            learning = self._learned_s - WARM_UP_S
+            rate = max(1.0 - math.exp(-dt_s / c.memory_s), min(dt_s / learning, 1.0))  # a plain mean at first
+            self._mean += rate * (fast - self._mean)
+            self._square += rate * (fast * fast - self._square)
+            self._drive_mean += rate * (self._drive - self._drive_mean)
+        sigma = math.sqrt(max(self._square - self._mean ** 2, 0.0))
+        self.threshold = self._mean + max(c.margin * sigma, c.min_rise)
+        novel = c.novelty > 0.0 and self._drive > c.novelty * self._drive_mean
+        return self._learned_s >= 2 * WARM_UP_S and (fast > self.threshold or novel)
 
     def _consolidate(self, dt_s: float, left: float) -> None:
         """Shrink the frequency disorder while the field cools through the middle temperatures

@@ -10,18 +10,18 @@ import numpy as np
 
 from visualizer.engine.sim.energy import field_energy
 from visualizer.engine.sim.frequencies import natural_frequencies
-from visualizer.engine.sim.kernels import NOISE_TABLE_BITS, coupled_step, fill_trig
+from visualizer.engine.sim.kernels import NOISE_TABLE_BITS, TWO_PI, coupled_step, fill_trig
 from visualizer.engine.sim.neighbourhood import (
     BOUNDARIES,
     HALO,
     MAX_DISTANCE,
+    MAX_SMALL_WORLD_LINKS,
     NEIGHBOURHOODS,
     draw_small_world,
     lattice_taps,
     neighbour_counts,
 )
 
-MAX_SMALL_WORLD_LINKS = 8
 MIN_SIDE = 2 * MAX_DISTANCE + 1  # smaller grids would make a cell its own neighbour on a torus
 MAX_SIDE = 2048  # 4 M cells: about 10 steps per second on a 2-core laptop, the edge of usable
 # Above this many cells the small-world links gather from a packed int16 (sin, cos) copy, half
@@ -121,6 +121,11 @@ class Field:
     @theta.setter
     def theta(self, value: np.ndarray) -> None:
         self._theta[...] = np.mod(np.asarray(value, np.float64), 2 * np.pi)
+
+    def displace(self, delta: np.ndarray) -> None:
+        """Add ``delta`` (float32 (H, W), rad) to the phases at once (a kick), wrapped into [0, 2π)."""
+        self._theta += delta
+        np.mod(self._theta, TWO_PI, out=self._theta)
 
     @property
     def omega(self) -> np.ndarray:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+MAX_SMALL_WORLD_LINKS = 8  # random far links per cell, at most (the registry's range, the [field] key)
+
 MAX_DISTANCE = 4
 HALO = MAX_DISTANCE  # padding (cells) each side of the grid, wide enough for every tap
 
