@@ -313,5 +313,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-if __name__ == "__main__":
-    raise SystemExit(main())
+if __name__ == "__main__":  # SIGTERM ends it like Ctrl-C (before SDL could take it)
+    from visualizer.system.signals import run_interruptible
+
+    raise SystemExit(run_interruptible(main, "python -m devtools.bench"))

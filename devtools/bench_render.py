@@ -122,5 +122,7 @@ def main(argv: list[str] | None = None) -> None:
         _print_table(figures)
 
 
-if __name__ == "__main__":
-    main()
+if __name__ == "__main__":  # SIGTERM ends it like Ctrl-C (before SDL could take it)
+    from visualizer.system.signals import run_interruptible
+
+    raise SystemExit(run_interruptible(main, "python -m devtools.bench_render"))

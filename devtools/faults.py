@@ -3,7 +3,9 @@ say what happened. Each row: the fault, what a user should see, what happened, p
 was lost (and how long the row took).
 
 The rows here cover the field, the files and the controllers (malformed OSC over real UDP,
-malformed MIDI over a real socket port); ``faults_audio`` injects the audio faults into a real
+malformed MIDI over a real socket port); ``faults_reliability`` runs the program in subprocesses
+for issue 30's rows (signals, bad OSC options, no display, broken bindings, preset folders);
+``faults_audio`` injects the audio faults into a real
 AudioEngine on a private PulseAudio server started for the table. ``tests/test_faults.py`` runs
 every row and asserts it passes (so ``.ci/run`` does).
 """
@@ -30,6 +32,7 @@ from typing import Callable
 import numpy as np
 
 from devtools.fault_row import DT, SIZE, Row, captured_log
+from devtools.faults_reliability import RELIABILITY_FAULTS
 from visualizer.engine import presets
 from visualizer.engine.audio.features import FeatureSnapshot
 from visualizer.engine.session import MAX_FRAME_DT_S, Session
@@ -451,7 +454,7 @@ def malformed_midi() -> Row:
 FAULTS: tuple[Callable[[], Row], ...] = (nan_in_theta, nan_in_a_feature, extreme_constants, extreme_time_step,
                                          eigenmodes_fail, corrupt_eigenmode_cache, garbage_preset, unwritable_screenshot,
                                          screenshot_to_full_disk, read_only_config_dir, session_report_unwritable,
-                                         malformed_osc, malformed_midi)
+                                         malformed_osc, malformed_midi, *RELIABILITY_FAULTS)
 
 
 def run_row(fault: Callable[..., Row], *args) -> dict:
@@ -492,5 +495,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0 if all(r["passed"] for r in rows) else 1
 
 
-if __name__ == "__main__":
-    raise SystemExit(main())
+if __name__ == "__main__":  # SIGTERM ends it like Ctrl-C (before SDL could take it)
+    from visualizer.system.signals import run_interruptible
+
+    raise SystemExit(run_interruptible(main, "python -m devtools.faults"))

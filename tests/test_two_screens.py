@@ -38,7 +38,8 @@ def test_the_output_is_the_field_alone_and_the_controls_show_hud_and_preview(app
     assert app.display.fullscreen and app.controls.window.size == (640, 360)
     # every output pixel is the field of this FrameState as a HUD-free video frame paints it
     painter = FramePainter(app.display.size)
-    frame = painter.paint(state.theta, view=state.view, reference=state.reference, lut=shown_lut)
+    frame = painter.paint(state.theta, view=state.view, reference=state.reference, lut=shown_lut,
+                          stagger=state.stagger)
     field_only = frame.view(np.uint8).reshape(*frame.shape, 4)[..., :3]
     np.testing.assert_array_equal(rgb(app.display.screen), field_only)
     # the controls window (read back from its renderer): the HUD panel, then the preview of the output

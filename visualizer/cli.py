@@ -11,6 +11,7 @@ from pathlib import Path
 
 from visualizer import __version__
 from visualizer.offline.arguments import at_least, parse_size
+from visualizer.system.signals import exit_code, interrupt_in, sigterm_like_sigint, which
 
 log = logging.getLogger("visualizer")
 
@@ -66,9 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
     stage.add_argument("--midi", nargs="?", const="", metavar="DEVICE",
                        help="MIDI input (name substring, or tcp:HOST:PORT); without a name the first one found")
     stage.add_argument("--osc", action="store_true", help="listen for OSC control (see --osc-host, --osc-port)")
-    stage.add_argument("--osc-host", default="127.0.0.1", help="address OSC listens on (default 127.0.0.1: this "
-                                                               "machine only; 0.0.0.0 opens it to the network)")
-    stage.add_argument("--osc-port", type=int, default=9000, help="OSC port (default 9000)")
+    stage.add_argument("--osc-host", help="address OSC listens on, with --osc (default 127.0.0.1: this "
+                                          "machine only; 0.0.0.0 opens it to the network)")
+    stage.add_argument("--osc-port", help="OSC port, with --osc (default 9000)")
     stage.add_argument("--osc-out", metavar="HOST:PORT", help="send beat, onset, levels, tempo, R and E as OSC")
     stage.add_argument("--set", type=Path, metavar="FILE", help="a set file of scenes (see presets/sets/)")
     return p
@@ -120,6 +121,7 @@ def run_app(args: argparse.Namespace) -> None:
     if args.headless:
         os.environ["SDL_VIDEODRIVER"] = "dummy"
     from visualizer.engine.audio.engine import AudioChoice, validate_choice
+    from visualizer.engine.audio.sources import AudioUnavailable
     from visualizer.window.app import App, AppOptions
 
     if args.no_audio:
@@ -132,7 +134,15 @@ def run_app(args: argparse.Namespace) -> None:
         audio = AudioChoice("demo")
     from visualizer.stage.stage import StageOptions
 
-    validate_choice(audio)  # a file or device the user named must exist before any window opens
+    validate_stage_options(args)  # before any window opens
+    try:
+        validate_choice(audio)  # a file or device the user named must exist before any window opens
+    except AudioUnavailable:
+        if args.input and "monitor" in args.input.lower() and not sound_server_running():
+            raise UserError(f"no input device matches {args.input!r}: a monitor source needs a sound server "
+                            f"(PulseAudio or PipeWire) running, and none answers; start it with `pulseaudio --start` "
+                            f"(or `systemctl --user start pipewire-pulse`)") from None
+        raise
     if args.screenshot is not None:
         check_writable(args.screenshot, "--screenshot")
     stage = StageOptions(midi=args.midi, osc=args.osc, osc_host=args.osc_host, osc_port=args.osc_port,
@@ -141,6 +151,42 @@ def run_app(args: argparse.Namespace) -> None:
                    display=args.display, window=args.window, headless=args.headless, frames=args.frames,
                    screenshot=args.screenshot, audio=audio, hud=not args.no_hud, stage=stage,
                    flash_limit=not args.no_flash_limit, output_display=args.output_display)).run()
+
+
+def validate_stage_options(args: argparse.Namespace) -> None:
+    """The OSC options, checked before any window opens: a bad value or a port that cannot be
+    opened is one line naming the option and the fix. ``--osc-host``/``--osc-port`` need
+    ``--osc`` (they would otherwise do nothing); ``--osc-out`` must be HOST:PORT and resolve."""
+    from visualizer.stage.osc import DEFAULT_HOST, DEFAULT_PORT, listen_socket, parse_osc_out
+
+    for option, value in (("--osc-host", args.osc_host), ("--osc-port", args.osc_port)):
+        if value is not None and not args.osc:
+            raise UserError(f"{option} {value}: only used with --osc; add --osc to listen for OSC")
+    if args.osc_port is None:
+        args.osc_port = DEFAULT_PORT
+    else:
+        try:
+            port = int(args.osc_port)
+        except ValueError:
+            port = -1
+        if not 1 <= port <= 65535:
+            raise UserError(f"--osc-port {args.osc_port}: a UDP port is 1..65535 (default {DEFAULT_PORT})")
+        args.osc_port = port
+    args.osc_host = args.osc_host or DEFAULT_HOST
+    if args.osc:
+        listen_socket(args.osc_host, args.osc_port).close()  # in use, not this machine's: said now
+    if args.osc_out:
+        parse_osc_out(args.osc_out)
+
+
+def sound_server_running() -> bool:
+    """Whether a PulseAudio (or PipeWire's pulse) server answers ``pactl info`` within 5 s."""
+    import subprocess
+
+    try:
+        return subprocess.run(["pactl", "info"], capture_output=True, timeout=5, check=False).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
 
 
 def check_writable(path: Path, option: str) -> None:
@@ -159,15 +205,17 @@ def user_errors() -> tuple[type[BaseException], ...]:
     from visualizer.engine.audio.sources import AudioUnavailable
     from visualizer.engine.params import UnknownParameter
     from visualizer.engine.presets import PresetError
+    from visualizer.stage.osc import OscOptionError
     from visualizer.stage.scenes import SetError
     from visualizer.window.display import DisplayUnavailable, ScreenshotError
 
     return (UserError, PresetError, AudioUnavailable, AudioFileError, SetError, UnknownParameter, DisplayUnavailable,
-            ScreenshotError)
+            ScreenshotError, OscOptionError)
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    sigterm_like_sigint()  # before pygame: SDL would turn SIGTERM into a quit event
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
         if argv[:1] and argv[0] in SUBCOMMANDS:
@@ -179,11 +227,16 @@ def main(argv: list[str] | None = None) -> int:
             list_devices()
         else:
             run_app(args)
-    except user_errors() as e:
-        print(f"visualizer: error: {e}", file=sys.stderr)
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        return 130
-    except BrokenPipeError:  # output piped into head & co.
-        return 0
+    except BaseException as caught:
+        # Ctrl-C or SIGTERM first, also when a C extension wrapped it (numba's dispatcher: SystemError;
+        # an import it interrupted: ImportError), and before user_errors() imports anything more
+        if (interrupt := interrupt_in(caught)) is not None:
+            print(f"visualizer: interrupted ({which(interrupt)})", file=sys.stderr)
+            return exit_code(interrupt)
+        if isinstance(caught, BrokenPipeError):  # output piped into head & co.
+            return 0
+        if isinstance(caught, Exception) and isinstance(caught, user_errors()):
+            print(f"visualizer: error: {caught}", file=sys.stderr)
+            return EXIT_USAGE
+        raise
     return 0

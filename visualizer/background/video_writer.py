@@ -6,12 +6,22 @@ file), ``+faststart``, so any player takes it. Offline (``live=False``) ``write`
 straight to ffmpeg and waits for it; live (``live=True``) it converts the frame into one of a few
 preallocated buffers for a writer thread and drops the frame (``dropped``) rather than ever making
 the render loop wait.
+
+ffmpeg writes to a hidden temporary name in the output's folder; ``close`` renames it to the
+output's name only when the file is complete, so an earlier file of that name survives any
+failure. Interrupted (a KeyboardInterrupt: Ctrl-C, or SIGTERM through
+``visualizer.system.signals``) inside ``with VideoWriter(…)``, the frames so far are finalised
+(ffmpeg's stdin closed: it writes the moov atom) into ``NAME.partial.mp4``, and the exception
+carries that path as ``.partial`` (None if nothing could be kept). ffmpeg runs in a session of its
+own, so a Ctrl-C in the terminal reaches only this process, which finalises the file itself.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import queue
+import signal
 import subprocess
 import tempfile
 import threading
@@ -21,6 +31,7 @@ import imageio_ffmpeg
 import numpy as np
 
 from visualizer.render.frames import FramePainter, Yuv420Frame
+from visualizer.system.signals import interrupt_in
 
 log = logging.getLogger(__name__)
 
@@ -28,8 +39,27 @@ ENCODER_SPEEDS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "mediu
 LIVE_BUFFERS = 4  # frames a live recording can fall behind before it drops one
 
 
+FINALISE_TIMEOUT_S = 120.0  # an upper bound for ffmpeg to finish a partial file (reached only if it hangs)
+_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
 class VideoError(RuntimeError):
     """ffmpeg refused or failed; the message is one line for the user."""
+
+
+def partial_path(path: Path) -> Path:
+    """Where an interrupted file is kept: ``NAME.partial.mp4`` beside ``NAME.mp4``."""
+    return path.with_name(f"{path.stem}.partial{path.suffix}")
+
+
+def temporary_path(path: Path) -> Path:
+    """The hidden name a file is written under until it is complete (same folder, same suffix:
+    the rename is atomic and ffmpeg picks the container from the suffix)."""
+    return path.with_name(f".{path.stem}.{os.getpid()}.{threading.get_ident() % 10**6}.part{path.suffix}")
+
+
+def _in_main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
 
 
 COLOUR_TAGS = ["-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709", "-color_range", "tv"]
@@ -72,15 +102,18 @@ class VideoWriter:
             raise VideoError(f"cannot record pixels with R, G, B at bits {tuple(shifts)}")
         self.shifts = tuple(shifts)
         self.path = Path(path)
+        self.temporary = temporary_path(self.path)
+        self.fps = fps
+        self._audio = audio
         self.size = size
         self.frames = 0
         self.dropped = 0
         self._log = tempfile.TemporaryFile()
         try:
             self._process = subprocess.Popen(
-                ffmpeg_command(self.path, size=size, fps=fps, audio=audio, seconds=seconds,
+                ffmpeg_command(self.temporary, size=size, fps=fps, audio=audio, seconds=seconds,
                                speed=speed or ("ultrafast" if live else "veryfast")),
-                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._log)
+                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._log, start_new_session=True)
         except OSError as e:
             raise VideoError(f"cannot start ffmpeg: {e}") from None
         self._thread = None
@@ -114,6 +147,11 @@ class VideoWriter:
         return True
 
     def _pipe(self, frame: Yuv420Frame, repeats: int) -> None:
+        # On the main thread Ctrl-C / SIGTERM wait until the frame is whole in the pipe: a
+        # partial file must not end in half a frame.
+        block = _in_main_thread()
+        if block:
+            signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
         try:
             for _ in range(repeats):
                 self._process.stdin.write(frame.data)
@@ -121,6 +159,9 @@ class VideoWriter:
             self._last = frame
         except (BrokenPipeError, OSError):
             raise VideoError(f"ffmpeg stopped writing {self.path}: {self._ffmpeg_said()}") from None
+        finally:
+            if block:
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, _SIGNALS)
 
     def _drain(self) -> None:
         while (item := self._full.get()) is not None:
@@ -158,9 +199,57 @@ class VideoWriter:
             pass
         code = self._process.wait()
         if code != 0 or self.error:
+            self.temporary.unlink(missing_ok=True)
             raise VideoError(self.error or f"ffmpeg failed writing {self.path}: {self._ffmpeg_said()}")
         self._log.close()
+        os.replace(self.temporary, self.path)
         return self.path
+
+    def keep_partial(self) -> Path | None:
+        """Finalise what was written so far as ``NAME.partial.mp4`` (never touching ``path``);
+        None if nothing playable was written. Further Ctrl-C / SIGTERM wait until it is done."""
+        ignored = {}
+        if _in_main_thread():
+            ignored = {s: signal.signal(s, signal.SIG_IGN) for s in _SIGNALS}
+        try:
+            if self._thread is not None:
+                self._full.put(None)
+                self._thread.join()
+            try:
+                self._process.stdin.close()
+            except OSError:
+                pass
+            try:
+                code = self._process.wait(timeout=FINALISE_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                code = self._process.wait()
+            if code != 0 or self.frames == 0 or not self.temporary.exists():
+                log.info("video: nothing kept of %s (%s)", self.path,
+                         "no frame written" if self.frames == 0 else self._ffmpeg_said())
+                self.temporary.unlink(missing_ok=True)
+                return None
+            if self._audio is not None:  # the audio runs on to the full length: cut it to the frames kept
+                self._cut(self.frames / self.fps)
+            kept = partial_path(self.path)
+            os.replace(self.temporary, kept)
+            return kept
+        finally:
+            for s, handler in ignored.items():
+                signal.signal(s, handler)
+
+    def _cut(self, seconds: float) -> None:
+        """Cut the finished temporary file to ``seconds`` (streams copied); left as it was if
+        that fails (still playable, the audio longer than the picture)."""
+        cut = self.temporary.with_name(f"{self.temporary.stem}.cut{self.temporary.suffix}")
+        done = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-hide_banner", "-loglevel", "error",
+                               "-i", str(self.temporary), "-map", "0", "-c", "copy", "-t", f"{seconds:.6f}",
+                               "-movflags", "+faststart", str(cut)], capture_output=True,
+                              start_new_session=True, timeout=FINALISE_TIMEOUT_S, check=False)
+        if done.returncode == 0:
+            os.replace(cut, self.temporary)
+        else:
+            cut.unlink(missing_ok=True)
 
     def __enter__(self) -> "VideoWriter":
         return self
@@ -168,9 +257,14 @@ class VideoWriter:
     def __exit__(self, kind, value, traceback) -> None:
         if kind is None:
             self.close()
+        elif (interrupt := interrupt_in(value)) is not None:  # Ctrl-C or SIGTERM: keep what was written
+            interrupt.partial = self.keep_partial()
+            interrupt.frames = self.frames
+            interrupt.seconds = self.frames / self.fps
         else:  # already failing: stop ffmpeg without hiding the first error
             self._process.kill()
             self._process.wait()
             if self._thread is not None:
                 self._full.put(None)
                 self._thread.join()
+            self.temporary.unlink(missing_ok=True)

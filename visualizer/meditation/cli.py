@@ -16,6 +16,7 @@ from pathlib import Path
 
 from visualizer.engine.presets import PresetError
 from visualizer.meditation import ReportError, timeline
+from visualizer.system.signals import exit_code, interrupt_in, sigterm_like_sigint, which
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +81,18 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str], *, open_window: Callable[[WindowRequest], int] | None = None) -> int:
+    """``visualizer session``; Ctrl-C and SIGTERM end it with one line and exit 130 / 143."""
+    sigterm_like_sigint()
+    try:
+        return _main(argv, open_window=open_window)
+    except BaseException as caught:  # an interrupt, or one a C extension wrapped (numba, an import)
+        if (e := interrupt_in(caught)) is None:
+            raise
+        print(f"visualizer session: interrupted ({which(e)}); the session ended early", file=sys.stderr)
+        return exit_code(e)
+
+
+def _main(argv: list[str], *, open_window: Callable[[WindowRequest], int] | None = None) -> int:
     """Entry point of ``visualizer session``; returns the exit code. ``--headless`` and
     ``--fast`` run here; otherwise ``open_window(WindowRequest)`` plays it in the window."""
     args = build_parser().parse_args(argv)

@@ -11,6 +11,7 @@ from pathlib import Path
 from visualizer.engine.audio.decode import AudioFileError, load_audio, mono
 from visualizer.engine.audio.offline import analyse_samples
 from visualizer.offline.scoring import beat_scores, read_beats
+from visualizer.system.signals import exit_code, interrupt_in, sigterm_like_sigint, which
 
 EXIT_USAGE = 2
 
@@ -28,6 +29,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``visualizer analyze``; Ctrl-C and SIGTERM end it with one line and exit 130 / 143."""
+    sigterm_like_sigint()
+    try:
+        return _main(argv)
+    except BaseException as caught:  # an interrupt, or one a C extension wrapped (numba, an import)
+        if (e := interrupt_in(caught)) is None:
+            raise
+        print(f"visualizer analyze: interrupted ({which(e)}); nothing printed", file=sys.stderr)
+        return exit_code(e)
+
+
+def _main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.truth is not None and not args.truth.is_file():
         print(f"visualizer analyze: error: {args.truth}: no such annotation file; check the path", file=sys.stderr)

@@ -11,19 +11,23 @@ import logging
 import re
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
+
+import numpy as np
 
 from visualizer.background.video_writer import ENCODER_SPEEDS, VideoError, VideoWriter
 from visualizer.engine import presets
 from visualizer.engine.audio.decode import AudioFileError
 from visualizer.engine.audio.engine import LockstepAudio
-from visualizer.engine.session import Session
+from visualizer.engine.session import FrameState, Session
 from visualizer.offline.arguments import grid_size, positive
 from visualizer.render.flash import FlashLimiter
 from visualizer.render.frames import FramePainter
 from visualizer.render.layout import grid_for_screen
+from visualizer.system.signals import exit_code, interrupt_in, sigterm_like_sigint, which
 
 log = logging.getLogger(__name__)
 
@@ -68,48 +72,62 @@ class RenderResult:
         return self.frames / self.wall_s if self.wall_s > 0 else 0.0
 
 
-def render_video(audio: Path, *, preset: str, out: Path, size: tuple[int, int] = (1920, 1080),
-                 fps: float = 60.0, seconds: float | None = None, grid: tuple[int, int] | None = None,
-                 seed: int = 0, progress: bool = True, flash_limit: bool = True,
-                 encoder_speed: str = "veryfast") -> RenderResult:
-    """Render ``preset`` driven by ``audio`` into ``out``, the audio muxed in.
-
-    seconds : how much to render (default: the whole file). grid : the field's (height, width);
-    default: the preset's number of cells in the video's aspect (square cells, edge to edge).
-    flash_limit : run the photosensitive flash limiter on every frame (off only on the user's
-    explicit request). encoder_speed : the x264 preset (``ENCODER_SPEEDS``): faster ones encode
-    with less CPU into bigger files at the same quality setting.
-    Deterministic: the analyser is fed exactly 1/fps of samples per frame (``LockstepAudio``) and
-    the field's eigenmodes are awaited whenever they are being computed.
-    """
+def open_audio(audio: Path, seconds: float | None, fps: float) -> tuple[LockstepAudio, int]:
+    """The file as a lockstep source, and how many frames of 1/``fps`` s cover ``seconds`` of it
+    (default: all of it; at least one)."""
     source = LockstepAudio(Path(audio), loop=False)
-    duration = len(source.samples) / source.sr
-    seconds = duration if seconds is None else seconds
-    total = max(1, round(seconds * fps))
+    seconds = len(source.samples) / source.sr if seconds is None else seconds
+    return source, max(1, round(seconds * fps))
+
+
+def painted_frames(source: LockstepAudio, *, frames: int, preset: str, size: tuple[int, int], fps: float = 60.0,
+                   grid: tuple[int, int] | None = None, seed: int = 0,
+                   flash_limit: bool = True) -> Iterator[tuple[np.ndarray, FrameState]]:
+    """The ``frames`` frames a render of ``preset`` driven by ``source`` shows, one per 1/``fps``
+    s: (packed ``rgb0`` pixels uint32 (height, width) of ``size`` (width, height), reused between
+    frames; the Session's FrameState).
+
+    grid : the field's (height, width); default: the preset's number of cells in the video's
+    aspect (square cells, edge to edge). flash_limit : the photosensitive flash limiter on every
+    frame (off only on the user's explicit request). Deterministic: the analyser is fed exactly
+    1/fps of samples per frame and the field's eigenmodes are awaited whenever they are being computed.
+    """
     chosen = presets.load_preset(preset)
     grid = grid or grid_for_screen(size, chosen.field.height * chosen.field.width)
     session = Session(chosen, size=grid, seed=seed, deterministic=True)
     painter = FramePainter(size)
     limiter = FlashLimiter() if flash_limit else None
-    bar = Progress(total) if progress else None
     dt = 1.0 / fps
-    start = time.perf_counter()
     try:
-        with VideoWriter(out, size=size, fps=fps, audio=Path(audio), seconds=total / fps,
-                         speed=encoder_speed) as writer:
-            for i in range(total):
-                source.advance(dt)
-                state = session.advance(source.latest(), dt)
-                painter.use_palette(state.palette, lightness=state.params.lightness,
-                                    saturation=state.params.saturation)
-                frame = painter.paint(state.theta, view=state.view, reference=state.reference)
-                if limiter is not None:
-                    limiter.apply(frame, shifts=FramePainter.SHIFTS, time_s=(i + 1) / fps)
-                writer.write(frame)
-                if bar is not None:
-                    bar.update(i + 1)
+        for i in range(frames):
+            source.advance(dt)
+            state = session.advance(source.latest(), dt)
+            painter.use_palette(state.palette, lightness=state.params.lightness, saturation=state.params.saturation)
+            frame = painter.paint(state.theta, view=state.view, reference=state.reference, stagger=state.stagger)
+            if limiter is not None:
+                limiter.apply(frame, shifts=FramePainter.SHIFTS, time_s=(i + 1) / fps)
+            yield frame, state
     finally:
         session.close()
+
+
+def render_video(audio: Path, *, preset: str, out: Path, size: tuple[int, int] = (1920, 1080),
+                 fps: float = 60.0, seconds: float | None = None, grid: tuple[int, int] | None = None,
+                 seed: int = 0, progress: bool = True, flash_limit: bool = True,
+                 encoder_speed: str = "veryfast") -> RenderResult:
+    """Render ``preset`` driven by ``audio`` into ``out``, the audio muxed in; the frames are
+    ``painted_frames``'. seconds : how much to render (default: the whole file). encoder_speed :
+    the x264 preset (``ENCODER_SPEEDS``): faster ones encode with less CPU into bigger files at
+    the same quality setting."""
+    source, total = open_audio(audio, seconds, fps)
+    bar = Progress(total) if progress else None
+    start = time.perf_counter()
+    with VideoWriter(out, size=size, fps=fps, audio=Path(audio), seconds=total / fps, speed=encoder_speed) as writer:
+        for i, (frame, _) in enumerate(painted_frames(source, frames=total, preset=preset, size=size, fps=fps,
+                                                      grid=grid, seed=seed, flash_limit=flash_limit)):
+            writer.write(frame)
+            if bar is not None:
+                bar.update(i + 1)
     return RenderResult(path=Path(out), frames=total, seconds=total / fps, wall_s=time.perf_counter() - start)
 
 
@@ -146,6 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    sigterm_like_sigint()
     args = build_parser().parse_args(argv)
     if not args.audio.is_file():
         print(f"visualizer render: error: {args.audio}: no such audio file", file=sys.stderr)
@@ -163,9 +182,16 @@ def main(argv: list[str] | None = None) -> int:
     except (presets.PresetError, AudioFileError, VideoError, ValueError) as e:
         print(f"visualizer render: error: {e}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
-        print(f"\nvisualizer render: interrupted; {args.out} is incomplete", file=sys.stderr)
-        return 130
+    except BaseException as caught:  # Ctrl-C or SIGTERM (maybe wrapped): what was rendered is kept apart
+        if (e := interrupt_in(caught)) is None:  # not an interrupt: as it was
+            raise
+        partial = getattr(e, "partial", None)
+        kept = (f"kept the first {getattr(e, 'seconds', 0.0):.1f} s as {partial}" if partial is not None
+                else "nothing kept")
+        untouched = f"; {args.out} untouched" if args.out.exists() else ""
+        print(f"{chr(10) if not args.no_progress else ''}visualizer render: interrupted ({which(e)}); {kept}{untouched}",
+              file=sys.stderr)
+        return exit_code(e)
     print(f"{result.path}: {result.frames} frames, {result.seconds:.2f} s at {args.size[0]}x{args.size[1]}, "
           f"rendered at {result.fps:.1f} frames/s ({result.fps / args.fps:.2f}× real time)")
     return 0

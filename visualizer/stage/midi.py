@@ -78,16 +78,50 @@ def load_bindings(device: str, folder: Path | None = None) -> dict[tuple[str, in
     try:
         with open(path, "rb") as f:
             tables = tomllib.load(f).get("binding", [])
-        found = [Binding(kind=str(t["kind"]), channel=int(t["channel"]), number=int(t["number"]),
-                         target=str(t["target"])) for t in tables]
-    except (OSError, tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as e:
+        if not isinstance(tables, list):
+            raise TypeError("'binding' must be an array of tables ([[binding]])")
+    except (OSError, tomllib.TOMLDecodeError, TypeError, ValueError) as e:
         log.warning("MIDI: ignoring unreadable bindings %s: %s", path, e)
         return {}
-    targets = set(params.REGISTRY) | set(TRIGGERS)
-    valid = {b.key: b for b in found if b.kind in ("cc", "note") and b.target in targets}
-    if len(valid) < len(found):
-        log.warning("MIDI: %s: ignored %d binding(s) to unknown targets", path, len(found) - len(valid))
+    valid: dict[tuple[str, int, int], Binding] = {}
+    unknown = 0
+    for i, table in enumerate(tables, 1):
+        try:
+            binding = _binding(table)
+        except ValueError as e:  # one line naming the file, the binding, the key and what is allowed
+            log.warning("MIDI: %s: binding %d: %s; that binding is skipped", path, i, e)
+            continue
+        if binding is None:
+            unknown += 1
+        else:
+            valid[binding.key] = binding
+    if unknown:
+        log.warning("MIDI: %s: ignored %d binding(s) to unknown targets", path, unknown)
     return valid
+
+
+def _binding(table: object) -> Binding | None:
+    """One ``[[binding]]`` table; None if its target is not a parameter or trigger (any more);
+    ValueError naming the key and what is allowed."""
+    if not isinstance(table, dict):
+        raise ValueError("expected a table with kind, channel, number and target")
+
+    def whole(key: str, lo: int, hi: int) -> int:
+        value = table.get(key)
+        if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+            raise ValueError(f"{key} = {value!r}: expected a whole number {lo}..{hi}")
+        return value
+
+    kind = table.get("kind")
+    if kind not in ("cc", "note"):
+        raise ValueError(f"kind = {kind!r}: expected \"cc\" or \"note\"")
+    channel, number = whole("channel", 0, 15), whole("number", 0, 127)
+    target = table.get("target")
+    if not isinstance(target, str):
+        raise ValueError(f"target = {target!r}: expected a parameter or trigger name")
+    if target not in params.REGISTRY and target not in TRIGGERS:
+        return None
+    return Binding(kind=kind, channel=channel, number=number, target=target)
 
 
 def save_bindings(device: str, bindings: dict[tuple[str, int, int], Binding], folder: Path | None = None) -> Path:

@@ -25,6 +25,7 @@ Out — ``OscFeatureOut.send`` (render thread, once per frame, non-blocking UDP)
 
 from __future__ import annotations
 
+import errno
 import logging
 import math
 import socket
@@ -51,6 +52,51 @@ BUNDLE_HEADER = 16  # the prefix and an 8-byte time tag
 MAX_BUNDLE_DEPTH = 4
 
 
+class OscOptionError(Exception):
+    """An OSC option the program cannot use (a port in use or out of range, a host that is not
+    this machine's, a target that does not resolve): one line naming the option and the fix."""
+
+
+FIX_HOST = "use 127.0.0.1 (this machine only) or 0.0.0.0 (every network)"
+
+
+def listen_socket(host: str, port: int) -> socket.socket:
+    """A UDP socket bound to ``host:port`` (port 0: any free one); OscOptionError naming the
+    option and the fix when it cannot be (only binds: never sends anything)."""
+    if not 0 <= port <= 65535:
+        raise OscOptionError(f"--osc-port {port}: a UDP port is 1..65535 (default {DEFAULT_PORT})")
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        sock.bind((host, port))
+    except socket.gaierror:
+        sock.close()
+        raise OscOptionError(f"--osc-host {host}: not an IPv4 address or a known host name; {FIX_HOST}") from None
+    except OSError as e:
+        sock.close()
+        if e.errno == errno.EADDRINUSE:
+            raise OscOptionError(f"OSC port {port} on {host} is already in use (another program, or another "
+                                 f"visualizer with --osc): choose a free one with --osc-port, e.g. "
+                                 f"--osc-port {port + 1 if port < 65535 else 9000}") from None
+        if e.errno == errno.EADDRNOTAVAIL:
+            raise OscOptionError(f"--osc-host {host} is not an address of this machine; {FIX_HOST}") from None
+        if e.errno == errno.EACCES:
+            raise OscOptionError(f"--osc-port {port}: not allowed (ports below 1024 need root); "
+                                 f"use 1024..65535") from None
+        raise OscOptionError(f"cannot listen for OSC on {host}:{port}: {e.strerror or e}; "
+                             f"check --osc-host and --osc-port") from None
+    return sock
+
+
+def resolve_target(host: str, port: int) -> tuple[str, int]:
+    """(IPv4 address, port) to send to; OscOptionError if ``host`` does not resolve. Resolved
+    once, so sending never waits on name lookups."""
+    try:
+        return socket.getaddrinfo(host, port, socket.AF_INET, socket.SOCK_DGRAM)[0][4][:2]
+    except (socket.gaierror, UnicodeError):
+        raise OscOptionError(f"--osc-out {host}:{port}: unknown host {host!r}; give an IPv4 address or a known "
+                             f"host name (e.g. --osc-out 127.0.0.1:9001)") from None
+
+
 def parse_host_port(text: str, *, default_host: str = DEFAULT_HOST) -> tuple[str, int]:
     """``host:port`` or ``port`` → (host, port); ValueError with a one-line message."""
     host, _, port = text.rpartition(":")
@@ -61,6 +107,16 @@ def parse_host_port(text: str, *, default_host: str = DEFAULT_HOST) -> tuple[str
     if not 0 < number < 65536:
         raise ValueError(f"expected host:port (e.g. 127.0.0.1:9001), not {text!r}")
     return host or default_host, number
+
+
+def parse_osc_out(text: str) -> tuple[str, int]:
+    """``--osc-out HOST:PORT`` → the (address, port) to send to; OscOptionError naming the fix."""
+    try:
+        host, port = parse_host_port(text)
+    except ValueError:
+        raise OscOptionError(f"--osc-out {text}: expected HOST:PORT with a port 1..65535 "
+                             f"(e.g. --osc-out 127.0.0.1:9001)") from None
+    return resolve_target(host, port)
 
 
 def build_message(address: str, *args: float | int | str) -> bytes:
@@ -141,15 +197,14 @@ class OscServer:
         function that reads an immutable snapshot, e.g. ``lambda n: session.base.get(n)``).
     host : 127.0.0.1 by default; open it to the network only on purpose.
     port : UDP port; 0 picks a free one (see ``.port``).
-    Raises OSError (address in use, …) from the constructor.
+    Raises OscOptionError (address in use, not this machine's, …) from the constructor.
     """
 
     def __init__(self, queue: ControlQueue, *, read_value: Callable[[str], float],
                  host: str = DEFAULT_HOST, port: int = DEFAULT_PORT):
         self.queue = queue
         self.read_value = read_value
-        self._socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self._socket.bind((host, port))
+        self._socket = listen_socket(host, port)
         self._socket.settimeout(_POLL_S)
         self.host, self.port = self._socket.getsockname()[:2]
         self.received = 0
@@ -267,7 +322,7 @@ class OscFeatureOut:
     """
 
     def __init__(self, host: str, port: int):
-        self.target = (host, port)
+        self.target = resolve_target(host, port)  # OscOptionError if it does not resolve
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self._socket.setblocking(False)
         self._seen = {"beat": 0, "downbeat": 0, "onset": 0}

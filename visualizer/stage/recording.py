@@ -7,12 +7,15 @@ to drop leaves its slot to the next one (a dropped last frame's, to the frame be
 video's length is the recording's length however the window keeps up. Audio blocks are written as
 they were analysed (any thread) to a WAV file by a thread of their own. ``finish`` muxes both with
 the ffmpeg of imageio-ffmpeg, the audio cut or padded with silence to the video's length, and
-removes the parts.
+removes the parts. The file appears under its name only when it is complete (written under a
+hidden temporary name, then renamed); a recording ended by Ctrl-C or SIGTERM is finished all the
+same but kept as ``NAME.partial.mp4`` (``finish(interrupted=True)``).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import subprocess
 import threading
@@ -22,7 +25,7 @@ import imageio_ffmpeg
 import numpy as np
 import soundfile
 
-from visualizer.background.video_writer import VideoError, VideoWriter
+from visualizer.background.video_writer import VideoError, VideoWriter, partial_path, temporary_path
 
 log = logging.getLogger(__name__)
 
@@ -122,23 +125,28 @@ class LiveRecording:
         """Frames the writer could not take (their slots were filled by the next frame)."""
         return self.video.dropped
 
-    def finish(self) -> Path:
-        """Close both parts and mux them into ``path``; raises VideoError if ffmpeg failed."""
+    def finish(self, *, interrupted: bool = False) -> Path:
+        """Close both parts and mux them into ``path`` (``NAME.partial.mp4`` if ``interrupted``:
+        the run was ended by a signal, not by the user stopping the recording); the path written.
+        Raises VideoError if ffmpeg failed; an existing file of that name is then left as it was."""
+        out = partial_path(self.path) if interrupted else self.path
+        muxed = temporary_path(out)
         has_audio = self._audio.close()
         try:
             self.video.close(frames=self.due)
             self.slots = self.video.frames
             if not has_audio:
-                self._video_path.replace(self.path)
-                return self.path
+                os.replace(self._video_path, out)
+                return out
             seconds = self.video.frames / self.fps
-            done = subprocess.run(mux_command(self._video_path, self._audio.path, self.path, seconds=seconds),
-                                  capture_output=True, text=True)
+            done = subprocess.run(mux_command(self._video_path, self._audio.path, muxed, seconds=seconds),
+                                  capture_output=True, text=True, start_new_session=True)
             if done.returncode != 0:
                 said = done.stderr.strip().splitlines()
-                raise VideoError(f"ffmpeg could not mux the audio into {self.path}: "
+                raise VideoError(f"ffmpeg could not mux the audio into {out}: "
                                  f"{said[-1] if said else done.returncode}")
+            os.replace(muxed, out)
         finally:
-            for part in (self._video_path, self._audio.path):
+            for part in (self._video_path, self._audio.path, muxed):
                 part.unlink(missing_ok=True)
-        return self.path
+        return out

@@ -30,7 +30,7 @@ from visualizer.stage.osc import (
     DEFAULT_PORT,
     OscFeatureOut,
     OscServer,
-    parse_host_port,
+    parse_osc_out,
 )
 from visualizer.stage.overlay import help_lines
 from visualizer.stage.performance import Performance
@@ -75,11 +75,11 @@ class Stage:
         self.say = say
         self.queue = ControlQueue()
         scene_set = load_set(options.set_path) if options.set_path else None
-        self.midi = MidiController(self.queue, device=options.midi or None) if options.midi is not None else None
+        self.osc_out = OscFeatureOut(*parse_osc_out(options.osc_out)) if options.osc_out else None
         self.osc = OscServer(self.queue, read_value=lambda name: session.base.get(name), host=options.osc_host,
-                             port=options.osc_port) if options.osc else None
+                             port=options.osc_port) if options.osc else None  # OscOptionError before MIDI starts
         self.osc_address = f"{options.osc_host}:{options.osc_port}"
-        self.osc_out = OscFeatureOut(*parse_host_port(options.osc_out)) if options.osc_out else None
+        self.midi = MidiController(self.queue, device=options.midi or None) if options.midi is not None else None
         self.performance = Performance(session, queue=self.queue, tap=audio.tap, scene_set=scene_set,
                                        clock=self.midi.clock if self.midi else None, osc_out=self.osc_out, say=say)
         self.recording: LiveRecording | None = None
@@ -184,29 +184,39 @@ class Stage:
         else:
             self.stop_recording()
 
-    def stop_recording(self) -> None:
+    def stop_recording(self, *, interrupted: bool = False) -> None:
+        """Finish the recording on a thread of its own; ``interrupted`` (Ctrl-C / SIGTERM) keeps
+        it as ``NAME.partial.mp4``."""
         recording, self.recording = self.recording, None
         self.audio.on_samples = None
-        self.say(f"saving {recording.path.name}…")
-        thread = threading.Thread(target=self._finish, args=(recording,), name="recording-finish", daemon=True)
+        if not interrupted:
+            self.say(f"saving {recording.path.name}…")
+        thread = threading.Thread(target=self._finish, args=(recording, interrupted), name="recording-finish",
+                                  daemon=True)
         thread.start()
         self._finishing.append(thread)
 
-    def _finish(self, recording: LiveRecording) -> None:
+    def _finish(self, recording: LiveRecording, interrupted: bool) -> None:
         try:
-            self.say(f"recorded {recording.finish()} ({recording.dropped} frames dropped)")
+            path = recording.finish(interrupted=interrupted)
         except (OSError, VideoError) as e:
             self.say(f"recording failed: {e}")
+            return
+        if interrupted:
+            self.say(f"recording interrupted: kept {recording.video.frames / recording.fps:.1f} s as {path}")
+        else:
+            self.say(f"recorded {path} ({recording.dropped} frames dropped)")
 
     def record(self, rows: np.ndarray, time_s: float) -> None:
         """One output frame, uint32 (H, W) packed pixels shown at ``time_s`` (s), while recording."""
         if self.recording is not None:
             self.recording.add_frame(rows, time_s)
 
-    def close(self) -> None:
-        """Stop the controllers; a recording still running is finished, and every file waited for."""
+    def close(self, *, interrupted: bool = False) -> None:
+        """Stop the controllers; a recording still running is finished (as ``NAME.partial.mp4``
+        if ``interrupted``), and every file waited for."""
         if self.recording is not None:
-            self.stop_recording()
+            self.stop_recording(interrupted=interrupted)
         for thread in self._finishing:
             thread.join()
         for part in (self.osc, self.midi, self.osc_out):

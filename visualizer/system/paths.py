@@ -5,6 +5,7 @@ platformdirs gives each platform's conventional folders (XDG on Linux, honouring
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -12,6 +13,8 @@ from pathlib import Path
 import platformdirs
 
 APP = "visualizer"
+
+log = logging.getLogger(__name__)
 
 
 PACKAGE = Path(__file__).resolve().parents[1]  # the installed visualizer/ folder
@@ -40,6 +43,42 @@ def pictures_dir() -> Path:
     return Path(pictures) / APP
 
 
+_warned: set[tuple[str, str]] = set()  # (path, why): each problem is logged once per process
+
+
+def _warn_once(path: Path, why: str, message: str) -> None:
+    if (str(path), why) not in _warned:
+        _warned.add((str(path), why))
+        log.warning("%s", message)
+
+
+def toml_files(folder: Path, kind: str = "preset") -> list[Path]:
+    """The regular ``*.toml`` files in ``folder``, sorted (none if it does not exist). An
+    unreadable folder is skipped with a warning; anything not a regular file (a FIFO, a device,
+    a folder, a dangling link) is skipped with a warning and never opened (a FIFO would block)."""
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    except OSError as e:
+        _warn_once(folder, "folder", f"{kind}s: cannot read the folder {folder} ({e.strerror or e}); skipped: "
+                                     f"make it readable (chmod u+rx {folder})")
+        return []
+    files = []
+    for entry in entries:
+        if not entry.name.endswith(".toml"):
+            continue
+        try:
+            regular = entry.is_file()  # follows links; False for FIFOs, sockets, devices, folders
+        except OSError:
+            regular = False
+        if regular:
+            files.append(Path(entry.path))
+        else:
+            _warn_once(Path(entry.path), "irregular", f"{kind}s: skipping {entry.path}: not a regular file")
+    return files
+
+
 class TomlCatalogue:
     """Named TOML files (presets, sessions) found in folders, the user's first.
 
@@ -55,7 +94,7 @@ class TomlCatalogue:
         same stem in a later folder (the user's folder comes first)."""
         found: dict[str, Path] = {}
         for folder in reversed(self._folders()):
-            for p in sorted(folder.glob("*.toml")) if folder.is_dir() else []:
+            for p in toml_files(folder, self.kind):
                 found[p.stem] = p
         return [found[stem] for stem in sorted(found)]
 

@@ -23,6 +23,7 @@ from visualizer.render.layout import grid_for_screen
 from visualizer.stage.stage import Stage, StageOptions
 from visualizer.system.heap import frozen_startup_heap
 from visualizer.system.paths import pictures_dir
+from visualizer.system.signals import interrupt_in
 from visualizer.window.display import DEFAULT_WINDOW, ScreenshotError
 from visualizer.window.hud import Hud, HudFader, HudView
 from visualizer.window.hud_model import HudModel, slider_views
@@ -204,7 +205,8 @@ class App:
             self.display.set_palette(shown)
         canvas = self.display.canvas
         self.display.draw_field(state.theta, view="antiphase" if self.antiphase_view else state.view,
-                                reference=state.reference, time_s=state.time_s)
+                                reference=state.reference, time_s=state.time_s,
+                                stagger=None if self.antiphase_view else state.stagger)
         if state.lattice is not None:
             draw_lattice_over(canvas, state.lattice, lut_rgb)
         now_s = self.frames / FPS if self.options.headless else time.monotonic()  # the frame clock when headless
@@ -239,11 +241,16 @@ class App:
             if self.options.screenshot is not None:
                 self.display.save_screenshot(self.options.screenshot)
                 print(f"screenshot saved: {self.options.screenshot}", flush=True)
-        finally:
+        except BaseException as e:  # Ctrl-C or SIGTERM (visualizer.system.signals): a recording is kept as .partial
+            self.close(interrupted=interrupt_in(e) is not None)
+            raise
+        else:
             self.close()
 
-    def close(self) -> None:
-        self.stage.close()
+    def close(self, *, interrupted: bool = False) -> None:
+        """Close everything; ``interrupted`` (Ctrl-C / SIGTERM) keeps a running recording as
+        ``NAME.partial.mp4``."""
+        self.stage.close(interrupted=interrupted)
         self.audio.close()
         self.session.close()
         if self.controls is not None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import logging
+import os
+import sys
 import time
 from pathlib import Path
 
@@ -26,15 +28,41 @@ class ScreenshotError(Exception):
 
 
 class DisplayUnavailable(Exception):
-    """The screen the user asked for does not exist (one line for the user)."""
+    """No usable display, or the screen the user asked for does not exist (one line for the user)."""
+
+
+NO_DISPLAY_FIX = ("run headless with --headless (offscreen: e.g. --headless --frames 600 --screenshot out.png), "
+                  "or on a virtual display: xvfb-run -a visualizer …")
+INVISIBLE_DRIVERS = ("offscreen", "dummy")  # SDL drivers that draw nowhere
+
+
+def check_usable_display() -> None:
+    """Raise DisplayUnavailable unless a window would be seen. With no display SDL quietly falls
+    back to its offscreen driver: the window would run invisibly forever. A driver the user
+    chose in SDL_VIDEODRIVER (``--headless`` sets "dummy") is taken as chosen."""
+    if os.environ.get("SDL_VIDEODRIVER"):
+        pygame.display.init()
+        return
+    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        raise DisplayUnavailable(f"no usable display (DISPLAY and WAYLAND_DISPLAY are not set): {NO_DISPLAY_FIX}")
+    try:
+        pygame.display.init()
+    except pygame.error as e:
+        raise DisplayUnavailable(f"no usable display ({e}): {NO_DISPLAY_FIX}") from None
+    driver = pygame.display.get_driver()
+    if driver in INVISIBLE_DRIVERS:
+        pygame.display.quit()
+        raise DisplayUnavailable(f"no usable display (SDL found only its invisible {driver!r} driver): "
+                                 f"{NO_DISPLAY_FIX}")
 
 
 def check_display(index: int, option: str = "--display") -> None:
-    """Raise DisplayUnavailable unless monitor ``index`` (0-based) exists; opens no window.
+    """Raise DisplayUnavailable unless there is a usable display (``check_usable_display``) and
+    monitor ``index`` (0-based) exists; opens no window.
 
     option : the command-line option that named it, for the message.
     """
-    pygame.display.init()
+    check_usable_display()
     n = pygame.display.get_num_displays()
     if not 0 <= index < n:
         raise DisplayUnavailable(f"{option} {index} does not exist: this machine has {n} display(s), 0..{n - 1}")
@@ -107,12 +135,13 @@ class Display:
         self._lut = ((rgb[:, 0] << r) | (rgb[:, 1] << g) | (rgb[:, 2] << b) | np.uint32(alpha)).astype(np.uint32)
 
     def draw_field(self, theta: np.ndarray, *, view: str = "phase", reference: float = 0.0,
-                   time_s: float | None = None) -> None:
+                   time_s: float | None = None, stagger: float | None = None) -> None:
         """Colourise ``theta`` (float32 (H, W), rad) into the whole canvas, then limit flashes.
 
         view : "phase" (colour = θ) or "antiphase" (colour = θ + π on cells with odd x + y, so
             checkerboard order shows as flat colour and its domains as colour regions).
         reference : the phase (rad) coloured as the palette's zero (``engine.phase_reference``).
+        stagger : the odd cells' turn (rad), overriding ``view`` (a cross-fade between views).
         time_s : the frame's time for the flash limiter (s; the simulation or video clock);
             None = the monotonic clock.
         """
@@ -120,7 +149,7 @@ class Display:
             self.scaler, self._scaler_block = FieldScaler(self.size, self.block), self.block
         rows = pygame.surfarray.pixels2d(self.canvas).T  # (h, w) view of the surface's pixels
         try:
-            self.scaler.paint(theta, self._lut, rows, view=view, reference=reference)
+            self.scaler.paint(theta, self._lut, rows, view=view, reference=reference, stagger=stagger)
             if self.flash_limiter is not None:
                 self.flash_limiter.apply(rows, shifts=self.canvas.get_shifts()[:3],
                                          time_s=time.monotonic() if time_s is None else time_s)

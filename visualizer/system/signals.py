@@ -1,0 +1,97 @@
+"""SIGTERM handled like SIGINT (Ctrl-C): both raise a ``KeyboardInterrupt`` in the main thread,
+so every command cleans up the same way (a render keeps what it has as ``NAME.partial.mp4``, a
+window closes its devices, child processes are stopped).
+
+Installed before pygame initialises SDL: SDL takes SIGTERM only while its handler is still the
+default one, and would otherwise turn it into a quit event that a tool without an event loop
+never reads.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+
+EXIT_INTERRUPTED = 130  # 128 + SIGINT
+EXIT_TERMINATED = 143  # 128 + SIGTERM
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM arrived: handled wherever a KeyboardInterrupt is."""
+
+
+_received: KeyboardInterrupt | None = None  # the last interrupt raised by our handlers
+
+
+def _terminated(signum, frame) -> None:
+    global _received
+    _received = Terminated()
+    raise _received
+
+
+def _interrupted(signum, frame) -> None:
+    global _received
+    _received = KeyboardInterrupt()
+    raise _received
+
+
+def sigterm_like_sigint() -> None:
+    """From now on SIGTERM raises ``Terminated`` (a KeyboardInterrupt) in the main thread, as
+    SIGINT raises KeyboardInterrupt. Does nothing off the main thread (only it can set signal
+    handlers), nor where SIGTERM is ignored on purpose (``nohup``-style parents)."""
+    global _received
+    if threading.current_thread() is not threading.main_thread():
+        return
+    _received = None  # a new command: earlier interrupts (a test's, in one process) are over
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_IGN:
+        signal.signal(signal.SIGTERM, _terminated)
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # Python's own (not ignored): remembered too
+        signal.signal(signal.SIGINT, _interrupted)
+
+
+def interrupt_in(error: BaseException | None) -> KeyboardInterrupt | None:
+    """The KeyboardInterrupt (Ctrl-C, or SIGTERM's ``Terminated``) behind ``error``: ``error``
+    itself, or one a C extension turned into another exception. numba's dispatcher does: a signal
+    handled while a jitted function runs surfaces as "SystemError: CPUDispatcher(…) returned a
+    result with an exception set", the interrupt as its context. Failing that, the interrupt our
+    handlers last raised (C code that swallowed it); None if there was none."""
+    for _ in range(8):
+        if error is None:
+            break
+        if isinstance(error, KeyboardInterrupt):
+            return error
+        error = error.__cause__ or error.__context__
+    # some C code swallows it and raises its own error (numpy's import: "PyCapsule_Import could
+    # not import module 'datetime'"): an interrupt our handlers raised still counts
+    return _received
+
+
+def which(error: BaseException) -> str:
+    """"SIGTERM" or "SIGINT": what a KeyboardInterrupt came from."""
+    return "SIGTERM" if isinstance(error, Terminated) else "SIGINT"
+
+
+def exit_code(error: BaseException) -> int:
+    """The shell's status for a run ended by this interrupt: 143 for SIGTERM, 130 for SIGINT."""
+    return EXIT_TERMINATED if isinstance(error, Terminated) else EXIT_INTERRUPTED
+
+
+def run_interruptible(main, prog: str) -> int:
+    """``main()`` with SIGTERM handled like SIGINT: an interrupt ends it with one line on stderr
+    and exit 130 (SIGINT) / 143 (SIGTERM). For the developer tools' ``__main__`` blocks."""
+    import os
+    import sys
+
+    sigterm_like_sigint()
+    try:
+        return main() or 0
+    except BaseException as caught:  # an interrupt, or one a C extension wrapped (numba, an import)
+        e = interrupt_in(caught)
+        if e is None:
+            raise
+        print(f"{prog}: interrupted ({which(e)})", file=sys.stderr)
+        # out now: the tool's own clean-up ran while the interrupt unwound; the interpreter's
+        # shutdown would wait for any thread a library left running mid-way
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(exit_code(e))
