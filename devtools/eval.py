@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import statistics
 import time
 from dataclasses import dataclass
@@ -31,7 +32,8 @@ from visualizer.engine.audio.offline import analyse_samples
 from visualizer.offline.scoring import beat_scores, read_beats
 
 SR = 44100
-MATERIAL = Path(__file__).resolve().parents[2] / "material"  # devtools/make_music.py's music beside the checkout
+# devtools/make_music.py's music: $VISUALIZER_MATERIAL (CI makes it there), else beside the checkout
+MATERIAL = Path(os.environ.get("VISUALIZER_MATERIAL") or Path(__file__).resolve().parents[2] / "material")
 
 
 @dataclass
