@@ -104,6 +104,7 @@ class Kicker:
         self._pattern = np.zeros(shape, np.float32)  # the kick being given, whole
         self._out = np.zeros(shape, np.float32)  # this frame's share of it
         self._left = 0.0  # share of the pattern still to give
+        self._checkerboard: np.ndarray | None = None
         self._seen_beats = 0
         self._seen_onsets = 0
         self._seen_downbeats = 0
@@ -157,6 +158,19 @@ class Kicker:
             np.multiply(self._pattern, np.float32(share), out=self._out)
         return self._out
 
+    def _alternating(self) -> bool:
+        """Does the pattern flip sign from cell to cell (more step between neighbours than value)?"""
+        sample = self._pattern[::4, :-1:4]
+        steps = self._pattern[::4, 1::4][:, :sample.shape[1]] - sample
+        return float(np.mean(steps * steps)) > float(np.mean(sample * sample))
+
+    def _checker(self) -> np.ndarray:
+        """+1/−1 on the cells with even/odd x + y, float32 (H, W), made once."""
+        if self._checkerboard is None:
+            y, x = np.indices(self._pattern.shape)
+            self._checkerboard = np.where((x + y) % 2 == 0, 1.0, -1.0).astype(np.float32)
+        return self._checkerboard
+
     def _draw(self, features: FeatureSnapshot, harmonics: Harmonics, rms: float) -> bool:
         """Draw a new kick pattern of RMS ``rms`` (rad) into the pattern buffer; False if none."""
         count = harmonics.shape[0] - 1
@@ -173,6 +187,11 @@ class Kicker:
                                  self._pattern)
         else:
             accumulate(coefficients[used - 1], harmonics.flat[used], self._pattern.reshape(-1))
+        # a repulsive kernel's (K1 < 0) modes are long waves times the checkerboard: kicked as they are,
+        # they split the two sublattices, which reads on screen as cell-sized grey static in either
+        # view; turned back by the checkerboard they are the same waves as a smooth displacement
+        if self._alternating():
+            self._pattern *= self._checker()
         # the steepest step between neighbours, along every 4th row and column (a quarter of the work
         # at 512²; a smooth pattern's steepest step is within a few % of the sampled one)
         steepest = max(float(np.abs(np.diff(self._pattern[:, ::4], axis=0)).max(initial=0.0)),
