@@ -496,6 +496,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":  # SIGTERM ends it like Ctrl-C (before SDL could take it)
-    from visualizer.system.signals import run_interruptible
+    from visualizer.system.signals import until_interrupted
 
-    raise SystemExit(run_interruptible(main, "python -m devtools.faults"))
+    raise SystemExit(until_interrupted(main, "python -m devtools.faults", exit_now=True))

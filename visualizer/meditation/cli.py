@@ -16,7 +16,7 @@ from pathlib import Path
 
 from visualizer.engine.presets import PresetError
 from visualizer.meditation import ReportError, timeline
-from visualizer.system.signals import exit_code, interrupt_in, sigterm_like_sigint, which
+from visualizer.system.signals import until_interrupted
 
 log = logging.getLogger(__name__)
 
@@ -82,14 +82,8 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str], *, open_window: Callable[[WindowRequest], int] | None = None) -> int:
     """``visualizer session``; Ctrl-C and SIGTERM end it with one line and exit 130 / 143."""
-    sigterm_like_sigint()
-    try:
-        return _main(argv, open_window=open_window)
-    except BaseException as caught:  # an interrupt, or one a C extension wrapped (numba, an import)
-        if (e := interrupt_in(caught)) is None:
-            raise
-        print(f"visualizer session: interrupted ({which(e)}); the session ended early", file=sys.stderr)
-        return exit_code(e)
+    return until_interrupted(lambda: _main(argv, open_window=open_window), "visualizer session",
+                             ended="the session ended early")
 
 
 def _main(argv: list[str], *, open_window: Callable[[WindowRequest], int] | None = None) -> int:

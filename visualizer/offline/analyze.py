@@ -11,7 +11,7 @@ from pathlib import Path
 from visualizer.engine.audio.decode import AudioFileError, load_audio, mono
 from visualizer.engine.audio.offline import analyse_samples
 from visualizer.offline.scoring import beat_scores, read_beats
-from visualizer.system.signals import exit_code, interrupt_in, sigterm_like_sigint, which
+from visualizer.system.signals import until_interrupted
 
 EXIT_USAGE = 2
 
@@ -30,14 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """``visualizer analyze``; Ctrl-C and SIGTERM end it with one line and exit 130 / 143."""
-    sigterm_like_sigint()
-    try:
-        return _main(argv)
-    except BaseException as caught:  # an interrupt, or one a C extension wrapped (numba, an import)
-        if (e := interrupt_in(caught)) is None:
-            raise
-        print(f"visualizer analyze: interrupted ({which(e)}); nothing printed", file=sys.stderr)
-        return exit_code(e)
+    return until_interrupted(lambda: _main(argv), "visualizer analyze", ended="nothing printed")
 
 
 def _main(argv: list[str] | None = None) -> int:

@@ -13,7 +13,7 @@ from pathlib import Path
 from visualizer.engine.audio.engine import LockstepAudio, NoAudio
 from visualizer.engine.session import Session
 from visualizer.offline.arguments import parse_size
-from visualizer.system.signals import exit_code, interrupt_in, sigterm_like_sigint, which
+from visualizer.system.signals import until_interrupted
 
 FPS = 60
 SAMPLES_PER_S = 10
@@ -57,14 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """``visualizer trace``; Ctrl-C and SIGTERM end it with one line and exit 130 / 143."""
-    sigterm_like_sigint()
-    try:
-        return _main(argv)
-    except BaseException as caught:  # an interrupt, or one a C extension wrapped (numba, an import)
-        if (e := interrupt_in(caught)) is None:
-            raise
-        print(f"visualizer trace: interrupted ({which(e)}); nothing printed", file=sys.stderr)
-        return exit_code(e)
+    return until_interrupted(lambda: _main(argv), "visualizer trace", ended="nothing printed")
 
 
 def _main(argv: list[str] | None = None) -> int:

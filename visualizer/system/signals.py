@@ -9,8 +9,11 @@ never reads.
 
 from __future__ import annotations
 
+import os
 import signal
+import sys
 import threading
+from collections.abc import Callable
 
 EXIT_INTERRUPTED = 130  # 128 + SIGINT
 EXIT_TERMINATED = 143  # 128 + SIGTERM
@@ -76,22 +79,21 @@ def exit_code(error: BaseException) -> int:
     return EXIT_TERMINATED if isinstance(error, Terminated) else EXIT_INTERRUPTED
 
 
-def run_interruptible(main, prog: str) -> int:
-    """``main()`` with SIGTERM handled like SIGINT: an interrupt ends it with one line on stderr
-    and exit 130 (SIGINT) / 143 (SIGTERM). For the developer tools' ``__main__`` blocks."""
-    import os
-    import sys
-
+def until_interrupted(run: Callable[[], int | None], prog: str, *, ended: str = "", exit_now: bool = False) -> int:
+    """``run()`` with SIGTERM handled like SIGINT; its exit code, 0 for None. An interrupt ends it
+    with one line on stderr, ``PROG: interrupted (SIGINT|SIGTERM)`` then ``; ENDED`` if given, and
+    exit code 130 (SIGINT) / 143 (SIGTERM). exit_now : leave the process at once after that line
+    (the developer tools: the tool's own clean-up ran while the interrupt unwound, and the
+    interpreter's shutdown would wait for any thread a library left running mid-way)."""
     sigterm_like_sigint()
     try:
-        return main() or 0
+        return run() or 0
     except BaseException as caught:  # an interrupt, or one a C extension wrapped (numba, an import)
-        e = interrupt_in(caught)
-        if e is None:
+        if (e := interrupt_in(caught)) is None:
             raise
-        print(f"{prog}: interrupted ({which(e)})", file=sys.stderr)
-        # out now: the tool's own clean-up ran while the interrupt unwound; the interpreter's
-        # shutdown would wait for any thread a library left running mid-way
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(exit_code(e))
+        print(f"{prog}: interrupted ({which(e)})" + (f"; {ended}" if ended else ""), file=sys.stderr)
+        if exit_now:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(exit_code(e))
+        return exit_code(e)
