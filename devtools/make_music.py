@@ -37,6 +37,8 @@ import mido
 import numpy as np
 import soundfile as sf
 
+from visualizer.offline.response import pink_noise
+
 SOUNDFONT = "/usr/share/sounds/sf2/FluidR3_GM.sf2"
 SR = 44100
 
@@ -942,19 +944,6 @@ assert sorted(DEV + HOLDOUT) == sorted(TRACKS)
 # ------------------------------------------------------------------------------------------------
 # Rendering
 # ------------------------------------------------------------------------------------------------
-
-def pink_noise(seconds: float, sr: int = SR, seed: int = 0) -> np.ndarray:
-    """Pink (1/f power) noise, mono float32, RMS 0.1 (−20 dBFS)."""
-    n = int(round(seconds * sr))
-    rng = np.random.default_rng(seed)
-    spec = np.fft.rfft(rng.standard_normal(n))
-    f = np.fft.rfftfreq(n, 1.0 / sr)
-    spec[0] = 0.0
-    spec[1:] /= np.sqrt(f[1:])
-    x = np.fft.irfft(spec, n)
-    x *= 0.1 / np.sqrt(np.mean(x ** 2))
-    return np.clip(x, -1.0, 1.0).astype(np.float32)
-
 
 def render(song: Song, out_dir: str) -> dict:
     """Write NAME.mid, NAME.flac and NAME.beats; return the track's metadata."""

@@ -19,11 +19,12 @@ Two things the routes cannot do, because they only move parameters:
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
-from visualizer.engine.audio.features import FeatureSnapshot
+from visualizer.engine.audio.features import NO_MUSIC, FeatureSnapshot
 from visualizer.engine.sim.harmonics import Harmonics, accumulate, accumulate_separable
 
 
@@ -79,7 +80,7 @@ class Loudness:
     def update(self, features: FeatureSnapshot, dt_s: float) -> float:
         """Follow ``features.level_dbfs`` over ``dt_s`` s; silence reads 0 and teaches nothing."""
         c = self.config
-        if features.silent or features.status in ("none", "lost", "starting"):
+        if features.silent or features.status in NO_MUSIC:
             self.value = 0.0
             return self.value
         level = max(features.level_dbfs, -90.0)
@@ -135,16 +136,18 @@ class Kicker:
         weights = np.exp(-0.5 * ((index - centre) / c.mode_width) ** 2)
         return weights / np.linalg.norm(weights)
 
-    def step(self, features: FeatureSnapshot, harmonics: Harmonics, loudness: float, dt_s: float) -> np.ndarray | None:
+    def step(self, features: FeatureSnapshot, harmonics: Callable[[], Harmonics], loudness: float,
+             dt_s: float) -> np.ndarray | None:
         """This frame's share of the kicks, float32 (H, W) rad (a reused buffer), or None. A new
-        kick first gives what is left of the one before, then its own first share."""
+        kick first gives what is left of the one before, then its own first share.
+        harmonics : returns the field's eigenmodes now; asked only when a kick is drawn."""
         rms = self.strength(features, loudness)
         carry = 0.0
         if rms > 0.0:
             carry, self._left = self._left, 0.0
             if carry > 0.0:
                 np.multiply(self._pattern, np.float32(carry), out=self._out)
-            if self._draw(features, harmonics, rms):
+            if self._draw(features, harmonics(), rms):
                 self._left = 1.0
                 self.kicks += 1
         if self._left <= 0.0:

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from visualizer.engine import presets
-from visualizer.engine.audio.features import FeatureSnapshot
+from visualizer.engine.audio.features import NO_MUSIC, FeatureSnapshot
 from visualizer.engine.link import Kicker, Loudness
 from visualizer.engine.measuring import MeasureWorker
 from visualizer.engine.modulation import Modulator
@@ -45,7 +45,6 @@ VIEW_HOLD_S = 6.0  # the "auto" view holds a choice at least this long (s)
 VIEW_FADE_S = 1.5  # and cross-fades into the next over this long (s): the frame never flips its colours at once
 TURBULENCE_EDDIES_ACROSS = 40  # the hot phase's eddies span 1/40 of the field's short side
 BURST_DECAY_S = 1.0  # time constant of a "drop" burst
-NO_MUSIC = ("none", "lost", "starting")  # feature statuses under which the LFO sweeps run instead
 # A frame longer than this (a stalled machine, a bad clock) counts as this long, so decays, the
 # annealer and the LFOs never jump; a negative or NaN frame time counts as 0.
 MAX_FRAME_DT_S = 0.5
@@ -299,12 +298,13 @@ class Session:
             return view
         self._view_held_s += dt
         share = self.measures.antiphase
-        wanted = "antiphase" if share > AUTO_VIEW_ON or (self._view == "antiphase" and share > AUTO_VIEW_OFF) else "phase"
+        anti = share > AUTO_VIEW_ON or (self._view == "antiphase" and share > AUTO_VIEW_OFF)
+        wanted = "antiphase" if anti else "phase"
         if wanted != self._view and self._view_held_s >= VIEW_HOLD_S:
             self._view, self._view_held_s = wanted, 0.0
         target = math.pi if self._view == "antiphase" else 0.0
         step = math.pi * dt / VIEW_FADE_S
-        self._stagger = min(self._stagger + step, target) if target > self._stagger else max(self._stagger - step, target)
+        self._stagger = min(max(target, self._stagger - step), self._stagger + step)  # toward target, ≤ step
         return self._view
 
     def _follow_music(self, music: bool) -> None:
@@ -315,7 +315,7 @@ class Session:
 
     def _kick(self, features: FeatureSnapshot, loudness: float, dt: float) -> None:
         """A beat's or an onset's kick into the field's eigenmodes, from the frame it arrives on (``engine.link``)."""
-        delta = self._kicker.step(features, self._harmonics(), loudness, dt)
+        delta = self._kicker.step(features, self._harmonics, loudness, dt)
         if delta is not None:
             self.field.displace(delta)
             self._energy = None  # measured again before the annealer reads it

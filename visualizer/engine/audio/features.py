@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+NO_MUSIC = ("none", "lost", "starting")  # statuses under which no music is arriving (the LFO sweeps run instead)
+
 
 @dataclass(frozen=True)
 class FeatureSnapshot:
