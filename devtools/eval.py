@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import statistics
 import time
 from dataclasses import dataclass
@@ -24,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from devtools import SHARED_BEATS
+from devtools import MATERIAL, SHARED_BEATS
 from devtools.synth import Score, beat_grid, click, hat, kick, snare, tone
 from visualizer.engine.audio.decode import load_audio, mono
 from visualizer.engine.audio.demo import demo_paths
@@ -32,8 +31,6 @@ from visualizer.engine.audio.offline import analyse_samples
 from visualizer.offline.scoring import beat_scores, read_beats
 
 SR = 44100
-# devtools/make_music.py's music: $VISUALIZER_MATERIAL (CI makes it there), else beside the checkout
-MATERIAL = Path(os.environ.get("VISUALIZER_MATERIAL") or Path(__file__).resolve().parents[2] / "material")
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """Baseline response figures for presets over our own and the shared music.
 
-    python -m devtools.response_table --material /work/material \\
+    python -m devtools.response_table --material ../material \\
         [--presets 5meo nn-dmt mosaic spiral-garden] [--seconds 30] [--json]
 
 For each preset and each track — the generated music (devtools/make_music.py: DEV and HOLDOUT

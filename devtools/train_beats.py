@@ -1,7 +1,7 @@
 """Train the learned beat activation (``visualizer/engine/audio/beat_model.npz``).
 
-    python -m devtools.train_data --out /work/material/train        # the material (FluidSynth)
-    nice -n 10 python -m devtools.train_beats --data /work/material/train
+    python -m devtools.train_data --out ../material/train        # the material (FluidSynth)
+    nice -n 10 python -m devtools.train_beats --data ../material/train
 
 Features are computed exactly as at run time: every file goes hop by hop through the analyser's
 :class:`BeatOnsetEnvelope` and :func:`model_input`. Targets: 1 on the hop of each annotated beat,
@@ -10,7 +10,7 @@ Features are computed exactly as at run time: every file goes hop by hop through
 [GRU state, dense features]. Trained with PyTorch on one CPU thread (torch is needed only here,
 never at run time, and is not a project dependency: ``pip install torch``). A tenth of the
 songs (every tenth seed) is kept out of training as validation. Only our own renders are used:
-never the evaluation music (``/work/material/*.flac``, ``shared/data/beats``).
+never the evaluation music (``../material/*.flac``, ``shared/data/beats``).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from devtools import MATERIAL
 from visualizer.engine.audio.activation import MODEL_PATH, model_input
 from visualizer.engine.audio.decode import load_audio, mono
 from visualizer.engine.audio.onset_envelope import BeatOnsetEnvelope
@@ -103,7 +104,7 @@ def export(net, path: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devtools.train_beats", description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=Path("/work/material/train"))
+    parser.add_argument("--data", type=Path, default=MATERIAL / "train")
     parser.add_argument("--cache", type=Path, default=Path("/tmp/beat_features"))
     parser.add_argument("--out", type=Path, default=MODEL_PATH)
     parser.add_argument("--hidden", type=int, default=32)

@@ -2,7 +2,7 @@
 rendered with FluidSynth and the FluidR3_GM soundfont (MIT licence), plus speech (espeak-ng) and
 noise/pads/unpulsed notes as negatives.
 
-    python -m devtools.train_data --out /work/material/train --songs 160 --negatives 40
+    python -m devtools.train_data --out ../material/train --songs 160 --negatives 40
 
 Writes NAME.flac (mono 44.1 kHz) and NAME.beats (``time_s<TAB>beat_in_bar``; empty for the
 negatives). Nothing here reads the evaluation music: the songs are drawn from seeds, with random
@@ -23,6 +23,7 @@ import tempfile
 import numpy as np
 import soundfile as sf
 
+from devtools import MATERIAL
 from devtools.make_music import (
     BONGO_HI,
     CLAP,
@@ -298,7 +299,7 @@ def negative(seed: int, out_dir: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devtools.train_data", description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default="/work/material/train")
+    parser.add_argument("--out", default=str(MATERIAL / "train"))
     parser.add_argument("--songs", type=int, default=160)
     parser.add_argument("--negatives", type=int, default=40)
     parser.add_argument("--first", type=int, default=0, help="first seed")
