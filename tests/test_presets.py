@@ -84,16 +84,16 @@ def test_garbage_files_give_a_clear_error(tmp_path, text):
 
 
 @pytest.mark.parametrize("edit, expected", [
-    (lambda d: d["coupling"].update(k=[1, 2, 3]), r"\[coupling\] k = \[1, 2, 3\]: expected a list of 4 numbers in -20..20"),
-    (lambda d: d["field"].update(neighborhood="hex"), r"\[field\] neighborhood = 'hex': expected one of 'diamond', 'cross'"),
+    (lambda d: d["coupling"].update(k=[1, 2, 3]), r"\[coupling\]: k = \[1, 2, 3\]: expected a list of 4 numbers in -20..20"),
+    (lambda d: d["field"].update(neighborhood="hex"), r"\[field\]: neighborhood = 'hex': expected one of 'diamond', 'cross'"),
     (lambda d: d["coupling"].update(k_sw=25.0), r"k_sw = 25.0: expected a number in -20..20"),
     (lambda d: d.update(colour="red"), r"unknown key 'colour'"),
-    (lambda d: d["coupling"].pop("k"), r"\[coupling\] k: missing"),
+    (lambda d: d["coupling"].pop("k"), r"\[coupling\]: k: missing"),
     (lambda d: d.update(modulation=[{"source": "volume", "target": "k3", "range": [0, 1]}]),
      r"\[\[modulation\]\] #1: source = 'volume': expected one of 'energy'"),
     (lambda d: d.update(modulation=[{"source": "bass", "target": "k3"}]), r"\[\[modulation\]\] #1: range: missing"),
     (lambda d: d.update(modulation=[{"source": "bass", "target": "k9", "range": [0, 1]}]), r"target = 'k9'"),
-    (lambda d: d.update(annealing={"schedule": "instant"}), r"\[annealing\] schedule = 'instant': expected one of"),
+    (lambda d: d.update(annealing={"schedule": "instant"}), r"\[annealing\]: schedule = 'instant': expected one of"),
 ])
 def test_error_names_file_key_and_what_is_allowed(tmp_path, edit, expected):
     data = tomllib.loads((SHIPPED[0]).read_text())

@@ -16,6 +16,7 @@ from visualizer.engine.link import LinkConfig
 from visualizer.engine.modulation import CURVES, SOURCES, TARGETS, Route, SweepConfig
 from visualizer.engine.params import COUPLINGS, REGISTRY, Params
 from visualizer.engine.schema import (
+    check_table,
     choice,
     flag,
     integer,
@@ -184,60 +185,35 @@ class Preset:
 
 def _validate(data: dict[str, Any], path: Path) -> dict[tuple[str, str], Any]:
     """Check ``data`` against SCHEMA; return {(section, key): cleaned value} with defaults."""
-    def fail(where: str, message: str) -> PresetError:
-        return PresetError(f"{path}: {where}: {message}")
-
+    sub_tables = tuple(s for s in SCHEMA if s) + ("lattice", "modulation")
     values: dict[tuple[str, str], Any] = {}
-    for section, keys in SCHEMA.items():
-        table = data if section == "" else data.get(section, {})
-        label = section and f"[{section}] "
-        if not isinstance(table, dict):
-            raise fail(f"[{section}]", "must be a table")
-        for name, value in table.items():
-            if section == "" and ((name in SCHEMA and name != "") or name in ("modulation", "lattice")):
-                continue  # a sub-table, checked in its own pass
-            if name not in keys:
-                allowed = ", ".join(k for k in keys) + (", [" + "], [".join(s for s in SCHEMA if s) + "], [lattice], [[modulation]]" if section == "" else "")
-                raise fail(f"{label}unknown key {name!r}", f"allowed: {allowed}")
-            try:
-                values[(section, name)] = keys[name].check(value)
-            except ValueError as e:
-                raise fail(f"{label}{name} = {value!r}", f"expected {e}") from None
-        for name, key in keys.items():
-            if (section, name) not in values:
-                if (section, name) in REQUIRED:
-                    raise fail(f"{label}{name}", "missing (required)")
-                values[(section, name)] = key.default
-    values[("", "modulation")] = _routes(data.get("modulation", []), path)
     try:
-        values[("", "lattice")] = SomaticConfig.from_table(data["lattice"], f"{path}: [lattice]") if "lattice" in data else None
+        for section, keys in SCHEMA.items():
+            where = f"{path}: [{section}]" if section else str(path)
+            table = data if section == "" else data.get(section, {})
+            required = tuple(k for s, k in REQUIRED if s == section)
+            clean = check_table(table, {k: key.check for k, key in keys.items()}, where, required=required,
+                                skip=sub_tables if section == "" else ())
+            for name, key in keys.items():
+                values[(section, name)] = clean.get(name, key.default)
+        values[("", "modulation")] = _routes(data.get("modulation", []), path)
+        lattice = data.get("lattice")
+        values[("", "lattice")] = None if lattice is None else SomaticConfig.from_table(lattice, f"{path}: [lattice]")
     except ValueError as e:
         raise PresetError(str(e)) from None
     return values
 
 
 def _routes(tables: Any, path: Path) -> tuple[Route, ...]:
-    """Validate the [[modulation]] array of tables."""
+    """Validate the [[modulation]] array of tables (ValueError naming the route)."""
     if not isinstance(tables, list):
-        raise PresetError(f"{path}: modulation: must be an array of tables, written [[modulation]]")
+        raise ValueError(f"{path}: modulation: must be an array of tables, written [[modulation]]")
+    checks = {k: key.check for k, key in ROUTE_SCHEMA.items()}
+    defaults = {k: key.default for k, key in ROUTE_SCHEMA.items() if k not in ("source", "target", "range")}
     routes = []
     for i, table in enumerate(tables, 1):
-        where = f"{path}: [[modulation]] #{i}"
-        if not isinstance(table, dict):
-            raise PresetError(f"{where}: must be a table")
-        clean = {}
-        for name, value in table.items():
-            if name not in ROUTE_SCHEMA:
-                raise PresetError(f"{where}: unknown key {name!r}; allowed: {', '.join(ROUTE_SCHEMA)}")
-            try:
-                clean[name] = ROUTE_SCHEMA[name].check(value)
-            except ValueError as e:
-                raise PresetError(f"{where}: {name} = {value!r}: expected {e}") from None
-        for name in ("source", "target", "range"):
-            if name not in clean:
-                raise PresetError(f"{where}: {name}: missing (required)")
+        clean = check_table(table, checks, f"{path}: [[modulation]] #{i}", required=("source", "target", "range"))
         lo, hi = clean.pop("range")
-        defaults = {k: ROUTE_SCHEMA[k].default for k in ROUTE_SCHEMA if k not in ("source", "target", "range")}
         routes.append(Route(**{**defaults, **clean}, lo=lo, hi=hi))
     return tuple(routes)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 import tomllib
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 
 def number(lo: float, hi: float) -> Callable[[Any], float]:
@@ -76,6 +76,30 @@ def ordered_pair(lo: float, hi: float) -> Callable[[Any], tuple[float, float]]:
             raise ValueError(f"[low, high] with low ≤ high, both in {lo:g}..{hi:g}")
         return a, b
     return check
+
+
+def check_table(table: Any, checks: Mapping[str, Callable[[Any], Any]], where: str, *,
+                required: tuple[str, ...] = (), skip: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The one walker of a TOML table: each key of ``table`` checked by ``checks[key]``; returns
+    {key: cleaned value} for the keys present (``skip`` keys are left out, checked elsewhere, e.g.
+    sub-tables). Raises ValueError with one line starting with ``where``: the unknown key and what
+    is allowed, the bad value and what was expected, or the missing required key."""
+    if not isinstance(table, dict):
+        raise ValueError(f"{where}: must be a table")
+    clean: dict[str, Any] = {}
+    for key, value in table.items():
+        if key in skip:
+            continue
+        if key not in checks:
+            raise ValueError(f"{where}: unknown key {key!r}; allowed: {', '.join([*checks, *skip])}")
+        try:
+            clean[key] = checks[key](value)
+        except ValueError as e:
+            raise ValueError(f"{where}: {key} = {value!r}: expected {e}") from None
+    for key in required:
+        if key not in clean:
+            raise ValueError(f"{where}: {key}: missing (required)")
+    return clean
 
 
 def read_toml(path: Path, *, kind: str, error: type[Exception], hint: str = "") -> dict[str, Any]:

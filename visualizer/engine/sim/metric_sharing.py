@@ -29,6 +29,7 @@ import numpy as np
 from numba import njit
 
 from visualizer.engine.schema import (
+    check_table,
     choice,
     flag,
     integer,
@@ -124,16 +125,7 @@ class SomaticConfig:
     def from_table(cls, table: dict[str, Any], where: str) -> "SomaticConfig":
         """Validate a ``[lattice]`` TOML table; ValueError with one line naming the key, the bad
         value and what is allowed. ``where`` prefixes the message (e.g. "presets/x.toml: [lattice]")."""
-        if not isinstance(table, dict):
-            raise ValueError(f"{where}: must be a table")
-        clean: dict[str, Any] = {}
-        for key, value in table.items():
-            if key not in _CHECKS:
-                raise ValueError(f"{where}: unknown key {key!r}; allowed: {', '.join(_CHECKS)}")
-            try:
-                clean[key] = _CHECKS[key](value)
-            except ValueError as e:
-                raise ValueError(f"{where}: {key} = {value!r}: expected {e}") from None
+        clean = check_table(table, _CHECKS, where)
         if "rotation_deg" in clean and clean.get("projection", cls.projection) != "free":
             raise ValueError(f"{where}: rotation_deg = {table['rotation_deg']!r}: allowed only with projection = 'free'")
         if clean.get("convention", cls.convention) == "demo":
