@@ -48,6 +48,7 @@ def snapshots(preset: str, audio: Path | None, *, times_s: tuple[float, ...], si
             if state.lattice is not None:
                 draw_lattice(display.canvas, display.canvas.get_rect(), state.lattice.positions, state.lattice.theta,
                              state.lattice.rotation, pack_lut(display.canvas, lut))
+            display.limit_flashes()  # the picture as the window would show it
             pictures.append(pygame.surfarray.array3d(display.canvas).transpose(1, 0, 2).copy())
     finally:
         session.close()

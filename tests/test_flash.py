@@ -1,13 +1,15 @@
 """The flash limiter, measured on frames rendered through the real Display (SDL dummy driver).
 
-The measure here is independent of the limiter's own: every 2nd pixel, float64 luminance from
-the sRGB formula, a per-pixel extreme tracker, WCAG's 0.10 swing / 0.80 darker side / 25 % area.
+The measure here is independent of the limiter's own (`devtools.flash_count`): every 2nd pixel,
+float64 from the sRGB formula, per-pixel luminance and red trackers, WCAG's 0.10 swing / 0.80
+darker side / saturated red, 25 % of any 10° field (a third of the frame each way).
 """
 
 import numpy as np
 import pygame
 import pytest
 
+from devtools.flash_count import FlashCounter
 from visualizer.engine.sim import Field, FieldConfig
 from visualizer.render.colour import build_lut
 from visualizer.render.flash import FlashLimiter
@@ -15,31 +17,7 @@ from visualizer.window.display import Display
 
 FPS = 60
 SIZE = (192, 108)
-
-
-def relative_luminance(rgb_bytes: np.ndarray) -> np.ndarray:
-    v = rgb_bytes.astype(np.float64) / 255.0
-    linear = np.where(v <= 0.04045, v / 12.92, ((v + 0.055) / 1.055) ** 2.4)
-    return linear @ np.array([0.2126, 0.7152, 0.0722])
-
-
-def frame_transitions(frames: list[np.ndarray]) -> np.ndarray:
-    """Transitions per frame: a same-direction luminance swing over ≥ 25 % of the pixels (0..2)."""
-    extreme, trend = frames[0].copy(), np.zeros(frames[0].shape, int)
-    events = [0]
-    for luma in frames[1:]:
-        up = (trend <= 0) & (luma - extreme >= 0.1) & (extreme < 0.8)
-        down = (trend >= 0) & (extreme - luma >= 0.1) & (luma < 0.8)
-        onward = ((trend > 0) & (luma > extreme)) | ((trend < 0) & (luma < extreme))
-        extreme = np.where(up | down | onward, luma, extreme)
-        trend = np.where(up, 1, np.where(down, -1, trend))
-        events.append(int(up.mean() >= 0.25) + int(down.mean() >= 0.25))
-    return np.array(events)
-
-
-def most_flashes_in_a_second(events: np.ndarray) -> int:
-    per_window = np.convolve(events, np.ones(FPS, int), mode="valid")
-    return int(per_window.max()) // 2
+CELLS = (18, 32)
 
 
 @pytest.fixture(scope="module")
@@ -51,41 +29,50 @@ def display():
 
 
 def render(display, thetas, *, limit: bool) -> list[np.ndarray]:
+    """The frames as shown (after ``present``), uint8 (w, h, 3)."""
     display.flash_limiter = FlashLimiter() if limit else None
     frames = []
     for i, theta in enumerate(thetas):
         display.draw_field(theta, time_s=i / FPS)
-        frames.append(relative_luminance(pygame.surfarray.array3d(display.canvas)[::2, ::2]))
+        display.present()
+        frames.append(pygame.surfarray.array3d(display.canvas))
     return frames
 
 
+def flashes(frames: list[np.ndarray]) -> int:
+    counter = FlashCounter()
+    for frame in frames:
+        counter.add(frame)
+    return counter.most_flashes_in_a_second(FPS)
+
+
 def strobe(period_frames: int, seconds: float = 1.5) -> list[np.ndarray]:
-    white, black = np.zeros((18, 32), np.float32), np.full((18, 32), np.pi, np.float32)
+    white, black = np.zeros(CELLS, np.float32), np.full(CELLS, np.pi, np.float32)
     return [white if (i // period_frames) % 2 == 0 else black for i in range(int(seconds * FPS))]
 
 
 @pytest.mark.parametrize("period_frames", [1, 4])
 def test_strobe_is_capped_at_three_flashes_per_second(display, period_frames):
-    free = most_flashes_in_a_second(frame_transitions(render(display, strobe(period_frames), limit=False)))
+    free = flashes(render(display, strobe(period_frames), limit=False))
     assert free >= 60 // (2 * period_frames) - 1  # the strobe really flashes: 30 or 7 per second
-    limited = most_flashes_in_a_second(frame_transitions(render(display, strobe(period_frames), limit=True)))
+    limited = flashes(render(display, strobe(period_frames), limit=True))
     assert limited <= 3
     assert limited >= 2  # limited, not frozen: the allowed flashes still get through
 
 
 def test_half_screen_counterphase_strobe_is_capped(display):
     # left half white while the right is black and vice versa: mean luminance never changes
-    left = np.zeros((18, 32), np.float32)
+    left = np.zeros(CELLS, np.float32)
     left[:, 16:] = np.pi
     thetas = [left if i % 2 == 0 else (left + np.pi) % (2 * np.pi) for i in range(90)]
-    assert most_flashes_in_a_second(frame_transitions(render(display, thetas, limit=False))) >= 20
-    assert most_flashes_in_a_second(frame_transitions(render(display, thetas, limit=True))) <= 3
+    assert flashes(render(display, thetas, limit=False)) >= 20
+    assert flashes(render(display, thetas, limit=True)) <= 3
 
 
 def test_slow_fade_is_untouched(display):
     # white → black → white over 2 s: luminance swings fully but slowly
     phase = np.abs(np.sin(np.linspace(0, np.pi, 2 * FPS))) * np.pi
-    thetas = [np.full((18, 32), p, np.float32) for p in phase]
+    thetas = [np.full(CELLS, p, np.float32) for p in phase]
     free = render(display, thetas, limit=False)
     limited = render(display, thetas, limit=True)
     assert display.flash_limiter.limited_frames == 0
@@ -104,3 +91,59 @@ def test_a_moving_field_is_untouched(display):
         assert display.flash_limiter.limited_frames == 0
     finally:
         display.set_palette(build_lut("mono"))
+
+
+def test_a_strobe_whose_rises_take_several_frames_is_capped(display):
+    # 6 flashes a second, each brightening over 4 frames and darkening over 1: no single frame swings far
+    ramp = [np.pi * (1 - k / 4) for k in range(5)]
+    thetas = [np.full(CELLS, ramp[i % 10] if i % 10 < 5 else np.pi, np.float32) for i in range(120)]
+    assert flashes(render(display, thetas, limit=False)) >= 5
+    assert flashes(render(display, thetas, limit=True)) <= 3
+
+
+def test_a_staggered_strobe_is_capped(display):
+    # each column flips at its own frame: never a quarter of the frame in one frame, 10 flashes a second
+    columns = np.arange(CELLS[1])
+    thetas = [np.broadcast_to(np.where(((i + columns % 6) // 3) % 2 == 0, 0.0, np.pi), CELLS).astype(np.float32)
+              for i in range(120)]
+    assert flashes(render(display, thetas, limit=False)) >= 8
+    assert flashes(render(display, thetas, limit=True)) <= 3
+
+
+def test_a_small_area_strobe_is_counted_in_its_own_10_degree_field(display):
+    # a square a quarter of a 10° field wide and high flashing at 30 Hz: 1/36 of the frame
+    thetas = []
+    for i in range(90):
+        theta = np.full(CELLS, np.pi, np.float32)
+        theta[6:12, 11:21] = 0.0 if i % 2 == 0 else np.pi
+        thetas.append(theta)
+    assert flashes(render(display, thetas, limit=False)) >= 20
+    assert flashes(render(display, thetas, limit=True)) <= 3
+
+
+def test_a_red_flash_at_constant_luminance_is_capped(display):
+    # saturated red against a grey of the same relative luminance (0.21): only the red rule sees it
+    lut = np.zeros((256, 3), np.uint8)
+    lut[:128] = (255, 0, 0)
+    lut[128:] = (127, 127, 127)
+    display.set_palette(lut)
+    try:
+        thetas = [np.full(CELLS, 0.0 if i % 2 == 0 else np.pi, np.float32) for i in range(90)]
+        assert flashes(render(display, thetas, limit=False)) >= 20
+        assert flashes(render(display, thetas, limit=True)) <= 3
+    finally:
+        display.set_palette(build_lut("mono"))
+
+
+def test_what_is_drawn_over_the_field_is_limited_too(display):
+    # a white box drawn after the field, before present, blinking at 30 Hz over half the frame
+    display.flash_limiter = FlashLimiter()
+    counter = FlashCounter()
+    for i in range(90):
+        display.draw_field(np.full(CELLS, np.pi, np.float32), time_s=i / FPS)
+        if i % 2 == 0:
+            display.canvas.fill((255, 255, 255), pygame.Rect(0, 0, SIZE[0] // 2, SIZE[1]))
+        display.present()
+        counter.add(pygame.surfarray.array3d(display.canvas))
+    assert counter.most_flashes_in_a_second(FPS) <= 3
+    assert display.flash_limiter.limited_frames > 0

@@ -1,26 +1,30 @@
-"""Photosensitive safety: at most 3 large-area luminance flashes per second on the rendered frames.
+"""Photosensitive safety: at most 3 flashes per second in any 10° of view, measured on the output.
 
-WCAG 2.3.1 (general flash threshold, after ITU-R BT.1702): a *flash* is a pair of opposing
-changes in relative luminance of 10 % or more of the maximum, where the darker image is below
-0.80; content must not flash more than three times in any one-second period over a large area.
-Here the frame is divided into a grid of cells (`MeasureConfig`, 36 rows by default, each cell's
-relative luminance the mean of 4×4 sampled pixels, linear light). Each cell tracks its last
-luminance extreme; a cell *transition* is a swing of ≥ 0.10 against its current trend (the
-darker side < 0.80). A frame *transition* is one in which cells covering at least a quarter of
-the frame make a transition in the same direction (WCAG's "large area" stand-in). A flash is two
-opposing transitions, so allowing at most 6 frame transitions in any 1 s window allows at most 3
-flashes.
+WCAG 2.3.1 (general flash and red flash thresholds, after ITU-R BT.1702): a *flash* is a pair of
+opposing transitions, either in relative luminance by 10 % or more of the maximum where the
+darker side is below 0.80, or involving a saturated red (one side with R/(R+G+B) ≥ 0.8 and the
+two sides more than 0.2 apart in CIE 1976 u′v′); content must not flash more than three times in
+any one-second period over 25 % of any 10° visual field (at the usual viewing distance a third of
+the screen's width and height: 341×256 px on 1024×768).
 
-When a frame would make a 7th transition inside the window, `FlashLimiter.apply` blends it, in
-linear light, toward the previous output (the previous frame's cell colours, bilinearly
-interpolated) by the largest amount that keeps it from being a transition. Slow changes never
-trip it: only swings ≥ 0.10 that reverse a trend count, at most 6 a second.
+The frame is measured on a grid of cells (`FlashLimitConfig.grid_rows` rows, each cell the mean
+of 4×4 sampled pixels in linear light). Each cell tracks its own transitions, however many frames
+one takes: its last luminance extreme (a swing of ≥ 0.10 against the trend is a transition) and
+its last chromaticity (a move of > 0.2 to or from saturated red is one). A cell *over the limit*
+has made more than six transitions in the last second (a 4th flash); cells need not change in the
+same frame (a staggered or slow strobe is counted all the same). A frame would flash too much when
+its transitions bring the cells over the limit to 25 % of any 10°-field window of the grid.
+
+Such a frame is blended by `FlashLimiter.apply`, pixel for pixel in linear light, toward the
+previous output by the largest share that keeps it within the limit, checked again on the blended
+pixels (and held on the previous output if that still fails). Slow changes and small areas never
+trip it.
 """
 
 from __future__ import annotations
 
-import collections
 import logging
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,16 +35,22 @@ from visualizer.system.threads import kernel_threads
 log = logging.getLogger(__name__)
 
 LUMA = (0.2126, 0.7152, 0.0722)  # linear sRGB → relative luminance (ITU-R BT.709)
+XYZ_X = (0.4124, 0.3576, 0.1805)  # linear sRGB → CIE X
+XYZ_Z = (0.0193, 0.1192, 0.9505)  # linear sRGB → CIE Z
+RED_FLOOR = 0.02  # linear R below which a "red" is too dark to count (noise in near-black cells)
 
 
 @dataclass(frozen=True)
 class FlashLimitConfig:
-    """Thresholds of the flash limiter (WCAG 2.3.1 general flash threshold by default).
+    """Thresholds of the flash limiter (WCAG 2.3.1 general and red flash thresholds by default).
 
     max_flashes : flashes allowed in any window of ``window_s`` seconds.
     swing : change of relative luminance (0..1) that counts as a transition.
-    darker_below : a transition counts only if its darker side is below this luminance.
-    area : fraction of the frame whose cells must swing together for a frame transition.
+    darker_below : a luminance transition counts only if its darker side is below this luminance.
+    red_ratio : R/(R+G+B) (linear) from which a colour is a saturated red.
+    red_shift : CIE 1976 u′v′ distance that makes a change to or from saturated red a transition.
+    area : fraction of a 10° field that flashing cells must cover for the frame to flash.
+    field : the 10° field's share of the screen's width and of its height.
     grid_rows : measurement cells down the frame (columns follow the aspect).
     """
 
@@ -48,11 +58,15 @@ class FlashLimitConfig:
     window_s: float = 1.0
     swing: float = 0.10
     darker_below: float = 0.80
+    red_ratio: float = 0.8
+    red_shift: float = 0.2
     area: float = 0.25
+    field: float = 1 / 3
     grid_rows: int = 36
 
     def __post_init__(self) -> None:
-        if self.max_flashes < 1 or self.window_s <= 0 or not 0 < self.swing < 1 or not 0 < self.area <= 1:
+        if (self.max_flashes < 1 or self.window_s <= 0 or not 0 < self.swing < 1 or not 0 < self.area <= 1
+                or not 0 < self.field <= 1 or not 0 < self.red_ratio <= 1 or self.red_shift <= 0):
             raise ValueError(f"invalid flash limit {self}")
 
 
@@ -97,63 +111,79 @@ def measure_cells(rows, shifts, to_linear, sample_y, sample_x, cell_rgb, cell_lu
             cell_luma[cy, cx] = np.float32(LUMA[0]) * r + np.float32(LUMA[1]) * g + np.float32(LUMA[2]) * b
 
 
-@njit(cache=True, nogil=True)
-def cell_transitions(luma, extreme, trend, swing, darker_below, commit):
-    """Count cells whose luminance ``luma`` makes a rising / falling transition.
-
-    extreme, trend : float32, int8 (gh, gw) per-cell state (last extreme, +1 rising, −1 falling,
-    0 unknown); updated in place when ``commit``. Returns (rising cells, falling cells).
-    """
-    rising = falling = 0
-    for i in range(luma.size):
-        v, e, t = luma.flat[i], extreme.flat[i], trend.flat[i]
-        up = t <= 0 and v - e >= swing and e < darker_below
-        down = t >= 0 and e - v >= swing and v < darker_below
-        rising += up
-        falling += down
-        if commit:
-            if up or down:
-                extreme.flat[i], trend.flat[i] = v, 1 if up else -1
-            elif (t > 0 and v > e) or (t < 0 and v < e):
-                extreme.flat[i] = v  # the swing goes on: move the extreme with it
-    return rising, falling
-
-
 @njit(parallel=True, fastmath=True, cache=True, nogil=True)
-def blend_toward(rows, shifts, to_linear, to_srgb, previous_rgb, cell_h, cell_w, keep):
-    """out = keep·previous + (1 − keep)·current, per pixel in linear light.
+def blend_toward(rows, previous, shifts, to_linear, to_srgb, keep):
+    """rows = keep·previous + (1 − keep)·rows, per pixel in linear light.
 
-    previous_rgb : float32 (gh, gw, 3) linear cell colours of the previous output, interpolated
-    bilinearly between cell centres (cell_h × cell_w pixels per cell).
+    rows, previous : uint32 (h, w) packed pixels (the new frame, in place; the previous output).
     """
-    gh, gw = previous_rgb.shape[0], previous_rgb.shape[1]
     steps = np.float32(to_srgb.shape[0] - 1)
     alpha_bits = ~((np.uint32(255) << shifts[0]) | (np.uint32(255) << shifts[1]) | (np.uint32(255) << shifts[2]))
     for y in prange(rows.shape[0]):
-        v = min(max((y + np.float32(0.5)) / cell_h - np.float32(0.5), np.float32(0.0)), np.float32(gh - 1))
-        y0 = np.int64(v)
-        y1, wy = min(y0 + 1, gh - 1), v - y0
-        row = rows[y]
+        row, before = rows[y], previous[y]
         for x in range(rows.shape[1]):
-            u = min(max((x + np.float32(0.5)) / cell_w - np.float32(0.5), np.float32(0.0)), np.float32(gw - 1))
-            x0 = np.int64(u)
-            x1, wx = min(x0 + 1, gw - 1), u - x0
-            p = row[x]
+            p, q = row[x], before[x]
             out = p & alpha_bits
             for c in range(3):
-                prev = ((previous_rgb[y0, x0, c] * (1 - wx) + previous_rgb[y0, x1, c] * wx) * (1 - wy)
-                        + (previous_rgb[y1, x0, c] * (1 - wx) + previous_rgb[y1, x1, c] * wx) * wy)
-                lin = keep * prev + (1 - keep) * to_linear[(p >> shifts[c]) & 255]
-                out |= to_srgb[np.int64(min(max(lin, np.float32(0.0)), np.float32(1.0)) * steps + np.float32(0.5))] << shifts[c]
+                lin = keep * to_linear[(q >> shifts[c]) & 255] + (1 - keep) * to_linear[(p >> shifts[c]) & 255]
+                out |= to_srgb[np.int64(min(lin, np.float32(1.0)) * steps + np.float32(0.5))] << shifts[c]
             row[x] = out
 
 
-class FlashLimiter:
-    """Keeps rendered frames to at most ``max_flashes`` large-area flashes per ``window_s``.
+@njit(cache=True, nogil=True)
+def cell_events(luma, rgb, extreme, trend, ref_uv, ref_red, swing, darker_below, red_ratio, red_shift, commit,
+                events):
+    """Mark the cells whose luminance ``luma`` or colour ``rgb`` makes a transition.
 
-    Call `apply` once per frame on the finished field picture (before any overlay); it measures
-    the frame, and if the frame would start one flash too many, blends it toward the previous
-    output in place.
+    luma : float32 (gh, gw); rgb : float32 (gh, gw, 3) linear. extreme, trend : float32, int8 (gh, gw)
+    last luminance extreme and its trend (+1 rising, −1 falling, 0 unknown). ref_uv : float32
+    (gh, gw, 2) u′v′ of the last colour state, ref_red : bool (gh, gw) whether it was saturated red.
+    The state is updated in place when ``commit``. events : bool (gh, gw) out. Returns the count.
+    """
+    gh, gw = luma.shape
+    count = 0
+    for y in range(gh):
+        for x in range(gw):
+            v, e, t = luma[y, x], extreme[y, x], trend[y, x]
+            up = t <= 0 and v - e >= swing and e < darker_below
+            down = t >= 0 and e - v >= swing and v < darker_below
+            r, g, b = rgb[y, x, 0], rgb[y, x, 1], rgb[y, x, 2]
+            total = r + g + b
+            red = r >= RED_FLOOR and r >= red_ratio * total
+            X = XYZ_X[0] * r + XYZ_X[1] * g + XYZ_X[2] * b
+            Z = XYZ_Z[0] * r + XYZ_Z[1] * g + XYZ_Z[2] * b
+            d = X + 15.0 * v + 3.0 * Z
+            u, w = (4.0 * X / d, 9.0 * v / d) if d > 1e-6 else (ref_uv[y, x, 0], ref_uv[y, x, 1])
+            moved = math.hypot(u - ref_uv[y, x, 0], w - ref_uv[y, x, 1]) > red_shift
+            red_turn = moved and (red or ref_red[y, x])
+            events[y, x] = up or down or red_turn
+            count += events[y, x]
+            if commit:
+                if up or down:
+                    extreme[y, x], trend[y, x] = v, 1 if up else -1
+                elif (t > 0 and v > e) or (t < 0 and v < e):
+                    extreme[y, x] = v  # the swing goes on: move the extreme with it
+                if red_turn or not (red or ref_red[y, x]):  # away from red the reference follows the colour
+                    ref_uv[y, x, 0], ref_uv[y, x, 1], ref_red[y, x] = u, w, red
+    return count
+
+
+def busiest_field_share(cells: np.ndarray, field: tuple[int, int]) -> float:
+    """The largest share of any ``field`` (rows, columns) window of the grid that ``cells`` (bool
+    (gh, gw)) covers."""
+    fh, fw = field
+    table = np.zeros((cells.shape[0] + 1, cells.shape[1] + 1), np.int32)
+    np.cumsum(np.cumsum(cells, axis=0, dtype=np.int32), axis=1, out=table[1:, 1:])
+    sums = table[fh:, fw:] - table[:-fh, fw:] - table[fh:, :-fw] + table[:-fh, :-fw]
+    return float(sums.max()) / (fh * fw)
+
+
+class FlashLimiter:
+    """Keeps rendered frames to at most ``max_flashes`` flashes per ``window_s`` in any 10° field.
+
+    Call `apply` once per frame on the finished output picture (everything drawn); it measures
+    the frame, and if cells covering a quarter of some 10° field would make their 4th flash within
+    the window, blends it toward the previous output in place.
     """
 
     def __init__(self, config: FlashLimitConfig = WCAG_FLASH_LIMIT):
@@ -161,15 +191,16 @@ class FlashLimiter:
         self._to_linear = _srgb_to_linear_table()
         self._to_srgb = _linear_to_srgb_table()
         self._shape: tuple[int, int] | None = None
-        self._transitions: collections.deque[float] = collections.deque()
         self.limited_frames = 0  # frames blended so far
 
     def _reset(self, shape: tuple[int, int]) -> None:
         h, w = shape
-        gh = max(1, min(self.config.grid_rows, h))
+        c = self.config
+        gh = max(1, min(c.grid_rows, h))
         gw = max(1, min(round(gh * w / h), w))
         self._shape = shape
         self._cell_h, self._cell_w = h / gh, w / gw
+        self._field = (max(1, math.ceil(gh * c.field)), max(1, math.ceil(gw * c.field)))
         per_cell = 4
         offsets = (np.arange(per_cell) + 0.5) / per_cell
         self._sample_y = np.minimum(((np.arange(gh)[:, None] + offsets) * self._cell_h).astype(np.int64), h - 1)
@@ -177,19 +208,29 @@ class FlashLimiter:
         self._rgb = np.zeros((gh, gw, 3), np.float32)
         self._luma = np.zeros((gh, gw), np.float32)
         self._previous_rgb = np.zeros_like(self._rgb)
+        self._previous_rows = np.zeros(shape, np.uint32)  # the previous output, pixel for pixel
         self._previous_luma = np.zeros_like(self._luma)
         self._extreme = np.zeros_like(self._luma)
         self._trend = np.zeros((gh, gw), np.int8)
+        self._ref_uv = np.zeros((gh, gw, 2), np.float32)
+        self._ref_red = np.zeros((gh, gw), np.bool_)
+        self._events = np.zeros((gh, gw), np.bool_)
+        self._times = np.full((gh, gw, 2 * c.max_flashes + 1), -np.inf)  # each cell's last transitions (s)
         self._first = True
-        self._transitions.clear()
+        self._last_time_s = -np.inf
 
-    def _frame_transitions(self, luma: np.ndarray, commit: bool) -> int:
-        """Frame-level transitions (0, 1 or 2: both directions) that ``luma`` would make."""
+    def _events_of(self, luma: np.ndarray, rgb: np.ndarray, *, commit: bool) -> np.ndarray:
         c = self.config
-        rising, falling = cell_transitions(luma, self._extreme, self._trend, np.float32(c.swing),
-                                           np.float32(c.darker_below), commit)
-        need = c.area * luma.size
-        return int(rising >= need) + int(falling >= need)
+        cell_events(luma, rgb, self._extreme, self._trend, self._ref_uv, self._ref_red, np.float32(c.swing),
+                    np.float32(c.darker_below), np.float32(c.red_ratio), np.float32(c.red_shift), commit,
+                    self._events)
+        return self._events
+
+    def _too_many(self, luma: np.ndarray, rgb: np.ndarray, recent: np.ndarray) -> bool:
+        """Whether the cells that would have made more than ``2·max_flashes`` transitions within the
+        window (``recent`` of them before this frame) cover the flashing share of some 10° field."""
+        over = recent + self._events_of(luma, rgb, commit=False) > 2 * self.config.max_flashes
+        return over.any() and busiest_field_share(over, self._field) >= self.config.area
 
     def apply(self, rows: np.ndarray, *, shifts: tuple[int, int, int], time_s: float) -> float:
         """Limit flashes in the frame ``rows`` (uint32 (h, w) packed pixels) in place.
@@ -205,24 +246,36 @@ class FlashLimiter:
         if self._first:
             self._first = False
             self._extreme[...] = self._luma
-            self._remember()
+            self._events_of(self._luma, self._rgb, commit=True)  # the colour references start here
+            self._remember(rows)
             return 1.0
-        window = self._transitions
-        while window and window[0] <= time_s - self.config.window_s:
-            window.popleft()
-        budget = 2 * self.config.max_flashes - len(window)
+        if time_s < self._last_time_s:  # another clock (a new recording, a restart): start counting anew
+            self._times[...] = -np.inf
+        self._last_time_s = time_s
+        recent = (self._times > time_s - self.config.window_s).sum(axis=2)
         kept = 1.0
-        if self._frame_transitions(self._luma, commit=False) > budget:
-            kept = self._largest_safe_share(budget)
-            blend_toward(rows, shifts_arr, self._to_linear, self._to_srgb, self._previous_rgb,
-                         np.float32(self._cell_h), np.float32(self._cell_w), np.float32(1.0 - kept))
-            self._measure(rows, shifts_arr)
+        if self._too_many(self._luma, self._rgb, recent):
+            kept = self._largest_safe_share(recent)
+            for share in (kept, 0.0):  # checked on the blended pixels; else the previous output is held
+                self._blend(rows, shifts_arr, share)
+                if not self._too_many(self._luma, self._rgb, recent):
+                    break
             self.limited_frames += 1
             if self.limited_frames == 1:
-                log.info("flash limiter engaged: more than %d flashes in %.1f s", self.config.max_flashes, self.config.window_s)
-        window.extend([time_s] * self._frame_transitions(self._luma, commit=True))
-        self._remember()
+                log.info("flash limiter engaged: more than %d flashes in %.1f s", self.config.max_flashes,
+                         self.config.window_s)
+        events = self._events_of(self._luma, self._rgb, commit=True)
+        oldest = self._times.argmin(axis=2)
+        ys, xs = np.nonzero(events)
+        self._times[ys, xs, oldest[ys, xs]] = time_s
+        self._remember(rows)
         return kept
+
+    def _blend(self, rows: np.ndarray, shifts: np.ndarray, share: float) -> None:
+        """Replace ``rows`` by ``share`` of itself and the rest of the previous output (pixel for
+        pixel, in linear light, so the cell means blend by the same share); measure it."""
+        blend_toward(rows, self._previous_rows, shifts, self._to_linear, self._to_srgb, np.float32(1.0 - share))
+        self._measure(rows, shifts)
 
     def _measure(self, rows: np.ndarray, shifts: np.ndarray) -> None:
         """Each cell's linear RGB and luminance from its 16 sampled pixels (about 37 000 samples at
@@ -230,18 +283,20 @@ class FlashLimiter:
         with kernel_threads(False):
             measure_cells(rows, shifts, self._to_linear, self._sample_y, self._sample_x, self._rgb, self._luma)
 
-    def _largest_safe_share(self, budget: int) -> float:
-        """Largest share of the new frame (bisection on the cell luminances) within ``budget``."""
+    def _largest_safe_share(self, recent: np.ndarray) -> float:
+        """Largest share of the new frame (bisection on the cell colours) within the limit."""
         lo, hi = 0.0, 1.0
-        for _ in range(12):
+        for _ in range(10):
             mid = 0.5 * (lo + hi)
             luma = (self._previous_luma + np.float32(mid) * (self._luma - self._previous_luma)).astype(np.float32)
-            if self._frame_transitions(luma, commit=False) > budget:
+            rgb = (self._previous_rgb + np.float32(mid) * (self._rgb - self._previous_rgb)).astype(np.float32)
+            if self._too_many(luma, rgb, recent):
                 hi = mid
             else:
                 lo = mid
-        return 0.9 * lo  # the per-pixel blend only approximates the cell means: keep a margin
+        return 0.9 * lo  # a margin for the 8-bit rounding of the blended pixels
 
-    def _remember(self) -> None:
+    def _remember(self, rows: np.ndarray) -> None:
+        np.copyto(self._previous_rows, rows)
         self._previous_rgb[...] = self._rgb
         self._previous_luma[...] = self._luma

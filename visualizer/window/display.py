@@ -76,7 +76,8 @@ class Display:
     block : output pixels per evaluated field sample along each axis (1 = every pixel, 2 = every
         2×2 square); None chooses 2 above 2560×1440 (4K) and 1 below.
     flash_limit : the photosensitive flash limiter (`FlashLimitConfig`), on by default; pass None
-        only on the user's explicit request (it is logged as a warning).
+        only on the user's explicit request (it is logged as a warning). It runs in `present` on
+        the whole picture about to be shown (the field and anything drawn over it).
     """
 
     def __init__(self, *, size: tuple[int, int] = DEFAULT_WINDOW, fullscreen: bool = False,
@@ -94,6 +95,8 @@ class Display:
             log.warning("photosensitive flash limiter OFF: output may flash more than 3 times per second")
         self.flash_limiter = FlashLimiter(flash_limit) if flash_limit is not None else None
         self._lut_rgb: np.ndarray | None = None
+        self._frame_time_s: float | None = None  # the time of the frame being drawn, for the limiter
+        self._to_limit = False  # a field was drawn since the canvas was last limited
         self._open()
 
     def _open(self) -> None:
@@ -136,27 +139,40 @@ class Display:
 
     def draw_field(self, theta: np.ndarray, *, view: str = "phase", reference: float = 0.0,
                    time_s: float | None = None, stagger: float | None = None) -> None:
-        """Colourise ``theta`` (float32 (H, W), rad) into the whole canvas, then limit flashes.
+        """Colourise ``theta`` (float32 (H, W), rad) into the whole canvas (flashes are limited in `present`).
 
         view : "phase" (colour = θ) or "antiphase" (colour = θ + π on cells with odd x + y, so
             checkerboard order shows as flat colour and its domains as colour regions).
         reference : the phase (rad) coloured as the palette's zero (``engine.phase_reference``).
         stagger : the odd cells' turn (rad), overriding ``view`` (a cross-fade between views).
         time_s : the frame's time for the flash limiter (s; the simulation or video clock);
-            None = the monotonic clock.
+            None = the monotonic clock when it is presented.
         """
         if self.scaler is None or (self.scaler.size, self._scaler_block) != (self.size, self.block):
             self.scaler, self._scaler_block = FieldScaler(self.size, self.block), self.block
+        self._frame_time_s, self._to_limit = time_s, True
         rows = pygame.surfarray.pixels2d(self.canvas).T  # (h, w) view of the surface's pixels
         try:
             self.scaler.paint(theta, self._lut, rows, view=view, reference=reference, stagger=stagger)
-            if self.flash_limiter is not None:
-                self.flash_limiter.apply(rows, shifts=self.canvas.get_shifts()[:3],
-                                         time_s=time.monotonic() if time_s is None else time_s)
         finally:
             del rows  # unlocks the surface
 
+    def limit_flashes(self) -> None:
+        """Run the flash limiter over the canvas as it is now, once per drawn field (`present` does;
+        call it earlier only to read the limited picture before presenting it)."""
+        if self.flash_limiter is None or not self._to_limit:
+            return
+        self._to_limit = False
+        rows = pygame.surfarray.pixels2d(self.canvas).T
+        try:
+            self.flash_limiter.apply(rows, shifts=self.canvas.get_shifts()[:3],
+                                     time_s=time.monotonic() if self._frame_time_s is None else self._frame_time_s)
+        finally:
+            del rows
+
     def present(self) -> None:
+        """Show the canvas: everything drawn on it this frame goes through the flash limiter first."""
+        self.limit_flashes()
         if self.canvas is not self.screen:
             self.screen.blit(self.canvas, (0, 0))
         pygame.display.flip()
