@@ -3,8 +3,15 @@
 The drone is four sine partials (A2, E3, A3, C#4: a root, fifth, octave and major third) whose
 loudness swells with the breath pacer; a bell is three inharmonic partials decaying over about
 four seconds. ``drone_features`` describes the drone as a ``FeatureSnapshot`` so a "drone" phase
-drives the field with the bed's own envelope (the breath pumps energy in). Output goes through
-sounddevice; with no output device the bed stays silent after one log line. Spoken cues use
+drives the field with the bed's own envelope (the breath pumps energy in).
+
+The bed cannot starve: a render thread (not the frame loop) keeps ``AHEAD_S`` of sound rendered
+ahead in a ring buffer, and the sounddevice callback only copies from it into a deep output
+buffer (``LATENCY_S``, as the main app's file playback). A busy frame loop delays what the
+drone will do (the gain follows the session about ``AHEAD_S + LATENCY_S`` late, which a drone
+and a bell do not mind), never whether it sounds. Underflows — PortAudio's flags and blocks the
+ring could not fill — are counted (``SoundBed.xruns``, ``SoundBed.starved_blocks``) and logged
+at the end. With no output device the bed stays silent after one log line. Spoken cues use
 espeak-ng when it is installed and speech was asked for.
 """
 
@@ -15,14 +22,21 @@ import math
 import shutil
 import subprocess
 
+import threading
+
 import numpy as np
 
+from visualizer.background.guard import GuardedThread
 from visualizer.engine.audio.features import FeatureSnapshot
+from visualizer.engine.audio.ring import RingBuffer
+from visualizer.engine.audio.sources import Xruns
 
 log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 48000
-BLOCK = 1024  # a bed needs no low latency: "high" keeps PortAudio's ALSA-pulse bridge from dropping blocks
+BLOCK = 1024  # frames rendered at a time (21 ms)
+AHEAD_S = 0.5  # rendered ahead of the callback: how long the render thread may be held up unheard
+LATENCY_S = 0.5  # PortAudio's output buffer: how long the callback may be held up unheard
 DRONE_HZ = (110.0, 165.0, 220.0, 277.18)
 DRONE_GAINS = (0.5, 0.25, 0.18, 0.1)
 BELL_HZ = (523.25, 1413.0, 2690.0)  # a soft bell's inharmonic partials
@@ -86,34 +100,65 @@ class SoundBed:
 
     device : output device (None = default). speak : say cue texts with espeak-ng.
     With no usable output the bed is silent and says so once in the log.
+
+    Attributes: ``xruns`` (PortAudio's flags per callback, ``sources.Xruns``), ``starved_blocks``
+    (callbacks the ring could not fill: heard as a gap), ``render.status`` ("" while healthy).
     """
 
     def __init__(self, *, device=None, speak: bool = False):
         self.synth = Synth()
         self.stream = None
+        self.ring = RingBuffer(int(4 * AHEAD_S * SAMPLE_RATE), 2)
+        self.xruns = Xruns()
+        self.starved_blocks = 0
+        self._block = np.zeros((BLOCK, 2), np.float32)
+        self._bell = threading.Event()
         self._speaker = shutil.which("espeak-ng") if speak else None
         if speak and self._speaker is None:
             log.warning("spoken cues: espeak-ng is not installed; cues are shown only")
         self._voices: list[subprocess.Popen] = []
+        self._fill()  # the first AHEAD_S is there before the stream asks for it
+        self.render = GuardedThread("session sound", self._render_ahead)
         try:
             self.stream = self._open(device)
         except (OSError, ValueError) as e:  # no PortAudio library, no such device, no output (PortAudioError)
             self.stream = None
+            self.render.close()
             log.warning("session sound: no audio output (%s); the session runs silent", str(e).splitlines()[0])
 
     def _open(self, device):
         import sounddevice as sd  # raises OSError without the PortAudio library
 
         try:
-            stream = sd.OutputStream(samplerate=SAMPLE_RATE, channels=2, dtype="float32", blocksize=BLOCK,
-                                     latency="high", device=device, callback=self._callback)
+            stream = sd.OutputStream(samplerate=SAMPLE_RATE, channels=2, dtype="float32", latency=LATENCY_S,
+                                     device=device, callback=self._callback)
             stream.start()
         except sd.PortAudioError as e:
             raise OSError(str(e)) from None
         return stream
 
+    def _fill(self) -> None:
+        """Render blocks until ``AHEAD_S`` lies ahead of what the callback has taken."""
+        while self.ring.written - self.ring.read < AHEAD_S * SAMPLE_RATE:
+            if self._bell.is_set():
+                self._bell.clear()
+                self.synth.bell_amplitude = 1.0
+            self.synth.render(self._block)
+            self.ring.write(self._block)
+
+    def _render_ahead(self, stop: threading.Event) -> None:
+        """The render thread: top the ring up every 20 ms until stopped."""
+        while not stop.wait(0.02):
+            self._fill()
+
     def _callback(self, outdata, frames, time_info, status) -> None:
-        self.synth.render(outdata)
+        """PortAudio's thread: copy what is rendered; count flags and a ring that ran dry."""
+        if status:
+            self.xruns.add(status)
+        n = self.ring.read_into(outdata)
+        if n < frames:
+            outdata[n:] = 0.0
+            self.starved_blocks += 1
 
     @property
     def playing(self) -> bool:
@@ -126,8 +171,8 @@ class SoundBed:
         self.synth.target_gain = 0.0 if paused else level * share * drone_level(breath)
 
     def bell(self) -> None:
-        """Ring the soft bell (phase changes)."""
-        self.synth.bell_amplitude = 1.0
+        """Ring the soft bell (phase changes) from the next block rendered."""
+        self._bell.set()
 
     def speak(self, text: str) -> None:
         """Say ``text`` with espeak-ng (slow, low) when speech is on; never blocks."""
@@ -138,11 +183,15 @@ class SoundBed:
                                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
 
     def close(self) -> None:
-        """Stop the stream and wait for any voice still speaking."""
+        """Stop the stream and the render thread, log any underflow, wait for a voice still speaking."""
         if self.stream is not None:
             self.stream.stop()
             self.stream.close()
             self.stream = None
+            self.render.close()
+            if self.xruns.output_underflows or self.starved_blocks:
+                log.warning("session sound: %d output underflows, %d blocks the renderer had not filled",
+                            self.xruns.output_underflows, self.starved_blocks)
         for v in self._voices:
             v.wait(timeout=10)
         self._voices = []

@@ -24,7 +24,7 @@ from typing import Any
 
 from visualizer.engine import presets
 from visualizer.engine.params import K_LIMIT
-from visualizer.engine.schema import choice, number, parameter, read_toml
+from visualizer.engine.schema import check_table, choice, number, parameter, read_toml
 from visualizer.engine.sim.annealing import SCHEDULES, Annealer, AnnealingConfig
 from visualizer.render.colour import PALETTES
 from visualizer.system.paths import TomlCatalogue, user_config_dir
@@ -180,27 +180,22 @@ REQUIRED_TOP = ("name", "description")
 REQUIRED_PHASE = ("name", "duration_s")
 
 
-def _check_table(table: dict, schema: dict, where: str, fail) -> dict[str, Any]:
-    values = {}
-    for key, value in table.items():
-        if key not in schema:
-            raise fail(f"{where}unknown key {key!r}", "allowed: " + ", ".join(schema))
-        try:
-            values[key] = schema[key][0](value)
-        except ValueError as e:
-            raise fail(f"{where}{key} = {value!r}", f"expected {e}") from None
-    return values
+def _checked(table: Any, schema: dict, where: str, path: Path, *, required: tuple[str, ...],
+             skip: tuple[str, ...] = ()) -> dict[str, Any]:
+    """``schema.check_table`` over ``table`` with this module's schema; a mistake becomes a
+    SessionError naming the file."""
+    try:
+        return check_table(table, {key: check for key, (check, _) in schema.items()}, where, required=required,
+                           skip=skip)
+    except ValueError as e:
+        raise SessionError(f"{path}: {e}") from None
 
 
 def _phase(table: Any, index: int, previous: Phase | None, base: presets.Preset, default_transition: float,
            path: Path, fail) -> Phase:
-    where = f"[[phase]] #{index} "
-    if not isinstance(table, dict):
-        raise fail(f"[[phase]] #{index}", "must be a table")
-    v = _check_table(table, PHASE, where, fail)
-    for key in REQUIRED_PHASE:
-        if key not in v:
-            raise fail(f"{where}{key}", "missing (required)")
+    named = isinstance(table, dict) and isinstance(table.get("name"), str)
+    v = _checked(table, PHASE, f"[[phase]] #{index}" + (f" ({table['name']})" if named else ""), path,
+                 required=REQUIRED_PHASE)
     where = f"[[phase]] #{index} ({v['name']}) "
     source = base if previous is None else None
     if "preset" in v:
@@ -219,11 +214,15 @@ def _phase(table: Any, index: int, previous: Phase | None, base: presets.Preset,
         kernel = (*kernel[:4], v["k_sw"])
     transition = v.get("transition_s", min(default_transition, v["duration_s"]))
     if transition > v["duration_s"]:
-        raise fail(f"{where}transition_s = {transition:g}", f"expected at most the phase's duration_s ({v['duration_s']:g})")
+        raise fail(f"{where}transition_s = {transition:g}",
+                   f"expected at most the phase's duration_s ({v['duration_s']:g})")
     for cue in v.get("cues", ()):
         if cue.at_s >= v["duration_s"]:
-            raise fail(f"{where}cues: at_s = {cue.at_s:g}", f"expected a time inside the phase, 0..{v['duration_s']:g} s")
-    get = lambda key: v.get(key, PHASE[key][1])
+            raise fail(f"{where}cues: at_s = {cue.at_s:g}",
+                       f"expected a time inside the phase, 0..{v['duration_s']:g} s")
+
+    def get(key):
+        return v.get(key, PHASE[key][1])
     return Phase(
         name=v["name"], duration_s=v["duration_s"], transition_s=transition, kernel=tuple(kernel),
         palette=v.get("palette", palette), lightness=v.get("lightness", lightness), warmth=get("warmth"),
@@ -241,11 +240,9 @@ def load(path: str | os.PathLike) -> SessionPlan:
 
     data = read_toml(path, kind="session", error=SessionError,
                      hint="check the path or run `visualizer session --list`")
-    top = _check_table({k: v for k, v in data.items() if k != "phase"}, TOP, "", fail)
-    for key in REQUIRED_TOP:
-        if key not in top:
-            raise fail(key, "missing (required)")
-    get = lambda key: top.get(key, TOP[key][1])
+    top = _checked(data, TOP, "session", path, required=REQUIRED_TOP, skip=("phase",))
+    def get(key):
+        return top.get(key, TOP[key][1])
     try:
         base = presets.load_preset(get("preset"))
     except presets.PresetError as e:
@@ -341,7 +338,9 @@ class Timeline:
         previous = self.plan.phases[i - 1] if i > 0 else phase
         tau = t_s - self.starts_s[i]
         w = ease(tau / phase.transition_s) if phase.transition_s > 0 else 1.0
-        mix = lambda a, b: a + (b - a) * w
+
+        def mix(a, b):
+            return a + (b - a) * w
         drive = 1.0
         if phase.cooling is not None:
             left = drive = self.cooling_fraction(phase.cooling, tau / phase.duration_s)
