@@ -18,7 +18,7 @@ from visualizer.background import guard
 from visualizer.engine import params
 from visualizer.engine.audio.features import FeatureSnapshot
 from visualizer.stage.changes import ControlChange, ControlQueue
-from visualizer.stage.clock import PPQN, BeatMerge, MidiClock
+from visualizer.stage.clock import MAX_BPM, MIN_BEAT_GAP_S, MIN_BPM, PPQN, BeatMerge, MidiClock, clamp_bpm
 from visualizer.stage.midi import (
     RETRY_S,
     Binding,
@@ -161,18 +161,18 @@ def test_midi_clock_through_the_socket_counts_beats_and_stops(rig):
     state = clock.state
     assert state.running and state.bars_known and state.beats() == 4  # tempo: the burst has none
     merge = BeatMerge(clock)
-    merged = merge.apply(FeatureSnapshot(beat_count=0), now_s=state.last_tick_s)
-    assert merge.clock_leads and merged.beat_confidence == 1.0
+    merged = merge.apply(FeatureSnapshot(beat_count=0), 1 / 60, now_s=state.last_tick_s)
+    assert merge.clock_leads and merged.leader == "clock" and merged.features.beat_confidence == 1.0
     device.send(mido.Message("stop"))
     wait_for(lambda: not clock.state.running, "stop")
-    assert not merge.apply(FeatureSnapshot(beat_count=0), now_s=state.last_tick_s).beat_confidence == 1.0
+    assert merge.apply(FeatureSnapshot(beat_count=0), 1 / 60, now_s=state.last_tick_s).leader == "timed"
 
 
 def test_clock_tempo_phase_and_the_hand_over_keep_counters_monotonic():
     clock = MidiClock()
     merge = BeatMerge(clock)
-    tracker = FeatureSnapshot(beat_count=40)
-    assert merge.apply(tracker, now_s=0.0).beat_count == 40 and not merge.clock_leads  # no clock yet
+    tracker = FeatureSnapshot(beat_count=40, beat_present=True)
+    assert merge.apply(tracker, 1.0, now_s=0.0).features.beat_count == 40 and not merge.clock_leads  # no clock yet
     tick_s = 60.0 / (128.0 * PPQN)  # 128 BPM
     clock.feed("start", 0.5)
     for i in range(PPQN * 4 + 6):  # four beats and a quarter
@@ -181,15 +181,47 @@ def test_clock_tempo_phase_and_the_hand_over_keep_counters_monotonic():
     assert state.tempo_bpm == pytest.approx(128.0, rel=1e-9)
     assert state.beats() == 5
     assert state.beat_phase(state.last_tick_s) == pytest.approx(5 / PPQN)  # tick 0 begins a beat
-    led = merge.apply(tracker, now_s=state.last_tick_s)  # the clock takes over: no jump
+    led = merge.apply(tracker, 1.0, now_s=state.last_tick_s).features  # the clock takes over: no jump
     assert merge.clock_leads and led.beat_count == 40 and led.tempo_bpm == pytest.approx(128.0)
     for i in range(PPQN):  # one more beat on the clock
         clock.feed("clock", 1.0 + (PPQN * 4 + 6 + i) * tick_s)
-    assert merge.apply(tracker, now_s=clock.state.last_tick_s).beat_count == 41
+    assert merge.apply(tracker, 1.0, now_s=clock.state.last_tick_s).features.beat_count == 41
     gone = clock.state.last_tick_s + 1.0  # the clock stops arriving: the tracker leads again
-    assert merge.apply(FeatureSnapshot(beat_count=41), now_s=gone).beat_count == 41  # no jump back
-    assert merge.apply(FeatureSnapshot(beat_count=42), now_s=gone).beat_count == 42
+    assert merge.apply(FeatureSnapshot(beat_count=41, beat_present=True), 1.0, now_s=gone).features.beat_count == 41
+    assert merge.apply(FeatureSnapshot(beat_count=42, beat_present=True), 1.0, now_s=gone).features.beat_count == 42
     assert not merge.clock_leads
+
+
+def test_tempo_is_clamped_to_40_240_bpm_from_the_clock_taps_and_tracker():
+    # a 600 BPM MIDI clock: beats every 0.1 s arrive, at most one per MIN_BEAT_GAP_S goes on, tempo 240
+    clock = MidiClock()
+    merge = BeatMerge(clock)
+    tick_s = 60.0 / (600.0 * PPQN)
+    clock.feed("start", 0.0)
+    beats, t = [], 0.0
+    for frame in range(120):  # two seconds at 60 fps
+        for i in range(round(frame * 600 * PPQN / 60 / 60), round((frame + 1) * 600 * PPQN / 60 / 60)):
+            clock.feed("clock", i * tick_s)
+        t = (frame + 1) / 60
+        merged = merge.apply(FeatureSnapshot(), 1 / 60, now_s=t)
+        beats.append(merged.features.beat_count)
+    assert merged.leader == "clock" and merged.features.tempo_bpm == MAX_BPM
+    assert 7 <= beats[-1] - beats[0] <= 2 * 60 / (60 * MIN_BEAT_GAP_S)  # 20 sent, ≤ 8.9 allowed in 2 s
+    # ten taps a second: every third one counts (0.3 s), so the tapped tempo is 200 BPM, never more
+    merge = BeatMerge(None)
+    for frame in range(120):
+        if frame % 6 == 0:
+            merge.tap()
+        merged = merge.apply(FeatureSnapshot(), 1 / 60)
+    assert merged.leader == "tap" and merged.features.tempo_bpm == pytest.approx(200.0, rel=0.01)
+    assert merge.taps.ignored > 0
+    slow = BeatMerge(None)  # taps 2 s apart (30 BPM) never make a tempo: each starts a new one
+    for frame in range(400):
+        if frame % 120 == 0:
+            slow.tap()
+        assert slow.apply(FeatureSnapshot(), 1 / 60).leader == "timed"
+    fast = BeatMerge(None).apply(FeatureSnapshot(tempo_bpm=400.0, beat_present=True), 1 / 60)
+    assert fast.features.tempo_bpm == MAX_BPM and clamp_bpm(10.0) == MIN_BPM and clamp_bpm(0.0) == 0.0
 
 
 def test_clock_without_start_is_free_running_with_unknown_bars():

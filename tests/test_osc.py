@@ -30,7 +30,8 @@ def f32(x: float) -> float:
 def server():
     queue = ControlQueue()
     base = params.Params.defaults().replace(k1=7.5)
-    srv = OscServer(queue, read_value=base.get, port=0)
+    live = base.replace(k1=-2.25)
+    srv = OscServer(queue, read_value=lambda name: (base.get(name), live.get(name)), port=0)
     yield srv
     srv.close()
 
@@ -72,7 +73,7 @@ def test_integer_arguments_and_normalised_faders(server, client):
         ControlChange("set", name="k1", value=spec.lo + (spec.hi - spec.lo) * 0.75, source="osc")]
 
 
-def test_preset_scene_and_triggers(server, client):
+def test_preset_scene_palette_switches_and_triggers(server, client):
     to = (server.host, server.port)
     client.sendto(build_message("/visualizer/preset", "5meo"), to)
     client.sendto(build_message("/visualizer/scene", 2), to)
@@ -80,17 +81,37 @@ def test_preset_scene_and_triggers(server, client):
     client.sendto(build_message("/visualizer/drop", 1.0), to)  # a button's press fires …
     client.sendto(build_message("/visualizer/drop", 0.0), to)  # … its release does not
     client.sendto(build_message("/visualizer/next_scene"), to)
-    assert changes_after(server, 6) == [
+    client.sendto(build_message("/visualizer/palette", "lab"), to)
+    client.sendto(build_message("/visualizer/blackout", 1), to)  # switches are absolute with an argument …
+    client.sendto(build_message("/visualizer/blackout", 0.0), to)
+    client.sendto(build_message("/visualizer/record"), to)  # … and toggle without one
+    assert changes_after(server, 10) == [
         ControlChange("preset", name="5meo", source="osc"), ControlChange("scene", value=2.0, source="osc"),
         ControlChange("tap", source="osc"), ControlChange("drop", source="osc"),
-        ControlChange("next_scene", source="osc")]
+        ControlChange("next_scene", source="osc"), ControlChange("palette", name="lab", source="osc"),
+        ControlChange("switch", name="blackout", value=1.0, source="osc"),
+        ControlChange("switch", name="blackout", value=0.0, source="osc"), ControlChange("record", source="osc")]
 
 
-def test_get_answers_the_sender_with_the_current_value(server, client):
+def test_values_out_of_range_are_clamped_to_the_range(server, client):
+    spec = params.spec("k1")
+    to = (server.host, server.port)
+    for message in (("/visualizer/k1", 1e6), ("/visualizer/k1", -1e6), ("/visualizer/k1/norm", 1.5),
+                    ("/visualizer/k1/norm", -0.5)):
+        client.sendto(build_message(*message), to)
+    assert [c.value for c in changes_after(server, 4)] == [spec.hi, spec.lo, spec.hi, spec.lo]
+    assert not server.problems
+
+
+def test_get_answers_the_sender_with_the_base_and_the_live_value(server, client):
     client.sendto(build_message("/visualizer/get", "k1"), (server.host, server.port))
     reply = OscMessage(client.recv(65536))
     assert reply.address == "/visualizer/value"
-    assert reply.params == ["k1", 7.5]
+    assert reply.params == ["k1", 7.5, -2.25]
+    assert server.controller == client.getsockname()  # feedback now goes to whoever asked
+    server.send("/visualizer/k1", 1.5)
+    feedback = OscMessage(client.recv(65536))
+    assert (feedback.address, feedback.params) == ("/visualizer/k1", [1.5])
 
 
 def test_bad_messages_are_counted_by_kind_and_logged_once(server, client, caplog):
@@ -100,15 +121,15 @@ def test_bad_messages_are_counted_by_kind_and_logged_once(server, client, caplog
            build_message("/visualizer/k9", 1.0), build_message("/other/k1", 1.0),  # unknown ×2
            build_message("/visualizer/k1", "high"), build_message("/visualizer/k1"),  # bad arguments ×4
            build_message("/visualizer/scene", -1), build_message("/visualizer/get", "nope"),
-           build_message("/visualizer/k1", 20.5), build_message("/visualizer/k1/norm", 1.5)]  # out of range ×2
+           build_message("/visualizer/palette", "plaid"), build_message("/visualizer/blackout", "on")]  # ×2 more
     with caplog.at_level(logging.WARNING, logger="visualizer.stage.osc"):
         for _ in range(3):
             for datagram in bad:
                 client.sendto(datagram, to)
         client.sendto(build_message("/visualizer/k2", -1.0), to)
         assert changes_after(server, 3 * len(bad) + 1) == [ControlChange("set", name="k2", value=-1.0, source="osc")]
-    assert dict(server.problems) == {"malformed": 9, "unknown address": 6, "bad arguments": 12, "out of range": 6}
-    assert len(caplog.records) == 4  # one line per kind of problem (python-osc's own, on the root logger, too)
+    assert dict(server.problems) == {"malformed": 9, "unknown address": 6, "bad arguments": 18}
+    assert len(caplog.records) == 3  # one line per kind of problem (python-osc's own, on the root logger, too)
     assert server.accepted == 1
 
 
@@ -171,7 +192,8 @@ def test_a_flood_of_garbage_while_rendering_never_stops_a_frame():
 
     session = Session.from_preset("nn-dmt", size=(16, 16))
     performance = Performance(session)
-    server = OscServer(performance.queue, read_value=lambda name: session.base.get(name), port=0)
+    server = OscServer(performance.queue, read_value=lambda name: (session.base.get(name), performance.live.get(name)),
+                       port=0)
     garbage = [b"", b"\xff" * 7, b"/visualizer/k1\x00\x00,f\x00\x00", build_message("/visualizer/k1", 99.0),
                build_message("/visualizer/nope", 1.0), build_message("/visualizer/k1", "x"),
                b"#bundle\x00" + b"\x01" * 9]
@@ -226,7 +248,7 @@ def test_a_flood_of_garbage_while_rendering_never_stops_a_frame():
         server.close()
     assert frames >= 60
     assert server.received > 1000 and sum(server.problems.values()) + server.accepted == server.received
-    assert set(server.problems) <= {"malformed", "unknown address", "bad arguments", "out of range"}
+    assert set(server.problems) <= {"malformed", "unknown address", "bad arguments"}
     assert session.base.k2 in (3.0, 4.0) and session.base.k3 == 5.5
     assert reply.address == "/visualizer/value" and reply.params[0] == "k3"
 

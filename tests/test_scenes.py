@@ -19,7 +19,7 @@ from visualizer.stage.user_preset import save_user_preset
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "presets" / "sets" / "example.toml"
 FPS = 60
-FRAMES_PER_BEAT = 10  # 360 BPM: the logic counts beats, not seconds, and fewer frames keep the tests quick
+FRAMES_PER_BEAT = 15  # 240 BPM, the fastest tempo the stage passes on: fewer frames keep the tests quick
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,11 +36,12 @@ def beat_clock(frames: int, *, downbeat_offset: int | None = None, status: str =
         beats = frame // FRAMES_PER_BEAT + 1
         phase = (frame % FRAMES_PER_BEAT) / FRAMES_PER_BEAT
         if downbeat_offset is None:
-            yield frame, FeatureSnapshot(beat_count=beats, beat_phase=phase, tempo_bpm=360.0, status=status)
+            yield frame, FeatureSnapshot(beat_count=beats, beat_phase=phase, tempo_bpm=240.0, status=status,
+                                         beat_present=True)
         else:
             bars = sum(1 for b in range(1, beats + 1) if (b - downbeat_offset) % 4 == 0 and b >= downbeat_offset)
-            yield frame, BarSnapshot(beat_count=beats, beat_phase=phase, tempo_bpm=360.0, status=status,
-                                     downbeat_count=bars)
+            yield frame, BarSnapshot(beat_count=beats, beat_phase=phase, tempo_bpm=240.0, status=status,
+                                     downbeat_count=bars, beat_present=True)
 
 
 def write_set(tmp_path: Path, body: str) -> Path:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from visualizer import __version__
 from visualizer.offline.arguments import at_least, parse_size
+from visualizer.stage.keys import key_summary
 from visualizer.system.signals import exit_code, interrupt_in, sigterm_like_sigint, which
 
 log = logging.getLogger("visualizer")
@@ -35,8 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="visualizer", usage="visualizer [options] | visualizer COMMAND [--help]",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Audio-reactive field of coupled Kuramoto oscillators. Without a command: open the window "
-                    "(the demo track by default). Keys: F fullscreen, H HUD, Space pause, R reseed, S screenshot, "
-                    "N/P preset, Tab/arrows sliders, Q/Esc quit.",
+                    f"(the demo track by default). Keys: {key_summary()}.",
         epilog="commands:\n" + "\n".join(f"  {name:10s}{line}" for name, (_, line) in SUBCOMMANDS.items()))
     p.add_argument("--version", action="version", version=f"visualizer {__version__}")
     p.add_argument("--preset", default="nn-dmt", help="preset name or path to a .toml file (default: nn-dmt)")

@@ -6,10 +6,13 @@ from collections import deque
 from dataclasses import dataclass
 
 # actions a key, a pad or an OSC address can fire (no argument)
-TRIGGERS = ("next_scene", "previous_scene", "drop", "blackout", "freeze", "strobe", "tap")
+TRIGGERS = ("next_scene", "previous_scene", "drop", "blackout", "freeze", "strobe", "tap", "record")
+# the triggers that toggle a state, which a "switch" change sets absolutely instead
+SWITCHES = ("blackout", "freeze", "strobe", "record")
 # every kind of change: "set" (name = parameter, value), "preset" (name), "scene" (value = index),
+# "switch" (name = one of SWITCHES, value 1 = on, 0 = off), "palette" (name),
 # "message" (name = a line for the HUD, e.g. "K1 bound to CC 16")
-KINDS = ("set", "preset", "scene", "message") + TRIGGERS
+KINDS = ("set", "preset", "scene", "switch", "palette", "message") + TRIGGERS
 
 QUEUE_LENGTH = 4096
 
@@ -19,8 +22,10 @@ class ControlChange:
     """One validated request from a controller.
 
     kind : one of ``KINDS``.
-    name : the parameter ("set"), the preset ("preset") or the text ("message").
-    value : the parameter value ("set", already inside its registry range) or scene index ("scene").
+    name : the parameter ("set"), the preset ("preset"), the switch ("switch"), the palette
+        ("palette") or the text ("message").
+    value : the parameter value ("set", already inside its registry range), the scene index
+        ("scene") or 1 / 0 for on / off ("switch").
     source : who asked ("osc", "midi", "key"), for the log and the HUD.
     """
 

@@ -6,10 +6,16 @@ and turns its messages into ``ControlChange``s on the shared queue — it never 
 
 - Control changes (knobs, faders) bound to a parameter set its base value over the parameter's
   range (0..127 → lo..hi); notes (pads) bound to a trigger fire it (``TRIGGERS``: next scene,
-  drop, blackout, tap, …); a CC bound to a trigger fires as it crosses 64 upwards.
-- ``learn(target)`` arms MIDI learn: the next CC or note binds to ``target`` (a parameter or a
-  trigger). Bindings are saved per device name in ``<user config>/midi/<device>.toml`` and
-  loaded whenever that device is opened — at start and when it is plugged back in.
+  drop, blackout, tap, …) or go to a scene (``scene:N``); a CC bound to a trigger fires as it
+  crosses 64 upwards.
+- ``learn(target)`` arms MIDI learn: the next CC or note binds to ``target``; but a note (a pad)
+  when ``target`` is a parameter is held until ``bind_pad(action)`` names what it does (the
+  window: L with a slider selected, the pad, then the action's key).
+  Bindings are saved per device name in ``<user config>/midi/<device>.toml`` and loaded whenever
+  that device is opened — at start and when it is plugged back in.
+- Feedback: ``show(values)`` sends each bound control its target's value (a CC 0..127, a note on
+  or off) when it changes, so motorised faders and pad LEDs follow; sent from the MIDI thread
+  when the device has an output (a socket port is both ways).
 - Clock, start, continue and stop go to a ``MidiClock`` with their arrival times.
 """
 
@@ -18,6 +24,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from collections import deque
 import time
 import tomllib
 from dataclasses import dataclass
@@ -119,9 +126,14 @@ def _binding(table: object) -> Binding | None:
     target = table.get("target")
     if not isinstance(target, str):
         raise ValueError(f"target = {target!r}: expected a parameter or trigger name")
-    if target not in params.REGISTRY and target not in TRIGGERS:
+    if not valid_target(target):
         return None
     return Binding(kind=kind, channel=channel, number=number, target=target)
+
+
+def valid_target(target: str) -> bool:
+    """A parameter, a trigger, or ``scene:N`` (scene N of the set, 0-based)."""
+    return target in params.REGISTRY or target in TRIGGERS or re.fullmatch(r"scene:\d{1,3}", target) is not None
 
 
 def save_bindings(device: str, bindings: dict[tuple[str, int, int], Binding], folder: Path | None = None) -> Path:
@@ -175,6 +187,9 @@ class MidiController:
         self.name: str | None = None  # the open device's name
         self.bindings: dict[tuple[str, int, int], Binding] = {}
         self.learning: str | None = None
+        self.pending_pad: tuple[str, int, int] | None = None  # a pad hit while learning, waiting for its action
+        self._feedback: deque[mido.Message] = deque(maxlen=1024)  # to the device, sent by the MIDI thread
+        self._shown: dict[tuple[str, int, int], int] = {}  # the value each control was last sent
         self.problem = ""  # the last failure to reach MIDI, for the HUD
         self.received = 0
         self.connections = 0  # how many times a device was opened
@@ -189,11 +204,40 @@ class MidiController:
         return self._guard.status
 
     def learn(self, target: str) -> str:
-        """Arm MIDI learn for a parameter or trigger; returns a message for the HUD."""
-        if target not in params.REGISTRY and target not in TRIGGERS:
-            raise ValueError(f"cannot learn {target!r}: not a parameter or one of {', '.join(TRIGGERS)}")
+        """Arm MIDI learn: the control moved next binds to ``target`` (a parameter, trigger or
+        ``scene:N``), except a pad for a parameter, which waits for ``bind_pad``; a HUD message."""
+        if not valid_target(target):
+            raise ValueError(f"cannot learn {target!r}: not a parameter, scene:N or one of {', '.join(TRIGGERS)}")
+        self.pending_pad = None
         self.learning = target
-        return f"MIDI learn: move a knob or hit a pad for {target}"
+        return f"MIDI learn: move a knob for {target}, or hit a pad and then press the key of its action"
+
+    def bind_pad(self, target: str) -> str:
+        """Bind the pad hit while learning to ``target`` (a trigger or ``scene:N``); a HUD message."""
+        if self.pending_pad is None:
+            return "MIDI learn: hit a pad first"
+        if not valid_target(target):
+            raise ValueError(f"cannot bind a pad to {target!r}: not scene:N or one of {', '.join(TRIGGERS)}")
+        key, self.pending_pad = self.pending_pad, None
+        return self._bind(key, target)
+
+    def show(self, values: dict[str, float]) -> None:
+        """Feedback: ``values`` maps targets to 0..1 (parameters scaled over their range; triggers and
+        scenes 1 = lit); each bound control whose value changed is sent it (render thread; queued)."""
+        with self._lock:
+            bindings = list(self.bindings.values())
+        for b in bindings:
+            if b.target not in values:
+                continue
+            value = round(min(max(values[b.target], 0.0), 1.0) * 127)
+            if self._shown.get(b.key) == value:
+                continue
+            self._shown[b.key] = value
+            if b.kind == "cc":
+                self._feedback.append(mido.Message("control_change", channel=b.channel, control=b.number, value=value))
+            else:
+                self._feedback.append(mido.Message("note_on", channel=b.channel, note=b.number,
+                                                   velocity=127 if value >= 64 else 0))
 
     def describe_bindings(self) -> list[str]:
         with self._lock:
@@ -227,6 +271,7 @@ class MidiController:
                 now = time.monotonic()
                 for message in messages:
                     self.handle(message, now)
+                self._send_feedback(port)
                 if port.closed:
                     next_check = 0.0
                 elif not messages:
@@ -234,6 +279,14 @@ class MidiController:
         finally:
             if stop.is_set() and self._port is not None:
                 self._port.close()
+
+    def _send_feedback(self, port) -> None:
+        """Send the queued feedback if the device has an output (a socket port; an rtmidi input
+        has none: the feedback is dropped)."""
+        while self._feedback:
+            message = self._feedback.popleft()
+            if isinstance(port, mido.ports.BaseOutput) and not port.closed:
+                port.send(message)
 
     def _check(self, port):
         """Drop a vanished device; open the wanted one when it is (back) there."""
@@ -257,6 +310,7 @@ class MidiController:
                 self.problem = ""
                 with self._lock:
                     self.bindings = load_bindings(self.name, self.folder)
+                self._shown.clear()  # a device plugged (back) in is sent every value again
                 self.queue.put(ControlChange("message", name=f"MIDI: {self.name} ({len(self.bindings)} bindings)",
                                              source="midi"))
                 self.connections += 1  # after the message: whoever sees the count finds it queued
@@ -282,24 +336,34 @@ class MidiController:
         else:
             return
         if self.learning is not None:
-            return self._bind(key)
+            if key[0] == "note" and self.learning in params.REGISTRY:  # a pad for a slider: it waits for its action
+                self.pending_pad = key
+                self.learning = None
+                return self.queue.put(ControlChange("message", name=f"MIDI learn: note {key[2]}: now press the key "
+                                                                    "of its action (B O D Space T . , 1-9)",
+                                                    source="midi"))
+            target, self.learning = self.learning, None
+            self._bind(key, target)
+            return None
         with self._lock:
             binding = self.bindings.get(key)
         previous = self._last_cc.get(key, 0)
         self._last_cc[key] = value
         if binding is None:
             return
-        if binding.target in TRIGGERS:
+        if binding.target in TRIGGERS or binding.target.startswith("scene:"):
             if key[0] == "note" or (value >= 64 > previous):
-                self.queue.put(ControlChange(binding.target, source="midi"))
+                scene = binding.target.startswith("scene:")
+                self.queue.put(ControlChange("scene", value=int(binding.target[6:]), source="midi") if scene
+                               else ControlChange(binding.target, source="midi"))
             return
         spec = params.spec(binding.target)
         self.queue.put(ControlChange("set", name=binding.target, value=spec.lo + (spec.hi - spec.lo) * value / 127,
                                      source="midi"))
 
-    def _bind(self, key: tuple[str, int, int]) -> None:
-        binding = Binding(*key, target=self.learning)
-        self.learning = None
+    def _bind(self, key: tuple[str, int, int], target: str) -> str:
+        """Bind ``key`` to ``target`` (replacing its earlier control), save, and say so."""
+        binding = Binding(*key, target=target)
         with self._lock:
             self.bindings = {k: b for k, b in self.bindings.items() if b.target != binding.target}
             self.bindings[key] = binding
@@ -309,4 +373,6 @@ class MidiController:
             log.info("MIDI: %s (saved in %s)", binding.describe(), path)
         except OSError as e:
             log.warning("MIDI: could not save bindings: %s", e)
+        self._shown.pop(key, None)
         self.queue.put(ControlChange("message", name=f"MIDI: {binding.describe()}", source="midi"))
+        return f"MIDI: {binding.describe()}"

@@ -5,22 +5,25 @@ enqueues ``ControlChange``s; it never touches the session, so it can never block
 in a ``GuardedThread``: a failure is logged once, shown in ``OscServer.status``, and the
 listener starts again.
 
-    /visualizer/<param> <number>          set a parameter's base value (must be inside its range)
+    /visualizer/<param> <number>          set a parameter's base value (clamped to its range)
     /visualizer/<param>/norm <0..1>       the same, scaled over the parameter's range (faders)
     /visualizer/preset <name>             switch preset
+    /visualizer/palette <name>            draw with another palette (until the preset changes)
     /visualizer/scene <n>                 go to scene n (0-based) of the loaded set, on the next bar
-    /visualizer/<trigger> [x]             next_scene, previous_scene, tap, drop, blackout, freeze,
-                                          strobe; with an argument, fires only when x > 0 (a
-                                          button's press, not its release)
-    /visualizer/get <param>               answers /visualizer/value <param> <float> to the sender
+    /visualizer/<switch> [x]              blackout, freeze, strobe, record: without an argument
+                                          toggle; with one, on when x > 0, off otherwise (1 | 0)
+    /visualizer/<trigger> [x]             next_scene, previous_scene, tap, drop; with an argument,
+                                          fires only when x > 0 (a button's press, not its release)
+    /visualizer/get <param>               answers /visualizer/value <param> <base> <live> to the sender
 
-Anything else — unparsable datagrams, unknown addresses, wrong arguments, values out of range —
-is counted by kind and logged once per kind.
+Anything else — unparsable datagrams, unknown addresses, wrong arguments — is counted by kind and
+logged once per kind. The sender of the last accepted message is the *controller* that feedback
+goes to (``OscServer.send``).
 
 Out — ``OscFeatureOut.send`` (render thread, once per frame, non-blocking UDP): events
 ``/visualizer/beat``, ``/downbeat``, ``/onset`` (int count, sent when it grows) and levels
 ``/visualizer/energy``, ``/bands`` (bass, mid, high), ``/tempo`` (BPM), ``/phase`` (beat phase),
-``/R`` (order parameter), ``/E`` (annealing energy), every frame.
+``/R`` (order parameter), ``/E`` (annealing energy), every frame; ``send_message`` for feedback.
 """
 
 from __future__ import annotations
@@ -39,7 +42,8 @@ from pythonosc.osc_packet import OscPacket, ParseError
 
 from visualizer.background.guard import GuardedThread
 from visualizer.engine import params
-from visualizer.stage.changes import TRIGGERS, ControlChange, ControlQueue
+from visualizer.render.colour import PALETTES
+from visualizer.stage.changes import SWITCHES, TRIGGERS, ControlChange, ControlQueue
 
 log = logging.getLogger(__name__)
 
@@ -193,14 +197,14 @@ class OscServer:
     """Receives OSC on ``host:port`` in a guarded daemon thread and enqueues validated changes.
 
     queue : where changes go (the render loop drains it).
-    read_value : name → current base value, for ``/get`` (called on the OSC thread: pass a
-        function that reads an immutable snapshot, e.g. ``lambda n: session.base.get(n)``).
+    read_value : name → (base value, live value), for ``/get`` (called on the OSC thread: pass a
+        function that reads immutable snapshots).
     host : 127.0.0.1 by default; open it to the network only on purpose.
     port : UDP port; 0 picks a free one (see ``.port``).
     Raises OscOptionError (address in use, not this machine's, …) from the constructor.
     """
 
-    def __init__(self, queue: ControlQueue, *, read_value: Callable[[str], float],
+    def __init__(self, queue: ControlQueue, *, read_value: Callable[[str], tuple[float, float]],
                  host: str = DEFAULT_HOST, port: int = DEFAULT_PORT):
         self.queue = queue
         self.read_value = read_value
@@ -210,6 +214,8 @@ class OscServer:
         self.received = 0
         self.accepted = 0
         self.problems: Counter[str] = Counter()
+        self.controller: tuple[str, int] | None = None  # who sent the last accepted message
+        self.sent = 0
         self._guard = GuardedThread("OSC input", self._run)
         log.info("OSC: listening on %s:%d", self.host, self.port)
 
@@ -221,6 +227,18 @@ class OscServer:
     def close(self) -> None:
         self._guard.close(timeout_s=2.0)
         self._socket.close()
+
+    def send(self, address: str, *args: float | int | str) -> None:
+        """Feedback to the controller that spoke last (none yet: nothing); never blocks, a datagram
+        that cannot go is dropped."""
+        target = self.controller
+        if target is None:
+            return
+        try:
+            self._socket.sendto(build_message(address, *args), socket.MSG_DONTWAIT, target)
+            self.sent += 1
+        except OSError as e:
+            self._problem("feedback failed", f"to {target[0]}:{target[1]}: {e}")
 
     def summary(self) -> str:
         """One line for the HUD: messages accepted and problems by kind."""
@@ -272,17 +290,23 @@ class OscServer:
         if path == "preset":
             if len(args) != 1 or not isinstance(args[0], str) or not args[0]:
                 return self._problem("bad arguments", f"{address} expects one preset name, got {args!r}")
-            return self._accept(ControlChange("preset", name=args[0], source="osc"))
+            return self._accept(ControlChange("preset", name=args[0], source="osc"), sender)
+        if path == "palette":
+            if len(args) != 1 or args[0] not in PALETTES:
+                return self._problem("bad arguments", f"{address} expects one of {', '.join(PALETTES)}, got {args!r}")
+            return self._accept(ControlChange("palette", name=args[0], source="osc"), sender)
         if path == "scene":
             index = _number(args[0]) if len(args) == 1 else None
             if index is None or index < 0 or index != int(index):
                 return self._problem("bad arguments", f"{address} expects a scene index ≥ 0, got {args!r}")
-            return self._accept(ControlChange("scene", value=index, source="osc"))
+            return self._accept(ControlChange("scene", value=index, source="osc"), sender)
         if path in TRIGGERS:
             if args and (_number(args[0]) is None or len(args) > 1):
                 return self._problem("bad arguments", f"{address} expects nothing or one number, got {args!r}")
+            if args and path in SWITCHES:
+                return self._accept(ControlChange("switch", name=path, value=float(args[0] > 0), source="osc"), sender)
             if not args or args[0] > 0:
-                self._accept(ControlChange(path, source="osc"))
+                self._accept(ControlChange(path, source="osc"), sender)
             return None
         name, _, scale = path.partition("/")
         if name not in params.REGISTRY or scale not in ("", "norm"):
@@ -292,25 +316,24 @@ class OscServer:
             return self._problem("bad arguments", f"{address} expects one number, got {args!r}")
         spec = params.spec(name)
         if scale == "norm":
-            if not 0.0 <= value <= 1.0:
-                return self._problem("out of range", f"{address} {value:g} not in 0..1")
-            value = spec.lo + (spec.hi - spec.lo) * value
-        elif not spec.lo <= value <= spec.hi:
-            return self._problem("out of range", f"{address} {value:g} not in {spec.lo:g}..{spec.hi:g}")
-        return self._accept(ControlChange("set", name=name, value=value, source="osc"))
+            value = spec.lo + (spec.hi - spec.lo) * min(max(value, 0.0), 1.0)
+        return self._accept(ControlChange("set", name=name, value=params.clamp(name, value), source="osc"), sender)
 
     def _get(self, args: list, sender: tuple[str, int]) -> None:
         if len(args) != 1 or args[0] not in params.REGISTRY:
             return self._problem("bad arguments", f"{PREFIX}/get expects a parameter name, got {args!r}")
-        reply = build_message(f"{PREFIX}/value", args[0], float(self.read_value(args[0])))
+        base, live = self.read_value(args[0])
+        reply = build_message(f"{PREFIX}/value", args[0], float(base), float(live))
+        self.controller = sender
         try:
             self._socket.sendto(reply, sender)
             self.accepted += 1
         except OSError as e:
             self._problem("reply failed", f"to {sender}: {e}")
 
-    def _accept(self, change: ControlChange) -> None:
+    def _accept(self, change: ControlChange, sender: tuple[str, int]) -> None:
         self.accepted += 1
+        self.controller = sender
         self.queue.put(change)
 
 
@@ -337,17 +360,18 @@ class OscFeatureOut:
         for name, count in counts.items():
             if count > self._seen[name]:
                 self._seen[name] = count
-                self._send(f"{PREFIX}/{name}", int(count))
-        self._send(f"{PREFIX}/energy", float(features.energy))
-        self._send(f"{PREFIX}/bands", float(features.bass), float(features.mid), float(features.high))
-        self._send(f"{PREFIX}/tempo", float(features.tempo_bpm))
-        self._send(f"{PREFIX}/phase", float(features.beat_phase))
+                self.send_message(f"{PREFIX}/{name}", int(count))
+        self.send_message(f"{PREFIX}/energy", float(features.energy))
+        self.send_message(f"{PREFIX}/bands", float(features.bass), float(features.mid), float(features.high))
+        self.send_message(f"{PREFIX}/tempo", float(features.tempo_bpm))
+        self.send_message(f"{PREFIX}/phase", float(features.beat_phase))
         if state is not None:
             if state.measures is not None:
-                self._send(f"{PREFIX}/R", float(state.measures.order))
-            self._send(f"{PREFIX}/E", float(state.annealing.energy))
+                self.send_message(f"{PREFIX}/R", float(state.measures.order))
+            self.send_message(f"{PREFIX}/E", float(state.annealing.energy))
 
-    def _send(self, address: str, *args) -> None:
+    def send_message(self, address: str, *args: float | int | str) -> None:
+        """One message to the target, never blocking (dropped and counted when it cannot go)."""
         try:
             self._socket.sendto(build_message(address, *args), self.target)
             self.sent += 1

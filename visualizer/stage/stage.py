@@ -3,7 +3,8 @@ stage actions, preset switching, the look (palette, blackout, strobe) and record
 with its audio). Pygame-free: the window hands it key names and pixel arrays.
 
 Controllers only enqueue; ``before_advance`` drains the queue once per frame, so the render loop
-never waits on the network or MIDI.
+never waits on the network or MIDI. ``after_advance`` sends every change, whatever made it, back
+to the controllers (``feedback``).
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ from visualizer.engine.audio.features import FeatureSnapshot
 from visualizer.engine.session import FrameState, Session
 from visualizer.render.colour import palette_lut
 from visualizer.stage.actions import look_lut
-from visualizer.stage.changes import ControlChange, ControlQueue
+from visualizer.stage.changes import TRIGGERS, ControlChange, ControlQueue
+from visualizer.stage.feedback import Feedback
+from visualizer.stage.keys import help_keys
 from visualizer.stage.midi import MidiController
 from visualizer.stage.osc import (
     DEFAULT_HOST,
@@ -40,15 +43,6 @@ from visualizer.stage.user_preset import save_user_preset
 from visualizer.system.paths import pictures_dir
 
 log = logging.getLogger(__name__)
-
-KEYS = (("F", "fullscreen"), ("H", "HUD"), ("V", "anti-phase view"),
-        ("C", "colour relative to the mean phase"), ("M", "measures"), ("I", "injection mode"),
-        ("Space", "freeze the field"), ("R", "reseed"), ("S", "screenshot"), ("N / P", "next / previous preset"),
-        ("Tab ↑ ↓ ← →", "sliders"), ("T / Shift+T", "tap tempo / release"), ("L", "MIDI learn the selected slider"),
-        (". / ,", "next / previous scene"), ("D", "drop on the next downbeat"), ("B", "blackout"),
-        ("O", "strobe on the beat"), ("U", "save as user preset"), ("W", "record video"), ("?", "this help"),
-        ("Q / Esc", "quit"))
-ACTION_KEYS = {".": "next_scene", ",": "previous_scene", "d": "drop", "b": "blackout", "o": "strobe"}
 
 
 @dataclass(frozen=True)
@@ -68,20 +62,26 @@ class StageOptions:
 class Stage:
     """Controllers, scenes, actions, look and recording for one Session; see the module docstring."""
 
-    def __init__(self, session: Session, options: StageOptions, *, audio, say: Callable[[str], None]):
-        """audio : the audio engine (``tap``, and ``on_samples`` for recordings)."""
+    def __init__(self, session: Session, options: StageOptions, *, audio, say: Callable[[str], None],
+                 output: Callable[[], tuple[tuple[int, int], tuple[int, int, int]]] | None = None):
+        """audio : the audio engine (``on_samples`` for recordings). output : () → (size (w, h) px,
+        the pixels' RGB bit shifts) of the picture to record; None: nothing to record."""
         self.session = session
         self.audio = audio
         self.say = say
         self.queue = ControlQueue()
         scene_set = load_set(options.set_path) if options.set_path else None
         self.osc_out = OscFeatureOut(*parse_osc_out(options.osc_out)) if options.osc_out else None
-        self.osc = OscServer(self.queue, read_value=lambda name: session.base.get(name), host=options.osc_host,
+        self.osc = OscServer(self.queue, read_value=self._base_and_live, host=options.osc_host,
                              port=options.osc_port) if options.osc else None  # OscOptionError before MIDI starts
         self.osc_address = f"{options.osc_host}:{options.osc_port}"
         self.midi = MidiController(self.queue, device=options.midi or None) if options.midi is not None else None
-        self.performance = Performance(session, queue=self.queue, tap=audio.tap, scene_set=scene_set,
-                                       clock=self.midi.clock if self.midi else None, osc_out=self.osc_out, say=say)
+        self.output = output
+        self.performance = Performance(session, queue=self.queue, scene_set=scene_set,
+                                       clock=self.midi.clock if self.midi else None, osc_out=self.osc_out, say=say,
+                                       record=self._record_switch if output else None,
+                                       recording=lambda: self.recording is not None)
+        self.feedback = Feedback()
         self.recording: LiveRecording | None = None
         self._finishing: list[threading.Thread] = []
         self.show_help = False
@@ -91,7 +91,22 @@ class Stage:
         return self.performance.before_advance(features, dt)
 
     def after_advance(self, features: FeatureSnapshot, state: FrameState) -> None:
+        """Features out; every change since the last frame to --osc-out, the last OSC controller
+        and the MIDI device's LEDs and motor faders."""
         self.performance.after_advance(features, state)
+        if self.osc is None and self.osc_out is None and self.midi is None:
+            return
+        changes = self.feedback.changes(self.performance)
+        for address, *args in changes.osc:
+            for out in (self.osc_out, self.osc):
+                if out is not None:
+                    (out.send_message if out is self.osc_out else out.send)(address, *args)
+        if self.midi is not None:
+            self.midi.show(changes.midi)
+
+    def _base_and_live(self, name: str) -> tuple[float, float]:
+        """A parameter's base and live value (immutable snapshots: safe on the OSC thread)."""
+        return self.session.base.get(name), self.performance.live.get(name)
 
     def lut(self, state: FrameState) -> tuple[np.ndarray, np.ndarray]:
         """(the palette's LUT, the LUT with blackout/strobe applied) for this frame, uint8 (n, 3)."""
@@ -108,23 +123,34 @@ class Stage:
             lut = crossfade_lut(one(blend[0]), one(blend[1]), blend[2])
         return lut, look_lut(lut, self.performance.look)
 
-    def key(self, name: str, selected: str) -> None:
-        """A stage key (``name`` as pygame names it); ``selected`` is the selected slider's parameter."""
-        if name in ACTION_KEYS:
-            self.queue.put(ControlChange(ACTION_KEYS[name]))
-        elif name == "l":
+    def key(self, action: str, selected: str, *, number: int = 0) -> None:
+        """A stage key's action (``visualizer.stage.keys``); ``selected`` is the selected slider's
+        parameter, ``number`` the digit of a "scene" key (1 = the first scene). While MIDI learn
+        holds a pad, an action key binds the pad to that action instead."""
+        target = f"scene:{number - 1}" if action == "scene" else action
+        if self.midi is not None and self.midi.pending_pad is not None and (target in TRIGGERS or action == "scene"):
+            self.midi.bind_pad(target)
+        elif action in TRIGGERS:
+            self.queue.put(ControlChange(action, source="key"))
+        elif action == "scene":
+            self.queue.put(ControlChange("scene", value=number - 1, source="key"))
+        elif action == "clear_tap":
+            self.performance.beats.taps.clear()
+            self.say("tap tempo cleared: the beat tracker leads again")
+        elif action == "learn":
             self.say(self.midi.learn(selected) if self.midi else "no MIDI input: start with --midi [DEVICE]")
-        elif name == "u":
+        elif action == "save_preset":
             try:
                 self.say(f"saved user preset {save_user_preset(self.session.preset, self.session.base)}")
             except OSError as e:  # a read-only or full disk: a message, never the end of the show
                 self.say(f"user preset not saved: {e.filename or ''}: {e.strerror or e}")
-        elif name == "/" or name == "?":
+        elif action == "help":
             self.show_help = not self.show_help
 
     def help(self) -> list[str]:
         m = self.midi
-        return help_lines(KEYS, midi_bindings=m.describe_bindings() if m else (), midi_device=m.name if m else None,
+        return help_lines(help_keys(), midi_bindings=m.describe_bindings() if m else (),
+                          midi_device=m.name if m else None,
                           osc=f"{self.osc_address} (/visualizer/<param> <float>)" if self.osc else None,
                           learning=m.learning if m else None)
 
@@ -168,9 +194,15 @@ class Stage:
             lines.append(f"● REC {self.recording.path.name}  ({self.recording.dropped} frames dropped)")
         return lines
 
+    def _record_switch(self, on: bool) -> None:
+        """Start (``on``) or stop recording the output (``toggle_recording`` with ``output``'s format)."""
+        if on != (self.recording is not None):
+            self.toggle_recording(*self.output())
+
     def toggle_recording(self, size: tuple[int, int], shifts: tuple[int, int, int]) -> None:
-        """Start recording the output and its audio into the pictures folder, or stop: the file
-        is finished (muxed) on a thread of its own and its path shown when it is done."""
+        """Start recording the output (``size`` (w, h) px, the pixels' RGB bit ``shifts``) and its
+        audio into the pictures folder, or stop: the file is finished (muxed) on a thread of its
+        own and its path shown when it is done."""
         if self.recording is None:
             path = pictures_dir() / f"visualizer-{datetime.now():%Y%m%d-%H%M%S}.mp4"
             try:

@@ -20,6 +20,7 @@ from visualizer.engine.params import COUPLINGS, REGISTRY
 from visualizer.engine.session import FrameState, Session
 from visualizer.render.flash import WCAG_FLASH_LIMIT
 from visualizer.render.layout import grid_for_screen
+from visualizer.stage.keys import action_for
 from visualizer.stage.stage import Stage, StageOptions
 from visualizer.system.heap import frozen_startup_heap
 from visualizer.system.paths import pictures_dir
@@ -83,7 +84,8 @@ class App:
         size = options.size or grid_for_screen(self.display.size, first.field.height * first.field.width)
         self.session = Session(first, size=size, seed=options.seed)
         self.audio = open_audio(options.audio, headless=options.headless)
-        self.stage = Stage(self.session, options.stage, audio=self.audio, say=self.say)
+        self.stage = Stage(self.session, options.stage, audio=self.audio, say=self.say,
+                           output=lambda: (self.display.size, self.display.canvas.get_shifts()[:3]))
         self.features = self.audio.latest()
         self.hud_visible = options.hud
         self.hud_fader = HudFader(now_s=time.monotonic())
@@ -146,49 +148,45 @@ class App:
             self.session.set_base(self.sliders[self._dragging], round(value, 2))
 
     def _key(self, key: int, shift: bool) -> None:
+        """A key, by its action in the key map (``visualizer.stage.keys``): the window's own here,
+        the rest to the stage."""
+        name = pygame.key.name(key)
+        action = action_for(name, shift=shift)
         s = self.session
-        toggles = {pygame.K_h: "hud_visible", pygame.K_m: "show_measures", pygame.K_v: "antiphase_view"}
-        if key in (pygame.K_q, pygame.K_ESCAPE):
+        toggles = {"hud": "hud_visible", "measures": "show_measures", "antiphase_view": "antiphase_view"}
+        if action == "quit":
             self.running = False
-        elif key == pygame.K_f:
+        elif action == "fullscreen":
             self.display.toggle_fullscreen()
-        elif key in toggles:
-            setattr(self, toggles[key], not getattr(self, toggles[key]))
-        elif key == pygame.K_i:
+        elif action in toggles:
+            setattr(self, toggles[action], not getattr(self, toggles[action]))
+        elif action == "injection":
             self.say(f"injection: {s.cycle_injection_mode()}")
-        elif key == pygame.K_c:
+        elif action == "colour_reference":
             mode = s.toggle_colour_reference()
             self.say("colour: relative to the mean phase" if mode == "mean" else "colour: absolute phase")
-        elif key == pygame.K_SPACE:
-            s.paused = not s.paused
-        elif key == pygame.K_r:
+        elif action == "reseed":
             s.reseed()
             self.say(f"reseeded ({s.seed})")
-        elif key == pygame.K_s:
+        elif action == "screenshot":
             self.screenshot()
-        elif key == pygame.K_t:
-            self.audio.clear_tap() if shift else self.audio.tap()
-            if shift:
-                self.say("tap tempo cleared: the beat tracker leads again")
-        elif key in (pygame.K_n, pygame.K_p):
-            self.stage.cycle_preset(+1 if key == pygame.K_n else -1)
-        elif key in (pygame.K_TAB, pygame.K_UP, pygame.K_DOWN):
-            back = key == pygame.K_UP or (key == pygame.K_TAB and shift)
-            self.selected = (self.selected + (-1 if back else 1)) % len(self.sliders)
-        elif key == pygame.K_w:
-            self.stage.toggle_recording(self.display.size, self.display.canvas.get_shifts()[:3])
-        elif key in (pygame.K_LEFT, pygame.K_RIGHT):
+        elif action in ("next_preset", "previous_preset"):
+            self.stage.cycle_preset(+1 if action == "next_preset" else -1)
+        elif action in ("next_slider", "previous_slider"):
+            self.selected = (self.selected + (1 if action == "next_slider" else -1)) % len(self.sliders)
+        elif action in ("slider_up", "slider_down"):
             name = self.sliders[self.selected]
-            step = REGISTRY[name].step * (5 if shift else 1) * (1 if key == pygame.K_RIGHT else -1)
+            step = REGISTRY[name].step * (5 if shift else 1) * (1 if action == "slider_up" else -1)
             s.set_base(name, round(s.base.get(name) + step, 3))
-        else:
-            self.stage.key(pygame.key.name(key), self.sliders[self.selected])
+        elif action is not None:
+            self.stage.key(action, self.sliders[self.selected], number=int(name) if action == "scene" else 0)
 
     # -- the frame ---------------------------------------------------------------------------
     def frame(self) -> None:
         """Advance one frame: input, audio features, the session, drawing."""
         for event in pygame.event.get():
             self.handle(event)
+        self.stage.performance.apply_queued()  # a recording starts before this frame's audio arrives
         self.audio.advance(1.0 / FPS)  # lockstep audio analyses here; real-time audio has its own thread
         self.features = self.audio.latest()
         features = self.stage.before_advance(self.features, 1.0 / FPS)
