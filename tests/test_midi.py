@@ -272,3 +272,104 @@ def test_an_exception_in_the_reader_is_logged_once_shown_and_the_reader_restarts
     assert controller.status == "MIDI input failed: RuntimeError: injected fault (restarted, 2×)"
     assert [r.exc_info[0] for r in caplog.records] == [RuntimeError]  # logged once, with its traceback
     assert controller.connections == 1
+
+
+def stage_with(port: int, monkeypatch, folder, **options):
+    """A Stage on a 16×16 session, MIDI from the socket device at ``port``, the user's configuration
+    (the bindings) in ``folder``."""
+    from visualizer.engine.audio.engine import NoAudio
+    from visualizer.engine.session import Session
+    from visualizer.stage.stage import Stage, StageOptions
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(folder))
+    session = Session.from_preset("5meo", size=(16, 16))
+    return session, Stage(session, StageOptions(midi=f"tcp:127.0.0.1:{port}", **options), audio=NoAudio(),
+                          say=lambda message: None)
+
+
+def run_frames(session, stage, frames: int = 1):
+    from visualizer.engine.audio.features import FeatureSnapshot
+
+    for _ in range(frames):
+        features = stage.before_advance(FeatureSnapshot(status="none"), 1 / 60)
+        stage.after_advance(features, session.advance(features, 1 / 60))
+
+
+def test_k3_changed_by_midi_arrives_at_the_osc_clients_touchosc_style(tmp_path, monkeypatch):
+    """A knob learned for K3 on a MIDI device (real TCP); its move reaches, over real UDP, both the
+    --osc-out listener and the OSC controller that spoke last, on /visualizer/k3 and /k3/norm."""
+    from pythonosc.osc_message import OscMessage
+
+    from visualizer.stage.osc import build_message
+
+    listeners = []
+    for _ in range(2):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.bind(("127.0.0.1", 0))
+        sock.settimeout(WAIT_S)
+        listeners.append(sock)
+    out, touchosc = listeners
+    port = free_port()
+    device = Device(port)
+    session, stage = stage_with(port, monkeypatch, tmp_path, osc=True, osc_port=0,
+                                osc_out=f"127.0.0.1:{out.getsockname()[1]}")
+    try:
+        device.wait_for_controller()
+        wait_for(lambda: stage.midi.connections == 1, "the controller to open the device")
+        touchosc.sendto(build_message("/visualizer/get", "k3"), (stage.osc.host, stage.osc.port))  # it speaks
+        assert OscMessage(touchosc.recv(65536)).address == "/visualizer/value"
+        stage.midi.learn("k3")
+        device.send(mido.Message("control_change", control=20, value=0))
+        wait_for(lambda: stage.midi.bindings, "the binding")
+        run_frames(session, stage)  # the learning move sets K3 to its lowest … and a first state to compare with
+        device.send(mido.Message("control_change", control=20, value=100))
+        spec = params.spec("k3")
+        wanted = spec.lo + (spec.hi - spec.lo) * 100 / 127
+        wait_for(lambda: run_frames(session, stage) or session.base.k3 == pytest.approx(wanted), "K3 to move")
+        for sock in (out, touchosc):
+            got = {}
+            while "/visualizer/k3/norm" not in got:
+                message = OscMessage(sock.recv(65536))
+                got[message.address] = message.params
+            assert got["/visualizer/k3"] == [pytest.approx(wanted, abs=1e-5)]
+            assert got["/visualizer/k3/norm"] == [pytest.approx(100 / 127, abs=1e-6)]
+    finally:
+        stage.close()
+        device.server.close()
+        for sock in listeners:
+            sock.close()
+
+
+def test_a_pad_learned_from_the_ui_fires_its_action_and_its_led_follows(tmp_path, monkeypatch):
+    """L (a slider selected), the pad, then B: the pad toggles blackout; the device gets the pad's
+    LED on (note on, velocity 127) and off again; a pad learned with the key 2 goes to scene 2."""
+    port = free_port()
+    device = Device(port)
+    session, stage = stage_with(port, monkeypatch, tmp_path)
+    try:
+        device.wait_for_controller()
+        wait_for(lambda: stage.midi.connections == 1, "the controller to open the device")
+        stage.key("learn", "k1")
+        device.send(mido.Message("note_on", note=36, velocity=100))
+        wait_for(lambda: stage.midi.pending_pad is not None, "the pad to wait for its key")
+        stage.key("blackout", "k1")
+        stage.key("learn", "k1")
+        device.send(mido.Message("note_on", note=37, velocity=100))
+        wait_for(lambda: stage.midi.pending_pad == ("note", 0, 37), "the second pad")
+        stage.key("scene", "k1", number=2)
+        assert {b.target for b in stage.midi.bindings.values()} == {"blackout", "scene:1"}
+        assert load_bindings(f"tcp:127.0.0.1:{port}").keys() == {("note", 0, 36), ("note", 0, 37)}  # saved
+        run_frames(session, stage)
+        device.send(mido.Message("note_on", note=36, velocity=100))  # blackout on
+        wait_for(lambda: run_frames(session, stage) or stage.performance.stage.blackout, "blackout")
+        run_frames(session, stage)
+        device.send(mido.Message("note_on", note=36, velocity=100))  # and off
+        wait_for(lambda: run_frames(session, stage) or not stage.performance.stage.blackout, "blackout off")
+        leds = []
+        wait_for(lambda: leds.extend(m for m in device.link.iter_pending() if m.note == 36) or len(leds) >= 3,
+                 "the LED messages")
+        assert [m.velocity for m in leds[:3]] == [0, 127, 0]  # off when first shown, on, off
+        assert all(m.type == "note_on" for m in leds)
+    finally:
+        stage.close()
+        device.server.close()

@@ -249,3 +249,48 @@ def test_bars_follow_downbeats_and_fall_back_to_every_fourth_beat_when_they_stop
         if bar:
             seen.append(beat)
     assert seen == [3, 7, 11, 21, 25, 29]  # silent for two bars after beat 11, then beats 1 + 4k
+
+
+def test_a_scene_change_under_no_audio_arrives_within_one_timed_bar(tmp_path, monkeypatch):
+    """The real app under --no-audio (no beats at all): '.' asks for the next scene and the morph
+    begins within one bar of the timed beat (4 beats at FALLBACK_BPM: 2 s, 120 frames)."""
+    import pygame
+
+    from visualizer.engine.audio.engine import AudioChoice
+    from visualizer.stage.clock import BEATS_PER_BAR, FALLBACK_BPM
+    from visualizer.stage.stage import StageOptions
+    from visualizer.window.app import App, AppOptions
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    app = App(AppOptions(preset="5meo", size=(24, 24), headless=True, window=(320, 240),
+                         audio=AudioChoice("none"), stage=StageOptions(set_path=write_set(tmp_path, TWO_SCENES))))
+    try:
+        for _ in range(37):  # somewhere inside a timed bar
+            app.frame()
+        director = app.stage.performance.director
+        pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_PERIOD, mod=0, unicode=".", scancode=0))
+        bar_frames = round(BEATS_PER_BAR * 60 / FALLBACK_BPM * FPS)
+        waited = 0
+        while director.current is None and waited <= 2 * bar_frames:
+            app.frame()
+            waited += 1
+        assert app.features.beat_count == 0  # the audio gave no beat
+        assert director.current == 0 and director.morphing and waited <= bar_frames
+    finally:
+        app.close()
+
+
+def test_taps_make_beats_for_the_strobe_under_no_audio():
+    session = Session.from_preset("5meo", size=(16, 16))
+    performance = Performance(session)
+    performance.queue.put(ControlChange("strobe"))
+    flashes, tempo = [], []
+    for frame in range(4 * FPS):
+        if frame in (0, 30, 60, 90):  # four taps half a second apart: 120 BPM
+            performance.queue.put(ControlChange("tap"))
+        features = performance.before_advance(FeatureSnapshot(status="none"), 1 / FPS)
+        flashes.append(performance.look.strobe == 1.0)
+        tempo.append(features.tempo_bpm)
+    beats = [f for f, on in enumerate(flashes) if on]
+    assert tempo[-1] == pytest.approx(120.0) and features.tap_tempo
+    assert [b for b in beats if b >= 90] == list(range(90, 4 * FPS, 30))  # on the tapped grid, the last tap a beat
