@@ -1,5 +1,11 @@
-"""VJ figures: ``python -m devtools.bench_vj [--json]`` prints a table.
+"""VJ figures: ``python -m devtools.bench_vj [--json] [--flashes-only]`` prints a table.
 
+- Flash attacks on the real app (headless, SDL dummy, --no-audio, OSC over real UDP), limiter on
+  and off, flashes counted on the frames as presented by ``devtools.flash_count`` (most in any
+  second of any 10° field): ``strobe+tap`` (/visualizer/strobe 1, then /visualizer/tap ten times a
+  second), ``view flip`` (the V key ten times a second: the whole frame's colours turn at once),
+  ``lightness slam`` (/visualizer/lightness/norm 0 | 1 every 3 frames: full-frame 10 Hz flashes)
+  and ``palette flip`` (/visualizer/palette vivid | mono every 3 frames).
 - OSC round trip: ``/visualizer/get k1`` → ``/visualizer/value`` over UDP on 127.0.0.1, repeated;
   median and worst (ms). This is the controller-side latency of the OSC thread; a set reaches the
   field at the next frame on top of it (≤ 1/60 s).
@@ -40,7 +46,7 @@ from visualizer.stage.osc import OscServer, build_message
 def osc_round_trip(count: int) -> dict:
     """Median and worst /get round trip (ms) over ``count`` messages."""
     base = Params()
-    server = OscServer(ControlQueue(), read_value=base.get, port=0)
+    server = OscServer(ControlQueue(), read_value=lambda name: (base.get(name), base.get(name)), port=0)
     client = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     client.settimeout(5.0)
     request = build_message("/visualizer/get", "k1")
@@ -57,6 +63,68 @@ def osc_round_trip(count: int) -> dict:
         server.close()
     times = times[10:]  # warm-up
     return {"messages": count, "median_ms": 1e3 * statistics.median(times), "max_ms": 1e3 * max(times)}
+
+
+ATTACK_FRAMES = {  # per frame i: OSC messages to send before it, or the key to press ("key", name)
+    "strobe+tap": lambda i: ([("/visualizer/strobe", 1.0)] if i == 0 else []) + ([("/visualizer/tap",)]
+                                                                                  if i % 6 == 0 else []),
+    "view flip": lambda i: [("key", "v")] if i % 6 == 0 else [],
+    "lightness slam": lambda i: [("/visualizer/lightness/norm", float((i // 3) % 2))] if i % 3 == 0 else [],
+    "palette flip": lambda i: [("/visualizer/palette", ("vivid", "mono")[(i // 3) % 2])] if i % 3 == 0 else [],
+}
+
+
+def flash_attack(attack: str, *, preset: str, limit: bool, seconds: float = 5.0,
+                 window: tuple[int, int] = (320, 180)) -> dict:
+    """Run ``attack`` (a key of ATTACK_FRAMES) on the real app; the most flashes in any second.
+
+    Headless at 60 frames/s of frame time: each frame's OSC datagrams are sent over UDP and
+    received by the app's OSC thread before the frame runs, so the attack is exactly on time.
+    """
+    import os
+
+    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+    from devtools.flash_count import FlashCounter
+    from visualizer.engine.audio.engine import AudioChoice
+    from visualizer.stage.stage import StageOptions
+    from visualizer.window.app import FPS, App, AppOptions
+    from visualizer.window.pygame_loader import pygame
+
+    app = App(AppOptions(preset=preset, headless=True, window=window, hud=False, flash_limit=limit,
+                         audio=AudioChoice("none"), stage=StageOptions(osc=True, osc_port=0)))
+    client = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    counter, sent = FlashCounter(), 0
+    try:
+        for _ in range(FPS):  # a second to settle: the field forms, nothing is counted
+            app.frame()
+        for i in range(round(seconds * FPS)):
+            for message in ATTACK_FRAMES[attack](i):
+                if message[0] == "key":
+                    key = pygame.key.key_code(message[1])
+                    pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=key, mod=0, unicode="", scancode=0))
+                    continue
+                client.sendto(build_message(*message), (app.stage.osc.host, app.stage.osc.port))
+                sent += 1
+            deadline = time.monotonic() + 10.0
+            while app.stage.osc.received < sent and time.monotonic() < deadline:
+                time.sleep(0.0005)
+            app.frame()
+            counter.add(pygame.surfarray.array3d(app.display.canvas))
+        limited = app.display.flash_limiter.limited_frames if app.display.flash_limiter else 0
+    finally:
+        client.close()
+        app.close()
+    return {"attack": attack, "preset": preset, "limiter": "on" if limit else "off",
+            "flashes_per_s": counter.most_flashes_in_a_second(FPS), "limited_frames": limited,
+            "frames": round(seconds * FPS)}
+
+
+def flash_attacks(seconds: float) -> list[dict]:
+    """Every attack (strobe+tap on two presets), limiter on and off."""
+    runs = [("strobe+tap", "nn-dmt"), ("strobe+tap", "5meo"), ("view flip", "nn-dmt"),
+            ("lightness slam", "5meo"), ("palette flip", "nn-dmt")]
+    return [flash_attack(attack, preset=preset, limit=limit, seconds=seconds)
+            for attack, preset in runs for limit in (False, True)]
 
 
 def render_speed(*, preset: str, seconds: float, size: tuple[int, int], fps: float) -> dict:
@@ -109,11 +177,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seconds", type=float, default=5.0, help="seconds of video to render (default 5)")
     p.add_argument("--preset", default="nn-dmt")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument("--flashes-only", action="store_true", help="only the flash attacks")
+    p.add_argument("--attack-seconds", type=float, default=5.0, help="seconds of each flash attack (default 5)")
     args = p.parse_args(argv)
-    figures = {"osc": osc_round_trip(args.messages),
-               "render": render_speed(preset=args.preset, seconds=args.seconds, size=(1920, 1080), fps=60.0)}
+    figures = {"flashes": flash_attacks(args.attack_seconds)}
+    if not args.flashes_only:
+        figures.update(osc=osc_round_trip(args.messages),
+                       render=render_speed(preset=args.preset, seconds=args.seconds, size=(1920, 1080), fps=60.0))
     if args.json:
         print(json.dumps(figures, indent=2))
+        return 0
+    print(f"flash attacks ({args.attack_seconds:g} s each; most flashes in any second of any 10° field):")
+    for f in figures["flashes"]:
+        print(f"  {f['attack']:15s} {f['preset']:7s} limiter {f['limiter']:3s}: {f['flashes_per_s']:2d} flashes/s "
+              f"({f['limited_frames']} of {f['frames']} frames limited)")
+    if args.flashes_only:
         return 0
     o, r = figures["osc"], figures["render"]
     print(f"OSC /get round trip over UDP 127.0.0.1 ({o['messages']} messages): "

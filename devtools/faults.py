@@ -78,7 +78,8 @@ def extreme_constants() -> Row:
     state = run_frames(session, 30)
     ok = state.params.k1 == 20 and state.params.k2 == -20 and state.params.speed == 4 and np.isfinite(state.theta).all()
     return Row("extreme constants (K = ±1e6, speed 10, T = 1e9)", "clamped to the registry's ranges",
-               f"K1 {state.params.k1:g}, K2 {state.params.k2:g}, speed {state.params.speed:g}, T {state.params.temperature:g}",
+               f"K1 {state.params.k1:g}, K2 {state.params.k2:g}, speed {state.params.speed:g}, "
+               f"T {state.params.temperature:g}",
                bool(ok), "nothing")
 
 
@@ -182,7 +183,8 @@ def unwritable_screenshot() -> Row:
             app.close()
     ok = running and len(said) == 2 and all(m.startswith("screenshot not saved") for m in said)
     return Row("a screenshot into a read-only dir / behind a file", "a HUD message; the visuals keep running",
-               f"said {' / '.join(repr(m.rsplit(': ', 1)[-1]) for m in said)}; running: {running}", ok, "the screenshot")
+               f"said {' / '.join(repr(m.rsplit(': ', 1)[-1]) for m in said)}; running: {running}", ok,
+               "the screenshot")
 
 
 def screenshot_to_full_disk() -> Row:
@@ -293,7 +295,8 @@ def session_report_unwritable() -> Row:
                 with contextlib.redirect_stderr(err):
                     code = session_main([str(plan), "--fast", "--report", str(directory)])
                 lines = err.getvalue().strip().splitlines()
-                outcomes.append((code, lines, sorted(p.name for p in directory.glob("*")) if directory.exists() else []))
+                left = sorted(p.name for p in directory.glob("*")) if directory.exists() else []
+                outcomes.append((code, lines, left))
     reasons = ("No space left on device", "Read-only file system" if os.geteuid() == 0 else "Permission denied")
     ok = all(code == 1 and len(lines) == 1 and reason in lines[0] and not left
              for (code, lines, left), reason in zip(outcomes, reasons))
@@ -346,7 +349,8 @@ def malformed_osc() -> Row:
 
     session = Session.from_preset("5meo", size=SIZE)
     performance = Performance(session, say=lambda message: None)
-    server = OscServer(performance.queue, read_value=lambda name: session.base.get(name), port=0)
+    server = OscServer(performance.queue, read_value=lambda name: (session.base.get(name), performance.live.get(name)),
+                       port=0)
     sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     features, frames, longest_ms = FeatureSnapshot(status="faults"), 0, 0.0
 
@@ -451,10 +455,26 @@ def malformed_midi() -> Row:
                f"{connections}; the knob after it applied: {applied}; {frames} frames", ok, "nothing (the garbage)")
 
 
-FAULTS: tuple[Callable[[], Row], ...] = (nan_in_theta, nan_in_a_feature, extreme_constants, extreme_time_step,
-                                         eigenmodes_fail, corrupt_eigenmode_cache, garbage_preset, unwritable_screenshot,
-                                         screenshot_to_full_disk, read_only_config_dir, session_report_unwritable,
-                                         malformed_osc, malformed_midi, *RELIABILITY_FAULTS)
+def strobe_and_taps_over_osc() -> Row:
+    """The flash attack a VJ found (issue 31): strobe on, then /visualizer/tap ten times a second,
+    through the real app (headless, --no-audio, OSC over real UDP), flashes counted on the frames
+    as presented by ``devtools.flash_count``, an independent per-pixel WCAG counter."""
+    from devtools.bench_vj import flash_attack
+
+    seconds = 4.0
+    run = flash_attack("strobe+tap", preset="nn-dmt", limit=True, seconds=seconds)
+    ok = run["flashes_per_s"] <= 3
+    return Row("strobe + 10 taps/s over OSC (nn-dmt, limiter on)",
+               "the tapped tempo is held to 240 BPM at most; the flash limiter keeps the screen to ≤ 3 flashes/s",
+               f"most flashes in any second of any 10° field: {run['flashes_per_s']} over {seconds:g} s "
+               f"({run['limited_frames']} of {run['frames']} frames limited)", ok,
+               "the strobe's brightest frames, softened")
+
+
+FAULTS: tuple[Callable[[], Row], ...] = (
+    nan_in_theta, nan_in_a_feature, extreme_constants, extreme_time_step, eigenmodes_fail, corrupt_eigenmode_cache,
+    garbage_preset, unwritable_screenshot, screenshot_to_full_disk, read_only_config_dir, session_report_unwritable,
+    malformed_osc, malformed_midi, strobe_and_taps_over_osc, *RELIABILITY_FAULTS)
 
 
 def run_row(fault: Callable[..., Row], *args) -> dict:
@@ -490,7 +510,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         for r in rows:
             print(f"{'PASS' if r['passed'] else 'FAIL'}  {r['fault']}  ({r.get('seconds', 0):.1f} s)\n"
-                  f"      should see: {r['expected']}\n      happened:   {r['happened']}\n      lost:       {r['lost']}")
+                  f"      should see: {r['expected']}\n      happened:   {r['happened']}\n"
+                  f"      lost:       {r['lost']}")
         print(f"{sum(r['passed'] for r in rows)}/{len(rows)} rows pass in {total:.0f} s")
     return 0 if all(r["passed"] for r in rows) else 1
 

@@ -7,8 +7,10 @@ two sides more than 0.2 apart in CIE 1976 u′v′); content must not flash more
 any one-second period over 25 % of any 10° visual field (at the usual viewing distance a third of
 the screen's width and height: 341×256 px on 1024×768).
 
-The frame is measured on a grid of cells (`FlashLimitConfig.grid_rows` rows, each cell the mean
-of 4×4 sampled pixels in linear light). Each cell tracks its own transitions, however many frames
+The frame is measured on a grid of cells (`FlashLimitConfig.grid_rows` rows), 4×4 pixels sampled
+in each, and each sampled pixel is a *cell* of its own (a cell's mean would hide a dark pixel's
+flash inside a bright neighbourhood: a strobe over a textured field flashed 4 times a second per
+pixel while the means stayed within 3). Each cell tracks its own transitions, however many frames
 one takes: its last luminance extreme (a swing of ≥ 0.10 against the trend is a transition) and
 its last chromaticity (a move of > 0.2 to or from saturated red is one). A cell *over the limit*
 has made more than six transitions in the last second (a 4th flash); cells need not change in the
@@ -88,25 +90,20 @@ def _linear_to_srgb_table() -> np.ndarray:
 
 @njit(parallel=True, fastmath=True, cache=True, nogil=True)
 def measure_cells(rows, shifts, to_linear, sample_y, sample_x, cell_rgb, cell_luma):
-    """Mean linear RGB and relative luminance of each cell from sampled pixels.
+    """Linear RGB and relative luminance of each sampled pixel (a cell).
 
     rows : uint32 (h, w) packed pixels; shifts : int64 (3,) bit shifts of R, G, B.
-    sample_y : int (gh, k) pixel rows sampled in each cell row; sample_x : int (gw, k) columns.
+    sample_y : int (gh,) pixel rows sampled; sample_x : int (gw,) columns.
     cell_rgb : float32 (gh, gw, 3) out; cell_luma : float32 (gh, gw) out.
     """
     gh, gw = cell_luma.shape
-    k = sample_y.shape[1] * sample_x.shape[1]
     for cy in prange(gh):
+        row = rows[sample_y[cy]]
         for cx in range(gw):
-            r = g = b = np.float32(0.0)
-            for y in sample_y[cy]:
-                row = rows[y]
-                for x in sample_x[cx]:
-                    p = row[x]
-                    r += to_linear[(p >> shifts[0]) & 255]
-                    g += to_linear[(p >> shifts[1]) & 255]
-                    b += to_linear[(p >> shifts[2]) & 255]
-            r, g, b = r / k, g / k, b / k
+            p = row[sample_x[cx]]
+            r = to_linear[(p >> shifts[0]) & 255]
+            g = to_linear[(p >> shifts[1]) & 255]
+            b = to_linear[(p >> shifts[2]) & 255]
             cell_rgb[cy, cx, 0], cell_rgb[cy, cx, 1], cell_rgb[cy, cx, 2] = r, g, b
             cell_luma[cy, cx] = np.float32(LUMA[0]) * r + np.float32(LUMA[1]) * g + np.float32(LUMA[2]) * b
 
@@ -199,12 +196,12 @@ class FlashLimiter:
         gh = max(1, min(c.grid_rows, h))
         gw = max(1, min(round(gh * w / h), w))
         self._shape = shape
-        self._cell_h, self._cell_w = h / gh, w / gw
-        self._field = (max(1, math.ceil(gh * c.field)), max(1, math.ceil(gw * c.field)))
         per_cell = 4
         offsets = (np.arange(per_cell) + 0.5) / per_cell
-        self._sample_y = np.minimum(((np.arange(gh)[:, None] + offsets) * self._cell_h).astype(np.int64), h - 1)
-        self._sample_x = np.minimum(((np.arange(gw)[:, None] + offsets) * self._cell_w).astype(np.int64), w - 1)
+        self._sample_y = np.minimum(((np.arange(gh)[:, None] + offsets) * h / gh).astype(np.int64), h - 1).ravel()
+        self._sample_x = np.minimum(((np.arange(gw)[:, None] + offsets) * w / gw).astype(np.int64), w - 1).ravel()
+        gh, gw = self._sample_y.size, self._sample_x.size  # every sampled pixel is a cell
+        self._field = (max(1, math.ceil(gh * c.field)), max(1, math.ceil(gw * c.field)))
         self._rgb = np.zeros((gh, gw, 3), np.float32)
         self._luma = np.zeros((gh, gw), np.float32)
         self._previous_rgb = np.zeros_like(self._rgb)
@@ -278,8 +275,8 @@ class FlashLimiter:
         self._measure(rows, shifts)
 
     def _measure(self, rows: np.ndarray, shifts: np.ndarray) -> None:
-        """Each cell's linear RGB and luminance from its 16 sampled pixels (about 37 000 samples at
-        1080p: on this thread alone, since waking another costs more; see ``visualizer.system.threads``)."""
+        """Each cell's (sampled pixel's) linear RGB and luminance (about 37 000 at 1080p: on this
+        thread alone, since waking another costs more; see ``visualizer.system.threads``)."""
         with kernel_threads(False):
             measure_cells(rows, shifts, self._to_linear, self._sample_y, self._sample_x, self._rgb, self._luma)
 
