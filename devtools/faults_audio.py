@@ -27,18 +27,20 @@ from visualizer.engine.audio.engine import (
 )
 from visualizer.engine.session import Session
 
+DEMO = Path(__file__).resolve().parents[1] / "assets" / "demo.flac"
 WAIT_S = 30.0  # an upper bound for each step: reached only when the row fails
 
 
 class LiveRig:
-    """An AudioEngine on ``device`` and a Session stepped on its latest features, frame by frame.
+    """An AudioEngine on ``device`` (an input; or a file played, ``file``) and a Session stepped
+    on its latest features, frame by frame.
 
     frames / longest_ms : frames stepped and the longest one (ms): the render loop never waits
     on the audio, whatever the fault. statuses : every status the HUD would have shown.
     """
 
-    def __init__(self, device: str):
-        self.engine = AudioEngine(AudioChoice("input", device=device))
+    def __init__(self, device: str = "", *, file: Path | None = None):
+        self.engine = AudioEngine(AudioChoice("file", path=file) if file else AudioChoice("input", device=device))
         self.session = Session.from_preset("5meo", size=SIZE)
         self.frames = 0
         self.longest_ms = 0.0
@@ -267,5 +269,26 @@ def portaudio_missing(server: PulseServer) -> Row:
                f"{lines[0][:80] if lines else result.stderr[-200:]!r}", passed, "the audio")
 
 
+def truncated_file(server: PulseServer) -> Row:
+    """A FLAC cut off after an eighth (its header still promises the whole song), played live."""
+    what = "a truncated FLAC played (--play): the header passes, decoding fails part-way"
+    with tempfile.TemporaryDirectory() as folder:
+        song = Path(folder) / "cut.flac"
+        whole = DEMO.read_bytes()
+        song.write_bytes(whole[: len(whole) // 8])  # ≈ 6 s of the 48 s
+        with LiveRig(file=song) as rig:
+            stopped = rig.run_until(lambda: rig.status.endswith("(stopped)"), timeout_s=120.0)
+            heard_s = rig.engine.latest().time_s
+            frames = rig.frames
+            rig.run_until(lambda: False, timeout_s=1.0)
+            going_on = rig.frames > frames and not rig.engine.finished and rig.engine._analysis.alive
+            problem = rig.engine.problem
+    passed = (stopped is not None and problem.startswith(f"{song}: cannot decode audio after ")
+              and problem.endswith("playback stopped there, the visuals go on") and heard_s > 3.0 and going_on)
+    return Row(what, "the decodable part plays; then one line (log and HUD) naming the file and the time it "
+               "stopped at; the visuals go on", f"stopped after {_s(stopped)} with {heard_s:.1f} s heard: "
+               f"{problem!r}; frames go on: {going_on}; {rig.loop_note()}", passed, "the undecodable rest")
+
+
 AUDIO_FAULTS = (pulseaudio_killed, sink_removed, source_suspended, pactl_hanging, portaudio_missing, callback_stall,
-                analysis_exception)
+                analysis_exception, truncated_file)

@@ -8,8 +8,8 @@ import json
 import sys
 from pathlib import Path
 
-from visualizer.engine.audio.decode import AudioFileError, load_audio, mono
-from visualizer.engine.audio.offline import analyse_samples
+from visualizer.engine.audio.decode import AudioFileError
+from visualizer.engine.audio.offline import analyse_file
 from visualizer.offline.scoring import beat_scores, read_beats
 from visualizer.system.signals import until_interrupted
 
@@ -39,11 +39,10 @@ def _main(argv: list[str] | None = None) -> int:
         print(f"visualizer analyze: error: {args.truth}: no such annotation file; check the path", file=sys.stderr)
         return EXIT_USAGE
     try:
-        samples, sr = load_audio(args.file)
+        report = analyse_file(args.file)
     except AudioFileError as e:
         print(f"visualizer analyze: error: {e}", file=sys.stderr)
         return EXIT_USAGE
-    report = analyse_samples(mono(samples), sr=sr)
     result = report.as_dict()
     if args.truth is not None:
         beats, downbeats = read_beats(args.truth)

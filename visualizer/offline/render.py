@@ -76,7 +76,7 @@ def open_audio(audio: Path, seconds: float | None, fps: float) -> tuple[Lockstep
     """The file as a lockstep source, and how many frames of 1/``fps`` s cover ``seconds`` of it
     (default: all of it; at least one)."""
     source = LockstepAudio(Path(audio), loop=False)
-    seconds = len(source.samples) / source.sr if seconds is None else seconds
+    seconds = source.duration_s if seconds is None else seconds
     return source, max(1, round(seconds * fps))
 
 

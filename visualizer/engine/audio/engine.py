@@ -31,8 +31,8 @@ from visualizer.background.guard import GuardedThread
 from visualizer.engine.audio.analysis import AnalysisConfig, StreamingAnalyser
 from visualizer.engine.audio.decode import (
     AudioFileError,
+    AudioReader,
     check_audio_file,
-    load_audio,
     mono,
 )
 from visualizer.engine.audio.demo import demo_paths
@@ -138,6 +138,7 @@ class AudioEngine:
         self.on_samples: SampleListener | None = None  # e.g. a recording, called on the analysis thread
         self._present: bool | None = True
         self._next_try = 0.0
+        self._gave_up = False  # a file that cannot be played: no retries, the visuals go on
         self._refreshed_at = -REFRESH_SECONDS
         self._reported = (0, 0, 0, 0)  # xruns, ALSA messages, lost frames, reconnects at the last report
         self._analysis = GuardedThread("audio analysis", self._run, on_failure=self._analysis_failed)
@@ -167,7 +168,7 @@ class AudioEngine:
     def _run(self, stop: threading.Event) -> None:
         try:
             while not stop.is_set():
-                if self.finished:
+                if self.finished or self._gave_up:
                     stop.wait(0.1)
                 elif self._source is None:
                     self._try_open(stop)
@@ -192,7 +193,7 @@ class AudioEngine:
                 self._refresh_devices()
         except AudioFileError as e:  # retrying will not mend the file
             self._fail(str(e), "none")
-            self._next_try = float("inf")
+            self._gave_up = True
             return
         self._next_try = time.monotonic() + RETRY_SECONDS
 
@@ -269,7 +270,7 @@ class AudioEngine:
         elif n > 0:
             self._analyse(source, self._scratch[:n])
         elif source.kind == "file" and source.finished and source.ring.read >= source.end_frame:
-            self._finish(source)
+            self._stop_playing(source)
         else:
             time.sleep(0.002)
 
@@ -310,9 +311,15 @@ class AudioEngine:
         trouble = self._analysis.status or self._watch.status
         return f"{status}; {trouble}" if trouble else status
 
-    def _finish(self, source: FilePlayback) -> None:
-        """The file has been heard to its end: say so, go quiet, and let the caller end the run."""
+    def _stop_playing(self, source: FilePlayback) -> None:
+        """The file has been heard to its end: say so, go quiet, and let the caller end the run.
+        A file that stopped decoding part-way (damaged, truncated) is heard up to there; then the
+        one line saying so is logged and shown, and the visuals go on without audio."""
         self._close_source()
+        if source.error:
+            self._fail(f"{source.error}; playback stopped there, the visuals go on", f"file: {source.label} (stopped)")
+            self._gave_up = True
+            return
         self._snapshot = quiet(self._analyser.snapshot, f"file: {source.label} (finished)")
         self.finished = True
         log.info("audio: %s finished", source.label)
@@ -355,17 +362,21 @@ class AudioEngine:
 
 
 class LockstepAudio:
-    """The analyser fed from a decoded file in step with the frames (headless runs)."""
+    """The analyser fed from a file in step with the frames (headless runs), read from disk
+    block by block (memory flat whatever the length). A decoding error part-way ends the file
+    there, like its end, with ``problem`` saying so in one line."""
 
     def __init__(self, path: Path, *, loop: bool = True):
-        samples, sr = load_audio(path)
-        self.samples = mono(samples)
+        self._reader = AudioReader(path, loop=loop)
         self.loop = loop
         self.label = path.name
-        self.analyser = StreamingAnalyser(AnalysisConfig(sr=sr))
-        self.sr = sr
+        self.sr = self._reader.sr
+        self.duration_s = self._reader.duration_s  # the header's length
+        self.analyser = StreamingAnalyser(AnalysisConfig(sr=self.sr))
         self.finished = False  # the file (loop=False) has been fed to its end
-        self._position = 0.0
+        self.problem = ""
+        self._position = 0.0  # frames owed since the start (fractional: frames of 1/60 s)
+        self._fed = 0
         self._snapshot = replace(self.analyser.snapshot, status=f"file: {self.label} (lockstep)")
         self.on_samples: SampleListener | None = None
 
@@ -374,19 +385,23 @@ class LockstepAudio:
 
     def advance(self, dt_s: float) -> None:
         """Feed the next ``dt_s`` seconds of samples."""
-        start = int(self._position)
+        if self.finished:
+            return
         self._position += dt_s * self.sr
-        end = int(self._position)
-        if self.loop:
-            block = np.take(self.samples, np.arange(start, end), mode="wrap")
-        else:
-            block = self.samples[start:end]
+        wanted = int(self._position) - self._fed
+        try:
+            block = mono(self._reader.read(wanted)) if wanted > 0 else np.zeros(0, np.float32)
+        except AudioFileError as e:
+            self.problem = f"{e}; the file ends there"
+            log.warning("audio: %s", self.problem)
+            block, wanted = np.zeros(0, np.float32), 1
+        self._fed += block.size
         if block.size:
             if self.on_samples is not None:
                 self.on_samples(block[:, None], self.sr)
             self.analyser.push(block)
             self._snapshot = replace(self.analyser.snapshot, status=f"file: {self.label} (lockstep)")
-        if not self.loop and end >= self.samples.size and not self.finished:
+        if block.size < wanted or (not self.loop and self._fed >= self._reader.frames):
             self.finished = True
             self._snapshot = quiet(self.analyser.snapshot, f"file: {self.label} (finished)")
 
@@ -397,7 +412,7 @@ class LockstepAudio:
         self.analyser.clear_tap()
 
     def close(self) -> None:
-        pass
+        self._reader.close()
 
 
 class NoAudio:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from visualizer.engine.audio.analysis import AnalysisConfig, StreamingAnalyser
-from visualizer.engine.audio.decode import load_audio, mono
+from visualizer.engine.audio.decode import AudioReader, mono
 
 BLOCK = 256  # samples per push, like a small audio callback
 
@@ -44,10 +45,16 @@ class AnalysisReport:
 
 def analyse_samples(samples: np.ndarray, *, sr: int, block: int = BLOCK) -> AnalysisReport:
     """Feed mono float32 ``samples`` through a fresh StreamingAnalyser in ``block``-sized pushes."""
+    return analyse_blocks((samples[start:start + block] for start in range(0, samples.size, block)), sr=sr)
+
+
+def analyse_blocks(blocks: Iterable[np.ndarray], *, sr: int) -> AnalysisReport:
+    """Feed mono float32 ``blocks`` (each a push, like an audio callback's) through a fresh
+    StreamingAnalyser, recording its events as it reported them."""
     analyser = StreamingAnalyser(AnalysisConfig(sr=sr))
     report = AnalysisReport()
-    for start in range(0, samples.size, block):
-        for kind, t in analyser.push(samples[start:start + block]):
+    for samples in blocks:
+        for kind, t in analyser.push(samples):
             {"onset": report.onsets, "beat": report.beats, "downbeat": report.downbeats}[kind].append(t)
             if kind == "onset":
                 report.onset_reported_at.append(analyser.time_s)
@@ -58,6 +65,13 @@ def analyse_samples(samples: np.ndarray, *, sr: int, block: int = BLOCK) -> Anal
 
 
 def analyse_file(path) -> AnalysisReport:
-    """``analyse_samples`` over an audio file (any format the decoder takes), mixed to mono."""
-    samples, sr = load_audio(path)
-    return analyse_samples(mono(samples), sr=sr)
+    """``analyse_blocks`` over an audio file (any format the decoder takes), mixed to mono and read
+    from disk block by block (memory flat whatever the length). AudioFileError if it cannot be
+    decoded, including part-way."""
+    with AudioReader(path) as reader:
+        return analyse_blocks(_mono_blocks(reader), sr=reader.sr)
+
+
+def _mono_blocks(reader: AudioReader) -> Iterator[np.ndarray]:
+    while len(samples := reader.read(BLOCK)):
+        yield mono(samples)

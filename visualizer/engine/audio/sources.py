@@ -21,9 +21,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
-from visualizer.engine.audio.decode import load_audio
+from visualizer.engine.audio.decode import AudioReader
+from visualizer.engine.audio.prefetch import Prefetcher
 from visualizer.engine.audio.ring import RingBuffer
 
 log = logging.getLogger(__name__)
@@ -380,11 +379,14 @@ class LiveInput(StreamSource):
 
 
 class FilePlayback(StreamSource):
-    """Plays decoded samples through the default output and feeds exactly those samples to ``ring``.
+    """Plays a file through the default output and feeds exactly those samples to ``ring``; the
+    file is decoded from disk a few seconds ahead (``Prefetcher``), so memory stays flat whatever
+    its length.
 
     ``delay_frames`` is the output latency: the analysis reads only samples that have reached
     the speaker, so the visuals land with the sound, not ahead of it; a deep output buffer
-    (``latency_s``, s or "low"/"high") therefore costs no sync, only start-up time.
+    (``latency_s``, s or "low"/"high") therefore costs no sync, only start-up time. ``error`` is
+    the one line of a decoding error that ended the file early ("" if none).
     """
 
     kind = "file"
@@ -392,11 +394,9 @@ class FilePlayback(StreamSource):
     def __init__(self, path: Path, *, loop: bool = False, latency_s: float | str = PLAYBACK_LATENCY_S):
         self.path = path
         self.latency_s = latency_s
-        samples, sr = load_audio(path)
-        self.samples = np.ascontiguousarray(samples[:, :2])
-        super().__init__(sr=sr, channels=self.samples.shape[1])
         self.loop = loop
-        self.position = 0
+        self._reader = Prefetcher(AudioReader(path, loop=loop))
+        super().__init__(sr=self._reader.reader.sr, channels=self._reader.reader.channels)
         self.end_frame: int | None = None  # ring frame count at which the file ended (loop=False)
 
     @property
@@ -405,30 +405,25 @@ class FilePlayback(StreamSource):
 
     @property
     def finished(self) -> bool:
-        """The whole file has been handed to the output (loop=False)."""
+        """The whole file (or all of it that could be decoded) has been handed to the output."""
         return self.end_frame is not None
+
+    @property
+    def error(self) -> str:
+        return self._reader.error
 
     def _callback(self, outdata, frames, time_info, status) -> None:
         if status:
             self.xruns.add(status)
-        done = 0
-        total = self.samples.shape[0]
-        while done < frames:
-            if self.position >= total:
-                if not self.loop:
-                    outdata[done:] = 0.0
-                    if self.end_frame is None:
-                        self.end_frame = self.ring.written + done
-                    break
-                self.position = 0
-            n = min(frames - done, total - self.position)
-            outdata[done:done + n] = self.samples[self.position:self.position + n]
-            self.position += n
-            done += n
+        done = self._reader.take_into(outdata) if self.end_frame is None else 0
+        outdata[done:] = 0.0
+        if self._reader.ended and self.end_frame is None:
+            self.end_frame = self.ring.written + done
         self.ring.write(outdata)
 
     def open(self) -> None:
         sd = import_sounddevice()
+        self._reader.start()
         try:
             self._started(sd.OutputStream(channels=self.channels, samplerate=self.sr, dtype="float32",
                                           latency=self.latency_s, callback=self._callback))
@@ -436,6 +431,10 @@ class FilePlayback(StreamSource):
             self.close()
             raise AudioUnavailable(f"cannot open the audio output to play {self.path.name}: {e}") from None
         self.delay_frames = int(self._stream.latency * self.sr)
+
+    def close(self) -> None:
+        super().close()
+        self._reader.close()
 
     @property
     def alive(self) -> bool:
