@@ -6,6 +6,8 @@ these tests assert the details. Every subprocess has a timeout; nothing here is 
 from __future__ import annotations
 
 import signal
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -85,6 +87,36 @@ def test_a_developer_tool_that_draws_with_pygame_exits_on_sigterm():
     _row, facts = fr.devtool_sigterm()
     assert facts["code"] == 143, "it ignored SIGTERM (SDL's quit event nobody reads)"
     assert facts["said"] == ["python -m devtools.bench_render: interrupted (SIGTERM)"]
+
+
+SWALLOWED = """
+import ctypes, os, signal, sys, time
+from visualizer.system.signals import until_interrupted
+
+def notified():  # a signal handled in here raises inside a ctypes callback: C prints it and goes on
+    os.kill(os.getpid(), signal.SIGTERM)
+    for _ in range(100000):
+        pass
+
+def run():
+    ctypes.CFUNCTYPE(None)(notified)()
+    print("callback returned", file=sys.stderr, flush=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # the long loop a lost SIGTERM would leave running
+        sum(range(1000))
+    return 0
+
+sys.exit(until_interrupted(run, "tool"))
+"""
+
+
+def test_sigterm_handled_inside_a_c_callback_that_swallows_it_still_ends_the_command():
+    # numba's compiler calls back into Python through ctypes: a SIGTERM arriving there was lost
+    result = subprocess.run([sys.executable, "-c", SWALLOWED], capture_output=True, text=True, timeout=120,
+                            cwd=fr.ROOT, check=False)
+    assert "callback returned" in result.stderr, result.stderr  # it really was swallowed in the callback
+    assert result.returncode == 143, result.stderr
+    assert result.stderr.strip().endswith("tool: interrupted (SIGTERM)")
 
 
 # -- 3: OSC options ---------------------------------------------------------------------------

@@ -38,14 +38,32 @@ def _interrupted(signum, frame) -> None:
     raise _received
 
 
+def _redeliver_swallowed(unraisable) -> None:
+    """``sys.unraisablehook``: an interrupt our handlers raised inside a callback whose exceptions
+    C code ignores (a ctypes callback: numba's compiler notifies llvmlite's object cache through
+    one) would be lost and the command would run on; the same signal is sent again 0.1 s later,
+    by when the main thread has left the callback. Anything else goes to the previous hook."""
+    if unraisable.exc_value is not None and unraisable.exc_value is _received:
+        signum = signal.SIGTERM if isinstance(_received, Terminated) else signal.SIGINT
+        again = threading.Timer(0.1, os.kill, (os.getpid(), signum))
+        again.daemon = True
+        again.start()
+        return
+    _previous_unraisablehook(unraisable)
+
+
+_previous_unraisablehook = sys.unraisablehook
+
+
 def sigterm_like_sigint() -> None:
     """From now on SIGTERM raises ``Terminated`` (a KeyboardInterrupt) in the main thread, as
-    SIGINT raises KeyboardInterrupt. Does nothing off the main thread (only it can set signal
+    SIGINT raises KeyboardInterrupt (one swallowed by a C callback is delivered again). Does nothing off the main thread (only it can set signal
     handlers), nor where SIGTERM is ignored on purpose (``nohup``-style parents)."""
     global _received
     if threading.current_thread() is not threading.main_thread():
         return
     _received = None  # a new command: earlier interrupts (a test's, in one process) are over
+    sys.unraisablehook = _redeliver_swallowed
     if signal.getsignal(signal.SIGTERM) is not signal.SIG_IGN:
         signal.signal(signal.SIGTERM, _terminated)
     if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # Python's own (not ignored): remembered too
