@@ -3,9 +3,9 @@
 - Flash attacks on the real app (headless, SDL dummy, --no-audio, OSC over real UDP), limiter on
   and off, flashes counted on the frames as presented by ``devtools.flash_count`` (most in any
   second of any 10° field): ``strobe+tap`` (/visualizer/strobe 1, then /visualizer/tap ten times a
-  second), ``view flip`` (the V key ten times a second: the whole frame's colours turn at once),
-  ``lightness slam`` (/visualizer/lightness/norm 0 | 1 every 3 frames: full-frame 10 Hz flashes)
-  and ``palette flip`` (/visualizer/palette vivid | mono every 3 frames).
+  second), ``view flip`` (the vivid palette, whose reds make colour flashes, and the V key ten
+  times a second: the whole frame's colours turn at once) and ``palette flip`` (/visualizer/palette
+  vivid | mono every 3 frames: ten full-frame flashes a second).
 - OSC round trip: ``/visualizer/get k1`` → ``/visualizer/value`` over UDP on 127.0.0.1, repeated;
   median and worst (ms). This is the controller-side latency of the OSC thread; a set reaches the
   field at the next frame on top of it (≤ 1/60 s).
@@ -68,8 +68,8 @@ def osc_round_trip(count: int) -> dict:
 ATTACK_FRAMES = {  # per frame i: OSC messages to send before it, or the key to press ("key", name)
     "strobe+tap": lambda i: ([("/visualizer/strobe", 1.0)] if i == 0 else []) + ([("/visualizer/tap",)]
                                                                                   if i % 6 == 0 else []),
-    "view flip": lambda i: [("key", "v")] if i % 6 == 0 else [],
-    "lightness slam": lambda i: [("/visualizer/lightness/norm", float((i // 3) % 2))] if i % 3 == 0 else [],
+    "view flip": lambda i: ([("/visualizer/palette", "vivid")] if i == 0 else []) + ([("key", "v")]
+                                                                                   if i % 6 == 0 else []),
     "palette flip": lambda i: [("/visualizer/palette", ("vivid", "mono")[(i // 3) % 2])] if i % 3 == 0 else [],
 }
 
@@ -121,8 +121,8 @@ def flash_attack(attack: str, *, preset: str, limit: bool, seconds: float = 5.0,
 
 def flash_attacks(seconds: float) -> list[dict]:
     """Every attack (strobe+tap on two presets), limiter on and off."""
-    runs = [("strobe+tap", "nn-dmt"), ("strobe+tap", "5meo"), ("view flip", "nn-dmt"),
-            ("lightness slam", "5meo"), ("palette flip", "nn-dmt")]
+    runs = [("strobe+tap", "nn-dmt"), ("strobe+tap", "5meo"), ("view flip", "nn-dmt"), ("palette flip", "nn-dmt"),
+            ("palette flip", "5meo")]
     return [flash_attack(attack, preset=preset, limit=limit, seconds=seconds)
             for attack, preset in runs for limit in (False, True)]
 

@@ -135,34 +135,60 @@ def cell_events(luma, rgb, extreme, trend, ref_uv, ref_red, swing, darker_below,
     luma : float32 (gh, gw); rgb : float32 (gh, gw, 3) linear. extreme, trend : float32, int8 (gh, gw)
     last luminance extreme and its trend (+1 rising, −1 falling, 0 unknown). ref_uv : float32
     (gh, gw, 2) u′v′ of the last colour state, ref_red : bool (gh, gw) whether it was saturated red.
-    The state is updated in place when ``commit``. events : bool (gh, gw) out. Returns the count.
+    The state is updated in place when ``commit``. events : bool (gh, gw) out.
     """
     gh, gw = luma.shape
-    count = 0
-    for y in range(gh):
+    shift2 = red_shift * red_shift
+    for y in range(gh):  # one thread: waking another costs more than these 37 000 cells at 1080p
         for x in range(gw):
             v, e, t = luma[y, x], extreme[y, x], trend[y, x]
             up = t <= 0 and v - e >= swing and e < darker_below
             down = t >= 0 and e - v >= swing and v < darker_below
             r, g, b = rgb[y, x, 0], rgb[y, x, 1], rgb[y, x, 2]
-            total = r + g + b
-            red = r >= RED_FLOOR and r >= red_ratio * total
-            X = XYZ_X[0] * r + XYZ_X[1] * g + XYZ_X[2] * b
-            Z = XYZ_Z[0] * r + XYZ_Z[1] * g + XYZ_Z[2] * b
-            d = X + 15.0 * v + 3.0 * Z
-            u, w = (4.0 * X / d, 9.0 * v / d) if d > 1e-6 else (ref_uv[y, x, 0], ref_uv[y, x, 1])
-            moved = math.hypot(u - ref_uv[y, x, 0], w - ref_uv[y, x, 1]) > red_shift
-            red_turn = moved and (red or ref_red[y, x])
+            red = r >= RED_FLOOR and r >= red_ratio * (r + g + b)
+            was_red = ref_red[y, x]
+            red_turn = False
+            if red or was_red or commit:  # u′v′ only where a red transition is possible, or to follow the colour
+                X = XYZ_X[0] * r + XYZ_X[1] * g + XYZ_X[2] * b
+                Z = XYZ_Z[0] * r + XYZ_Z[1] * g + XYZ_Z[2] * b
+                d = X + 15.0 * v + 3.0 * Z
+                u, w = (4.0 * X / d, 9.0 * v / d) if d > 1e-6 else (ref_uv[y, x, 0], ref_uv[y, x, 1])
+                du, dv = u - ref_uv[y, x, 0], w - ref_uv[y, x, 1]
+                red_turn = (red or was_red) and du * du + dv * dv > shift2
+                if commit and (red_turn or not (red or was_red)):  # away from red the reference follows the colour
+                    ref_uv[y, x, 0], ref_uv[y, x, 1], ref_red[y, x] = u, w, red
             events[y, x] = up or down or red_turn
-            count += events[y, x]
             if commit:
                 if up or down:
                     extreme[y, x], trend[y, x] = v, 1 if up else -1
                 elif (t > 0 and v > e) or (t < 0 and v < e):
                     extreme[y, x] = v  # the swing goes on: move the extreme with it
-                if red_turn or not (red or ref_red[y, x]):  # away from red the reference follows the colour
-                    ref_uv[y, x, 0], ref_uv[y, x, 1], ref_red[y, x] = u, w, red
-    return count
+
+
+@njit(cache=True, nogil=True)
+def recent_counts(times, since, out):
+    """out[y, x] = how many of the cell's transition times ``times`` (float64 (gh, gw, n), s) are after ``since``."""
+    gh, gw, n = times.shape
+    for y in range(gh):
+        for x in range(gw):
+            count = 0
+            for k in range(n):
+                count += times[y, x, k] > since
+            out[y, x] = count
+
+
+@njit(cache=True, nogil=True)
+def record_events(events, times, time_s):
+    """Each cell with an event replaces its oldest transition time in ``times`` by ``time_s``."""
+    gh, gw, n = times.shape
+    for y in range(gh):
+        for x in range(gw):
+            if events[y, x]:
+                oldest = 0
+                for k in range(1, n):
+                    if times[y, x, k] < times[y, x, oldest]:
+                        oldest = k
+                times[y, x, oldest] = time_s
 
 
 def busiest_field_share(cells: np.ndarray, field: tuple[int, int]) -> float:
@@ -213,6 +239,7 @@ class FlashLimiter:
         self._ref_red = np.zeros((gh, gw), np.bool_)
         self._events = np.zeros((gh, gw), np.bool_)
         self._times = np.full((gh, gw, 2 * c.max_flashes + 1), -np.inf)  # each cell's last transitions (s)
+        self._recent = np.zeros((gh, gw), np.int32)  # how many of them within the window
         self._first = True
         self._last_time_s = -np.inf
 
@@ -249,7 +276,8 @@ class FlashLimiter:
         if time_s < self._last_time_s:  # another clock (a new recording, a restart): start counting anew
             self._times[...] = -np.inf
         self._last_time_s = time_s
-        recent = (self._times > time_s - self.config.window_s).sum(axis=2)
+        recent = self._recent
+        recent_counts(self._times, time_s - self.config.window_s, recent)
         kept = 1.0
         if self._too_many(self._luma, self._rgb, recent):
             kept = self._largest_safe_share(recent)
@@ -262,9 +290,7 @@ class FlashLimiter:
                 log.info("flash limiter engaged: more than %d flashes in %.1f s", self.config.max_flashes,
                          self.config.window_s)
         events = self._events_of(self._luma, self._rgb, commit=True)
-        oldest = self._times.argmin(axis=2)
-        ys, xs = np.nonzero(events)
-        self._times[ys, xs, oldest[ys, xs]] = time_s
+        record_events(events, self._times, time_s)
         self._remember(rows)
         return kept
 
