@@ -5,13 +5,16 @@ loudness swells with the breath pacer; a bell is three inharmonic partials decay
 four seconds. ``drone_features`` describes the drone as a ``FeatureSnapshot`` so a "drone" phase
 drives the field with the bed's own envelope (the breath pumps energy in).
 
-The bed cannot starve: a render thread (not the frame loop) keeps ``AHEAD_S`` of sound rendered
-ahead in a ring buffer, and the sounddevice callback only copies from it into a deep output
-buffer (``LATENCY_S``, as the main app's file playback). A busy frame loop delays what the
-drone will do (the gain follows the session about ``AHEAD_S + LATENCY_S`` late, which a drone
-and a bell do not mind), never whether it sounds. Underflows — PortAudio's flags and blocks the
-ring could not fill — are counted (``SoundBed.xruns``, ``SoundBed.starved_blocks``) and logged
-at the end. With no output device the bed stays silent after one log line. Spoken cues use
+The bed cannot starve: it plays from its own process (``serve``), which shares no GIL with the
+frame loop. (In a thread of the app it did starve: on a loaded machine the OS preempts the frame
+loop while it holds the GIL, and the sound thread waits for it — 10 gaps of up to 0.84 s in 5
+minutes beside two busy loops, ``devtools.drone_gaps``.) There a render loop keeps ``AHEAD_S``
+of sound rendered ahead in a ring buffer, and the sounddevice callback only copies from it into
+a deep output buffer (``LATENCY_S``, as the main app's file playback). The session sets the
+gain and rings the bell through shared memory; the gain is heard about ``AHEAD_S + LATENCY_S``
+late, which a drone and a bell do not mind. Underflows — PortAudio's flags and blocks the ring
+could not fill — are counted (``SoundBed.output_underflows``, ``SoundBed.starved_blocks``) and
+logged at the end. With no output device the bed stays silent after one log line. Spoken cues use
 espeak-ng when it is installed and speech was asked for.
 """
 
@@ -19,14 +22,14 @@ from __future__ import annotations
 
 import logging
 import math
+import multiprocessing
+import os
 import shutil
 import subprocess
-
-import threading
+import time
 
 import numpy as np
 
-from visualizer.background.guard import GuardedThread
 from visualizer.engine.audio.features import FeatureSnapshot
 from visualizer.engine.audio.ring import RingBuffer
 from visualizer.engine.audio.sources import Xruns
@@ -95,61 +98,35 @@ class Synth:
         out[:, 1:] = out[:, :1]
 
 
-class SoundBed:
-    """The drone and bell through a sounddevice output stream, plus optional speech.
+class BedPlayer:
+    """The bed's output, inside the sound process: ``AHEAD_S`` rendered ahead into a ring that
+    the sounddevice callback only copies from (``LATENCY_S`` of output buffer behind it).
 
-    device : output device (None = default). speak : say cue texts with espeak-ng.
-    With no usable output the bed is silent and says so once in the log.
-
-    Attributes: ``xruns`` (PortAudio's flags per callback, ``sources.Xruns``), ``starved_blocks``
-    (callbacks the ring could not fill: heard as a gap), ``render.status`` ("" while healthy).
+    ``output_underflows`` : callbacks PortAudio flagged as having run dry. ``starved_blocks`` :
+    callbacks the ring could not fill (heard as a gap).
     """
 
-    def __init__(self, *, device=None, speak: bool = False):
+    def __init__(self, device):
+        import sounddevice as sd  # raises OSError without the PortAudio library
+
         self.synth = Synth()
-        self.stream = None
         self.ring = RingBuffer(int(4 * AHEAD_S * SAMPLE_RATE), 2)
         self.xruns = Xruns()
         self.starved_blocks = 0
         self._block = np.zeros((BLOCK, 2), np.float32)
-        self._bell = threading.Event()
-        self._speaker = shutil.which("espeak-ng") if speak else None
-        if speak and self._speaker is None:
-            log.warning("spoken cues: espeak-ng is not installed; cues are shown only")
-        self._voices: list[subprocess.Popen] = []
-        self._fill()  # the first AHEAD_S is there before the stream asks for it
-        self.render = GuardedThread("session sound", self._render_ahead)
+        self.fill()  # the first AHEAD_S is there before the stream asks for it
         try:
-            self.stream = self._open(device)
-        except (OSError, ValueError) as e:  # no PortAudio library, no such device, no output (PortAudioError)
-            self.stream = None
-            self.render.close()
-            log.warning("session sound: no audio output (%s); the session runs silent", str(e).splitlines()[0])
-
-    def _open(self, device):
-        import sounddevice as sd  # raises OSError without the PortAudio library
-
-        try:
-            stream = sd.OutputStream(samplerate=SAMPLE_RATE, channels=2, dtype="float32", latency=LATENCY_S,
-                                     device=device, callback=self._callback)
-            stream.start()
+            self.stream = sd.OutputStream(samplerate=SAMPLE_RATE, channels=2, dtype="float32", latency=LATENCY_S,
+                                          device=device, callback=self._callback)
+            self.stream.start()
         except sd.PortAudioError as e:
             raise OSError(str(e)) from None
-        return stream
 
-    def _fill(self) -> None:
+    def fill(self) -> None:
         """Render blocks until ``AHEAD_S`` lies ahead of what the callback has taken."""
         while self.ring.written - self.ring.read < AHEAD_S * SAMPLE_RATE:
-            if self._bell.is_set():
-                self._bell.clear()
-                self.synth.bell_amplitude = 1.0
             self.synth.render(self._block)
             self.ring.write(self._block)
-
-    def _render_ahead(self, stop: threading.Event) -> None:
-        """The render thread: top the ring up every 20 ms until stopped."""
-        while not stop.wait(0.02):
-            self._fill()
 
     def _callback(self, outdata, frames, time_info, status) -> None:
         """PortAudio's thread: copy what is rendered; count flags and a ring that ran dry."""
@@ -160,19 +137,95 @@ class SoundBed:
             outdata[n:] = 0.0
             self.starved_blocks += 1
 
+    def close(self) -> None:
+        self.stream.stop()
+        self.stream.close()
+
+
+# the controls the session writes and the sound process reads (doubles), and what it counts back
+GAIN, BELLS, STOP = range(3)
+UNDERFLOWS, STARVED = range(2)
+START_S = 30.0  # a loaded machine can take seconds to start Python and open the stream
+POLL_S = 0.02
+
+
+def serve(device, controls, counts, answer, parent_pid: int) -> None:
+    """The sound process: open the output (sending "" or why it cannot on ``answer``), then every
+    ``POLL_S`` take the gain and the bells from ``controls``, render ahead and write the counts,
+    until told to stop or the parent is gone."""
+    try:
+        player = BedPlayer(device)
+    except (OSError, ValueError) as e:  # no PortAudio library, no such device, no output (PortAudioError)
+        answer.send(str(e).splitlines()[0] or type(e).__name__)
+        return
+    answer.send("")
+    bells = 0.0
+    try:
+        while controls[STOP] == 0.0 and os.getppid() == parent_pid:
+            player.synth.target_gain = controls[GAIN]
+            if controls[BELLS] != bells:
+                bells = controls[BELLS]
+                player.synth.bell_amplitude = 1.0
+            player.fill()
+            counts[UNDERFLOWS], counts[STARVED] = player.xruns.output_underflows, player.starved_blocks
+            time.sleep(POLL_S)
+    finally:
+        player.close()
+
+
+class SoundBed:
+    """The drone and bell, played by their own process, plus optional speech.
+
+    device : output device (None = default). speak : say cue texts with espeak-ng.
+    With no usable output the bed is silent and says so once in the log.
+
+    ``output_underflows``, ``starved_blocks`` : the sound process's counts of gaps (see
+    ``BedPlayer``), logged at the end when not zero.
+    """
+
+    def __init__(self, *, device=None, speak: bool = False):
+        context = multiprocessing.get_context("spawn")  # no fork of a process with threads
+        self._controls = context.RawArray("d", 3)
+        self._counts = context.RawArray("q", 2)
+        self._speaker = shutil.which("espeak-ng") if speak else None
+        if speak and self._speaker is None:
+            log.warning("spoken cues: espeak-ng is not installed; cues are shown only")
+        self._voices: list[subprocess.Popen] = []
+        receive, send = context.Pipe(duplex=False)
+        self._process = context.Process(target=serve, args=(device, self._controls, self._counts, send, os.getpid()),
+                                        name="session sound", daemon=True)
+        self._process.start()
+        send.close()
+        try:
+            why = receive.recv() if receive.poll(START_S) else f"the sound process did not answer in {START_S:g} s"
+        except EOFError:
+            why = "the sound process ended before it opened its output"
+        receive.close()
+        if why:
+            self._stop()
+            log.warning("session sound: no audio output (%s); the session runs silent", why)
+
     @property
     def playing(self) -> bool:
-        return self.stream is not None
+        return self._process is not None
+
+    @property
+    def output_underflows(self) -> int:
+        return self._counts[UNDERFLOWS]
+
+    @property
+    def starved_blocks(self) -> int:
+        return self._counts[STARVED]
 
     def update(self, *, level: float, breath: float, drone: bool, paused: bool) -> None:
         """Per frame: the fade ``level`` (0..1), the breath (0..1), whether the drone is the
         phase's input (otherwise it plays at a quarter under the music), paused (silence)."""
         share = 1.0 if drone else 0.25
-        self.synth.target_gain = 0.0 if paused else level * share * drone_level(breath)
+        self._controls[GAIN] = 0.0 if paused else level * share * drone_level(breath)
 
     def bell(self) -> None:
         """Ring the soft bell (phase changes) from the next block rendered."""
-        self._bell.set()
+        self._controls[BELLS] += 1.0
 
     def speak(self, text: str) -> None:
         """Say ``text`` with espeak-ng (slow, low) when speech is on; never blocks."""
@@ -182,16 +235,23 @@ class SoundBed:
         self._voices.append(subprocess.Popen([self._speaker, "-s", "125", "-p", "35", "-a", "80", text],
                                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
 
+    def _stop(self) -> None:
+        process, self._process = self._process, None
+        if process is None:
+            return
+        self._controls[STOP] = 1.0
+        process.join(5.0)
+        if process.is_alive():
+            process.kill()
+            process.join(5.0)
+
     def close(self) -> None:
-        """Stop the stream and the render thread, log any underflow, wait for a voice still speaking."""
-        if self.stream is not None:
-            self.stream.stop()
-            self.stream.close()
-            self.stream = None
-            self.render.close()
-            if self.xruns.output_underflows or self.starved_blocks:
+        """Stop the sound process, log any gap it counted, wait for a voice still speaking."""
+        if self._process is not None:
+            self._stop()
+            if self.output_underflows or self.starved_blocks:
                 log.warning("session sound: %d output underflows, %d blocks the renderer had not filled",
-                            self.xruns.output_underflows, self.starved_blocks)
+                            self.output_underflows, self.starved_blocks)
         for v in self._voices:
             v.wait(timeout=10)
         self._voices = []

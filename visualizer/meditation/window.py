@@ -39,9 +39,11 @@ Observer = Callable[[object, SessionView], None]
 
 
 def run_session_window(request: WindowRequest, *, fullscreen: bool = False, clock: Callable[[], float] | None = None,
-                       observe: Observer | None = None) -> int:
+                       observe: Observer | None = None, bed: SoundBed | None = None) -> int:
     """Play ``request``'s session in a window until it ends; returns the exit code. ``clock``:
-    the session's clock (s; default the wall clock); ``observe``: see ``Observer`` (tests, stills)."""
+    the session's clock (s; default the wall clock); ``observe``: see ``Observer`` (tests, stills);
+    ``bed``: the sound bed to play through (closed at the end; default a new one), so a caller
+    can read its underflow counts afterwards (``devtools.drone_gaps``)."""
     os.environ.setdefault("SDL_VIDEO_ALLOW_SCREENSAVER", "0")
     from visualizer.render.layout import grid_for_screen
     from visualizer.window.display import Display
@@ -54,13 +56,13 @@ def run_session_window(request: WindowRequest, *, fullscreen: bool = False, cloc
     preset = presets.load_preset(request.plan.preset)
     size = grid_for_screen(display.size, preset.field.height * preset.field.width)
     session = Session(preset, size=size, seed=request.seed)
-    bed = audio = None
+    audio = None
     try:
         person = request.person
         if request.ask and person.calm_before is None:
             person = Person(person.intention, ask_calm(display, words, "How calm do you feel right now?"),
                             person.calm_after)
-        bed = SoundBed(speak=request.speak)
+        bed = bed or SoundBed(speak=request.speak)
         audio = NoAudio() if request.audio.kind == "none" else open_audio(request.audio, headless=False)
         driver = SessionDriver(request.plan, session, person=person, bed=bed, clock=clock or time.monotonic,
                                audio=audio_label(request.audio))
