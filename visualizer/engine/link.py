@@ -183,13 +183,14 @@ class Kicker:
             return False
         # unit-norm modes: Σ cₘψₘ has RMS |c|/√N over the N cells
         coefficients = (coefficients * (rms * math.sqrt(self._pattern.size) / norm)).astype(np.float32)
-        used = np.flatnonzero(np.abs(coefficients) > 1e-3 * np.abs(coefficients).max()) + 1  # the band's modes only
+        # the band's modes only: the kernels skip zero coefficients, so the modes are read in place
+        # (copying the band's graph modes out allocated up to 12 MB on the frame at 256²)
+        coefficients[np.abs(coefficients) <= 1e-3 * np.abs(coefficients).max()] = 0.0
         self._pattern.fill(0.0)
         if harmonics.separable:
-            accumulate_separable(coefficients[used - 1], harmonics.row_factors[used], harmonics.col_factors[used],
-                                 self._pattern)
+            accumulate_separable(coefficients, harmonics.row_factors[1:], harmonics.col_factors[1:], self._pattern)
         else:
-            accumulate(coefficients[used - 1], harmonics.flat[used], self._pattern.reshape(-1))
+            accumulate(coefficients, harmonics.flat[1:], self._pattern.reshape(-1))
         # a repulsive kernel's (K1 < 0) modes are long waves times the checkerboard: kicked as they are,
         # they split the two sublattices, which reads on screen as cell-sized grey static in either
         # view; turned back by the checkerboard they are the same waves as a smooth displacement

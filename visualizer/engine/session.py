@@ -35,6 +35,7 @@ from visualizer.engine.sim.harmonics import (
 from visualizer.engine.sim.measures import Measures, correlation_length, measure
 from visualizer.engine.sim.metric_sharing import SomaticField, SomaticMeasures
 from visualizer.engine.sim.turbulence import Turbulence
+from visualizer.engine.sim.warmup import prepare_kernels
 from visualizer.system.threads import PARALLEL_FROM_CELLS, kernel_threads
 
 log = logging.getLogger(__name__)
@@ -100,11 +101,14 @@ class Session:
     size : grid (height, width) overriding the preset's. seed : phases, frequencies and links.
     deterministic : compute eigenmodes and measures on the calling thread, so the same inputs give
         the same run (headless tools); live front ends leave it off so no frame ever waits for
-        them (both run in the background).
+        them (both run in the background), and the first live session of a process loads every
+        kernel a frame can call before its first frame (``engine.sim.warmup``).
     """
 
     def __init__(self, preset: presets.Preset, *, size: tuple[int, int] | None = None, seed: int = 0,
                  deterministic: bool = False):
+        if not deterministic:
+            prepare_kernels()
         self.size = size
         self.seed = seed
         self.paused = False
