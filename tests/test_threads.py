@@ -7,7 +7,8 @@ import numpy as np
 import visualizer.engine.session
 from visualizer.engine.audio.features import FeatureSnapshot
 from visualizer.engine.session import Session
-from visualizer.system.threads import kernel_threads
+import visualizer.system.threads
+from visualizer.system.threads import PARALLEL_FROM_CELLS, kernel_threads, parallel_for_cells
 
 
 def test_kernel_threads_sets_the_count_inside_and_restores_it():
@@ -34,6 +35,17 @@ def _phases_after(frames: int) -> np.ndarray:
 
 def test_a_field_evolves_the_same_on_one_thread_and_on_all(monkeypatch):
     one_thread = _phases_after(40)
-    monkeypatch.setattr(visualizer.engine.session, "PARALLEL_FROM_CELLS", 0)  # every field on all threads
+    monkeypatch.setattr(visualizer.engine.session, "PARALLEL_FROM_CELLS", 0)  # every field on all threads:
+    monkeypatch.setattr(visualizer.system.threads, "PARALLEL_FROM_CELLS", 0)  # the session's kernels and the step
     all_threads = _phases_after(40)
     assert np.array_equal(one_thread, all_threads)
+
+
+def test_the_step_runs_on_all_threads_only_from_the_size_that_pays_and_within_the_callers_cap():
+    all_threads = numba.config.NUMBA_NUM_THREADS > 1
+    assert not parallel_for_cells(PARALLEL_FROM_CELLS - 1)
+    assert parallel_for_cells(PARALLEL_FROM_CELLS) == all_threads
+    with kernel_threads(False):  # a caller that asked for one thread (the bench's single-thread rate) keeps it
+        assert not parallel_for_cells(1024 * 1024)
+        assert numba.get_num_threads() == 1
+    assert parallel_for_cells(1024 * 1024) == all_threads

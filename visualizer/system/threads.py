@@ -13,6 +13,7 @@ with 3 ms of serial work between, 3 rounds: one thread p50 1.42 / p99 1.83 ms, t
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -20,6 +21,14 @@ import numba
 
 PARALLEL_FROM_CELLS = 384 * 384  # a field this large steps (and is colourised) on all threads
 PARALLEL_FROM_PIXELS = 1_500_000  # output samples from which colourising runs on all threads (1080p: 2.1 M)
+POLICY = (f"by work: one thread below {PARALLEL_FROM_CELLS} field cells and {PARALLEL_FROM_PIXELS} output "
+          f"samples, all threads from there; OpenMP waits {os.environ.get('OMP_WAIT_POLICY', 'by its default')}")
+
+
+def parallel_for_cells(cells: int) -> bool:
+    """Whether a field kernel over ``cells`` cells runs on all threads: only from
+    ``PARALLEL_FROM_CELLS``, and never when the caller has already capped numba at one thread."""
+    return cells >= PARALLEL_FROM_CELLS and numba.get_num_threads() > 1
 
 
 @contextmanager

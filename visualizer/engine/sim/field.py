@@ -21,6 +21,7 @@ from visualizer.engine.sim.neighbourhood import (
     lattice_taps,
     neighbour_counts,
 )
+from visualizer.system.threads import kernel_threads, parallel_for_cells
 
 MIN_SIDE = 2 * MAX_DISTANCE + 1  # smaller grids would make a cell its own neighbour on a torus
 MAX_SIDE = 2048  # 4 M cells: about 10 steps per second on a 2-core laptop, the edge of usable
@@ -220,7 +221,8 @@ class Field:
     ) -> float | None:
         """One Euler step in place; with ``measure_energy``, returns the field's energy (see
         :mod:`visualizer.engine.sim.energy`) under this kernel of the state before the step, measured in
-        the same pass at no extra cost (NaN if a phase is not finite).
+        the same pass at no extra cost (NaN if a phase is not finite). Runs on all of numba's threads
+        only where the field is large enough to pay for them (``system.threads.parallel_for_cells``).
 
         Parameters
         ----------
@@ -232,14 +234,15 @@ class Field:
             normal, drawn from a seeded table: the same seed gives the same run).
         """
         self._k_shell[:] = k
-        fill_trig(self._theta, self._trig_pad, self._packed_trig, self.config.boundary == "wrap")
         noise_std = np.float32(np.sqrt(2.0 * max(temperature, 0.0) * dt))
-        coupled_step(
-            self._theta, self._omega, self._no_forcing if forcing is None else forcing, forcing is not None,
-            self._trig_pad, self._k_shell, self.config.neighborhood == "diamond", self._link_source,
-            self._small_world_lanes, np.float32(k_sw), self._inv_n, self._uniform_inv_n, self._noise_table, noise_std,
-            int(self._rng.integers(2**62)) if noise_std > 0 else 0, np.float32(dt), self._scratch,
-            self._satisfaction_rows, measure_energy)
+        with kernel_threads(parallel_for_cells(self._theta.size)):  # small fields: waking threads costs more
+            fill_trig(self._theta, self._trig_pad, self._packed_trig, self.config.boundary == "wrap")
+            coupled_step(
+                self._theta, self._omega, self._no_forcing if forcing is None else forcing, forcing is not None,
+                self._trig_pad, self._k_shell, self.config.neighborhood == "diamond", self._link_source,
+                self._small_world_lanes, np.float32(k_sw), self._inv_n, self._uniform_inv_n, self._noise_table,
+                noise_std, int(self._rng.integers(2**62)) if noise_std > 0 else 0, np.float32(dt), self._scratch,
+                self._satisfaction_rows, measure_energy)
         if not measure_energy:
             return None
         strength = self.kernel_strength(k, k_sw)
