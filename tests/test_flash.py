@@ -147,3 +147,20 @@ def test_what_is_drawn_over_the_field_is_limited_too(display):
         counter.add(pygame.surfarray.array3d(display.canvas))
     assert counter.most_flashes_in_a_second(FPS) <= 3
     assert display.flash_limiter.limited_frames > 0
+
+
+def test_a_recording_copy_and_the_screen_are_each_limited(display):
+    # a strobing field is copied for a recording, then a box blinks over it before present (the HUD)
+    display.flash_limiter, display.copy_limiter = FlashLimiter(), FlashLimiter()
+    copies, screen = FlashCounter(), FlashCounter()
+    for i, theta in enumerate(strobe(1)):
+        display.draw_field(theta, time_s=i / FPS)
+        copy = display.limited_copy()
+        if i % 3 == 0:
+            display.canvas.fill((255, 0, 0), pygame.Rect(0, 0, SIZE[0] // 2, SIZE[1]))
+        display.present()
+        rgb = np.stack([(copy >> s) & 255 for s in display.canvas.get_shifts()[:3]], axis=-1).astype(np.uint8)
+        copies.add(rgb.transpose(1, 0, 2))
+        screen.add(pygame.surfarray.array3d(display.canvas))
+    assert copies.most_flashes_in_a_second(FPS) <= 3 and screen.most_flashes_in_a_second(FPS) <= 3
+    assert display.copy_limiter.limited_frames > 0 and display.flash_limiter.limited_frames > 0

@@ -152,7 +152,7 @@ def cell_events(luma, rgb, extreme, trend, ref_uv, ref_red, swing, darker_below,
                 X = XYZ_X[0] * r + XYZ_X[1] * g + XYZ_X[2] * b
                 Z = XYZ_Z[0] * r + XYZ_Z[1] * g + XYZ_Z[2] * b
                 d = X + 15.0 * v + 3.0 * Z
-                u, w = (4.0 * X / d, 9.0 * v / d) if d > 1e-6 else (ref_uv[y, x, 0], ref_uv[y, x, 1])
+                u, w = (4.0 * X / d, 9.0 * v / d) if d > 1e-9 else (0.0, 0.0)  # black: far from red, so red ↔ black
                 du, dv = u - ref_uv[y, x, 0], w - ref_uv[y, x, 1]
                 red_turn = (red or was_red) and du * du + dv * dv > shift2
                 if commit and (red_turn or not (red or was_red)):  # away from red the reference follows the colour

@@ -208,11 +208,8 @@ class App:
         if state.lattice is not None:
             draw_lattice_over(canvas, state.lattice, lut_rgb)
         now_s = self.frames / FPS if self.options.headless else time.monotonic()  # the frame clock when headless
-        if self.stage.recording is not None:  # the output as shown, flashes limited as on screen
-            self.display.limit_flashes()
-            pixels = pygame.surfarray.pixels2d(canvas)
-            self.stage.record(pixels.T, now_s)
-            del pixels
+        if self.stage.recording is not None:  # the output without the HUD, flash limited
+            self.stage.record(self.display.limited_copy(), now_s)
         if self.controls is not None:
             self.controls.draw(canvas, self._hud_view(state), self.stage.status_lines())
         elif self.hud_visible:

@@ -94,6 +94,7 @@ class Display:
         if flash_limit is None:
             log.warning("photosensitive flash limiter OFF: output may flash more than 3 times per second")
         self.flash_limiter = FlashLimiter(flash_limit) if flash_limit is not None else None
+        self.copy_limiter = FlashLimiter(flash_limit) if flash_limit is not None else None  # for `limited_copy`
         self._lut_rgb: np.ndarray | None = None
         self._frame_time_s: float | None = None  # the time of the frame being drawn, for the limiter
         self._to_limit = False  # a field was drawn since the canvas was last limited
@@ -169,6 +170,16 @@ class Display:
                                      time_s=time.monotonic() if self._frame_time_s is None else self._frame_time_s)
         finally:
             del rows
+
+    def limited_copy(self) -> np.ndarray:
+        """The canvas as it is now, uint32 (h, w) packed pixels, flash limited by a limiter of its
+        own: what a recording takes before the window draws more over it (the HUD), so both the
+        recording and the screen (`present`) are limited, each on what it shows."""
+        rows = np.array(pygame.surfarray.pixels2d(self.canvas).T, dtype=np.uint32, order="C")  # a copy
+        if self.copy_limiter is not None:
+            self.copy_limiter.apply(rows, shifts=self.canvas.get_shifts()[:3],
+                                    time_s=time.monotonic() if self._frame_time_s is None else self._frame_time_s)
+        return rows
 
     def present(self) -> None:
         """Show the canvas: everything drawn on it this frame goes through the flash limiter first."""
