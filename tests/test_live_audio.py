@@ -79,7 +79,7 @@ def test_live_capture_of_the_demo_track_matches_its_ground_truth(null_sink):
     def f_at(shift):
         return mir_eval.onset.f_measure(true_onsets, ours[ours - shift < seconds - 1.5] - shift, window=0.05)[0]
 
-    shift = max(np.arange(-1.0, 2.5, 0.005), key=f_at)
+    shift = max(np.arange(-1.0, 5.0, 0.005), key=f_at)  # paplay may take seconds to start on a loaded machine
     diagnosis = (f"onset F {f_at(shift):.2f} at shift {shift:.3f} s; reconnects {engine.reconnects}, "
                  f"xruns {final.overflows}/{final.underruns}, frames lost {lost_frames}, problem {engine.problem!r}")
     assert engine.reconnects == 0 and lost_frames == 0, diagnosis

@@ -27,7 +27,7 @@ from visualizer.engine.audio.ring import RingBuffer
 
 log = logging.getLogger(__name__)
 
-RING_SECONDS = 4.0
+RING_SECONDS = 8.0  # a monitor delivers 2 s chunks: this leaves 6 s for an analysis thread starved by a loaded machine
 PACTL_TIMEOUT_S = 3.0  # longer than this and pactl "could not check"
 BLOCK_FRAMES = 256  # ≈ 5.8 ms at 44.1 kHz
 INPUT_LATENCY = "high"  # PortAudio's ALSA-pulse bridge drops and repeats blocks at "low" under load
