@@ -189,3 +189,22 @@ def test_w_records_the_output_with_the_played_file_in_sync(tmp_path, monkeypatch
     rms = lambda x: float(np.sqrt(np.mean(np.square(x, dtype=np.float64))))  # noqa: E731
     assert rms(recorded[int(1.85 * sr):int(1.95 * sr)]) == pytest.approx(rms(source[int(2.35 * sr):int(2.45 * sr)]),
                                                                             rel=0.3)
+
+
+def test_every_key_of_the_key_map_is_handled_and_listed(app, capsys):
+    """Each key in the one table (stage/keys.py) runs without error, and the help overlay and
+    ``visualizer --help`` list it."""
+    from visualizer.cli import build_parser
+    from visualizer.stage.keys import KEYMAP
+
+    lines = app.stage.help()
+    for key in KEYMAP:
+        assert any(line.strip().startswith(key.label) for line in lines)
+        assert f"{key.label} {key.what}" in build_parser().description
+        if key.action in ("quit", "record"):
+            continue
+        for name in key.names:
+            press(app, pygame.key.key_code(name))
+    assert app.running
+    press(app, pygame.K_ESCAPE)
+    assert not app.running
