@@ -11,7 +11,7 @@ fade-in to the fade-out without a break; its loudness swings only between 0.55 a
 breath. In the recording, a gap is a run of 10 ms windows whose RMS is under ``FLOOR`` of the
 median window's, between the fade-in and the fade-out (``gaps``). Prints one
 table (or ``--json``): gaps longer than ``GAP_MS``, the longest, the time lost, the bed's own
-counts (PortAudio underflows, blocks its renderer had not filled) and the load average; exits 1
+count of PortAudio underflows and the load average; exits 1
 if there was a gap longer than ``GAP_MS``.
 """
 
@@ -100,8 +100,7 @@ def play(session: str, seconds: float, sink: str, capture: Path) -> dict:
         recorder.terminate()
         recorder.wait(10)
     played_s = time.monotonic() - started
-    return {"played_s": played_s, "fps": frames[0] / played_s, "output_underflows": bed.output_underflows,
-            "starved_blocks": bed.starved_blocks}
+    return {"played_s": played_s, "fps": frames[0] / played_s, "output_underflows": bed.output_underflows}
 
 
 def measure(*, minutes: float, busy: int, session: str) -> dict:
@@ -144,7 +143,6 @@ def table(r: dict) -> str:
         ("longest gap", f"{r['longest_gap_ms']:.0f} ms"),
         ("time lost to gaps", f"{r['gap_time_ms']:.0f} ms"),
         ("PortAudio underflows", str(r["output_underflows"])),
-        ("blocks not rendered", str(r["starved_blocks"])),
     ]
     return "\n".join(f"{name:22s} {value}" for name, value in rows)
 

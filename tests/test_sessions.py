@@ -158,6 +158,19 @@ def test_pacer_changes_rate_only_between_breaths():
     assert np.diff(tops)[-1] * dt == pytest.approx(4.0, abs=0.05)  # then 15 a minute
 
 
+def test_pacer_looks_ahead_for_the_sound_heard_later():
+    """The bed is heard a second late, so it is given the breath a second ahead: what the
+    pacer will say then, while the breath under way keeps its pace."""
+    from visualizer.meditation.breath import REST
+
+    pacer = BreathPacer()
+    assert pacer.ahead(1.0) == REST  # resting until a phase asks for a breath
+    pacer.advance(2.5, rate_per_min=6.0, inhale=1, exhale=1.5)
+    for _ in range(7):
+        peek = pacer.ahead(1.0)
+        assert pacer.advance(1.0, rate_per_min=6.0, inhale=1, exhale=1.5) == peek
+
+
 # -- look, sound, measures -------------------------------------------------------------------
 def test_warm_palette_stays_warm_and_continuous():
     from visualizer.meditation.look import warm_lab

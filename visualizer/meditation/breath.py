@@ -68,6 +68,15 @@ class BreathPacer:
         return breath_value(self._cycle, inhale=i, exhale=e)
 
 
+    def ahead(self, dt_s: float) -> BreathSample:
+        """The breath ``dt_s`` seconds from now if the breath under way keeps its pace (for a
+        sound heard that much later); ``REST`` while resting."""
+        rate, inhale, exhale = self._current
+        if rate <= 0:
+            return REST
+        return breath_value(self._cycle + dt_s * rate / 60.0, inhale=inhale, exhale=exhale)
+
+
 def breath_gain(sample: BreathSample, *, depth: float = DEPTH) -> float:
     """Brightness multiplier for the picture: 1 at the top of the inhale, 1 − depth at the
     bottom of the exhale, 1 − depth/2 (steady) with no pacer."""

@@ -194,9 +194,9 @@ class SessionDriver:
         fade = self.timeline.fade(t)
         self._apply(targets, 0.0 if paused else dt)
         state = self.session.advance(self._features(targets.energy, music, fade * targets.drive), dt)
-        if self.bed is not None:
-            self.bed.update(level=fade, breath=self._breath.value if self._breath.active else 0.5,
-                            drone=targets.energy == "drone", paused=paused)
+        if self.bed is not None:  # the bed is heard delay_s late: it gets the breath that far ahead
+            heard = self._pacer.ahead(self.bed.delay_s) if self._breath.active else REST
+            self.bed.update(level=fade, breath=heard.value, drone=targets.energy == "drone", paused=paused)
         cue, cue_opacity = self.timeline.cue(t)
         self._speak_cue(targets.phase_index, cue)
         if not paused and not self.finished:

@@ -6,16 +6,15 @@ four seconds. ``drone_features`` describes the drone as a ``FeatureSnapshot`` so
 drives the field with the bed's own envelope (the breath pumps energy in).
 
 The bed cannot starve: it plays from its own process (``serve``), which shares no GIL with the
-frame loop. (In a thread of the app it did starve: on a loaded machine the OS preempts the frame
-loop while it holds the GIL, and the sound thread waits for it — 10 gaps of up to 0.84 s in 5
-minutes beside two busy loops, ``devtools.drone_gaps``.) There a render loop keeps ``AHEAD_S``
-of sound rendered ahead in a ring buffer, and the sounddevice callback only copies from it into
-a deep output buffer (``LATENCY_S``, as the main app's file playback). The session sets the
-gain and rings the bell through shared memory; the gain is heard about ``AHEAD_S + LATENCY_S``
-late, which a drone and a bell do not mind. Underflows — PortAudio's flags and blocks the ring
-could not fill — are counted (``SoundBed.output_underflows``, ``SoundBed.starved_blocks``) and
-logged at the end. With no output device the bed stays silent after one log line. Spoken cues use
-espeak-ng when it is installed and speech was asked for.
+frame loop, its callback rendering each block behind a deep output buffer (``LATENCY_S``, as the
+main app's file playback). As a thread of the app it did starve: on a loaded machine the OS
+preempts the frame loop while it holds the GIL, and the sound waits for it (10 gaps of up to
+0.84 s in 5 minutes beside two busy loops, ``devtools.drone_gaps``; docs/lab/meditation.md). The
+session sets the gain and rings the bell through shared memory; what it sets is heard
+``SoundBed.delay_s`` later, so the driver sends the breath that far ahead. PortAudio's underflow
+flags are counted (``SoundBed.output_underflows``) and logged at the end. With no output device
+the bed stays silent after one log line. Spoken cues use espeak-ng when it is installed and
+speech was asked for.
 """
 
 from __future__ import annotations
@@ -31,15 +30,13 @@ import time
 import numpy as np
 
 from visualizer.engine.audio.features import FeatureSnapshot
-from visualizer.engine.audio.ring import RingBuffer
 from visualizer.engine.audio.sources import Xruns
 
 log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 48000
 BLOCK = 1024  # frames rendered at a time (21 ms)
-AHEAD_S = 0.5  # rendered ahead of the callback: how long the render thread may be held up unheard
-LATENCY_S = 0.5  # PortAudio's output buffer: how long the callback may be held up unheard
+LATENCY_S = 1.0  # PortAudio's output buffer: how long the sound process may be held up unheard
 DRONE_HZ = (110.0, 165.0, 220.0, 277.18)
 DRONE_GAINS = (0.5, 0.25, 0.18, 0.1)
 BELL_HZ = (523.25, 1413.0, 2690.0)  # a soft bell's inharmonic partials
@@ -99,43 +96,28 @@ class Synth:
 
 
 class BedPlayer:
-    """The bed's output, inside the sound process: ``AHEAD_S`` rendered ahead into a ring that
-    the sounddevice callback only copies from (``LATENCY_S`` of output buffer behind it).
-
-    ``output_underflows`` : callbacks PortAudio flagged as having run dry. ``starved_blocks`` :
-    callbacks the ring could not fill (heard as a gap).
-    """
+    """The bed's output, inside the sound process: the sounddevice callback renders each block
+    (four sines and a bell into preallocated buffers, well under a millisecond) behind
+    ``LATENCY_S`` of output buffer. ``xruns`` : PortAudio's flags (``output_underflows``: the
+    output ran dry, heard as a gap)."""
 
     def __init__(self, device):
         import sounddevice as sd  # raises OSError without the PortAudio library
 
         self.synth = Synth()
-        self.ring = RingBuffer(int(4 * AHEAD_S * SAMPLE_RATE), 2)
         self.xruns = Xruns()
-        self.starved_blocks = 0
-        self._block = np.zeros((BLOCK, 2), np.float32)
-        self.fill()  # the first AHEAD_S is there before the stream asks for it
         try:
-            self.stream = sd.OutputStream(samplerate=SAMPLE_RATE, channels=2, dtype="float32", latency=LATENCY_S,
-                                          device=device, callback=self._callback)
+            self.stream = sd.OutputStream(samplerate=SAMPLE_RATE, channels=2, dtype="float32", blocksize=BLOCK,
+                                          latency=LATENCY_S, device=device, callback=self._callback)
             self.stream.start()
         except sd.PortAudioError as e:
             raise OSError(str(e)) from None
 
-    def fill(self) -> None:
-        """Render blocks until ``AHEAD_S`` lies ahead of what the callback has taken."""
-        while self.ring.written - self.ring.read < AHEAD_S * SAMPLE_RATE:
-            self.synth.render(self._block)
-            self.ring.write(self._block)
-
     def _callback(self, outdata, frames, time_info, status) -> None:
-        """PortAudio's thread: copy what is rendered; count flags and a ring that ran dry."""
+        """PortAudio's thread: the next block; count the flags."""
         if status:
             self.xruns.add(status)
-        n = self.ring.read_into(outdata)
-        if n < frames:
-            outdata[n:] = 0.0
-            self.starved_blocks += 1
+        self.synth.render(outdata)
 
     def close(self) -> None:
         self.stream.stop()
@@ -144,15 +126,14 @@ class BedPlayer:
 
 # the controls the session writes and the sound process reads (doubles), and what it counts back
 GAIN, BELLS, STOP = range(3)
-UNDERFLOWS, STARVED = range(2)
 START_S = 30.0  # a loaded machine can take seconds to start Python and open the stream
 POLL_S = 0.02
 
 
 def serve(device, controls, counts, answer, parent_pid: int) -> None:
     """The sound process: open the output (sending "" or why it cannot on ``answer``), then every
-    ``POLL_S`` take the gain and the bells from ``controls``, render ahead and write the counts,
-    until told to stop or the parent is gone."""
+    ``POLL_S`` hand the gain and the bells from ``controls`` to the synth and write the underflow
+    count into ``counts[0]``, until told to stop or the parent is gone."""
     try:
         player = BedPlayer(device)
     except (OSError, ValueError) as e:  # no PortAudio library, no such device, no output (PortAudioError)
@@ -166,8 +147,7 @@ def serve(device, controls, counts, answer, parent_pid: int) -> None:
             if controls[BELLS] != bells:
                 bells = controls[BELLS]
                 player.synth.bell_amplitude = 1.0
-            player.fill()
-            counts[UNDERFLOWS], counts[STARVED] = player.xruns.output_underflows, player.starved_blocks
+            counts[0] = player.xruns.output_underflows
             time.sleep(POLL_S)
     finally:
         player.close()
@@ -179,14 +159,16 @@ class SoundBed:
     device : output device (None = default). speak : say cue texts with espeak-ng.
     With no usable output the bed is silent and says so once in the log.
 
-    ``output_underflows``, ``starved_blocks`` : the sound process's counts of gaps (see
-    ``BedPlayer``), logged at the end when not zero.
+    ``delay_s`` : how late what the session sets is heard (the output buffer). ``output_underflows``
+    : the sound process's count of gaps, logged at the end when not zero.
     """
+
+    delay_s = LATENCY_S
 
     def __init__(self, *, device=None, speak: bool = False):
         context = multiprocessing.get_context("spawn")  # no fork of a process with threads
         self._controls = context.RawArray("d", 3)
-        self._counts = context.RawArray("q", 2)
+        self._counts = context.RawArray("q", 1)
         self._speaker = shutil.which("espeak-ng") if speak else None
         if speak and self._speaker is None:
             log.warning("spoken cues: espeak-ng is not installed; cues are shown only")
@@ -211,11 +193,7 @@ class SoundBed:
 
     @property
     def output_underflows(self) -> int:
-        return self._counts[UNDERFLOWS]
-
-    @property
-    def starved_blocks(self) -> int:
-        return self._counts[STARVED]
+        return self._counts[0]
 
     def update(self, *, level: float, breath: float, drone: bool, paused: bool) -> None:
         """Per frame: the fade ``level`` (0..1), the breath (0..1), whether the drone is the
@@ -249,9 +227,8 @@ class SoundBed:
         """Stop the sound process, log any gap it counted, wait for a voice still speaking."""
         if self._process is not None:
             self._stop()
-            if self.output_underflows or self.starved_blocks:
-                log.warning("session sound: %d output underflows, %d blocks the renderer had not filled",
-                            self.output_underflows, self.starved_blocks)
+            if self.output_underflows:
+                log.warning("session sound: %d output underflows (heard as gaps)", self.output_underflows)
         for v in self._voices:
             v.wait(timeout=10)
         self._voices = []
