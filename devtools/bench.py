@@ -180,24 +180,45 @@ def analysis_cpu_share(seconds: float = 20.0) -> float:
     return (time.process_time() - t0) / (audio.size / sr)
 
 
+STARTUP_CHILD = ("from visualizer.window.app import App, AppOptions\n"
+                 "from visualizer.engine.audio.engine import AudioChoice\n"
+                 "app = App(AppOptions(preset='nn-dmt', size=(256, 256), headless=True, audio=AudioChoice('none')))\n"
+                 "app.frame()\nprint('first frame', flush=True)\napp.close()\n")
+
+
+def seconds_to_first_frame(env: dict[str, str] | None = None) -> float:
+    """Seconds from starting ``python`` to the first frame drawn (headless, nn-dmt 256², no audio)
+    in a child with ``env``. The child prints a line once the first frame is drawn; quitting
+    afterwards is not counted."""
+    t0 = time.perf_counter()
+    child = subprocess.Popen([sys.executable, "-c", STARTUP_CHILD], stdout=subprocess.PIPE, text=True, env=env)
+    line = child.stdout.readline()
+    seconds = time.perf_counter() - t0
+    child.wait()
+    if line.strip() != "first frame":
+        raise RuntimeError("the start-up run did not draw a frame")
+    return seconds
+
+
 def startup_seconds(runs: int = 4) -> float:
-    """Seconds from starting ``python`` to the first frame drawn (headless, nn-dmt 256², no audio),
-    with warm caches: the best of ``runs`` after a first run that fills them. The child prints a
-    line once the first frame is drawn; quitting afterwards is not counted."""
-    code = ("from visualizer.window.app import App, AppOptions\n"
-            "from visualizer.engine.audio.engine import AudioChoice\n"
-            "app = App(AppOptions(preset='nn-dmt', size=(256, 256), headless=True, audio=AudioChoice('none')))\n"
-            "app.frame()\nprint('first frame', flush=True)\napp.close()\n")
-    times = []
-    for _ in range(runs + 1):
-        t0 = time.perf_counter()
-        child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
-        line = child.stdout.readline()
-        times.append(time.perf_counter() - t0)
-        child.wait()
-        if line.strip() != "first frame":
-            raise RuntimeError("the start-up run did not draw a frame")
+    """Seconds to the first frame with warm caches: the best of ``runs`` after a first run that fills them."""
+    times = [seconds_to_first_frame() for _ in range(runs + 1)]
     return min(times[1:])
+
+
+def first_start_seconds() -> dict[str, float]:
+    """The first start after installing, numba's cache empty (NUMBA_CACHE_DIR in a new folder):
+    seconds of the install step that compiles every kernel ahead (``python -m
+    visualizer.engine.sim.warmup``), then to the first frame of the first start after it."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="numba-cache-") as folder:
+        env = dict(os.environ, NUMBA_CACHE_DIR=folder)
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "visualizer.engine.sim.warmup"], env=env, check=True,
+                       capture_output=True)
+        install_s = time.perf_counter() - t0
+        return {"install_step_s": install_s, "first_frame_s": seconds_to_first_frame(env)}
 
 
 def shipped_presets() -> list[str]:
@@ -238,7 +259,8 @@ def main(argv: list[str] | None = None) -> int:
 
     kernel = bench_kernel.figures()
     render = bench_render.rows(frames=30)
-    frames = {str(size): frame_times_ms("nn-dmt", size, frames=n) for size, n in ((256, 3600), (512, 1200), (1024, 300))}
+    frames = {str(size): frame_times_ms("nn-dmt", size, frames=n)
+              for size, n in ((256, 3600), (512, 1200), (1024, 300))}
     paced = frame_times_ms("nn-dmt", 256, frames=3600, paced=True)
     preset_frames = {name: frame_times_ms(name, 256, frames=args.preset_frames) for name in shipped_presets()}
     presets_max = {name: float(ms.max()) for name, ms in preset_frames.items()}
@@ -253,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
     result = {
         **{k: kernel[k] for k in ("machine", "fma_peak_gflops", "step_mcells_per_s", "step_peak_fraction",
                                   "single_thread_mcells_per_s", "single_thread_cpu_mcells_per_s", "under_load_fraction",
-                                  "kernel_over_numpy")},
+                                  "kernel_over_numpy", "parallel_over_single", "thread_policy")},
         "numpy_mcells_per_s": kernel["numpy_mcells_per_s"],
         "frame_ms": {size: summary(ms) for size, ms in frames.items()},
         "frame_ms_paced": {"256": summary(paced)},
@@ -271,6 +293,7 @@ def main(argv: list[str] | None = None) -> int:
         "lut_rebuild_ms": render.get("lut_rebuild_ms"),
         "analysis_cpu_share": analysis_cpu_share(),
         "startup_s": startup_seconds(),
+        "first_start": first_start_seconds(),
         "lattice": bench_lattice.rows(),
     }
     if not args.skip_soak:
@@ -279,8 +302,10 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(result, default=float))
         return 0
     rows = [("machine", str(result["machine"])), ("float32 matmul peak", f"{result['fma_peak_gflops']:.1f} GFLOP/s")]
+    rows.append(("thread policy", result["thread_policy"]))
     for size, rate in result["step_mcells_per_s"].items():
-        rows.append((f"step {size}²", f"{rate:8.1f} M cell-steps/s"))
+        rows.append((f"step {size}²", f"{rate:8.1f} M cell-steps/s, ×{result['parallel_over_single'][size]:.2f} "
+                                      "the one-thread rate (back-to-back pairs)"))
     rows.append(("step 512² numpy float64", f"{result['numpy_mcells_per_s']['512']} M cell-steps/s"))
     rows.append(("kernel under load (share of idle rate)", f"{result['under_load_fraction']}"))
     for size, ms in frames.items():
@@ -290,21 +315,26 @@ def main(argv: list[str] | None = None) -> int:
         rows.append((f"{name} 256², worst frame of {args.preset_frames}; frames over 16.7 ms",
                      f"{worst:6.2f} ms; {presets_late[name]}"))
     rows.append(("mosaic (lightness on the beat): worst / median frame, first 600 | all",
-                 f"{result['lightness_route_600_max_over_median']:.2f} | {result['lightness_route_max_over_median']:.2f}"))
+                 f"{result['lightness_route_600_max_over_median']:.2f} | "
+                 f"{result['lightness_route_max_over_median']:.2f}"))
     rows.append(("the same without its lightness route: worst / median frame of 600",
                  f"{result['lightness_route_removed_600_max_over_median']:.2f}"))
-    rows.append(("controls: a fixed job of mosaic's median frame length, worst / median of 600: one thread | all threads",
+    rows.append(("controls: a fixed job of mosaic's median frame length, worst / median of 600: "
+                 "one thread | all threads",
                  f"{result['constant_work_600_max_over_median']:.2f} | "
                  f"{result['constant_parallel_work_600_max_over_median']:.2f}"))
     rows.append(("waking numba's threads: an empty parallel loop after 2 ms of serial work", percentiles(wake)))
     for name, ms in one_thread.items():
-        rows.append((f"frame work {name}² at 1920×1080, one thread (CPU)", percentiles(ms) + f"   max/p50 {ms.max() / np.median(ms):.2f}"))
+        rows.append((f"frame work {name}² at 1920×1080, one thread (CPU)",
+                     percentiles(ms) + f"   max/p50 {ms.max() / np.median(ms):.2f}"))
     for size, parts in work.items():
         rows.append((f"session work per frame {size}² (ms)", "  ".join(f"{k} {v:.2f}" for k, v in parts.items())))
     rows += [("3840×2160 output, 512² field", f"{result['output_4k_ms']} ms"),
              ("palette rebuild", f"{result['lut_rebuild_ms']} ms"),
              ("audio analysis CPU", f"{100 * result['analysis_cpu_share']:.2f} % of one core"),
-             ("start-up to first frame, warm", f"{result['startup_s']:.2f} s")]
+             ("start-up to first frame, warm", f"{result['startup_s']:.2f} s"),
+             ("first start after installing: install step (compiles ahead) | first frame",
+              f"{result['first_start']['install_step_s']:.1f} s | {result['first_start']['first_frame_s']:.2f} s")]
     for row in result["lattice"]:
         rows.append((f"lattice {row.get('n')}³ {row.get('metric')}", f"{row}"))
     if "soak" in result:

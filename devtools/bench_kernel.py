@@ -28,6 +28,7 @@ import numba
 from visualizer.engine.sim import Field, FieldConfig
 from visualizer.engine.sim.float64_reference import reference_step
 from visualizer.engine.sim.neighbourhood import lattice_taps
+from visualizer.system.threads import POLICY
 
 K_5MEO = (20.0, 20.0, 10.0, 0.0)
 SIZES = (256, 512, 1024)
@@ -82,7 +83,9 @@ def flops_per_cell(links: int = 2) -> int:
 def step_rate(size: int, *, links: int = 2, threads: int | None = None, repeats: int = 9,
               clock: Callable[[], float] = time.perf_counter) -> float:
     """Cell-steps per second of ``Field.step`` (diamond, wrap, float32) at size², median, timed
-    by ``clock`` (with ``threads=1`` and ``time.thread_time``: CPU time on a shared machine)."""
+    by ``clock`` (with ``threads=1`` and ``time.thread_time``: CPU time on a shared machine).
+    ``threads`` caps numba's threads (default: all, of which the step uses as many as its work
+    pays for, ``visualizer.system.threads``)."""
     field = Field(FieldConfig(height=size, width=size, small_world_links=links))
     steps = max(1, CELL_STEPS_PER_CALL // (size * size))
     all_threads = numba.get_num_threads()
@@ -94,6 +97,13 @@ def step_rate(size: int, *, links: int = 2, threads: int | None = None, repeats:
         return size * size * steps / median_seconds(run, repeats=repeats, clock=clock)
     finally:
         numba.set_num_threads(all_threads)
+
+
+def parallel_over_single(size: int, *, rounds: int = 3) -> float:
+    """Rate of ``Field.step`` at size² with every thread allowed (the thread policy then picks
+    the count from the work: ``visualizer.system.threads``) over its rate on one thread, median
+    of ``rounds`` pairs measured back to back, so the machine's load falls on both alike."""
+    return statistics.median(step_rate(size, repeats=5) / step_rate(size, threads=1, repeats=5) for _ in range(rounds))
 
 
 def reference_rate(size: int, *, repeats: int) -> float:
@@ -142,6 +152,7 @@ def figures() -> dict:
     rates = {str(size): step_rate(size) for size in SIZES}
     single = {str(size): step_rate(size, threads=1) for size in SIZES}
     single_cpu = {str(size): step_rate(size, threads=1, clock=time.thread_time) for size in SIZES}
+    paired = {str(size): parallel_over_single(size) for size in SIZES}
     numpy_rate = statistics.median([numpy_rate, reference_rate(512, repeats=3)])  # bracket the kernel runs
     idle, loaded, fraction = under_load_fraction()
     return {
@@ -154,6 +165,8 @@ def figures() -> dict:
         "step_peak_fraction": {s: r * flops / 1e9 / peak for s, r in rates.items()},
         "single_thread_mcells_per_s": {s: r / 1e6 for s, r in single.items()},
         "single_thread_cpu_mcells_per_s": {s: r / 1e6 for s, r in single_cpu.items()},
+        "parallel_over_single": paired,
+        "thread_policy": POLICY,
         "numpy_mcells_per_s": {"512": numpy_rate / 1e6},
         "kernel_over_numpy": {"512": rates["512"] / numpy_rate},
         "under_load_mcells_per_s": {"idle": idle / 1e6, "one busy process": loaded / 1e6},
@@ -178,7 +191,7 @@ def settings_figures(size: int = 512) -> dict[str, dict[str, float]]:
 
 
 def table(fig: dict) -> str:
-    rows = [("machine", fig["machine"]),
+    rows = [("machine", fig["machine"]), ("thread policy", fig["thread_policy"]),
             ("float32 matmul peak (all cores)", f"{fig['fma_peak_gflops']:8.1f} GFLOP/s"),
             ("yardstick work per cell and step", f"{fig['flops_per_cell']} flop (diamond, 2 links, tap by tap)")]
     for size in map(str, SIZES):
@@ -186,17 +199,20 @@ def table(fig: dict) -> str:
         single = fig["single_thread_mcells_per_s"][size]
         peak_share = 100 * fig["step_peak_fraction"][size]
         rows.append((f"step {size}² all threads", f"{rate:8.1f} M cell-steps/s  {peak_share:5.1f}% of peak"))
-        rows.append((f"step {size}² 1 thread", f"{single:8.1f} M cell-steps/s  (×{rate / single:.2f} on all threads)"))
+        rows.append((f"step {size}² 1 thread", f"{single:8.1f} M cell-steps/s  (×{rate / single:.2f} on all threads; "
+                                               f"×{fig['parallel_over_single'][size]:.2f} in back-to-back pairs)"))
         single_cpu = fig["single_thread_cpu_mcells_per_s"][size]
         rows.append((f"step {size}² 1 thread, CPU time", f"{single_cpu:8.1f} M cell-steps per CPU second"))
     numpy_rate, speed_up = fig["numpy_mcells_per_s"]["512"], fig["kernel_over_numpy"]["512"]
     rows.append(("step 512² numpy float64", f"{numpy_rate:8.2f} M cell-steps/s  (kernel is ×{speed_up:.0f})"))
     load = fig["under_load_mcells_per_s"]
     loaded, idle, share = load["one busy process"], load["idle"], 100 * fig["under_load_fraction"]
-    rows.append(("step 512² beside one busy process", f"{loaded:8.1f} M cell-steps/s  = {share:.0f}% of {idle:.1f} without it"))
+    rows.append(("step 512² beside one busy process",
+                 f"{loaded:8.1f} M cell-steps/s  = {share:.0f}% of {idle:.1f} without it"))
     for name, s in fig.get("thread_settings", {}).items():
         busy, share = s["one busy process"], 100 * s["fraction"]
-        rows.append((f"  {name}", f"idle {s['idle']:7.1f}, beside a busy process {busy:7.1f} M cell-steps/s ({share:.0f}%)"))
+        rows.append((f"  {name}",
+                     f"idle {s['idle']:7.1f}, beside a busy process {busy:7.1f} M cell-steps/s ({share:.0f}%)"))
     return aligned(rows)
 
 
