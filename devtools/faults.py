@@ -263,7 +263,7 @@ def read_only_config_dir() -> Row:
         os.environ["XDG_CONFIG_HOME"] = str(config)
         try:
             stage = Stage(session, StageOptions(), audio=NoAudio(), say=messages.append)
-            stage.key("u", "k1")
+            stage.key("save_preset", "k1")  # the U key
             happened, ok = f"said {messages[-1]!r}" if messages else "said nothing", \
                 bool(messages) and messages[-1].startswith("user preset not saved")
             stage.close()
