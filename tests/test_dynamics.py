@@ -241,3 +241,21 @@ def test_correlation_length_matches_a_real_space_float64_reference():
         want = r - 1 + (profile[r - 1] - 1 / np.e) / (profile[r - 1] - profile[r])
         assert correlation_length(theta) == pytest.approx(want, abs=1e-4)
     assert correlation_length(np.zeros((16, 20), np.float32)) == 8.0  # one domain: half the shorter side
+
+
+def test_a_preset_switch_on_the_same_grid_restarts_the_turbulence_it_keeps_as_a_fresh_one_would_run():
+    from visualizer.engine.session import Session
+    from visualizer.engine.sim.turbulence import Turbulence
+
+    session = Session.from_preset("mosaic", size=(40, 48), seed=2, deterministic=True)
+    try:
+        kept = session._turbulence
+        for _ in range(5):
+            kept.forcing(1.0, 1 / 60)
+        session.use_preset(presets.load_preset("nn-dmt"))
+        assert session._turbulence is kept  # the noise bank is not drawn again on the switch's frame
+        fresh = Turbulence((40, 48), correlation_cells=kept.correlation_cells, seed=2)
+        for _ in range(5):
+            assert np.array_equal(kept.forcing(1.0, 1 / 60), fresh.forcing(1.0, 1 / 60))
+    finally:
+        session.close()

@@ -148,11 +148,15 @@ class Session:
         self.live = self.base
         self._injector: Injector | None = None
         self._burst = 0.0
-        c = self.field.config
-        # eddies a fixed share of the picture wide (≥ 2.5 cells): at 256² and up, cell-sized eddies read as static
+        # eddies a fixed share of the picture wide (≥ 2.5 cells): at 256² and up, cell-sized eddies read as static;
+        # the same grid keeps its noise bank across presets (drawing one is most of a switch's frame: 0.1 s at 256²)
         eddy_cells = max(2.5, min(self.field.shape) / TURBULENCE_EDDIES_ACROSS)
-        self._turbulence = Turbulence(self.field.shape, correlation_cells=eddy_cells, wrap=c.boundary == "wrap",
-                                      seed=self.seed)
+        turbulence = getattr(self, "_turbulence", None)
+        if turbulence is not None and (turbulence.shape, turbulence.correlation_cells, turbulence.seed) == (
+                self.field.shape, eddy_cells, self.seed):
+            turbulence.restart()
+        else:
+            self._turbulence = Turbulence(self.field.shape, correlation_cells=eddy_cells, seed=self.seed)
         self._forcing = np.zeros(self.field.shape, np.float32)
         self._energy: float | None = None  # measured by the substeps; None: measure before the next frame
         self._strength = 0.0
@@ -160,7 +164,8 @@ class Session:
         self.somatic = SomaticField(lattice, self.field.shape, self.seed) if lattice else None
         self.rotation = lattice.rotation if lattice else (0.0, 0.0)
         self._somatic_measures: SomaticMeasures | None = None
-        self.measures = self._measure()
+        if self.deterministic or getattr(self, "measures", None) is None:
+            self.measures = self._measure()  # live, a switch keeps the last ones until the worker's first (~50 ms)
         if not self.deterministic:
             if self._measurer is None or self._measurer.shape != self.field.shape:
                 if self._measurer is not None:

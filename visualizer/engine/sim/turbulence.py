@@ -48,13 +48,21 @@ class Turbulence:
                  wrap: bool = True, seed: int = 0):
         self.correlation_cells = correlation_cells
         self.correlation_s = correlation_s
+        self.seed = seed
         self._rng = np.random.default_rng(seed)
         self._bank = np.stack([self._smooth_unit_noise(shape) for _ in range(BANK_FIELDS)])
-        self._state = self._smooth_unit_noise(shape)
-        self._out = np.zeros(shape, np.float32)
-        # load (or compile) the kernel now, at start-up, not on the first hot frame of a show
-        _ou_update(self._state.copy(), self._bank[0], 0, 0, np.float32(1.0), np.float32(0.0), np.float32(0.0),
-                   self._out)
+        self._start = self._smooth_unit_noise(shape), self._rng.bit_generator.state
+        self._state = self._start[0].copy()
+        self._out = np.zeros(shape, np.float32)  # the kernel is loaded before the first frame (sim.warmup)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self._out.shape
+
+    def restart(self) -> None:
+        """Back to the state and random stream it was made with (the bank, the costly part, stays)."""
+        self._state[...] = self._start[0]
+        self._rng.bit_generator.state = self._start[1]
 
     def _smooth_unit_noise(self, shape: tuple[int, int]) -> np.ndarray:
         """White noise smoothed over ``correlation_cells`` on the torus, unit variance per cell."""

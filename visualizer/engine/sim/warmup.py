@@ -112,7 +112,7 @@ def prepare_kernels() -> float:
     t0 = time.perf_counter()
     field = _field_kernels()
     kernels.trig_maps(field.theta)
-    Turbulence(field.shape)
+    Turbulence(field.shape).forcing(0.1, 0.01)
     _mode_kernels(field.theta)
     _lattice_kernels()
     _render_kernels(field.theta)
