@@ -15,7 +15,8 @@ and turns its messages into ``ControlChange``s on the shared queue — it never 
   that device is opened — at start and when it is plugged back in.
 - Feedback: ``show(values)`` sends each bound control its target's value (a CC 0..127, a note on
   or off) when it changes, so motorised faders and pad LEDs follow; sent from the MIDI thread
-  when the device has an output (a socket port is both ways).
+  when the device has an output (a socket port is both ways; an ALSA/CoreMIDI input, the output
+  of the same name).
 - Clock, start, continue and stop go to a ``MidiClock`` with their arrival times.
 """
 
@@ -161,6 +162,18 @@ def open_port(device: str | None) -> tuple[str, mido.ports.BaseInput] | None:
     return None
 
 
+def open_output_for(name: str, port: mido.ports.BaseInput) -> mido.ports.BaseOutput | None:
+    """Where feedback to the device goes: the port itself when it is two-way (a socket port), else
+    the output of the same name (a USB controller lists its input and output alike), else None."""
+    if isinstance(port, mido.ports.BaseOutput):
+        return port
+    try:
+        return mido.open_output(name) if name in mido.get_output_names() else None
+    except Exception as e:  # an output that refuses: the device works without its LEDs
+        log.warning("MIDI: no feedback to %s: %s", name, e)
+        return None
+
+
 def port_gone(name: str, port: mido.ports.BaseInput) -> bool:
     """An unplugged device: a socket port closes itself; an rtmidi port leaves the input list."""
     if port.closed:
@@ -196,6 +209,7 @@ class MidiController:
         self._last_cc: dict[tuple[str, int, int], int] = {}
         self._lock = threading.Lock()  # bindings are read by the HUD thread for the help overlay
         self._port = None  # the open input, owned by the MIDI thread
+        self._out = None  # where feedback goes (the input itself, a matching output, or None)
         self._guard = GuardedThread("MIDI input", self._run)
 
     @property
@@ -271,22 +285,26 @@ class MidiController:
                 now = time.monotonic()
                 for message in messages:
                     self.handle(message, now)
-                self._send_feedback(port)
+                self._send_feedback()
                 if port.closed:
                     next_check = 0.0
                 elif not messages:
                     time.sleep(POLL_S)
         finally:
             if stop.is_set() and self._port is not None:
-                self._port.close()
+                self._close()
 
-    def _send_feedback(self, port) -> None:
-        """Send the queued feedback if the device has an output (a socket port; an rtmidi input
-        has none: the feedback is dropped)."""
+    def _send_feedback(self) -> None:
+        """Send the queued feedback to the device's output (dropped when it has none)."""
         while self._feedback:
             message = self._feedback.popleft()
-            if isinstance(port, mido.ports.BaseOutput) and not port.closed:
-                port.send(message)
+            if self._out is not None and not self._out.closed:
+                self._out.send(message)
+
+    def _close(self) -> None:
+        for port in {id(p): p for p in (self._port, self._out) if p is not None}.values():
+            port.close()
+        self._port = self._out = None
 
     def _check(self, port):
         """Drop a vanished device; open the wanted one when it is (back) there."""
@@ -297,7 +315,8 @@ class MidiController:
             gone = True
         if gone:
             log.warning("MIDI: %s disconnected; looking for it every %.0f s", self.name, RETRY_S)
-            port.close()
+            self._port = port
+            self._close()
             port = None
         if port is None:
             try:
@@ -307,6 +326,7 @@ class MidiController:
                 opened = None
             if opened is not None:
                 self.name, port = opened
+                self._out = open_output_for(self.name, port)
                 self.problem = ""
                 with self._lock:
                     self.bindings = load_bindings(self.name, self.folder)
