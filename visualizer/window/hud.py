@@ -123,7 +123,8 @@ class Hud:
         """
         if opacity <= 0.0:
             return
-        rows = 1 + len(view.sliders) + len(view.lines) + len(view.meters) + 2 * len(view.strips) + (1 if view.message else 0)
+        rows = (1 + len(view.sliders) + len(view.lines) + len(view.meters) + 2 * len(view.strips)
+                + (1 if view.message else 0))
         size = (PANEL_WIDTH, rows * ROW_HEIGHT + 2 * MARGIN)
         if self._panel is None or self._panel.get_size() != size:
             self._panel, self._drawn = pygame.Surface(size, pygame.SRCALPHA), None
@@ -172,7 +173,8 @@ class Hud:
             surface.blit(self.text(label, _DIM), (x, y))
             rect = pygame.Rect(x + LABEL_WIDTH, y + 5, bar_w, ROW_HEIGHT - 12)
             pygame.draw.rect(surface, (60, 60, 60), rect)
-            pygame.draw.rect(surface, _BAR, pygame.Rect(rect.x, rect.y, int(rect.w * min(max(level, 0.0), 1.0)), rect.h))
+            filled = int(rect.w * min(max(level, 0.0), 1.0))
+            pygame.draw.rect(surface, _BAR, pygame.Rect(rect.x, rect.y, filled, rect.h))
             y += ROW_HEIGHT
         for label, bars in view.strips:
             surface.blit(self.text(label, _DIM), (x, y))
@@ -181,7 +183,8 @@ class Hud:
                 width = (PANEL_WIDTH - 2 * MARGIN) / len(bars)
                 for i, b in enumerate(bars):
                     h = int((ROW_HEIGHT - 2) * min(max(b, 0.0), 1.0))
-                    pygame.draw.rect(surface, _BAR, pygame.Rect(x + int(i * width), y + ROW_HEIGHT - 2 - h, max(int(width) - 1, 1), h))
+                    bar = pygame.Rect(x + int(i * width), y + ROW_HEIGHT - 2 - h, max(int(width) - 1, 1), h)
+                    pygame.draw.rect(surface, _BAR, bar)
             y += ROW_HEIGHT
         if view.message:
             surface.blit(self.text(view.message, _ACCENT), (x, y))

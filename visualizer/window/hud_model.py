@@ -66,7 +66,8 @@ class HudModel:
         if measures:
             lines += (f"E {a.energy:5.2f}  T {a.temperature:4.2f}  {a.phase}  coupling ×{a.coupling_scale:.2f}",
                       f"ω spread ×{a.disorder:.2f}  {injection_mode}",
-                      f"local {m.local_order:.2f}  patches {m.patches}  anti {m.antiphase:.2f}  coherence {m.coherence:.2f}")
+                      f"local {m.local_order:.2f}  patches {m.patches}  anti {m.antiphase:.2f}  "
+                      f"coherence {m.coherence:.2f}")
         message, until = self.message
         return HudView(
             title=state.preset_name + ("  [paused]" if paused else ""),
