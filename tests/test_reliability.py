@@ -157,7 +157,7 @@ def test_a_binding_with_channel_inf_is_one_warning_and_midi_connects_with_the_re
     assert facts["bindings"] == [("cc", 0, 16)]
     assert facts["applied"]
     assert len(facts["warnings"]) == 1
-    assert "channel = inf: expected a whole number 0..15" in facts["warnings"][0]
+    assert "channel = inf: expected an integer in 0..15" in facts["warnings"][0]
     assert ".toml: binding 1:" in facts["warnings"][0]
 
 

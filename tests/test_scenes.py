@@ -74,7 +74,7 @@ def test_the_example_set_loads_with_every_scene_valid():
 
 @pytest.mark.parametrize("body, message", [
     ('[[scene]]\npreset = "nope"', "no preset named 'nope'"),
-    ('[[scene]]\npreset = "5meo"\n[scene.overrides]\nk9 = 1.0', "unknown parameter 'k9'"),
+    ('[[scene]]\npreset = "5meo"\n[scene.overrides]\nk9 = 1.0', "#1: overrides: unknown key 'k9'"),
     ('[[scene]]\npreset = "5meo"\n[scene.overrides]\nk1 = 25.0', "k1 = 25.0: expected a number in -20..20"),
     ('[[scene]]\npreset = "5meo"\ntransition_beats = 1.5', "transition_beats = 1.5"),
     ('[[scene]]\npreset = "5meo"\npalette = "rainbow"', "palette = 'rainbow'"),

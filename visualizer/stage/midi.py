@@ -38,6 +38,7 @@ import tomli_w
 
 from visualizer.background.guard import GuardedThread
 from visualizer.engine import params
+from visualizer.engine.schema import check_table, choice, integer, text
 from visualizer.stage.changes import TRIGGERS, ControlChange, ControlQueue
 from visualizer.stage.clock import MidiClock
 from visualizer.system.paths import user_config_dir
@@ -108,28 +109,19 @@ def load_bindings(device: str, folder: Path | None = None) -> dict[tuple[str, in
     return valid
 
 
+_BINDING = {"kind": choice(("cc", "note")), "channel": integer(0, 15), "number": integer(0, 127), "target": text}
+
+
 def _binding(table: object) -> Binding | None:
     """One ``[[binding]]`` table; None if its target is not a parameter or trigger (any more);
     ValueError naming the key and what is allowed."""
     if not isinstance(table, dict):
         raise ValueError("expected a table with kind, channel, number and target")
-
-    def whole(key: str, lo: int, hi: int) -> int:
-        value = table.get(key)
-        if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-            raise ValueError(f"{key} = {value!r}: expected a whole number {lo}..{hi}")
-        return value
-
-    kind = table.get("kind")
-    if kind not in ("cc", "note"):
-        raise ValueError(f"kind = {kind!r}: expected \"cc\" or \"note\"")
-    channel, number = whole("channel", 0, 15), whole("number", 0, 127)
-    target = table.get("target")
-    if not isinstance(target, str):
-        raise ValueError(f"target = {target!r}: expected a parameter or trigger name")
-    if not valid_target(target):
-        return None
-    return Binding(kind=kind, channel=channel, number=number, target=target)
+    try:
+        binding = check_table(table, _BINDING, "", required=tuple(_BINDING))
+    except ValueError as e:
+        raise ValueError(str(e).removeprefix(": ")) from None  # the caller names the file and the binding
+    return Binding(**binding) if valid_target(binding["target"]) else None
 
 
 def valid_target(target: str) -> bool:

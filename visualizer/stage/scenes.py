@@ -32,7 +32,7 @@ import numpy as np
 from visualizer.engine import params, presets
 from visualizer.engine.audio.features import FeatureSnapshot
 from visualizer.engine.params import Params
-from visualizer.engine.schema import read_toml
+from visualizer.engine.schema import check_table, choice, integer, parameter, read_toml, text
 from visualizer.render.colour import PALETTES, linear_to_srgb_bytes
 from visualizer.stage.clock import BarClock
 
@@ -72,57 +72,43 @@ class SceneSet:
     scenes: tuple[Scene, ...]
 
 
-_SCENE_KEYS = ("name", "preset", "overrides", "palette", "transition_beats")
+def _checked(table: object, checks: dict, where: str, **options) -> dict:
+    """``schema.check_table`` with its one-line ValueError as a SetError."""
+    try:
+        return check_table(table, checks, where, **options)
+    except ValueError as e:
+        raise SetError(str(e)) from None
 
 
-def _transition_beats(value: object, where: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_TRANSITION_BEATS:
-        raise SetError(f"{where}: transition_beats = {value!r}: expected an integer in 0..{MAX_TRANSITION_BEATS}")
-    return value
+_OVERRIDES = {name: parameter(name) for name in params.REGISTRY}
+_TRANSITION_BEATS = integer(0, MAX_TRANSITION_BEATS)
+_SCENE = {"name": text, "preset": text, "palette": choice(tuple(PALETTES)), "transition_beats": _TRANSITION_BEATS}
 
 
 def _scene(table: object, where: str, default_beats: int) -> Scene:
     if not isinstance(table, dict):
         raise SetError(f"{where}: must be a table, written [[scene]]")
-    unknown = set(table) - set(_SCENE_KEYS)
-    if unknown:
-        raise SetError(f"{where}: unknown key {sorted(unknown)[0]!r}; allowed: {', '.join(_SCENE_KEYS)}")
-    if not isinstance(table.get("preset"), str):
-        raise SetError(f"{where}: preset: missing (required): a preset name or path")
+    scene = _checked(table, _SCENE, where, required=("preset",), skip=("overrides",))
+    overrides = _checked(table.get("overrides", {}), _OVERRIDES, f"{where}: overrides")
     try:
-        preset = presets.load_preset(table["preset"])
+        preset = presets.load_preset(scene["preset"])
     except presets.PresetError as e:
         raise SetError(f"{where}: {e}") from None
-    overrides = table.get("overrides", {})
-    if not isinstance(overrides, dict):
-        raise SetError(f"{where}: overrides must be a table of parameter = number")
-    for name, value in overrides.items():
-        if name not in params.REGISTRY:
-            raise SetError(f"{where}: overrides: unknown parameter {name!r}; one of {', '.join(params.REGISTRY)}")
-        spec = params.spec(name)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not spec.lo <= value <= spec.hi:
-            raise SetError(f"{where}: overrides: {name} = {value!r}: expected a number in {spec.lo:g}..{spec.hi:g}")
-    palette = table.get("palette")
-    if palette is not None and palette not in PALETTES:
-        raise SetError(f"{where}: palette = {palette!r}: expected one of {', '.join(PALETTES)}")
-    return Scene(name=str(table.get("name", preset.name)), preset=preset,
-                 overrides=tuple((n, float(v)) for n, v in overrides.items()), palette=palette,
-                 transition_beats=_transition_beats(table.get("transition_beats", default_beats), where))
+    return Scene(name=scene.get("name", preset.name), preset=preset, overrides=tuple(overrides.items()),
+                 palette=scene.get("palette"), transition_beats=scene.get("transition_beats", default_beats))
 
 
 def load_set(path: str | os.PathLike) -> SceneSet:
     """Read and validate a set file; raises SetError with a one-line message."""
     path = Path(path)
     data = read_toml(path, kind="set", error=SetError)
-    unknown = set(data) - {"name", "transition_beats", "scene"}
-    if unknown:
-        raise SetError(f"{path}: unknown key {sorted(unknown)[0]!r}; allowed: name, transition_beats, [[scene]]")
-    default_beats = _transition_beats(data.get("transition_beats", DEFAULT_TRANSITION_BEATS), str(path))
+    top = _checked(data, {"name": text, "transition_beats": _TRANSITION_BEATS}, str(path), skip=("scene",))
     tables = data.get("scene")
     if not isinstance(tables, list) or not tables:
         raise SetError(f"{path}: no scenes: add at least one [[scene]] with a preset")
+    default_beats = top.get("transition_beats", DEFAULT_TRANSITION_BEATS)
     scenes = tuple(_scene(t, f"{path}: [[scene]] #{i}", default_beats) for i, t in enumerate(tables, 1))
-    return SceneSet(name=str(data.get("name", path.stem)), path=path, scenes=scenes)
+    return SceneSet(name=top.get("name", path.stem), path=path, scenes=scenes)
 
 
 @dataclass(frozen=True)
