@@ -275,7 +275,8 @@ def main(argv: list[str] | None = None) -> int:
     result = {
         **{k: kernel[k] for k in ("machine", "fma_peak_gflops", "step_mcells_per_s", "step_peak_fraction",
                                   "single_thread_mcells_per_s", "single_thread_cpu_mcells_per_s", "under_load_fraction",
-                                  "kernel_over_numpy", "parallel_over_single", "thread_policy")},
+                                  "kernel_over_numpy", "parallel_over_single", "thread_policy",
+                                  "under_two_busy_loops")},
         "numpy_mcells_per_s": kernel["numpy_mcells_per_s"],
         "frame_ms": {size: summary(ms) for size, ms in frames.items()},
         "frame_ms_paced": {"256": summary(paced)},
@@ -308,6 +309,7 @@ def main(argv: list[str] | None = None) -> int:
                                       "the one-thread rate (back-to-back pairs)"))
     rows.append(("step 512² numpy float64", f"{result['numpy_mcells_per_s']['512']} M cell-steps/s"))
     rows.append(("kernel under load (share of idle rate)", f"{result['under_load_fraction']}"))
+    rows.append(("kernel beside two busy loops (share of idle rate)", f"{result['under_two_busy_loops']['fraction']}"))
     for size, ms in frames.items():
         rows.append((f"end-to-end nn-dmt {size}² at 1920×1080", percentiles(ms)))
     rows.append(("end-to-end nn-dmt 256² at 1920×1080, paced at 60 fps as the live window runs", percentiles(paced)))

@@ -117,19 +117,20 @@ def reference_rate(size: int, *, repeats: int) -> float:
 
 
 @contextmanager
-def busy_process() -> Iterator[None]:
-    """One extra process spinning on a core for the duration of the block."""
-    busy = subprocess.Popen([sys.executable, "-c", BUSY_LOOP])
+def busy_process(count: int = 1) -> Iterator[None]:
+    """``count`` extra processes, each spinning on a core, for the duration of the block."""
+    busy = [subprocess.Popen([sys.executable, "-c", BUSY_LOOP]) for _ in range(count)]
     try:
-        time.sleep(0.2)  # let the scheduler place it
+        time.sleep(0.2)  # let the scheduler place them
         yield
     finally:
-        busy.kill()
-        busy.wait()
+        for process in busy:
+            process.kill()
+            process.wait()
 
 
-def under_load_fraction(size: int = 512, *, rounds: int = 3) -> tuple[float, float, float]:
-    """Kernel rate beside one busy process over its rate without it, at size².
+def under_load_fraction(size: int = 512, *, rounds: int = 3, busy: int = 1) -> tuple[float, float, float]:
+    """Kernel rate beside ``busy`` busy processes over its rate without them, at size².
 
     Idle and loaded measurements alternate ``rounds`` times so that other users' load falls on
     both alike. Returns (median idle rate, median loaded rate, their ratio), rates in cell-steps/s.
@@ -137,7 +138,7 @@ def under_load_fraction(size: int = 512, *, rounds: int = 3) -> tuple[float, flo
     idle, loaded = [], []
     for _ in range(rounds):
         idle.append(step_rate(size, repeats=5))
-        with busy_process():
+        with busy_process(busy):
             loaded.append(step_rate(size, repeats=5))
     idle_rate, loaded_rate = statistics.median(idle), statistics.median(loaded)
     return idle_rate, loaded_rate, loaded_rate / idle_rate
@@ -155,6 +156,7 @@ def figures() -> dict:
     paired = {str(size): parallel_over_single(size) for size in SIZES}
     numpy_rate = statistics.median([numpy_rate, reference_rate(512, repeats=3)])  # bracket the kernel runs
     idle, loaded, fraction = under_load_fraction()
+    idle_2, loaded_2, fraction_2 = under_load_fraction(busy=2)
     return {
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, numba {numba.__version__}, "
                    f"{numba.get_num_threads()} threads ({numba.threading_layer()}), "
@@ -171,6 +173,7 @@ def figures() -> dict:
         "kernel_over_numpy": {"512": rates["512"] / numpy_rate},
         "under_load_mcells_per_s": {"idle": idle / 1e6, "one busy process": loaded / 1e6},
         "under_load_fraction": fraction,
+        "under_two_busy_loops": {"idle": idle_2 / 1e6, "loaded": loaded_2 / 1e6, "fraction": fraction_2},
     }
 
 
@@ -209,6 +212,10 @@ def table(fig: dict) -> str:
     loaded, idle, share = load["one busy process"], load["idle"], 100 * fig["under_load_fraction"]
     rows.append(("step 512² beside one busy process",
                  f"{loaded:8.1f} M cell-steps/s  = {share:.0f}% of {idle:.1f} without it"))
+    two = fig["under_two_busy_loops"]
+    rows.append(("step 512² beside two busy processes",
+                 f"{two['loaded']:8.1f} M cell-steps/s  = {100 * two['fraction']:.0f}% of {two['idle']:.1f} "
+                 "without them"))
     for name, s in fig.get("thread_settings", {}).items():
         busy, share = s["one busy process"], 100 * s["fraction"]
         rows.append((f"  {name}",
