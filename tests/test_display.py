@@ -123,6 +123,20 @@ def test_antiphase_view_matches_the_model_on_a_random_field(display):
     assert (distance == 0).mean() > 0.99
 
 
+def test_domains_view_draws_each_half_as_the_view_that_suits_it(display):
+    # a gradient, its left half in checkerboard order: the phase view shows that half as cell-sized
+    # static, the antiphase view the right half; "domains" matches each view's model on its own half
+    y, x = np.indices((18, 32))
+    gradient = 0.15 * x
+    theta = (gradient + np.pi * ((x < 16) & ((x + y) % 2 == 1))) % (2 * np.pi)
+    display.draw_field(theta.astype(np.float32), view="domains")
+    drawn = drawn_indices(display)  # 10 px per cell
+    left, right = np.s_[:, 20:130], np.s_[:, 190:300]  # two cells clear of the seam and the wrap
+    as_antiphase = reference_indices(gradient, (180, 320))  # the checkerboard half turned back: the gradient
+    assert (index_distance(drawn[left], as_antiphase[left]) <= 1).mean() > 0.99
+    assert (index_distance(drawn[right], reference_indices(theta, (180, 320))[right]) <= 1).mean() > 0.99
+
+
 def test_block_sampling_for_large_outputs(display):
     theta = np.random.default_rng(3).uniform(0, 2 * np.pi, (18, 32)).astype(np.float32)
     display.block = 2

@@ -269,7 +269,10 @@ class Session:
         lattice = None if self.somatic is None else LatticeState(
             self.somatic.lattice.positions, self.somatic.lattice.theta, self.rotation, self._somatic_measures)
         view = self._current_view(dt)
-        reference = self._reference.update(theta, dt, staggered=view == "antiphase")
+        # the colour reference of a field drawn by domains: taken as the anti-phase view's while most
+        # neighbour pairs are in anti-phase (a checkerboard's plain mean vector is about zero)
+        staggered = view == "antiphase" or (view == "domains" and self.measures.antiphase > 0.5)
+        reference = self._reference.update(theta, dt, staggered=staggered)
         return FrameState(lattice=lattice, theta=theta, params=self.live, base=self.base, measures=self.measures,
                           annealing=self.annealer.state, time_s=self.time_s, frame=self.frame,
                           palette=self.preset.display.palette, view=view, preset_name=self.preset.name,

@@ -16,7 +16,7 @@ from numba import njit, prange
 
 from visualizer.system.trig import sin_cos
 
-VIEWS = ("phase", "antiphase")
+VIEWS = ("phase", "antiphase", "domains")
 
 # minimax odd polynomial for atan on [0, 1], |error| < 1e-5 rad (Abramowitz & Stegun 4.4.49 form)
 _C1, _C3, _C5 = np.float32(0.99997726), np.float32(-0.33262347), np.float32(0.19354346)
@@ -62,10 +62,36 @@ def unit_vectors(theta, stagger_cos, stagger_sin, cos_out, sin_out):
             sin_row[x] = c * sin_t + s * cos_t
 
 
+@njit(parallel=True, fastmath=True, cache=True, nogil=True, error_model="numpy")
+def turn_antiphase_domains(cos_f, sin_f):
+    """The "domains" view, in place on the unit vectors (float32 (H, W), wrapped at the edges):
+    each cell with odd x + y is turned by π·w, where w (0..1) says how much its four neighbours
+    are in anti-phase with it (mean cos of the differences m: w = 1 at m ≤ −0.5, 0 at m ≥ +0.5,
+    smoothstep between). Checkerboard domains are drawn as flat colour like the antiphase view,
+    smooth domains as the phase view draws them, each where it is, so a field holding both shows
+    neither as cell-sized static. An odd cell reads only even cells (an even side wraps; an odd
+    one stops at the edge, reading the cell itself), so turning odd cells in place is safe."""
+    h, w = cos_f.shape
+    wrap_y, wrap_x = h % 2 == 0, w % 2 == 0
+    for y in prange(h):
+        up = (y - 1) % h if wrap_y else max(y - 1, 0)
+        down = (y + 1) % h if wrap_y else min(y + 1, h - 1)
+        for x in range((y + 1) & 1, w, 2):
+            left = (x - 1) % w if wrap_x else max(x - 1, 0)
+            right = (x + 1) % w if wrap_x else min(x + 1, w - 1)
+            c, s = cos_f[y, x], sin_f[y, x]
+            m = np.float32(0.25) * (c * (cos_f[up, x] + cos_f[down, x] + cos_f[y, left] + cos_f[y, right])
+                                    + s * (sin_f[up, x] + sin_f[down, x] + sin_f[y, left] + sin_f[y, right]))
+            t = min(max(np.float32(0.5) - m, np.float32(0.0)), np.float32(1.0))
+            sin_a, cos_a = sin_cos(_PI * t * t * (np.float32(3.0) - np.float32(2.0) * t))
+            cos_f[y, x] = c * cos_a - s * sin_a
+            sin_f[y, x] = c * sin_a + s * cos_a
+
+
 def stagger_of(view: str, stagger: float | None = None) -> tuple[np.float32, np.float32]:
     """(cos s, sin s) of the stagger angle: ``stagger`` (rad) if given, else π for the "antiphase"
     view and 0 for "phase" (exactly −1, 0 and 1, 0)."""
-    if stagger is None:
+    if stagger is None or view == "domains":  # the domains view turns cells after, on its own
         stagger = math.pi if view == "antiphase" else 0.0
     if stagger == math.pi:
         return np.float32(-1.0), np.float32(0.0)

@@ -12,6 +12,7 @@ from visualizer.render.colourise import (
     bilinear_taps,
     interpolate_into,
     stagger_of,
+    turn_antiphase_domains,
     unit_vectors,
 )
 from visualizer.system.threads import (
@@ -56,7 +57,9 @@ class FieldScaler:
 
         packed_lut : uint32 (n,), n a power of two, the pixel of phase 2π·i/n.
         view : "phase" (colour = θ) or "antiphase" (colour = θ + π on cells with odd x + y, so
-            checkerboard order shows as flat colour and its domains as colour regions).
+            checkerboard order shows as flat colour and its domains as colour regions), or
+            "domains" (each cell drawn as the view that suits its neighbourhood: see
+            ``colourise.turn_antiphase_domains``; ``stagger`` is ignored).
         reference : the phase (rad) coloured as the palette's zero (``engine.phase_reference``).
         stagger : the turn (rad) of the odd cells, overriding ``view``'s 0 or π (a cross-fade
             between the views, ``FrameState.stagger``).
@@ -67,6 +70,8 @@ class FieldScaler:
             self._layout(theta.shape)
         with kernel_threads(theta.size >= PARALLEL_FROM_CELLS):
             unit_vectors(theta, *stagger_of(view, stagger), self._cos, self._sin)
+            if view == "domains":
+                turn_antiphase_domains(self._cos, self._sin)
         with kernel_threads(self._cols[0].size * self._rows[0].size >= PARALLEL_FROM_PIXELS):
             interpolate_into(self._cos, self._sin, rotate_lut(packed_lut, reference), rows, self.block,
                              *self._cols, *self._rows, *self._scratch)
