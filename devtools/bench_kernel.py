@@ -99,7 +99,7 @@ def step_rate(size: int, *, links: int = 2, threads: int | None = None, repeats:
         numba.set_num_threads(all_threads)
 
 
-def parallel_over_single(size: int, *, rounds: int = 3) -> float:
+def parallel_over_single(size: int, *, rounds: int = 5) -> float:
     """Rate of ``Field.step`` at size² with every thread allowed (the thread policy then picks
     the count from the work: ``visualizer.system.threads``) over its rate on one thread, median
     of ``rounds`` pairs measured back to back, so the machine's load falls on both alike."""
