@@ -73,3 +73,24 @@ def test_a_session_without_a_music_phase_says_that_play_is_not_heard(tmp_path, c
     report = run(tmp_path, "drone", "--play", str(DEMO))
     assert "has no music phase: --play/--input is heard by none of its phases" in caplog.text
     assert report["audio"] == "demo.flac"
+
+
+def test_input_hears_a_pulseaudio_monitor_in_a_music_phase(make_null_sink, tmp_path):
+    """`--input SINK.monitor` while paplay plays the demo into that sink (a real-time headless
+    run; the drone plays into the default sink, which this input does not hear)."""
+    import subprocess
+
+    (tmp_path / "listen.toml").write_text(LISTEN)
+    sink = make_null_sink("music")
+    player = subprocess.Popen(["paplay", f"--device={sink}", str(DEMO)])
+    try:
+        out = tmp_path / "input"
+        assert session_main([str(tmp_path / "listen.toml"), "--headless", "--no-history", "--input",
+                             f"{sink}.monitor", "--report", str(out)]) == 0
+    finally:
+        player.kill()
+        player.wait(5)
+    report = json.loads((out / "report.json").read_text())
+    t, injection = np.array(report["series"]["t"]), np.array(report["series"]["injection"])
+    assert report["audio"] == f"{sink}.monitor"
+    assert injection[(t >= 3) & (t < 10)].min() > 0.2 and injection[t >= 13].max() < 0.05

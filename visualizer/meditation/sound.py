@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 48000
 BLOCK = 1024  # frames rendered at a time (21 ms)
-LATENCY_S = 1.0  # PortAudio's output buffer: how long the sound process may be held up unheard
+LATENCY_S = 2.0  # output buffer: how long the sound process may be held up unheard (a drone needs no low latency)
 DRONE_HZ = (110.0, 165.0, 220.0, 277.18)
 DRONE_GAINS = (0.5, 0.25, 0.18, 0.1)
 BELL_HZ = (523.25, 1413.0, 2690.0)  # a soft bell's inharmonic partials
