@@ -192,4 +192,4 @@ def draw_pacer(canvas, view: SessionView, words: Words) -> None:
     canvas.blit(layer, (centre[0] - c, centre[1] - c))
     word = "breathe in" if view.breath.word == "in" else "breathe out"
     words.draw(canvas, word, size="small", centre_x=centre[0], top=centre[1] + large + h // 90,
-               opacity=0.7 * view.fade, backdrop=False)
+               opacity=0.8 * view.fade)
