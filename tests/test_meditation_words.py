@@ -50,3 +50,16 @@ def test_words_on_the_brightest_field_keep_a_4_5_to_1_contrast(words, field_rgb)
     lum = luminance(inside)
     text, backdrop = lum.max(), np.median(lum[:, :8])  # the left padding holds no glyph
     assert (text + 0.05) / (backdrop + 0.05) >= 4.5
+
+
+def test_the_calm_question_takes_1_to_5_and_any_other_key_skips(words):
+    from visualizer.meditation.window import ask_calm
+    from visualizer.window.display import Display
+    from visualizer.window.pygame_loader import pygame
+
+    display = Display(size=(640, 360), fullscreen=False, caption="calm")
+    answers = []
+    for key in (pygame.K_4, pygame.K_KP2, pygame.K_ESCAPE, pygame.K_SPACE):
+        pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=key, mod=0, unicode="", scancode=0))
+        answers.append(ask_calm(display, words, "How calm do you feel right now?"))
+    assert answers == [4, 2, None, None]
