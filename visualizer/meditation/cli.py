@@ -133,13 +133,14 @@ def keep(report: SessionReport, series: dict, *, report_dir: Path | None, keep_h
         print(f"report: {report_dir / 'report.json'}", flush=True)
 
 
-def run(args: argparse.Namespace, choice: AudioChoice) -> int:
+def run(args: argparse.Namespace, plan: timeline.SessionPlan, choice: AudioChoice) -> int:
+    """The headless form: ``plan`` without a window (real time, or ``--fast``), its line, the
+    history and the report."""
     from visualizer.meditation.runner import run_headless
     from visualizer.meditation.sound import SoundBed
 
-    plan = timeline.load(timeline.resolve(args.name))
-    bed = None if args.fast else SoundBed(speak=args.speak)
     music = None if choice.kind == "none" else open_audio(choice, headless=args.fast)
+    bed = None if args.fast else SoundBed(speak=args.speak)
     person = Person(args.intention, args.calm_before, args.calm_after)
     try:
         report, series = run_headless(plan, fast=args.fast, person=person, seed=args.seed, bed=bed, music=music,
@@ -181,7 +182,7 @@ def _main(argv: list[str], *, open_window: Callable[[WindowRequest], int] | None
         if not any(p.energy == "music" for p in plan.phases) and choice.kind != "none":
             log.warning("session %s has no music phase: --play/--input is heard by none of its phases", plan.name)
         if args.headless or args.fast:
-            return run(args, choice)
+            return run(args, plan, choice)
         if open_window is None:
             raise timeline.SessionError("no window front end here: use --headless --report DIR or --fast")
         person = Person(args.intention, args.calm_before, args.calm_after)
