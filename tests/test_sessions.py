@@ -268,7 +268,7 @@ def test_sound_bed_plays_the_drone_into_a_real_sink(null_sink, tmp_path):
         try:
             assert bed.playing
             bed.update(level=1.0, breath=1.0, drone=True, paused=False)
-            time.sleep(3.0)
+            time.sleep(SoundBed.delay_s + 3.0)  # the output buffer's first delay_s was rendered silent
         finally:
             bed.close()
     finally:
