@@ -2,7 +2,7 @@
 loads on the frame path.
 
 numba compiles a kernel on its first call for each new combination of argument types, or loads
-it from its on-disk cache (``cache=True``): seconds, or 30–70 ms a kernel. Called lazily, that
+it from its on-disk cache (``cache=True``): seconds, or 17–70 ms a kernel. Called lazily, that
 lands on the frame that first needs it: the first kick into graph eigenmodes, the first hot
 frame, the first flash limited, the first switch to a preset with a 3D lattice (issue 29: a
 694 ms frame in 5meo). ``prepare_kernels()`` calls each kernel once, through the objects that
@@ -10,9 +10,10 @@ call it on the frame path, on tiny inputs of the same types, so every one is com
 run) or loaded (later runs) at start-up.
 
 ``python -m visualizer.engine.sim.warmup`` does it once and fills numba's cache: the install
-step that makes the first start as fast as later ones (cold compile: ~26 s on an idle 2-core
-machine). The window's own kernel (the 3D lattice's dots) is not reached from here (its layer
-sits above the engine).
+step (24 s on a quiet 2-core machine) after which the first start draws its first frame in ~2 s
+instead of compiling first. numba recompiles a module's kernels when its source file changes, so
+run it again after updating. The window's own kernel (the 3D lattice's dots) is not reached from
+here (its layer sits above the engine).
 """
 
 from __future__ import annotations
@@ -74,9 +75,10 @@ def _lattice_kernels() -> None:
 
 
 def _render_kernels(theta: np.ndarray) -> None:
-    """Colourising (writable and read-only phases), the palette's gamut, the flash limiter (with
+    """Colourising (every view, writable and read-only phases), the palette's gamut, the flash limiter (with
     a blend: frames alternating black and white) and the video frame conversion."""
     from visualizer.render.colour import build_lut
+    from visualizer.render.colourise import VIEWS
     from visualizer.render.flash import FlashLimiter
     from visualizer.render.frames import Yuv420Frame
     from visualizer.render.scaler import FieldScaler
@@ -85,10 +87,11 @@ def _render_kernels(theta: np.ndarray) -> None:
     rows = np.zeros((32, 48), np.uint32)
     packed_lut = np.zeros(256, np.uint32)
     scaler = FieldScaler((48, 32))
-    scaler.paint(theta, packed_lut, rows)
     read_only = theta.view()
     read_only.flags.writeable = False
-    scaler.paint(read_only, packed_lut, rows, view="antiphase")
+    for view in VIEWS:
+        scaler.paint(theta, packed_lut, rows, view=view)
+        scaler.paint(read_only, packed_lut, rows, view=view)
     limiter = FlashLimiter()
     for frame in range(12):
         rows.fill(0xFFFFFF if frame % 2 else 0)
