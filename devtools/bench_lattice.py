@@ -147,7 +147,8 @@ def main(argv: list[str] | None = None) -> None:
         print(json.dumps({"rows": speed, "equivalence": equal, "demo": demo}, indent=2))
         return
     print(f"{'lattice':>8} {'metric':>9} {'engine steps/s':>15} {'node-steps/s':>13} {'worst ms':>9} {'cpu ms':>7} "
-          f"{'turning steps/s':>16} {'brute steps/s':>14} {'brute cpu ms':>13} {'brute rows':>14} {'speed-up':>9} {'cpu':>8}")
+          f"{'turning steps/s':>16} {'brute steps/s':>14} {'brute cpu ms':>13} {'brute rows':>14} "
+          f"{'speed-up':>9} {'cpu':>8}")
     for r in speed:
         print(f"{r['n']:>6}³ {r['metric']:>9} {r['engine_steps_per_s']:>15.1f} {r['engine_node_steps_per_s']:>13.3g} "
               f"{r['engine_worst_ms']:>9.2f} {r['engine_cpu_ms']:>7.2f} {r['turning_steps_per_s']:>16.1f} "

@@ -52,7 +52,8 @@ def lut_rebuild(rebuilds: int = 200) -> dict[str, object]:
     return out
 
 
-def draw_times(field_size: int, screen: tuple[int, int], *, frames: int = 60, block: int | None = None) -> dict[str, object]:
+def draw_times(field_size: int, screen: tuple[int, int], *, frames: int = 60,
+               block: int | None = None) -> dict[str, object]:
     """Per-frame ms of `Display.draw_field` (+ flash limiter) and `present` at one size."""
     from visualizer.window.display import Display
     from visualizer.window.pygame_loader import pygame

@@ -127,7 +127,8 @@ def test_annealer_follows_the_field_energy_and_the_drive():
     assert a.phase == "cooling"
     for _ in range(50):  # 1 s into the 2 s linear schedule
         a.update(dt_s=0.02, energy=0.8, drive=0.0, strength=8.0)
-    assert a.temperature == pytest.approx(0.5 * 8.0 * 0.5, rel=0.03) and a.coupling_scale == pytest.approx(0.8, rel=0.03)
+    assert a.temperature == pytest.approx(0.5 * 8.0 * 0.5, rel=0.03)
+    assert a.coupling_scale == pytest.approx(0.8, rel=0.03)
     for _ in range(60):
         a.update(dt_s=0.02, energy=0.1, drive=0.0, strength=8.0)
     assert a.phase == "cold" and a.temperature == 0.0 and a.coupling_scale == 1.0
@@ -181,7 +182,8 @@ def test_measures_of_known_states():
     assert c.order == pytest.approx(0.0, abs=1e-6) and c.antiphase == 1.0 and c.patches == 1
     assert local_order(checker).mean() < 0.4  # in-phase order is gone, axial order is not
     halves = np.where(x < 16, 0.0, np.pi / 2).astype(np.float32)
-    halves[:, [0, 1, 8, 9, 16, 17, 24, 25]] = np.random.default_rng(0).uniform(0, 2 * np.pi, (32, 8))  # disordered seams
+    # disordered seams
+    halves[:, [0, 1, 8, 9, 16, 17, 24, 25]] = np.random.default_rng(0).uniform(0, 2 * np.pi, (32, 8))
     assert count_patches(halves) == 4
     assert antiphase_fraction(halves) < 0.2
 

@@ -88,8 +88,8 @@ def test_energy_is_zero_in_the_ground_state_and_one_for_random_phases():
 def test_kernel_modes_are_the_lowest_eigenvectors_of_the_signed_operator(k):
     weights, _ = kernel_weights(k, 0.0, neighborhood="diamond", links=0)
     h = lattice_harmonics(16, 18, neighborhood="diamond", boundary="wrap", count=12, weights=weights)
-    operator = graph_laplacian(16, 18, neighborhood="diamond", boundary="wrap", small_world=np.zeros((16 * 18, 0), np.int32),
-                               weights=weights).toarray()
+    operator = graph_laplacian(16, 18, neighborhood="diamond", boundary="wrap",
+                               small_world=np.zeros((16 * 18, 0), np.int32), weights=weights).toarray()
     modes = h.flat.astype(np.float64).T
     assert np.allclose(modes.T @ modes, np.eye(12), atol=1e-5)
     assert np.allclose(operator @ modes, modes * h.eigenvalues, atol=1e-4)
@@ -146,7 +146,8 @@ def decay_time(mode, *, seconds_driven=2.0, size=64):
     energy = lambda: field.energy(k=k, k_sw=0.0)  # noqa: E731
     dt = 1 / 60
     for i in range(int(seconds_driven / dt)):
-        forcing = injector.forcing(gain=12.0, time_s=i * dt, mode=mode) + injector.sink_pull(field.theta, rate=preset.injection.sink_rate)
+        forcing = (injector.forcing(gain=12.0, time_s=i * dt, mode=mode)
+                   + injector.sink_pull(field.theta, rate=preset.injection.sink_rate))
         field.step(dt=dt, k=k, k_sw=0.0, forcing=forcing)
     start = energy()
     for i in range(int(6 / dt)):

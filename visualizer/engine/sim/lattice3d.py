@@ -267,7 +267,8 @@ class Lattice3D:
             total = self._convolve_spectrum(np.ones((1,) + (self.n,) * 3, np.float32),
                                             scipy.fft.rfftn(np.abs(self._kernel), workers=self._workers).real)
             total = total.ravel()
-            self._scale[...] = np.where(total > 1e-12 * max(1.0, float(total.max())), 1.0 / np.maximum(total, 1e-30), 0.0)
+            self._scale[...] = np.where(total > 1e-12 * max(1.0, float(total.max())),
+                                        1.0 / np.maximum(total, 1e-30), 0.0)
         else:
             self._scale[...] = 1.0
         self._kernel_key = key
