@@ -219,7 +219,8 @@ class BeatTracker:
         self._state_prior /= self._state_prior.sum()
         self._alpha = self._state_prior.copy()
         self._scratch = np.zeros(n_states)
-        state_phase = 2.0 * np.pi * (np.arange(n_states) - np.repeat(self.first, self.periods)) / np.repeat(self.periods, self.periods)
+        state_period = np.repeat(self.periods, self.periods)
+        state_phase = 2.0 * np.pi * (np.arange(n_states) - np.repeat(self.first, self.periods)) / state_period
         self._state_cos, self._state_sin = np.cos(state_phase), np.sin(state_phase)
         self.tempo_mass = np.zeros(self.periods.size)
         self._beat_fraction = beat_fraction
