@@ -8,6 +8,9 @@ import numba
 import numpy as np
 import pytest
 
+from visualizer.engine import presets
+from visualizer.engine.audio.features import FeatureSnapshot
+from visualizer.engine.session import Session
 from visualizer.engine.sim import Field, FieldConfig
 from visualizer.engine.sim.lattice3d import CORNER_ROTATION, SQUARE_ROTATION
 from visualizer.engine.sim.metric_sharing import (
@@ -307,3 +310,53 @@ def test_dot_splat_equals_a_per_pixel_reference_and_stays_in_its_rect():
     assert np.count_nonzero(expected) > 0.3 * expected.size
     assert np.count_nonzero(rows != expected) <= 0.001 * expected.size  # float ties on disc edges only
     assert not rows[~inside_rect].any()
+
+
+# -- issue 33: the lattice's controls are registry parameters --------------------------------------
+def _write_preset(tmp_path, extra: str) -> Path:
+    path = tmp_path / "sv.toml"
+    path.write_text((PRESETS / "somatic-visual.toml").read_text() + extra)
+    return path
+
+
+def test_the_lattice_controls_are_registry_parameters_with_the_preset_as_base():
+    from visualizer.engine.params import LATTICE, REGISTRY
+
+    assert set(LATTICE) <= set(REGISTRY)
+    preset = presets.load_preset("somatic-visual")
+    lattice = preset.lattice
+    assert preset.base.rings == lattice.couplings and preset.base.k_x == lattice.k_x
+    assert preset.base.metric_blend == 1.0 and preset.base.spin == lattice.auto_rotate_deg_s  # "projected"
+    assert presets.load_preset("5meo").base.rings == (0.0, 0.0, 0.0, 0.0)
+
+
+def test_sliders_midi_and_osc_reach_the_lattice_through_set_base():
+    session = Session(presets.load_preset("lattice-waves"), size=(32, 32), seed=0, deterministic=True)
+    try:
+        session.set_base("c2", -0.5)
+        session.set_base("metric_blend", 0.25)
+        session.set_base("spin", 90.0)
+        start = session.rotation[1]
+        for _ in range(60):
+            state = session.advance(FeatureSnapshot(), 1 / 60)
+        rings, alpha = session.somatic.lattice.kernel_in_force
+        assert rings[1] == -0.5 and alpha == 0.25 and state.params.c2 == -0.5
+        assert abs(session.rotation[1] - start - math.pi / 2) < 1e-6  # 90 °/s for 1 s
+    finally:
+        session.close()
+
+
+def test_a_route_from_the_music_moves_the_rings_the_lattice_uses(tmp_path):
+    route = '\n[[modulation]]\nsource = "bass"\ntarget = "c3"\nrange = [0.0, 2.0]\n'
+    session = Session(presets.load_preset(str(_write_preset(tmp_path, route))), size=(32, 32), seed=0,
+                      deterministic=True)
+    try:
+        for bass in (0.0, 1.0):
+            features = FeatureSnapshot(bass=bass, level_dbfs=-20.0, silent=False, status="listening")
+            for _ in range(60):
+                state = session.advance(features, 1 / 60)
+            rings, _ = session.somatic.lattice.kernel_in_force
+            assert rings[2] == state.params.c3
+            assert abs(state.params.c3 - (0.25 + 2.0 * bass)) < 0.05, state.params.c3
+    finally:
+        session.close()

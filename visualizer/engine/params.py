@@ -50,9 +50,18 @@ SPECS = (
     ParamSpec("injection", "inject", 0.0, 20.0, 0.0, "rad/s",
               "gain of the music's energy injection into the field's eigenmodes", 0.5),
     ParamSpec("temperature", "temp", 0.0, 20.0, 0.0, "rad²/s", "extra Langevin phase noise (temperature)", 0.1),
+    # the somatic lattice's (presets with a [lattice]; ignored by the others)
+    *(ParamSpec(f"c{i}", f"C{i}", -K_LIMIT, K_LIMIT, 0.0, "rad/s", f"lattice: coupling of ring {i} around each node",
+                0.05) for i in range(1, 5)),
+    ParamSpec("k_x", "K_x", 0.0, K_LIMIT, 0.0, "rad/s", "lattice: cross coupling between the lattice and the field",
+              0.1),
+    ParamSpec("metric_blend", "α", 0.0, 1.0, 0.0, "share",
+              "lattice: distance on screen (1) or in the lattice (0), blended", 0.05),
+    ParamSpec("spin", "spin", -360.0, 360.0, 0.0, "°/s", "lattice: turning speed of the view about y", 2.0),
 )
 REGISTRY: dict[str, ParamSpec] = {s.name: s for s in SPECS}
 COUPLINGS = ("k1", "k2", "k3", "k4", "k_sw")  # the kernel's couplings, in order: the HUD's sliders, the sweepable ones
+LATTICE = ("c1", "c2", "c3", "c4", "k_x", "metric_blend", "spin")  # the lattice's: its presets' extra sliders
 
 
 class UnknownParameter(KeyError):
@@ -92,6 +101,13 @@ class Params:
     saturation: float = REGISTRY["saturation"].default
     injection: float = REGISTRY["injection"].default
     temperature: float = REGISTRY["temperature"].default
+    c1: float = REGISTRY["c1"].default
+    c2: float = REGISTRY["c2"].default
+    c3: float = REGISTRY["c3"].default
+    c4: float = REGISTRY["c4"].default
+    k_x: float = REGISTRY["k_x"].default
+    metric_blend: float = REGISTRY["metric_blend"].default
+    spin: float = REGISTRY["spin"].default
 
     @classmethod
     def defaults(cls) -> Params:
@@ -116,6 +132,11 @@ class Params:
     def k(self) -> tuple[float, float, float, float]:
         """(K1, K2, K3, K4)."""
         return self.k1, self.k2, self.k3, self.k4
+
+    @property
+    def rings(self) -> tuple[float, float, float, float]:
+        """The lattice's (C1, C2, C3, C4)."""
+        return self.c1, self.c2, self.c3, self.c4
 
 
 assert tuple(f.name for f in dataclasses.fields(Params)) == tuple(REGISTRY), "Params and REGISTRY must agree"

@@ -36,6 +36,7 @@ from visualizer.engine.sim.field import (
     SimulationConfig,
 )
 from visualizer.engine.sim.harmonics import INJECTION_MODES, InjectionConfig
+from visualizer.engine.sim.lattice3d import blend_weight
 from visualizer.engine.sim.metric_sharing import SomaticConfig
 from visualizer.engine.sim.neighbourhood import BOUNDARIES, NEIGHBOURHOODS
 from visualizer.render.colour import PALETTES
@@ -218,6 +219,17 @@ def _routes(tables: Any, path: Path) -> tuple[Route, ...]:
     return tuple(routes)
 
 
+
+def lattice_bases(lattice: SomaticConfig | None) -> dict[str, float]:
+    """The lattice's controllable values as base parameters (none without a lattice): its rings,
+    cross coupling, metric blend and turning speed, which routes, sliders, MIDI and OSC then move."""
+    if lattice is None:
+        return {}
+    c1, c2, c3, c4 = lattice.couplings
+    return dict(c1=c1, c2=c2, c3=c3, c4=c4, k_x=lattice.k_x, metric_blend=blend_weight(lattice.metric, lattice.alpha),
+                spin=lattice.auto_rotate_deg_s)
+
+
 def load(path: str | os.PathLike) -> Preset:
     """Read and validate one preset file; raises PresetError with a one-line message."""
     path = Path(path)
@@ -228,6 +240,7 @@ def load(path: str | os.PathLike) -> Preset:
         return {key: v[(name, key)] for key in SCHEMA[name]}
     field, freq, display = section("field"), section("frequencies"), section("display")
     k = v[("coupling", "k")]
+    lattice = v[("", "lattice")]
     return Preset(
         name=v[("", "name")], description=v[("", "description")], path=path,
         field=FieldConfig(height=field["size"][0], width=field["size"][1], neighborhood=field["neighborhood"],
@@ -235,7 +248,7 @@ def load(path: str | os.PathLike) -> Preset:
                           omega_mean=freq["mean"], omega_spread=freq["spread"], omega_correlation=freq["correlation"]),
         base=Params(k1=k[0], k2=k[1], k3=k[2], k4=k[3], k_sw=v[("coupling", "k_sw")],
                     small_world_links=float(field["small_world_links"]), lightness=display["lightness"],
-                    saturation=display["saturation"]),
+                    saturation=display["saturation"], **lattice_bases(lattice)),
         sweep=SweepConfig(ranges=tuple((n, v[("sweep", n)]) for n in COUPLINGS if v[("sweep", n)] is not None),
                           period_s=v[("sweep", "period_s")]),
         simulation=SimulationConfig(**section("simulation")),
@@ -244,7 +257,7 @@ def load(path: str | os.PathLike) -> Preset:
         injection=InjectionConfig(**section("injection")),
         annealing=AnnealingConfig(**section("annealing")),
         link=LinkConfig(**section("link")),
-        lattice=v[("", "lattice")],
+        lattice=lattice,
     )
 
 

@@ -354,10 +354,14 @@ class Session:
         if self.annealer.temperature > 0:
             forcing += self._turbulence.forcing(self.annealer.temperature, dt)
         if self.somatic is not None:
-            c = self.somatic.config
-            self.rotate_view(0.0, math.radians(c.auto_rotate_deg_s) * dt)
+            c, live = self.somatic.config, self.live
+            self.rotate_view(0.0, math.radians(live.spin) * dt)
+            # the rings as the registry holds them (routes, sliders, MIDI, OSC); a swept C1 moves with
+            # the preset's sweep, shifted by whatever moved it off its base
+            rings = live.rings if c.sweep_c1 is None else \
+                (c.couplings_at(self.time_s)[0] + live.c1 - self.base.c1,) + live.rings[1:]
             pull, self._somatic_measures = self.somatic.advance(
-                self.field.theta, c.dt, couplings=c.couplings_at(self.time_s), k_x=c.k_x, rotation=self.rotation)
+                self.field.theta, c.dt, couplings=rings, k_x=live.k_x, rotation=self.rotation, alpha=live.metric_blend)
             forcing += pull
         scale = self.annealer.coupling_scale
         k = tuple(value * scale for value in self.live.k)

@@ -9,7 +9,9 @@ from pathlib import Path
 import tomli_w
 
 from visualizer.engine import presets
+from visualizer.engine.link import LinkConfig
 from visualizer.engine.params import Params
+from visualizer.engine.sim.metric_sharing import SomaticConfig
 from visualizer.system.paths import user_config_dir
 
 
@@ -33,6 +35,10 @@ def preset_table(preset: presets.Preset, base: Params, *, name: str) -> dict:
         "injection": asdict(preset.injection),
         "annealing": asdict(preset.annealing),
     }
+    if preset.link != LinkConfig():
+        table["link"] = asdict(preset.link)
+    if preset.lattice is not None:
+        table["lattice"] = lattice_table(preset.lattice, base)
     if preset.sweep.ranges:
         table["sweep"] = {**{n: list(r) for n, r in preset.sweep.ranges}, "period_s": preset.sweep.period_s}
     if preset.routes:
@@ -40,6 +46,20 @@ def preset_table(preset: presets.Preset, base: Params, *, name: str) -> dict:
                                 "attack_ms": r.attack_ms, "release_ms": r.release_ms, "invert": r.invert,
                                 "period_s": r.period_s} for r in preset.routes]
     return table
+
+
+def lattice_table(lattice: SomaticConfig, base: Params) -> dict:
+    """A ``[lattice]`` table of ``lattice`` with the sliders' rings, cross coupling, blend and spin;
+    keys the lattice leaves unset, or that its convention or projection rule out, are not written."""
+    table = {**asdict(lattice), "couplings": list(base.rings), "k_x": base.k_x, "alpha": base.metric_blend,
+             "auto_rotate_deg_s": base.spin}
+    if lattice.convention != "demo":
+        table.pop("screen")
+    else:
+        table.pop("omega_mean"), table.pop("omega_spread")
+    if lattice.projection != "free":
+        table.pop("rotation_deg")
+    return {key: value for key, value in table.items() if value is not None}
 
 
 def save_user_preset(preset: presets.Preset, base: Params, *, name: str | None = None,

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from visualizer.engine import presets
 from visualizer.engine.audio.engine import AudioChoice, open_audio
-from visualizer.engine.params import COUPLINGS, REGISTRY
+from visualizer.engine.params import COUPLINGS, LATTICE, REGISTRY
 from visualizer.engine.session import FrameState, Session
 from visualizer.render.flash import WCAG_FLASH_LIMIT
 from visualizer.render.layout import grid_for_screen
@@ -76,7 +76,6 @@ class App:
             output_display=options.output_display, flash_limit=WCAG_FLASH_LIMIT if options.flash_limit else None)
         first = presets.load_preset(options.preset)
         self.hud = self.controls.hud if self.controls else Hud()
-        self.sliders = tuple(REGISTRY) if self.controls else COUPLINGS  # the controls window has room for all
         self.hud_model = HudModel()
         screen = self.controls or self.display
         self.hud.splash(screen.canvas, "compiling kernels… (first start only)")
@@ -175,11 +174,11 @@ class App:
         elif action in ("next_slider", "previous_slider"):
             self.selected = (self.selected + (1 if action == "next_slider" else -1)) % len(self.sliders)
         elif action in ("slider_up", "slider_down"):
-            name = self.sliders[self.selected]
+            name = self.selected_slider
             step = REGISTRY[name].step * (5 if shift else 1) * (1 if action == "slider_up" else -1)
             s.set_base(name, round(s.base.get(name) + step, 3))
         elif action is not None:
-            self.stage.key(action, self.sliders[self.selected], number=int(name) if action == "scene" else 0)
+            self.stage.key(action, self.selected_slider, number=int(name) if action == "scene" else 0)
 
     # -- the frame ---------------------------------------------------------------------------
     def frame(self) -> None:
@@ -217,10 +216,24 @@ class App:
             self.hud.draw(canvas, self._hud_view(state), opacity=opacity, now_s=now_s)
         self.display.present()
 
+    @property
+    def sliders(self) -> tuple[str, ...]:
+        """The registry parameters shown as sliders: all in the controls window (it has room), else
+        the couplings, and the lattice's too for a preset with one."""
+        if self.controls:
+            return tuple(REGISTRY)
+        return COUPLINGS + LATTICE if self.session.somatic is not None else COUPLINGS
+
+    @property
+    def selected_slider(self) -> str:
+        """The slider the arrow keys move (the list may have shrunk since it was chosen)."""
+        return self.sliders[self.selected % len(self.sliders)]
+
     def _hud_view(self, state: FrameState) -> HudView:
         if self.stage.show_help:
             return HudView(title="keys", sliders=(), selected=0, lines=tuple(self.stage.help()))
-        return self.hud_model.view(state, self.features, selected=self.selected, paused=self.session.paused,
+        return self.hud_model.view(state, self.features, selected=self.sliders.index(self.selected_slider),
+                                   paused=self.session.paused,
                                    injection_mode=self.session.injection_mode,
                                    status="; ".join(filter(None, (self.session.status, self.stage.status))),
                                    measures=self.show_measures, sliders=self.sliders)

@@ -13,6 +13,7 @@ import numpy as np
 from visualizer.engine.audio.features import FeatureSnapshot
 from visualizer.engine.params import COUPLINGS, REGISTRY
 from visualizer.engine.session import MEASURE_EVERY, FrameState
+from visualizer.engine.sim.metric_sharing import SomaticMeasures
 from visualizer.window.hud import HudView, SliderView
 
 MESSAGE_SECONDS = 4.0
@@ -61,6 +62,8 @@ class HudModel:
             tempo = "no beat"
         lines = (f"{self.fps:5.1f} fps   R = {m.order:.3f}   {state.theta.shape[0]}×{state.theta.shape[1]}",
                  f"audio: {f.status}", f"{f.level_dbfs:6.1f} dBFS   {tempo}   xruns {f.overflows}/{f.underruns}")
+        if state.lattice is not None and state.lattice.measures is not None:
+            lines += (lattice_line(state.lattice.measures),)
         if status:
             lines += (status,)
         if measures:
@@ -86,6 +89,13 @@ class HudModel:
                 ("energy E (threshold at half height)", tuple(min(v / top_e, 1.0) for v in self.history["E"])),
                 ("temperature T", tuple(v / top_t for v in self.history["T"])),
                 ("order R", tuple(self.history["R"])))
+
+
+def lattice_line(s: SomaticMeasures) -> str:
+    """The somatic lattice's measures in one line (each 0..1; see ``engine.sim.metric_sharing``)."""
+    return (f"lattice R {s.order_lattice:.2f}  field R {s.order_visual:.2f}  agree {s.agreement:.2f}  "
+            f"alike {s.indistinguishability:.2f}  cessation {s.cessation:.2f}"
+            + ("  CESSATION" if s.cessation_active else ""))
 
 
 def slider_views(state: FrameState, names: tuple[str, ...] = COUPLINGS) -> tuple[SliderView, ...]:

@@ -246,6 +246,11 @@ class Lattice3D:
         self._no_extra = np.zeros(1, np.float64 if convention == "demo" else np.float32)
 
     # -- the coupling ----------------------------------------------------------------------
+    @property
+    def kernel_in_force(self) -> tuple[tuple[float, float, float, float], float] | None:
+        """(C1..C4, α) of the kernel the last step used; None before the first."""
+        return None if self._kernel_key is None else (self._kernel_key[0], self._kernel_key[1])
+
     def set_kernel(self, couplings: Sequence[float], *, metric: str = "lattice", alpha: float | None = None,
                    rotation: tuple[float, float] = (0.0, 0.0), normalised: bool = False) -> None:
         """Prepare K(Δ), its spectrum and sᵢ; does nothing when nothing changed since the last call."""

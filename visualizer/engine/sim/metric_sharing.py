@@ -36,7 +36,9 @@ from visualizer.engine.schema import (
     number,
     numbers,
     ordered_pair,
+    parameter,
 )
+from visualizer.engine.params import REGISTRY
 from visualizer.engine.sim.lattice3d import (
     CONVENTIONS,
     CORNER_ROTATION,
@@ -50,7 +52,6 @@ from visualizer.system.trig import sin_cos
 
 PROJECTIONS = ("corner", "square", "free")
 DEMO_MAX_N = 16  # the demo's update is O(N²) a step: 16³ takes tens of ms
-COUPLING_LIMIT = 20.0  # |C_i| ≤ 20 (the demo's sliders span ±1; normalised lattices want more)
 INDISTINGUISHABLE_RAD = 1e-3  # ε: displacement differences below this (RMS) count as none
 
 
@@ -156,20 +157,20 @@ _CHECKS = {
     "screen": _screen,
     "n": integer(2, 64),
     "metric": choice(METRICS),
-    "alpha": number(0.0, 1.0),
+    "alpha": parameter("metric_blend"),
     "projection": choice(PROJECTIONS),
     "rotation_deg": numbers(2, -360.0, 360.0),
-    "auto_rotate_deg_s": number(-360.0, 360.0),
-    "couplings": numbers(4, -COUPLING_LIMIT, COUPLING_LIMIT),
+    "auto_rotate_deg_s": parameter("spin"),
+    "couplings": numbers(4, REGISTRY["c1"].lo, REGISTRY["c1"].hi),
     "normalised": flag,
-    "k_x": number(0.0, 100.0),
+    "k_x": parameter("k_x"),
     "omega_mean": number(-50.0, 50.0),
     "omega_spread": number(0.0, 50.0),
     "dt": number(1e-4, 0.2),
     "substeps": integer(1, 16),
     "cessation_threshold": number(0.05, 1.0),
     "cessation_hysteresis": number(0.0, 0.5),
-    "sweep_c1": ordered_pair(-COUPLING_LIMIT, COUPLING_LIMIT),
+    "sweep_c1": ordered_pair(REGISTRY["c1"].lo, REGISTRY["c1"].hi),
     "sweep_period_s": number(1.0, 3600.0),
 }
 assert set(_CHECKS) == {f.name for f in fields(SomaticConfig)}
@@ -295,7 +296,7 @@ class SomaticField:
             self._rotation_key = rotation
 
     def advance(self, theta2d: np.ndarray, dt: float, *, couplings: Sequence[float], k_x: float,
-                rotation: tuple[float, float]) -> tuple[np.ndarray, SomaticMeasures]:
+                rotation: tuple[float, float], alpha: float | None = None) -> tuple[np.ndarray, SomaticMeasures]:
         """Run ``config.substeps`` lattice steps of ``dt`` s, pulled by ``theta2d``; measure.
 
         Parameters
@@ -305,6 +306,7 @@ class SomaticField:
         couplings : C1..C4 this frame (``config.couplings_at(t)`` or modulated).
         k_x : cross coupling this frame (rad/s).
         rotation : (rx, ry) view rotation this frame (rad).
+        alpha : the metric's blend this frame (0 lattice … 1 projected); None: ``config.alpha``.
 
         Returns
         -------
@@ -321,7 +323,7 @@ class SomaticField:
         lattice = self.lattice
         for _ in range(c.substeps):
             np.multiply(k_x, np.sin(cell_theta - lattice.theta), out=self._node_forcing)
-            lattice.step(dt, couplings, metric=c.metric, alpha=c.alpha, rotation=rotation,
+            lattice.step(dt, couplings, metric=c.metric, alpha=c.alpha if alpha is None else alpha, rotation=rotation,
                          normalised=c.normalised, forcing=self._node_forcing)
         pull = np.sin(lattice.theta.astype(np.float64) - cell_theta)
         total = np.bincount(self.cells, weights=pull, minlength=self._counts.size)
