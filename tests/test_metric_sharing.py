@@ -360,3 +360,27 @@ def test_a_route_from_the_music_moves_the_rings_the_lattice_uses(tmp_path):
             assert abs(state.params.c3 - (0.25 + 2.0 * bass)) < 0.05, state.params.c3
     finally:
         session.close()
+
+
+def test_with_music_somatic_visual_reaches_cessation_and_leaves_it_again():
+    # the demo track for a minute, analysed in step with the frames, at the preset's own settings
+    from visualizer.engine.audio.demo import demo_paths
+    from visualizer.engine.audio.engine import LockstepAudio
+
+    session = Session(presets.load_preset("somatic-visual"), seed=0, deterministic=True)
+    audio = LockstepAudio(demo_paths()[0], loop=True)
+    index = []
+    try:
+        for _ in range(60 * 60):
+            audio.advance(1 / 60)
+            measures = session.advance(audio.latest(), 1 / 60).lattice.measures
+            index.append(measures.cessation if measures else 0.0)
+    finally:
+        audio.close()
+        session.close()
+    index = np.array(index)
+    reached = np.flatnonzero(index >= 0.8)
+    assert reached.size, f"the cessation index peaked at {index.max():.2f}"
+    assert (index[reached[0]:] < 0.7).any(), "cessation never ended while the music went on"
+    entries = int(np.sum((index[1:] >= 0.8) & (index[:-1] < 0.8)))
+    assert entries >= 2  # it comes back, too (12 times in this minute when measured)
