@@ -17,7 +17,7 @@ import pytest
 
 from devtools.eval import beat_scores, fixtures, grooves, shared_cases
 from devtools.presence import TEXTS
-from devtools.synth import non_rhythmic, speech
+from devtools.synth import folk_dance, non_rhythmic, speech
 from visualizer.engine.audio.analysis import AnalysisConfig, StreamingAnalyser
 from visualizer.engine.audio.offline import analyse_samples
 
@@ -146,6 +146,46 @@ def test_tempo_change_is_followed_within_four_seconds():
     assert np.allclose(np.diff(settled), 60 / 140, atol=0.02)
     matched = sum(np.min(np.abs(truth - b)) <= 0.07 for b in settled)
     assert matched >= len(truth) - 1
+
+
+@pytest.mark.parametrize("bpm,seed", [(95, 1), (120, 7), (150, 1)])
+def test_folk_dances_in_two_four_are_tracked_on_the_beat_not_the_off_beat(bpm, seed):
+    """Issue 28: bass and frame drum on the beats, louder chord stabs and melody on the off-beats.
+    The full-band envelope locks half a beat late (F 0.000–0.035 with AMLt 0.86–0.97 on all six
+    2/4 dances of devtools.synth at 95/120/150 BPM, seeds 1 and 7); the low band's onsets move it
+    onto the beat (measured F 0.68–0.94 on the six)."""
+    score = folk_dance(SR, meter="2/4", bpm=bpm, seed=seed)
+    beats, _, analyser = push_in_blocks(score.normalised(), [256])
+    assert analyser.beats.half_beat_shifts == 1
+    assert beat_scores(np.array(score.beats), beats)[0] >= 0.6
+
+
+def test_a_half_beat_move_follows_the_low_band():
+    """The tracker alone, fed an exact envelope: full-band peaks (stabs) on the off-beats, low-band
+    peaks (bass) on the beats, 120 BPM. Without the low band it keeps the off-beats; with it the
+    beats move onto the bass and stay there."""
+    from visualizer.engine.audio.beat import BeatTracker
+
+    rate = SR / 512
+    hops = np.arange(int(30 * rate))
+    period = 0.5 * rate  # 43.07 hops
+    beat_hops = np.arange(0.5 * rate, hops.size, period)
+    on_beat = np.zeros(hops.size)
+    on_beat[np.round(beat_hops).astype(int)] = 1.0
+    off_beat = np.zeros(hops.size)
+    off_beat[np.round(beat_hops + period / 2).astype(int)[:-1]] = 1.0
+    odf = 2.0 * off_beat + 1.0 * on_beat + 0.05
+    truth = beat_hops / rate
+    for low in (np.zeros(hops.size), 3.0 * on_beat):
+        tracker = BeatTracker(hop_rate_hz=rate)
+        reported = [(h + 1) / rate for h in hops
+                    if tracker.step(float(odf[h]), power=1e-2, accent=float(odf[h]), low=float(low[h]))]
+        late = [b for b in reported if b > 15.0]
+        error = np.array([np.min(np.abs(truth - b)) for b in late])
+        if not low.any():
+            assert tracker.half_beat_shifts == 0 and np.median(error) > 0.2  # on the off-beats, 0.25 s out
+        else:
+            assert tracker.half_beat_shifts == 1 and np.all(error < 0.05)
 
 
 @pytest.mark.parametrize("name", ["speech", "pink noise", "ambient pad", "silence"])

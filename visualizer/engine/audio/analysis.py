@@ -193,7 +193,7 @@ class StreamingAnalyser:
         if self._beat_model is not None:
             learned = self._beat_model.step(model_input(self.beat_envelope.rise, self.beat_envelope.bands))
         beat = self.beats.step(beat_flux, accent=self.beat_envelope.accent, power=mean_square,
-                               active=not self._silent, learned=learned)
+                               active=not self._silent, learned=learned, low=self.beat_envelope.low)
         self.meter.add_hop(self.beat_envelope.bands, self.beat_envelope.chroma)
         beat_in_bar = self.meter.on_beat() if self.beats.beat_now else s.beat_in_bar
         tempo, phase, confidence = self.beats.tempo_bpm, self.beats.phase, self.beats.confidence

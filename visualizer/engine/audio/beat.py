@@ -39,6 +39,12 @@ meter tracking"), at the beat level:
   an orchestral crescendo without a beat). The same mean falling under ``music_off`` lets a beat
   go when music gives way to speech. So no beats are invented on speech, noise or pads; silence
   lets it decay to "no beat".
+- **The off-beat trap**: where chord stabs, ghost notes or a shaker on the off-beats carry more
+  onset strength than the beats (funk, bossa, folk dances with bass on the beat and stabs
+  between), the filter locks at the right tempo half a beat late. Bass and kick mark the beat, so
+  when the low band's onsets (below 150 Hz) halfway between the tracked beats clearly outweigh
+  those on them, the posterior moves by half a beat, and the low band then shares the
+  observation so the filter stays there.
 - **Learned observation** (optional, ``learned_weight``): the filter's activation can mix the
   network's beat probability with the onset envelope's; see docs/lab/ears.md for why the shipped
   setting is what it is.
@@ -137,6 +143,11 @@ class BeatConfig:
         near 0 on speech, noise and pads).
     music_off : a present beat is also lost when that mean falls below ``music_off`` while the
         onset envelope's periodicity is under the on-threshold in force (music gave way to speech).
+    phase_ratio, phase_beats, phase_pairs, phase_floor : the half-beat move: the low band's onsets
+        halfway between the beats outweigh those on them ``phase_ratio``-fold, over at least
+        ``phase_pairs`` beat intervals, on ``phase_beats`` beats in a row, the low band averaging
+        at least ``phase_floor`` dB (see :meth:`BeatTracker._check_half_beat`).
+    low_weight : the low band's share of the observation after a half-beat move.
     """
 
     min_bpm: float = 55.0
@@ -169,6 +180,11 @@ class BeatConfig:
     music_on: float = 0.025
     music_s: float = 3.0
     music_off: float = 0.005
+    phase_ratio: float = 2.0
+    phase_beats: int = 3
+    phase_pairs: int = 6
+    phase_floor: float = 0.5
+    low_weight: float = 0.35
 
     def __post_init__(self) -> None:
         ranges = {"min_bpm": (10.0, 400.0), "max_bpm": (10.0, 400.0), "prior_bpm": (10.0, 400.0),
@@ -180,13 +196,16 @@ class BeatConfig:
                   "octave_prior_bpm": (10.0, 400.0), "octave_prior_octaves": (0.01, 10.0),
                   "octave_margin": (1.0, 10.0), "octave_beats": (1, 100), "level_width": (0.01, 5.0),
                   "level_rate": (0.0, 1.0), "parity_ratio": (1.0, 100.0), "learned_weight": (0.0, 1.0),
-                  "pulse_on": (0.0, 1.0), "music_on": (0.0, 1.0), "music_s": (0.1, 6.0), "music_off": (0.0, 1.0)}
+                  "pulse_on": (0.0, 1.0), "music_on": (0.0, 1.0), "music_s": (0.1, 6.0), "music_off": (0.0, 1.0),
+                  "phase_ratio": (1.0, 100.0), "phase_beats": (1, 100), "phase_pairs": (1, BEATS_KEPT - 1),
+                  "phase_floor": (0.0, 100.0), "low_weight": (0.0, 1.0)}
         for name, (lo, hi) in ranges.items():
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not lo <= value <= hi:
                 raise ValueError(f"BeatConfig.{name} must be a number in [{lo}, {hi}], got {value!r}")
-        if any(isinstance(v, float) for v in (self.periodicity_every, self.octave_beats)):
-            raise ValueError("BeatConfig.periodicity_every and octave_beats must be integers")
+        if any(isinstance(v, float) for v in (self.periodicity_every, self.octave_beats, self.phase_beats,
+                                              self.phase_pairs)):
+            raise ValueError("BeatConfig.periodicity_every, octave_beats, phase_beats and phase_pairs must be integers")
         if self.min_bpm >= self.max_bpm:
             raise ValueError(f"BeatConfig.min_bpm ({self.min_bpm}) must be below max_bpm ({self.max_bpm})")
         if self.present_off > min(self.present_on, self.present_on_continuous):
@@ -227,6 +246,8 @@ class BeatTracker:
         self._activation_scale = c.activation_scale
         self._level_alpha = 1.0 - math.exp(-1.0 / (c.level_s * hop_rate_hz))
         self._level = 0.0
+        self._low_level = 0.0
+        self.low_weight = 0.0  # the low band's share of the observation in force (see :meth:`_check_half_beat`)
         self._odf = np.zeros(int(c.periodicity_s * hop_rate_hz))
         self._learned = np.zeros(self._odf.size)  # the learned activation, same span
         self._smoother = np.ones(int(0.2 * hop_rate_hz)) / int(0.2 * hop_rate_hz)
@@ -249,6 +270,10 @@ class BeatTracker:
         self.present = False
         self.beat_now = False  # the model's beat fell on the latest hop (reported or not)
         self._accents = np.zeros(self._odf.size)  # accent envelope, same span
+        self._lows = np.zeros(self._odf.size)  # low-band onset envelope, same span
+        self._phase_votes = 0  # beats in a row whose half-beat positions outweighed them in the low band
+        self._beats_since_shift = BEATS_KEPT  # beats since the last half-beat move
+        self.half_beat_shifts = 0  # how often the beat was moved by half a beat
         self._beat_hops: list[int] = []
         self._octave_prior_bpm, self._octave_prior_octaves = c.octave_prior_bpm, c.octave_prior_octaves
         self._octave_margin, self._octave_beats = c.octave_margin, int(c.octave_beats)
@@ -281,12 +306,16 @@ class BeatTracker:
         learned = 0.5 * self.pulse / self.config.pulse_on if self.music > self.config.music_on else 0.0
         return float(min(1.0, max(0.5 * self.periodicity / self.on_threshold, learned)))
 
-    def activation(self, odf_value: float) -> float:
+    def activation(self, odf_value: float, low: float = 0.0) -> float:
         """The onset envelope as an activation in [0.001, 0.999]: with r = odf / its recent mean,
         a = r² / (r² + scale · (beat_fraction − 1)), so a typical hop (r = 1, scale = 1) is
-        neutral between beat and non-beat states and only clear peaks argue for a beat."""
+        neutral between beat and non-beat states and only clear peaks argue for a beat. After a
+        half-beat move r mixes in the low band's ``low`` / its recent mean at ``low_weight``."""
         self._level += self._level_alpha * (odf_value - self._level)
-        r2 = (odf_value / (self._level + 1e-12)) ** 2
+        self._low_level += self._level_alpha * (low - self._low_level)
+        w = self.low_weight
+        r = (1.0 - w) * odf_value / (self._level + 1e-12) + w * low / (self._low_level + 1e-12)
+        r2 = r * r
         a = r2 / (r2 + self._activation_scale * (self._beat_fraction - 1.0))
         return min(max(a, 1e-3), 1.0 - 1e-3)
 
@@ -350,6 +379,7 @@ class BeatTracker:
         unheard = with_learned and self.music < self.config.music_off and self.periodicity < self.on_threshold
         if self.present and (self.periodicity < self._present_off or unheard) and not pulsed:
             self.present = False
+            self.low_weight = 0.0
         elif not self.present and (self.periodicity > self.on_threshold or pulsed):
             self.present = True
 
@@ -364,16 +394,15 @@ class BeatTracker:
 
     def _parity_contrast(self) -> float:
         """log(accent of the current beat's parity / accent of the other) over the beats still in
-        the accent memory (peak within −2..+3 hops of each; the beat just reported is not yet
-        heard, so it is left out); 0 when fewer than four beats are there."""
-        env = self._accents
+        the accent memory (:meth:`_peak` of each; the beat just reported is not yet heard, so it
+        is left out); 0 when fewer than four beats are there."""
         sums = [1e-9, 1e-9]
         counted = 0
         for k, beat in enumerate(reversed(self._beat_hops[:-1]), start=1):
-            centre = env.size - 1 - (self._hop - beat)
-            if centre - 2 < 0:
+            peak = self._peak(self._accents, beat)
+            if peak is None:
                 break
-            sums[k % 2] += float(env[centre - 2:centre + 4].max())
+            sums[k % 2] += peak
             counted += 1
         return math.log(sums[0] / sums[1]) if counted >= 4 else 0.0
 
@@ -413,6 +442,60 @@ class BeatTracker:
             self.period_hops *= 2.0 if moved_slower else 0.5
             self._metrical_level = math.log2(self.period_hops)
 
+    def _peak(self, env: np.ndarray, hop: float) -> float | None:
+        """Peak of ``env`` (a span of the latest hops) within −2..+3 hops of stream hop ``hop``;
+        None when that is no longer in memory or not yet heard."""
+        centre = env.size - 1 - (self._hop - int(round(hop)))
+        if centre - 2 < 0 or centre + 3 > env.size - 1:
+            return None
+        return float(env[centre - 2:centre + 4].max())
+
+    def _half_beat_contrast(self) -> float:
+        """log(low-band onsets halfway between the recent beats / those on them), over the beat
+        intervals still in memory, heard, and within 20 % of the tracked period (an octave move or
+        a tempo change leaves intervals of another beat); 0 while fewer than ``phase_pairs`` of
+        each are there or the low band averages under ``phase_floor`` (dB)."""
+        on, off = [], []
+        beats = self._beat_hops
+        for k in range(len(beats) - 1):
+            if abs(beats[k + 1] - beats[k] - self.period_hops) > 0.2 * self.period_hops:
+                continue  # not a beat of the current period (an octave move or a tempo change)
+            mid = self._peak(self._lows, 0.5 * (beats[k] + beats[k + 1]))
+            if mid is not None:
+                off.append(mid)
+            beat = self._peak(self._lows, beats[k])
+            if beat is not None:
+                on.append(beat)
+        if min(len(on), len(off)) < self.config.phase_pairs or np.mean(on + off) < self.config.phase_floor:
+            return 0.0
+        return math.log((np.mean(off) + 1e-9) / (np.mean(on) + 1e-9))
+
+    def _check_half_beat(self) -> None:
+        """The off-beat trap: where hi-hats, shakers or chord stabs on the off-beats carry more
+        full-band onset strength than the beats, the filter can lock half a beat late. Bass and
+        kick onsets mark the beat in nearly all music, so when the low band's onsets halfway
+        between the beats outweigh those on them ``phase_ratio``-fold on ``phase_beats`` beats in
+        a row, the posterior moves by half a beat (each tempo's positions rotated by P/2), at most
+        once per ``BEATS_KEPT`` beats, and from then on the low band shares the observation
+        (``low_weight``) so the filter does not slide back to the off-beats; that ends when the beat
+        is lost."""
+        self._beats_since_shift += 1
+        contrast = self._half_beat_contrast()
+        self._phase_votes = self._phase_votes + 1 if contrast > math.log(self.config.phase_ratio) else 0
+        if self._phase_votes < self.config.phase_beats or self._beats_since_shift < BEATS_KEPT:
+            return
+        self._phase_votes = self._beats_since_shift = 0
+        self.half_beat_shifts += 1
+        self.low_weight = self.config.low_weight
+        for j, p in enumerate(self.periods):
+            f = self.first[j]
+            self._alpha[f:f + p] = np.roll(self._alpha[f:f + p], p // 2)
+        half = 0.5 * self.period_hops
+        self._beat_hops = [int(round(b - half)) for b in self._beat_hops]
+        self._last_beat = self._beat_hops[-1]
+        self._phase_prev = (self._phase_prev + 0.5) % 1.0
+        self.phase = (self.phase + 0.5) % 1.0
+
     def _follow_level(self) -> None:
         """On each beat: the metrical level (log2 of its beat period) follows the posterior's
         period at ``level_rate`` per beat while a beat is present, and new beats are weighted by a
@@ -427,13 +510,14 @@ class BeatTracker:
         self.tempo_weight = np.exp(-0.5 * ((np.log2(self.periods) - self._metrical_level) / self._level_width) ** 2)
 
     def step(self, odf_value: float, *, power: float, accent: float = 0.0, active: bool = True,
-             learned: float | None = None) -> bool:
+             learned: float | None = None, low: float = 0.0) -> bool:
         """Advance one hop with the beat onset envelope ``odf_value`` (≥ 0); True when a beat is
         reported (the model's beat falls now and a beat is present). ``power`` : the hop's
         mean-square level (whether the input pauses). ``accent`` : the loudness-weighted envelope
         (which parity stays the beat when the tempo is halved). ``learned`` : the learned beat
         activation of this hop (0..1), mixed into the observation at ``learned_weight`` and judged
-        for periodicity as a second way to turn a beat on; None without a model.
+        for periodicity as a second way to turn a beat on; None without a model. ``low`` : the
+        low band's onset envelope (dB; bass and kick), which decides a half-beat move.
         ``active`` False (silence) keeps time on an empty envelope and reports no beats."""
         self._hop += 1
         if not active:
@@ -443,9 +527,11 @@ class BeatTracker:
         self._odf[-1] = odf_value
         self._accents[:-1] = self._accents[1:]
         self._accents[-1] = accent if active else 0.0
+        self._lows[:-1] = self._lows[1:]
+        self._lows[-1] = low if active else 0.0
         self._hop_powers[:-1] = self._hop_powers[1:]
         self._hop_powers[-1] = power
-        a = self.activation(odf_value)
+        a = self.activation(odf_value, low if active else 0.0)
         if learned is not None:
             self._learned[:-1] = self._learned[1:]
             self._learned[-1] = learned
@@ -461,6 +547,7 @@ class BeatTracker:
         if self.beat_now:
             self._last_beat = self._hop
             self._beat_hops = (self._beat_hops + [self._hop])[-BEATS_KEPT:]
+            self._check_half_beat()
             self._decide_octave()
             self._follow_level()
         return self.beat_now and active and self.present

@@ -22,16 +22,20 @@ class BeatOnsetEnvelope:
     ``accent`` is the same flux on a loudness-weighted scale, 10·log10(1 + γ·mel / reference) with
     the reference the mel power's 10 s mean: a quiet hi-hat scores far below a kick there, which
     the dB flux cannot tell. The tracker uses it to decide which beats stay beats when it halves the tempo.
+
+    ``low`` is the flux of the bands centred below ``low_hz`` alone (bass and kick), which the
+    tracker uses to tell the beats from the off-beats.
     """
 
     def __init__(self, *, sr: int, hop: int, n_fft: int = 2048, n_mels: int = 64, fmin: float = 30.0,
                  fmax: float = 11000.0, lag: int = 2, floor_db: float = 80.0, gamma: float = 10.0,
-                 reference_s: float = 10.0):
+                 reference_s: float = 10.0, low_hz: float = 150.0):
         self.hop = hop
         self._frame = np.zeros(n_fft, np.float32)
         self._window = np.hanning(n_fft).astype(np.float32)
         fb, self.band_hz = mel_filterbank(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=min(fmax, sr / 2))
         self._fb = fb.astype(np.float32)  # band_hz: the band centres
+        self._low_bands = max(1, int(np.sum(self.band_hz < low_hz)))
         self._chroma_fb = chroma_filterbank(sr=sr, n_fft=n_fft).astype(np.float32)
         full_scale = (self._window.sum() / 2) ** 2  # a full-scale sine's peak bin power
         self._floor = float(full_scale * 10.0 ** (-floor_db / 10.0))
@@ -46,6 +50,7 @@ class BeatOnsetEnvelope:
         self.chroma = np.zeros(12, np.float32)  # pitch-class energy of the latest hop, summing to 1
         self.rise = np.zeros(n_mels, np.float32)  # per-band SuperFlux rise of the latest hop (dB)
         self.accent = 0.0  # loudness-weighted flux of the latest hop (dB)
+        self.low = 0.0  # flux of the bands below low_hz in the latest hop (dB)
 
     def step(self, hop_samples: np.ndarray) -> float:
         """Consume one hop of mono float32 samples; return the envelope value (dB, ≥ 0)."""
@@ -62,13 +67,14 @@ class BeatOnsetEnvelope:
         self.chroma = chroma / (float(chroma.sum()) + 1e-12)
         self.rise = superflux_rise(self.bands, self._history[0])
         value = float(self.rise.mean())
+        self.low = float(self.rise[:self._low_bands].mean())
         self.accent = float(superflux_rise(loud, self._loud_history[0]).mean())
         for history, latest in ((self._history, self.bands), (self._loud_history, loud)):
             history[:-1] = history[1:]
             history[-1] = latest
         self._filled += 1
         if self._filled <= self._warm_up:
-            self.accent = 0.0
+            self.accent = self.low = 0.0
             self.rise[:] = 0.0
             return 0.0
         return value
