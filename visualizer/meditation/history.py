@@ -1,6 +1,6 @@
 """The person's history of sessions: one JSON line per session that ran, in the user data folder.
 
-``HISTORY_FILE`` lives in ``platformdirs.user_data_dir("visualizer")`` (e.g.
+``HISTORY_FILE`` lives in ``system.paths.user_data_dir()`` (e.g.
 ``~/.local/share/visualizer/sessions.jsonl``; ``$XDG_DATA_HOME`` moves it). Each line holds when
 the session started, its name, how long it was planned and actually ran, whether it was ended
 early, the phases reached, calm before and after (1..5 or null) and the intention.
@@ -15,11 +15,9 @@ import logging
 from dataclasses import asdict
 from pathlib import Path
 
-import platformdirs
-
 from visualizer.meditation import ReportError
 from visualizer.meditation.report import SessionReport
-from visualizer.system.paths import APP
+from visualizer.system.paths import user_data_dir
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +27,7 @@ KEYS = ("started_at", "name", "planned_s", "ran_s", "ended_early", "calm_before"
 
 def history_path() -> Path:
     """The history file in the user data folder (not created here)."""
-    return Path(platformdirs.user_data_dir(APP)) / HISTORY_FILE
+    return user_data_dir() / HISTORY_FILE
 
 
 def entry(report: SessionReport) -> dict:

@@ -32,6 +32,11 @@ def user_config_dir() -> Path:
     return Path(platformdirs.user_config_dir(APP))
 
 
+def user_data_dir() -> Path:
+    """Where the user's own records live (the meditation history), e.g. ~/.local/share/visualizer."""
+    return Path(platformdirs.user_data_dir(APP))
+
+
 def user_cache_dir() -> Path:
     """The cache folder for computed eigenmodes and the like (e.g. ~/.cache/visualizer)."""
     return Path(platformdirs.user_cache_dir(APP))
