@@ -45,7 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=at_least(0, "--seed"), default=0, help="random seed for phases, frequencies, links")
     p.add_argument("--fullscreen", action="store_true", help="start fullscreen (F toggles)")
     p.add_argument("--display", type=int, default=0, help="monitor to open on (0-based)")
-    p.add_argument("--window", type=parse_window, default=(1280, 720), metavar="WxH", help="window size (default 1280x720)")
+    p.add_argument("--window", type=parse_window, default=(1280, 720), metavar="WxH",
+                   help="window size (default 1280x720)")
     p.add_argument("--headless", action="store_true", help="render offscreen (SDL dummy driver), fixed 60 fps clock")
     p.add_argument("--frames", type=at_least(1, "--frames"), help="stop after this many frames")
     p.add_argument("--screenshot", type=Path, help="save the last frame as PNG here")
@@ -55,7 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     audio = p.add_mutually_exclusive_group()
     audio.add_argument("--input", metavar="DEVICE", help="listen to an input device (name substring or index; "
                                                          "a .monitor source hears what the computer plays)")
-    audio.add_argument("--play", metavar="FILE", type=Path, help="play an audio file (wav/flac/ogg/mp3) and react to it")
+    audio.add_argument("--play", metavar="FILE", type=Path,
+                       help="play an audio file (wav/flac/ogg/mp3) and react to it")
     audio.add_argument("--no-audio", action="store_true", help="silence: the field runs on its own")
     p.add_argument("--loop", action="store_true", help="with --play: start the file again when it ends "
                                                        "(otherwise the run ends with the file)")
@@ -82,6 +84,7 @@ SUBCOMMANDS = {
     "render": ("visualizer.offline.render", "an MP4 of a preset driven by a file, the audio muxed in"),
     "response": ("visualizer.offline.response", "how visibly a preset answers a song's beat and loudness"),
     "session": ("visualizer.meditation.cli", "a guided meditation session (Mettannealing)"),
+    "compile": ("visualizer.window.compile", "compile every kernel into the cache once (the install step)"),
 }
 
 

@@ -57,6 +57,15 @@ def _splat_dots(rows, xs, ys, radii, colours, order, x0, y0, x1, y1, rim_px, rim
             row[inside_end:end] = rim_colour
 
 
+def warm_up() -> None:
+    """Load (or compile, the first time) the dot-drawing kernel by drawing two dots on a tiny
+    surface, so a lattice preset's first frame does not pay for it."""
+    surface = pygame.Surface((16, 16), 0, 32)
+    lut = pack_lut(surface, np.zeros((8, 3), np.uint8))
+    draw_lattice(surface, surface.get_rect(), np.array([[-1.0, 0.0, 0.0], [1.0, 0.0, 0.0]]), np.zeros(2),
+                 (0.0, 0.0), lut)
+
+
 def pack_lut(surface: pygame.Surface, lut_rgb: np.ndarray) -> np.ndarray:
     """The LUT (uint8 (m, 3) sRGB, colour of phase 2π·i/m) as ``surface``'s 32-bit pixel values, uint32 (m,)."""
     r, g, b, _ = surface.get_shifts()

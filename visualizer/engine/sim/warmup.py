@@ -18,6 +18,7 @@ here (its layer sits above the engine).
 
 from __future__ import annotations
 
+import logging
 import time
 
 import numba
@@ -93,9 +94,14 @@ def _render_kernels(theta: np.ndarray) -> None:
         scaler.paint(theta, packed_lut, rows, view=view)
         scaler.paint(read_only, packed_lut, rows, view=view)
     limiter = FlashLimiter()
-    for frame in range(12):
-        rows.fill(0xFFFFFF if frame % 2 else 0)
-        limiter.apply(rows, shifts=(16, 8, 0), time_s=frame / 60)
+    flash_log = logging.getLogger("visualizer.render.flash")
+    was_disabled, flash_log.disabled = flash_log.disabled, True  # a warm-up's strobe, not the show's: unsaid
+    try:
+        for frame in range(12):
+            rows.fill(0xFFFFFF if frame % 2 else 0)
+            limiter.apply(rows, shifts=(16, 8, 0), time_s=frame / 60)
+    finally:
+        flash_log.disabled = was_disabled
     Yuv420Frame((48, 32)).convert(rows, (16, 8, 0))
 
 
