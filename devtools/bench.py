@@ -208,14 +208,14 @@ def startup_seconds(runs: int = 4) -> float:
 
 def first_start_seconds() -> dict[str, float]:
     """The first start after installing, numba's cache empty (NUMBA_CACHE_DIR in a new folder):
-    seconds of the install step that compiles every kernel ahead (``python -m
-    visualizer.engine.sim.warmup``), then to the first frame of the first start after it."""
+    seconds of the install step that compiles every kernel ahead (``visualizer compile``), then to
+    the first frame of the first start after it."""
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="numba-cache-") as folder:
         env = dict(os.environ, NUMBA_CACHE_DIR=folder)
         t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "visualizer.engine.sim.warmup"], env=env, check=True,
+        subprocess.run([sys.executable, "-m", "visualizer", "compile"], env=env, check=True,
                        capture_output=True)
         install_s = time.perf_counter() - t0
         return {"install_step_s": install_s, "first_frame_s": seconds_to_first_frame(env)}

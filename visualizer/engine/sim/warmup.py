@@ -9,11 +9,11 @@ frame, the first flash limited, the first switch to a preset with a 3D lattice (
 call it on the frame path, on tiny inputs of the same types, so every one is compiled (first
 run) or loaded (later runs) at start-up.
 
-``python -m visualizer.engine.sim.warmup`` does it once and fills numba's cache: the install
-step (24 s on a quiet 2-core machine) after which the first start draws its first frame in ~2 s
-instead of compiling first. numba recompiles a module's kernels when its source file changes, so
-run it again after updating. The window's own kernel (the 3D lattice's dots) is not reached from
-here (its layer sits above the engine).
+``visualizer compile`` (``visualizer.window.compile``) runs it once with the window's own kernel
+(the 3D lattice's dots, a layer above) and fills numba's cache: the install step (~25 s on a quiet
+2-core machine) after which the first start draws its first frame in ~2 s instead of compiling
+first. numba recompiles a module's kernels when its source file changes, so run it again after
+updating.
 """
 
 from __future__ import annotations
@@ -129,12 +129,3 @@ def prepare_kernels() -> float:
     _prepared = True
     return time.perf_counter() - t0
 
-
-def main() -> int:
-    """Fill numba's cache with every kernel (the install step; later starts load them)."""
-    print(f"visualizer: kernels compiled and cached in {prepare_kernels():.1f} s")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
