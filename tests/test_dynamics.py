@@ -9,13 +9,8 @@ from scipy.integrate import trapezoid
 from visualizer.engine import presets
 from visualizer.engine.sim import Field, FieldConfig
 from visualizer.engine.sim.annealing import Annealer, AnnealingConfig
-from visualizer.engine.sim.harmonics import (
-    InjectionConfig,
-    Injector,
-    graph_harmonics,
-    graph_laplacian,
-    lattice_harmonics,
-)
+from visualizer.engine.sim.harmonics import graph_harmonics, graph_laplacian, lattice_harmonics
+from visualizer.engine.sim.injection import InjectionConfig, Injector
 from visualizer.engine.sim.measures import (
     antiphase_fraction,
     count_patches,

@@ -9,12 +9,12 @@ import pytest
 from visualizer.engine import presets
 from visualizer.engine.sim import Field, FieldConfig
 from visualizer.engine.sim.harmonics import (
-    Injector,
     graph_laplacian,
     harmonic_kernel_share,
     kernel_weights,
     lattice_harmonics,
 )
+from visualizer.engine.sim.injection import Injector
 from visualizer.engine.sim.neighbourhood import (
     draw_small_world,
     lattice_taps,
@@ -254,7 +254,7 @@ def test_lattice_modes_are_their_row_and_column_factors_and_sum_from_them_exactl
 def test_the_cache_of_computed_eigenmodes_is_bounded_by_bytes(monkeypatch):
     """Music bends the kernel to many quantised values; the computed sets kept in memory stay
     under CACHED_MODES_BYTES (64 full sets were kept before: gigabytes at 1024²)."""
-    from visualizer.engine.sim import harmonics as module
+    from visualizer.engine.sim import modes_cache as module
 
     links = draw_small_world(24 * 24, 2, np.random.default_rng(0)).astype(np.int32)
     cache = module.HarmonicsCache(synchronous=True)
@@ -273,7 +273,7 @@ def test_new_eigenmodes_are_summed_a_third_per_frame_while_the_old_pattern_plays
     """``use`` (new eigenmodes, every few frames while music bends the kernel) must not put the
     whole 48-mode sum on one frame: no call sums more than a third of the modes; the old pattern
     plays until the new modes' pattern is complete, which is exact from the next tick on."""
-    from visualizer.engine.sim import harmonics as module
+    from visualizer.engine.sim import injection as module  # where the injector looks its sums up
 
     summed = []
     for name in ("accumulate", "accumulate_separable"):  # lattice modes are summed from their factors
@@ -315,7 +315,7 @@ def test_background_eigenmodes_come_from_a_child_process_and_equal_the_synchrono
     frame loop); they are the same modes the synchronous path computes on the caller's thread."""
     import os
 
-    from visualizer.engine.sim.harmonics import MODES_PROCESS, HarmonicsCache
+    from visualizer.engine.sim.modes_cache import MODES_PROCESS, HarmonicsCache
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))  # no disk cache shared between the two paths
     links = draw_small_world(24 * 20, 2, np.random.default_rng(3))
@@ -339,7 +339,7 @@ def test_background_eigenmodes_come_from_a_child_process_and_equal_the_synchrono
 
 
 def test_a_failure_in_the_eigenmode_process_is_shown_and_the_modes_in_use_stay(tmp_path, monkeypatch):
-    from visualizer.engine.sim.harmonics import HarmonicsCache
+    from visualizer.engine.sim.modes_cache import HarmonicsCache
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     links = draw_small_world(24 * 20, 2, np.random.default_rng(4))
@@ -369,7 +369,7 @@ def test_the_eigenmode_process_outlives_the_thread_that_started_it_and_ends_with
 
     script = textwrap.dedent(f"""
         import os, threading, numpy as np
-        from visualizer.engine.sim.harmonics import MODES_PROCESS, ModesRequest
+        from visualizer.engine.sim.modes_cache import MODES_PROCESS, ModesRequest
         from visualizer.engine.sim.neighbourhood import draw_small_world
         links = draw_small_world(24 * 20, 2, np.random.default_rng(5))
         request = ModesRequest(24, 20, "diamond", "wrap", 12, (-10.0, 10.0, -20.0, 5.0), 5.0, "t")

@@ -35,7 +35,7 @@ from visualizer.engine.sim.field import (
     FieldConfig,
     SimulationConfig,
 )
-from visualizer.engine.sim.harmonics import INJECTION_MODES, InjectionConfig
+from visualizer.engine.sim.injection import INJECTION_MODES, InjectionConfig
 from visualizer.engine.sim.lattice3d import blend_weight
 from visualizer.engine.sim.metric_sharing import SomaticConfig
 from visualizer.engine.sim.neighbourhood import BOUNDARIES, NEIGHBOURHOODS

@@ -26,14 +26,11 @@ from visualizer.engine.params import Params
 from visualizer.engine.phase_reference import PhaseReference
 from visualizer.engine.sim import Field
 from visualizer.engine.sim.annealing import Annealer, AnnealingState
-from visualizer.engine.sim.harmonics import (
-    INJECTION_MODES,
-    Harmonics,
-    HarmonicsCache,
-    Injector,
-)
+from visualizer.engine.sim.harmonics import Harmonics
+from visualizer.engine.sim.injection import INJECTION_MODES, Injector
 from visualizer.engine.sim.measures import Measures, correlation_length, measure
 from visualizer.engine.sim.metric_sharing import SomaticField, SomaticMeasures
+from visualizer.engine.sim.modes_cache import HarmonicsCache
 from visualizer.engine.sim.turbulence import Turbulence
 from visualizer.engine.sim.warmup import prepare_kernels
 from visualizer.system.threads import PARALLEL_FROM_CELLS, kernel_threads

@@ -1,5 +1,5 @@
-"""The field's natural harmonics — the eigenmodes of its own coupling operator — and energy
-injection into them.
+"""The field's natural harmonics: the eigenmodes of its own coupling operator, and the sums and
+projections that use them.
 
 Linearised around a common phase, the field relaxes as dδ/dt = −L·δ with the signed, kernel-
 weighted operator L = D − A, A_ij = K_ij / N_i (K1..K4 on the lattice shells, K_SW on the
@@ -8,68 +8,28 @@ natural resonances: the least damped (or, with negative eigenvalues, the growing
 5-MeO-like kernels they are the smooth, long waves; for N,N-DMT-like kernels (K1 < 0) they are
 checkerboard-like. On a torus the lattice part is diagonal in 2-D Fourier modes (exact); with open
 edges the DCT modes stand in; with small-world links the modes of the real graph are found by
-LOBPCG off the render thread. Mode 0 is always the constant mode (its power is R²).
+LOBPCG. Mode 0 is always the constant mode (its power is R²).
 
-*Semantically-neutral* injection spreads music energy over these modes, favouring the most natural
-ones; *semantic* injection puts the same energy into localised blobs at places, where sinks drain
-it (``Injector.sink_pull``): neutral energy escapes the sinks, semantic energy does not.
+Energy injection into these modes is ``sim.injection``; computing them off the render thread, in a
+child process, with a disk cache, is ``sim.modes_cache``.
 """
 
 from __future__ import annotations
 
-import hashlib
-import logging
-import os
-import threading
 import warnings
-import zipfile
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import scipy.sparse
 import scipy.sparse.linalg
 from numba import njit, prange
 
-from visualizer.background.worker_process import WorkerProcess
 from visualizer.engine.sim.kernels import trig_maps
 from visualizer.engine.sim.neighbourhood import lattice_taps
-from visualizer.system.paths import user_cache_dir
 from visualizer.system.trig import sin_cos
 
-log = logging.getLogger(__name__)
-
-INJECTION_MODES = ("neutral", "semantic")
-
-
-@dataclass(frozen=True)
-class InjectionConfig:
-    """A preset's [injection] section.
-
-    mode : "neutral" (into the eigenmodes) or "semantic" (localised blobs). modes : eigenmodes kept.
-    tilt : weight of mode m ∝ (m + 1)^−tilt. rate_hz : how fast the lowest driven mode oscillates.
-    blobs, blob_radius : the semantic contrast: that many Gaussian spots of that radius (cells).
-    sink_rate : how hard the energy sinks (the blobs' places) pull their cells into local order (rad/s).
-    """
-
-    mode: str = "neutral"
-    modes: int = 48
-    tilt: float = 1.0
-    rate_hz: float = 0.2
-    blobs: int = 3
-    blob_radius: float = 6.0
-    sink_rate: float = 12.0
-# LOBPCG costs ~10 s at 256² (20 iterations, 48 modes) and grows faster than the cell count; above
-# this the lattice modes (exact for the lattice part of the graph) are used instead
-GRAPH_MODES_MAX_CELLS = 256 * 256
 # LOBPCG reports the guard vectors' accuracy, which we drop (a filter per call is not thread-safe)
 warnings.filterwarnings("ignore", message="Exited (at iteration|postprocessing)", category=UserWarning)
-SINK_LEVEL = 0.1  # a cell is inside a sink where a semantic blob is above this share of its peak
-
-
-def cache_dir() -> Path:
-    """Where computed graph eigenmodes are kept between runs."""
-    return user_cache_dir() / "eigenmodes"
 
 
 @dataclass(frozen=True)
@@ -252,191 +212,6 @@ def graph_harmonics(laplacian: scipy.sparse.csr_matrix, start: Harmonics, *, max
                      stored=vectors.T.reshape(count, height, width).astype(np.float32))
 
 
-KERNEL_QUANTUM = 2.5  # couplings are rounded to this (rad/s) before the eigenmodes are recomputed
-CACHED_MODES_BYTES = 128 << 20  # computed sets kept in memory per cache (graph modes: 12.6 MB at 256²)
-
-
-@dataclass(frozen=True)
-class ModesRequest:
-    """What fixes a set of eigenmodes: the grid, the neighbourhood, the kernel (rounded to
-    KERNEL_QUANTUM) and the small-world targets (by digest)."""
-
-    height: int
-    width: int
-    neighborhood: str
-    boundary: str
-    count: int
-    k: tuple[float, float, float, float]
-    k_sw: float
-    links_digest: str
-
-
-def lattice_modes_for(r: ModesRequest, links: np.ndarray) -> Harmonics:
-    """The lattice part's modes for request ``r`` (exact on a torus; the graph's start vectors)."""
-    weights, _ = kernel_weights(r.k, r.k_sw, neighborhood=r.neighborhood, links=links.shape[1])
-    return lattice_harmonics(r.height, r.width, neighborhood=r.neighborhood, boundary=r.boundary,
-                             count=r.count, weights=weights)
-
-
-def compute_modes(r: ModesRequest, links: np.ndarray, *, folder: Path | None = None) -> Harmonics:
-    """The eigenmodes for request ``r`` with small-world targets ``links`` (H·W, L): the lattice
-    modes when there are no links (or no small-world coupling, or the grid is too large), else the
-    graph's, from the disk cache in ``folder`` (default ``cache_dir()``) or by LOBPCG (then
-    written to it)."""
-    lattice = lattice_modes_for(r, links)
-    if links.shape[1] == 0 or r.height * r.width > GRAPH_MODES_MAX_CELLS or r.k_sw == 0.0 and r.k is not None:
-        return lattice
-    path = (folder or cache_dir()) / f"{hashlib.sha1(repr(r).encode()).hexdigest()[:20]}.npz"
-    try:
-        with np.load(path) as f:
-            return Harmonics(f["eigenvalues"], "graph", stored=f["modes"])
-    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as e:
-        if path.exists():
-            log.warning("eigenmode cache %s unreadable (%s): recomputing", path, e)
-    weights, sw_weight = kernel_weights(r.k, r.k_sw, neighborhood=r.neighborhood, links=links.shape[1])
-    laplacian = graph_laplacian(r.height, r.width, neighborhood=r.neighborhood, boundary=r.boundary,
-                                small_world=links, weights=weights, small_world_weight=sw_weight)
-    result = graph_harmonics(laplacian, lattice)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f"{path.stem}.{os.getpid()}.partial.npz")  # a run cut short leaves no torn file
-        np.savez(partial, modes=result.modes, eigenvalues=result.eigenvalues)
-        os.replace(partial, path)
-    except OSError as e:
-        log.warning("could not cache eigenmodes in %s: %s", path.parent, e)
-    return result
-
-
-MODES_PROCESS = WorkerProcess(f"{__name__}:compute_modes")  # the one eigenmode child of this process
-
-
-class HarmonicsCache:
-    """The eigenmodes of the field's current coupling operator, recomputed when the kernel changes
-    enough: in the background by default (a thread hands requests to the child process of
-    ``MODES_PROCESS`` and waits; the last modes stand in meanwhile; only the lattice modes of the
-    very first set for a grid are computed on the caller's thread), or all on the caller's thread
-    when ``synchronous`` (headless runs that must repeat exactly: trace, render, tests). Graph
-    modes (with small-world links) are cached on disk. A failure is logged once, shown in
-    ``status``, and not retried for the same request; the modes in use stay."""
-
-    def __init__(self, *, synchronous: bool = False) -> None:
-        self.synchronous = synchronous  # compute on the caller's thread: slower, but deterministic
-        self._compute = compute_modes if synchronous else self._compute_in_child
-        self._done: dict[ModesRequest, Harmonics] = {}
-        self._lock = threading.Lock()
-        self._wanted: ModesRequest | None = None
-        self._failed: set[ModesRequest] = set()  # requests whose computation failed: not retried
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._busy = False
-        self._thread: threading.Thread | None = None
-        self._links: dict[int, tuple[np.ndarray, np.ndarray, str]] = {}  # id → (array, copy, digest)
-        self._current: dict[tuple, Harmonics] = {}  # grid key → the modes handed out last
-        self.status = ""
-
-    @property
-    def busy(self) -> bool:
-        """Eigenmodes are being computed (``get`` hands out the previous ones meanwhile)."""
-        with self._lock:
-            return self._busy or self._wanted is not None
-
-    def _digest(self, small_world: np.ndarray) -> tuple[np.ndarray, str]:
-        known = self._links.get(id(small_world))
-        if known is None or known[0] is not small_world:  # the field replaces the array on change
-            copy = small_world.copy()
-            known = (small_world, copy, hashlib.sha1(copy.tobytes()).hexdigest()[:20])
-            self._links = {id(small_world): known}
-        return known[1], known[2]
-
-    def get(self, *, height: int, width: int, neighborhood: str, boundary: str, count: int,
-            small_world: np.ndarray, k: tuple[float, float, float, float] | None = None,
-            k_sw: float = 0.0) -> Harmonics:
-        """The eigenmodes for this grid and kernel (``k`` None: the plain graph Laplacian's)."""
-        if k is not None:
-            k = tuple(KERNEL_QUANTUM * round(v / KERNEL_QUANTUM) for v in k)
-            k_sw = KERNEL_QUANTUM * round(k_sw / KERNEL_QUANTUM)
-        links, digest = self._digest(small_world)
-        request = ModesRequest(height, width, neighborhood, boundary, count, k, k_sw, digest)
-        grid = (height, width, neighborhood, boundary, count)
-        if self.synchronous:
-            if request not in self._done:
-                self._done[request] = self._compute(request, links)
-                self._forget_oldest()
-            return self._done[request]
-        with self._lock:
-            ready = self._done.get(request)
-            if ready is None and grid in self._current:
-                if self._wanted != request and request not in self._failed:
-                    self._wanted, self._wanted_links = request, links
-                    self._wake.set()
-                self._start()
-                return self._current[grid]
-        if ready is None:  # the first modes for this grid: the lattice part now, the rest behind
-            ready = lattice_modes_for(request, links)
-            with self._lock:
-                self._wanted, self._wanted_links = request, links
-                self._wake.set()
-                self._start()
-        with self._lock:
-            self._current[grid] = ready
-        return ready
-
-    def _forget_oldest(self) -> None:
-        """Drop the oldest sets while the kept ones exceed CACHED_MODES_BYTES (the newest stays)."""
-        while len(self._done) > 1 and sum(h.nbytes for h in self._done.values()) > CACHED_MODES_BYTES:
-            self._done.pop(next(iter(self._done)))
-
-    @staticmethod
-    def _compute_in_child(r: ModesRequest, links: np.ndarray) -> Harmonics:
-        return MODES_PROCESS.call(r, links, folder=cache_dir())  # the cache dir as of now
-
-    def _start(self) -> None:
-        if self._thread is None or not self._thread.is_alive():
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._work, name="eigenmodes", daemon=True)
-            self._thread.start()
-
-    def _work(self) -> None:
-        while not self._stop.is_set():
-            self._wake.wait(0.5)
-            with self._lock:
-                request, links = self._wanted, getattr(self, "_wanted_links", None)
-                self._wanted = None
-                self._wake.clear()
-                self._busy = request is not None
-            if request is None:
-                continue
-            try:
-                result = self._compute(request, links)
-            except Exception as e:  # noqa: BLE001 — shown, logged once, the old modes stay in use
-                if not self.status:
-                    log.exception("eigenmodes failed; keeping the previous ones")
-                self.status = f"eigenmodes failed: {e}"
-                result = None
-            with self._lock:
-                if result is None:
-                    self._failed.add(request)
-                else:
-                    self._done[request] = result
-                    self._forget_oldest()
-                    self._current[request.height, request.width, request.neighborhood, request.boundary,
-                                  request.count] = result
-                self._busy = False
-
-    def close(self, timeout_s: float = 0.5) -> None:
-        """Stop the worker thread; waits up to ``timeout_s``. A computation in flight is not
-        waited for: it runs to its end in the child process and is dropped (the thread waiting for
-        it is a daemon), so quitting never waits seconds for it."""
-        with self._lock:
-            self._wanted = None  # nothing more is asked for: busy only while a computation runs
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout_s)
-            if self._thread.is_alive():
-                log.info("eigenmodes still computing at close: left to end with the process")
-
-
 def harmonic_kernel_share(theta: np.ndarray, harmonics: Harmonics) -> float:
     """Share of the field's non-uniform power |e^{iθ} − ⟨e^{iθ}⟩|² that lies in ``harmonics``'s
     non-constant modes (0..1): how much of what the field does the driven modes can express."""
@@ -547,157 +322,3 @@ def project(patterns, theta, re, im):
             acc_im += row[i] * sin_t[i]
         re[m] = acc_re
         im[m] = acc_im
-
-
-@njit(parallel=True, fastmath=True, cache=True, nogil=True)
-def _sink_pull(theta, cells, rate, out):
-    """out[y, x] = rate·Im(e^{−iθ}·⟨e^{iθ}⟩₃ₓ₃) at each flat cell index in ``cells`` (int32),
-    the 3×3 mean on a torus; other cells of ``out`` (float32 (H, W)) untouched."""
-    height, width = theta.shape
-    for n in prange(cells.shape[0]):
-        y, x = cells[n] // width, cells[n] % width
-        mean_c = np.float32(0.0)
-        mean_s = np.float32(0.0)
-        for dy in range(-1, 2):
-            for dx in range(-1, 2):
-                s, c = sin_cos(theta[(y + dy) % height, (x + dx) % width])
-                mean_c += c
-                mean_s += s
-        s, c = sin_cos(theta[y, x])
-        out[y, x] = rate * (c * mean_s - s * mean_c) / np.float32(9.0)
-
-
-class Injector:
-    """Music energy as phase-velocity forcing F(t) = g(t)·Σₘ aₘ(t)·ψₘ, or as localised blobs.
-
-    modes : harmonics to drive (the constant mode is skipped: it only shifts every frequency).
-    tilt : weight of mode m ∝ (m + 1)^−tilt, so energy collects in the low, natural harmonics.
-    rate_hz : how fast the lowest driven mode's amplitude oscillates; higher modes go faster,
-        as √(eigenvalue ratio), like waves.
-    blobs, blob_radius : the semantic contrast: that many Gaussian spots of that radius (cells).
-    pattern_hz : how often the spatial pattern Σₘ aₘ(t)·ψₘ is renewed (it moves at rate_hz).
-        A whole sum costs 1.5 ms at 256² for stored graph modes (memory-bound) and 0.6 ms at 512²
-        or 3 ms at 1024² for separable lattice modes (from their factors), so the next
-        tick's pattern is summed a share of the modes per call, spread over the current tick's
-        frames, and swapped in when its tick comes: no frame pays for the whole sum. A call sums
-        at most a third of the terms, or more when calls are far apart (1.5× the ticks since the
-        last call), which is always enough on schedule; after new eigenmodes (``use``) or a mode
-        switch the pattern in use plays on until the new one is complete. The gain g(t) that
-        follows the music is applied on every call.
-    The forcing's RMS over the field is g/√2 in either mode, so both carry the same energy.
-    """
-
-    def __init__(self, harmonics: Harmonics, config: InjectionConfig = InjectionConfig(), *, seed: int = 0,
-                 pattern_hz: float = 10.0):
-        blobs, blob_radius = config.blobs, config.blob_radius
-        self.config = config
-        self.pattern_hz = pattern_hz
-        rng = np.random.default_rng(seed)
-        count = harmonics.shape[0] - 1
-        weights = (np.arange(1, count + 1, dtype=np.float64)) ** -config.tilt
-        self.weights = weights / np.linalg.norm(weights)
-        self.phases = rng.uniform(0, 2 * np.pi, count)
-        self.use(harmonics)
-        h, w = harmonics.shape[1:]
-        self._sqrt_n = np.sqrt(h * w)
-        yy, xx = np.indices((h, w))
-        spots = []
-        for _ in range(blobs):
-            cy, cx = rng.uniform(0, h), rng.uniform(0, w)
-            dy = np.minimum(np.abs(yy - cy), h - np.abs(yy - cy))
-            dx = np.minimum(np.abs(xx - cx), w - np.abs(xx - cx))
-            spot = np.exp(-(dy**2 + dx**2) / (2 * blob_radius**2))
-            spots.append(spot / np.linalg.norm(spot))
-        self.spots = np.array(spots, np.float32).reshape(blobs, -1)
-        peak = self.spots.max(axis=1, keepdims=True)
-        self.sinks = (np.max(self.spots / peak, axis=0) > SINK_LEVEL).reshape(h, w)
-        self._sink_cells = np.flatnonzero(self.sinks).astype(np.int32)
-        self.spot_weights = np.full(blobs, 1.0 / np.sqrt(blobs))
-        self.spot_freqs_hz = config.rate_hz * rng.uniform(0.8, 1.6, blobs)
-        self.spot_phases = np.zeros(blobs)
-        self._front = np.zeros(h * w, np.float32)  # the pattern in use, for _front_key
-        self._back = np.zeros(h * w, np.float32)  # the next one, its first _back_done terms summed
-        self._front_key: tuple[str, int] | None = None  # (mode, tick index)
-        self._back_key: tuple[str, int] | None = None
-        self._back_done = 0
-        self._position = -np.inf  # time of the last call, in ticks
-        self._out = np.zeros((h, w), np.float32)
-
-    def use(self, harmonics: Harmonics) -> None:
-        """Drive ``harmonics`` from now on (the kernel changed); the blobs and sinks stay.
-
-        Mode m's amplitude oscillates at rate_hz·√(s_m / s_1) with s_m = λ_m − λ_1 + Δ (Δ the mean
-        spacing of the driven eigenvalues): higher modes go faster, like waves, whatever the
-        kernel's signs (λ may be negative for repulsive kernels)."""
-        self.harmonics = harmonics
-        values = harmonics.eigenvalues[1:]
-        spacing = max((values[-1] - values[0]) / max(len(values) - 1, 1), 1e-9)
-        shifted = values - values[0] + spacing
-        self.freqs_hz = self.config.rate_hz * np.sqrt(shifted / shifted[0])
-        self._back_key = None  # the next pattern is summed anew; the one in use plays on meanwhile
-
-    def sink_pull(self, theta: np.ndarray, *, rate: float, out: np.ndarray | None = None) -> np.ndarray:
-        """The energy sinks' drain: inside the sinks (where semantic energy is aimed) each cell is
-        pulled toward its 3×3 neighbourhood's mean phase at ``rate`` (rad/s), F_i = rate·Im(e^{−iθ_i}·z̄_i);
-        elsewhere 0. float32 (H, W), written into ``out`` if given (no allocation)."""
-        out = np.empty(theta.shape, np.float32) if out is None else out
-        out.fill(0.0)
-        _sink_pull(np.ascontiguousarray(theta, np.float32), self._sink_cells, np.float32(rate), out)
-        return out
-
-    def pattern(self, *, time_s: float, mode: str = "neutral") -> np.ndarray:
-        """The unit-gain spatial pattern at ``time_s`` (float32 (H·W,)), renewed at pattern_hz."""
-        position = time_s * self.pattern_hz
-        tick = int(np.floor(position))
-        share = min(1.0, max(1.0 / 3.0, 1.5 * (position - self._position)))  # of the terms, this call at most
-        self._position = position
-        if self._front_key != (mode, tick):
-            share -= self._sum_back((mode, tick), until=1.0, share=share)
-            if self._back_done == len(self._terms(mode)[0]):
-                self._front, self._back = self._back, self._front
-                self._front_key, self._back_key = self._back_key, None
-        if self._front_key == (mode, tick):  # the next tick's, in step with this one (done by 2/3 of it)
-            self._sum_back((mode, tick + 1), until=1.5 * (position - tick), share=share)
-        return self._front
-
-    def _terms(self, mode: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The pattern's terms in ``mode``: weights, frequencies (Hz), phases (rad), each (M,)."""
-        if mode == "neutral":
-            return self.weights, self.freqs_hz, self.phases
-        return self.spot_weights, self.spot_freqs_hz, self.spot_phases
-
-    def _add_terms(self, mode: str, coefficients: np.ndarray, terms: slice) -> None:
-        """back += Σ coefficients·pattern over the ``terms`` of ``mode``'s patterns (the driven
-        modes from their factors or as stored, or the blobs)."""
-        h = self.harmonics
-        if mode != "neutral":
-            accumulate(coefficients, self.spots[terms], self._back)
-        elif h.separable:
-            accumulate_separable(coefficients, h.row_factors[1:][terms], h.col_factors[1:][terms],
-                                 self._back.reshape(self._out.shape))
-        else:
-            accumulate(coefficients, h.flat[1:][terms], self._back)
-
-    def _sum_back(self, key: tuple[str, int], *, until: float, share: float) -> float:
-        """Sum the pattern for ``key`` into the back buffer up to the share ``until`` (0..1) of its
-        terms, at most ``share`` of them now; returns the share summed."""
-        mode, tick = key
-        if self._back_key != key:
-            self._back_key, self._back_done = key, 0
-            self._back.fill(0.0)
-        t = tick / self.pattern_hz
-        weights, freqs, phases = self._terms(mode)
-        count = len(weights)
-        stop = min(count, int(np.ceil(min(until, 1.0) * count)), self._back_done + int(np.ceil(share * count)))
-        if stop <= self._back_done:
-            return 0.0
-        terms = slice(self._back_done, stop)
-        a = weights[terms] * np.cos(2 * np.pi * freqs[terms] * t + phases[terms])
-        self._add_terms(mode, (self._sqrt_n * a).astype(np.float32), terms)
-        summed, self._back_done = (stop - self._back_done) / count, stop
-        return summed
-
-    def forcing(self, *, gain: float, time_s: float, mode: str = "neutral") -> np.ndarray:
-        """F (float32 (H, W), rad/s) at ``time_s`` for injection gain ``gain`` (rad/s)."""
-        np.multiply(self.pattern(time_s=time_s, mode=mode), np.float32(gain), out=self._out.reshape(-1))
-        return self._out

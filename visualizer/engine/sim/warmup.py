@@ -26,7 +26,8 @@ import numpy as np
 
 from visualizer.engine.sim import kernels
 from visualizer.engine.sim.field import Field, FieldConfig
-from visualizer.engine.sim.harmonics import Harmonics, InjectionConfig, Injector, lattice_harmonics
+from visualizer.engine.sim.harmonics import Harmonics, lattice_harmonics
+from visualizer.engine.sim.injection import InjectionConfig, Injector
 from visualizer.engine.sim.measures import measure
 from visualizer.engine.sim.metric_sharing import SomaticConfig, SomaticField
 from visualizer.engine.sim.neighbourhood import HALO
