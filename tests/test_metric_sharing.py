@@ -364,21 +364,10 @@ def test_a_route_from_the_music_moves_the_rings_the_lattice_uses(tmp_path):
 
 def test_with_music_somatic_visual_reaches_cessation_and_leaves_it_again():
     # the demo track for a minute, analysed in step with the frames, at the preset's own settings
+    from devtools.cessation import cessation_index
     from visualizer.engine.audio.demo import demo_paths
-    from visualizer.engine.audio.engine import LockstepAudio
 
-    session = Session(presets.load_preset("somatic-visual"), seed=0, deterministic=True)
-    audio = LockstepAudio(demo_paths()[0], loop=True)
-    index = []
-    try:
-        for _ in range(60 * 60):
-            audio.advance(1 / 60)
-            measures = session.advance(audio.latest(), 1 / 60).lattice.measures
-            index.append(measures.cessation if measures else 0.0)
-    finally:
-        audio.close()
-        session.close()
-    index = np.array(index)
+    index = cessation_index("somatic-visual", demo_paths()[0], 60.0)
     reached = np.flatnonzero(index >= 0.8)
     assert reached.size, f"the cessation index peaked at {index.max():.2f}"
     assert (index[reached[0]:] < 0.7).any(), "cessation never ended while the music went on"

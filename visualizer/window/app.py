@@ -28,8 +28,7 @@ from visualizer.system.signals import interrupt_in
 from visualizer.window.display import DEFAULT_WINDOW, ScreenshotError
 from visualizer.window.hud import Hud, HudFader, HudView
 from visualizer.window.hud_model import HudModel, slider_views
-from visualizer.window.lattice_view import DRAG_RAD_PER_PX, draw_lattice_over
-from visualizer.window.lattice_view import warm_up as warm_up_lattice_view
+from visualizer.window.lattice_view import DRAG_RAD_PER_PX, draw_lattice_over, warm_up
 from visualizer.window.pygame_loader import pygame
 from visualizer.window.windows import open_screens
 
@@ -83,7 +82,7 @@ class App:
         screen.present()
         size = options.size or grid_for_screen(self.display.size, first.field.height * first.field.width)
         self.session = Session(first, size=size, seed=options.seed)  # loads every engine kernel
-        warm_up_lattice_view()  # and the window's own, before the first frame
+        warm_up()  # and the window's lattice view's, before the first frame
         self.audio = open_audio(options.audio, headless=options.headless)
         self.stage = Stage(self.session, options.stage, audio=self.audio, say=self.say,
                            output=lambda: (self.display.size, self.display.canvas.get_shifts()[:3]))
