@@ -76,6 +76,7 @@ def test_slow_fade_is_untouched(display):
     free = render(display, thetas, limit=False)
     limited = render(display, thetas, limit=True)
     assert display.flash_limiter.limited_frames == 0
+    assert display.flash_limiter.kept_frames == 0  # no frame could be blended, so no output was copied
     assert all(np.array_equal(a, b) for a, b in zip(free, limited))
 
 
@@ -89,6 +90,7 @@ def test_a_moving_field_is_untouched(display):
             thetas.append(field.theta.copy())
         render(display, thetas, limit=True)
         assert display.flash_limiter.limited_frames == 0
+        assert display.flash_limiter.kept_frames == 0
     finally:
         display.set_palette(build_lut("mono"))
 
@@ -164,3 +166,31 @@ def test_a_recording_copy_and_the_screen_are_each_limited(display):
         screen.add(pygame.surfarray.array3d(display.canvas))
     assert copies.most_flashes_in_a_second(FPS) <= 3 and screen.most_flashes_in_a_second(FPS) <= 3
     assert display.copy_limiter.limited_frames > 0 and display.flash_limiter.limited_frames > 0
+
+
+def test_a_blend_is_the_linear_light_mix_of_the_two_frames():
+    # every pair of 8-bit values (previous, new) in each channel, against the sRGB formulas in float64
+    values = np.arange(256, dtype=np.uint32)
+    previous = np.repeat(values, 256).reshape(256, 256)
+    new = np.tile(values, 256).reshape(256, 256)
+    shifts = (16, 8, 0)
+    rows = new | (previous << 8) | (new << 16) | np.uint32(0xFF000000)  # G blends the other way round
+    before = previous | (new << 8) | (previous << 16) | np.uint32(0xFF000000)
+    limiter = FlashLimiter()
+    limiter._reset(rows.shape)
+    limiter._previous_rows[...] = before
+    share = 0.3
+    limiter._blend(rows, np.asarray(shifts, np.int64), share)
+
+    def linear(v):
+        v = v / 255.0
+        return np.where(v <= 0.04045, v / 12.92, ((v + 0.055) / 1.055) ** 2.4)
+
+    def encode(lin):
+        return 255 * np.where(lin <= 0.0031308, 12.92 * lin, 1.055 * lin ** (1 / 2.4) - 0.055)
+
+    for s, (q, p) in zip(shifts, ((previous, new), (new, previous), (previous, new))):
+        expected = encode((1 - share) * linear(q) + share * linear(p))
+        # 8-bit rounding (0.5) and the 4096-step encoding, whose steepest step (near black) is 12.92·255/4096
+        assert np.abs(((rows >> s) & 255) - expected).max() <= 0.5 + 0.5 * 12.92 * 255 / 4096 + 1e-3
+    assert np.all(rows >> 24 == 255)  # the alpha byte is the new frame's

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit, prange
 
-from visualizer.system.threads import kernel_threads
+from visualizer.system.threads import PARALLEL_FROM_PIXELS, kernel_threads
 
 log = logging.getLogger(__name__)
 
@@ -108,61 +108,107 @@ def measure_cells(rows, shifts, to_linear, sample_y, sample_x, cell_rgb, cell_lu
             cell_luma[cy, cx] = np.float32(LUMA[0]) * r + np.float32(LUMA[1]) * g + np.float32(LUMA[2]) * b
 
 
-@njit(parallel=True, fastmath=True, cache=True, nogil=True)
-def blend_toward(rows, previous, shifts, to_linear, to_srgb, keep):
-    """rows = keep·previous + (1 − keep)·rows, per pixel in linear light.
+@njit(cache=True, nogil=True)
+def blend_table(to_linear, to_srgb, keep, out):
+    """out[q·256 + p] = the 8-bit sRGB of keep·q + (1 − keep)·p in linear light, for every pair of 8-bit
+    channel values q (previous output) and p (new frame): one lookup a channel in `blend_toward`.
+
+    to_linear : float32 (256,); to_srgb : uint32 (steps + 1,) linear → 8-bit; out : uint8 (65 536,).
+    """
+    steps = np.float32(to_srgb.shape[0] - 1)
+    for q in range(256):
+        for p in range(256):
+            lin = keep * to_linear[q] + (1 - keep) * to_linear[p]
+            out[q * 256 + p] = to_srgb[np.int64(min(lin, np.float32(1.0)) * steps + np.float32(0.5))]
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def blend_toward(rows, previous, shifts, table):
+    """rows = the blend of ``previous`` and ``rows`` that ``table`` (`blend_table`) holds, per channel.
 
     rows, previous : uint32 (h, w) packed pixels (the new frame, in place; the previous output).
     """
-    steps = np.float32(to_srgb.shape[0] - 1)
-    alpha_bits = ~((np.uint32(255) << shifts[0]) | (np.uint32(255) << shifts[1]) | (np.uint32(255) << shifts[2]))
+    s0, s1, s2 = np.uint32(shifts[0]), np.uint32(shifts[1]), np.uint32(shifts[2])
+    m, eight = np.uint32(255), np.uint32(8)
+    alpha_bits = ~((m << s0) | (m << s1) | (m << s2))
     for y in prange(rows.shape[0]):
         row, before = rows[y], previous[y]
         for x in range(rows.shape[1]):
             p, q = row[x], before[x]
-            out = p & alpha_bits
-            for c in range(3):
-                lin = keep * to_linear[(q >> shifts[c]) & 255] + (1 - keep) * to_linear[(p >> shifts[c]) & 255]
-                out |= to_srgb[np.int64(min(lin, np.float32(1.0)) * steps + np.float32(0.5))] << shifts[c]
-            row[x] = out
+            row[x] = ((p & alpha_bits)
+                      | (np.uint32(table[(((q >> s0) & m) << eight) | ((p >> s0) & m)]) << s0)
+                      | (np.uint32(table[(((q >> s1) & m) << eight) | ((p >> s1) & m)]) << s1)
+                      | (np.uint32(table[(((q >> s2) & m) << eight) | ((p >> s2) & m)]) << s2))
+
+
+@njit(inline="always")
+def _transitions(v, r, g, b, e, t, ref_u, ref_v, was_red, swing, darker_below, red_ratio, shift2, follow):
+    """One cell's transitions at luminance ``v``, linear colour (r, g, b), against its last extreme ``e``
+    and trend ``t`` and its colour reference (u′v′ ``ref_u, ref_v``, ``was_red``): (up, down,
+    red_turn, red, u, w), the u′v′ (u, w) computed only where a red transition is possible or ``follow``."""
+    up = t <= 0 and v - e >= swing and e < darker_below
+    down = t >= 0 and e - v >= swing and v < darker_below
+    red = r >= RED_FLOOR and r >= red_ratio * (r + g + b)
+    red_turn = False
+    u = w = 0.0
+    if red or was_red or follow:
+        X = XYZ_X[0] * r + XYZ_X[1] * g + XYZ_X[2] * b
+        Z = XYZ_Z[0] * r + XYZ_Z[1] * g + XYZ_Z[2] * b
+        d = X + 15.0 * v + 3.0 * Z
+        if d > 1e-9:  # black: (0, 0), far from red, so red ↔ black is a red transition
+            u, w = 4.0 * X / d, 9.0 * v / d
+        du, dv = u - ref_u, w - ref_v
+        red_turn = (red or was_red) and du * du + dv * dv > shift2
+    return up, down, red_turn, red, u, w
 
 
 @njit(cache=True, nogil=True)
-def cell_events(luma, rgb, extreme, trend, ref_uv, ref_red, swing, darker_below, red_ratio, red_shift, commit,
-                events):
-    """Mark the cells whose luminance ``luma`` or colour ``rgb`` makes a transition.
+def commit_events(luma, rgb, extreme, trend, ref_uv, ref_red, swing, darker_below, red_ratio, red_shift, events):
+    """Mark the cells whose luminance ``luma`` or colour ``rgb`` makes a transition, and move each
+    cell's state on to this frame.
 
     luma : float32 (gh, gw); rgb : float32 (gh, gw, 3) linear. extreme, trend : float32, int8 (gh, gw)
     last luminance extreme and its trend (+1 rising, −1 falling, 0 unknown). ref_uv : float32
-    (gh, gw, 2) u′v′ of the last colour state, ref_red : bool (gh, gw) whether it was saturated red.
-    The state is updated in place when ``commit``. events : bool (gh, gw) out.
+    (gh, gw, 2) u′v′ of the last colour state, ref_red : bool (gh, gw) whether it was saturated red;
+    updated in place. events : bool (gh, gw) out.
     """
     gh, gw = luma.shape
-    shift2 = red_shift * red_shift
     for y in range(gh):  # one thread: waking another costs more than these 37 000 cells at 1080p
         for x in range(gw):
-            v, e, t = luma[y, x], extreme[y, x], trend[y, x]
-            up = t <= 0 and v - e >= swing and e < darker_below
-            down = t >= 0 and e - v >= swing and v < darker_below
-            r, g, b = rgb[y, x, 0], rgb[y, x, 1], rgb[y, x, 2]
-            red = r >= RED_FLOOR and r >= red_ratio * (r + g + b)
-            was_red = ref_red[y, x]
-            red_turn = False
-            if red or was_red or commit:  # u′v′ only where a red transition is possible, or to follow the colour
-                X = XYZ_X[0] * r + XYZ_X[1] * g + XYZ_X[2] * b
-                Z = XYZ_Z[0] * r + XYZ_Z[1] * g + XYZ_Z[2] * b
-                d = X + 15.0 * v + 3.0 * Z
-                u, w = (4.0 * X / d, 9.0 * v / d) if d > 1e-9 else (0.0, 0.0)  # black: far from red, so red ↔ black
-                du, dv = u - ref_uv[y, x, 0], w - ref_uv[y, x, 1]
-                red_turn = (red or was_red) and du * du + dv * dv > shift2
-                if commit and (red_turn or not (red or was_red)):  # away from red the reference follows the colour
-                    ref_uv[y, x, 0], ref_uv[y, x, 1], ref_red[y, x] = u, w, red
+            v, e, t, was_red = luma[y, x], extreme[y, x], trend[y, x], ref_red[y, x]
+            up, down, red_turn, red, u, w = _transitions(
+                v, rgb[y, x, 0], rgb[y, x, 1], rgb[y, x, 2], e, t, ref_uv[y, x, 0], ref_uv[y, x, 1], was_red,
+                swing, darker_below, red_ratio, red_shift * red_shift, True)
+            if red_turn or not (red or was_red):  # away from red the reference follows the colour
+                ref_uv[y, x, 0], ref_uv[y, x, 1], ref_red[y, x] = u, w, red
             events[y, x] = up or down or red_turn
-            if commit:
-                if up or down:
-                    extreme[y, x], trend[y, x] = v, 1 if up else -1
-                elif (t > 0 and v > e) or (t < 0 and v < e):
-                    extreme[y, x] = v  # the swing goes on: move the extreme with it
+            if up or down:
+                extreme[y, x], trend[y, x] = v, 1 if up else -1
+            elif (t > 0 and v > e) or (t < 0 and v < e):
+                extreme[y, x] = v  # the swing goes on: move the extreme with it
+
+
+@njit(cache=True, nogil=True)
+def counts_with_events(luma0, rgb0, luma1, rgb1, share, extreme, trend, ref_uv, ref_red, swing, darker_below,
+                       red_ratio, red_shift, recent, out):
+    """out = recent + 1 where the blend ``luma0 + share·(luma1 − luma0)`` (and the same of the colours)
+    would make a transition, else recent; the cells' state is left as it is.
+
+    luma0, luma1 : float32 (gh, gw); rgb0, rgb1 : float32 (gh, gw, 3); recent, out : int32 (gh, gw);
+    the state arrays as in `commit_events`.
+    """
+    gh, gw = luma0.shape
+    s = np.float32(share)
+    for y in range(gh):
+        for x in range(gw):
+            v = luma0[y, x] + s * (luma1[y, x] - luma0[y, x])
+            r = rgb0[y, x, 0] + s * (rgb1[y, x, 0] - rgb0[y, x, 0])
+            g = rgb0[y, x, 1] + s * (rgb1[y, x, 1] - rgb0[y, x, 1])
+            b = rgb0[y, x, 2] + s * (rgb1[y, x, 2] - rgb0[y, x, 2])
+            up, down, red_turn, _, _, _ = _transitions(
+                v, r, g, b, extreme[y, x], trend[y, x], ref_uv[y, x, 0], ref_uv[y, x, 1], ref_red[y, x],
+                swing, darker_below, red_ratio, red_shift * red_shift, False)
+            out[y, x] = recent[y, x] + (up or down or red_turn)
 
 
 @njit(cache=True, nogil=True)
@@ -191,14 +237,24 @@ def record_events(events, times, time_s):
                 times[y, x, oldest] = time_s
 
 
-def busiest_field_share(cells: np.ndarray, field: tuple[int, int]) -> float:
-    """The largest share of any ``field`` (rows, columns) window of the grid that ``cells`` (bool
-    (gh, gw)) covers."""
-    fh, fw = field
-    table = np.zeros((cells.shape[0] + 1, cells.shape[1] + 1), np.int32)
-    np.cumsum(np.cumsum(cells, axis=0, dtype=np.int32), axis=1, out=table[1:, 1:])
-    sums = table[fh:, fw:] - table[:-fh, fw:] - table[fh:, :-fw] + table[:-fh, :-fw]
-    return float(sums.max()) / (fh * fw)
+@njit(cache=True, nogil=True)
+def busiest_field_share(counts, at_least, fh, fw, table):
+    """The largest share of any (fh, fw) window of the grid covered by cells with ``counts``
+    (int32 (gh, gw)) ≥ ``at_least``; table : int32 (gh + 1, gw + 1) scratch (a summed-area table)."""
+    gh, gw = counts.shape
+    any_cell = False
+    for y in range(gh):
+        for x in range(gw):
+            hit = counts[y, x] >= at_least
+            any_cell |= hit
+            table[y + 1, x + 1] = hit + table[y, x + 1] + table[y + 1, x] - table[y, x]
+    if not any_cell:
+        return 0.0
+    best = 0
+    for y in range(fh, gh + 1):
+        for x in range(fw, gw + 1):
+            best = max(best, table[y, x] - table[y - fh, x] - table[y, x - fw] + table[y - fh, x - fw])
+    return best / (fh * fw)
 
 
 class FlashLimiter:
@@ -206,15 +262,18 @@ class FlashLimiter:
 
     Call `apply` once per frame on the finished output picture (everything drawn); it measures
     the frame, and if cells covering a quarter of some 10° field would make their 4th flash within
-    the window, blends it toward the previous output in place.
+    the window, blends it toward the previous output in place. The previous output is kept (a full
+    copy) only after frames from which the next one could flash too much; otherwise no pixel is copied.
     """
 
     def __init__(self, config: FlashLimitConfig = WCAG_FLASH_LIMIT):
         self.config = config
         self._to_linear = _srgb_to_linear_table()
         self._to_srgb = _linear_to_srgb_table()
+        self._blend_lut = np.zeros(256 * 256, np.uint8)
         self._shape: tuple[int, int] | None = None
         self.limited_frames = 0  # frames blended so far
+        self.kept_frames = 0  # frames whose pixels were kept for the next one (the rest copy nothing)
 
     def _reset(self, shape: tuple[int, int]) -> None:
         h, w = shape
@@ -231,7 +290,7 @@ class FlashLimiter:
         self._rgb = np.zeros((gh, gw, 3), np.float32)
         self._luma = np.zeros((gh, gw), np.float32)
         self._previous_rgb = np.zeros_like(self._rgb)
-        self._previous_rows = np.zeros(shape, np.uint32)  # the previous output, pixel for pixel
+        self._previous_rows = np.zeros(shape, np.uint32)  # the previous output, pixel for pixel, when kept
         self._previous_luma = np.zeros_like(self._luma)
         self._extreme = np.zeros_like(self._luma)
         self._trend = np.zeros((gh, gw), np.int8)
@@ -240,21 +299,23 @@ class FlashLimiter:
         self._events = np.zeros((gh, gw), np.bool_)
         self._times = np.full((gh, gw, 2 * c.max_flashes + 1), -np.inf)  # each cell's last transitions (s)
         self._recent = np.zeros((gh, gw), np.int32)  # how many of them within the window
+        self._counts = np.zeros((gh, gw), np.int32)  # scratch: the same with a frame's events
+        self._table = np.zeros((gh + 1, gw + 1), np.int32)  # scratch of `busiest_field_share`
         self._first = True
         self._last_time_s = -np.inf
 
-    def _events_of(self, luma: np.ndarray, rgb: np.ndarray, *, commit: bool) -> np.ndarray:
-        c = self.config
-        cell_events(luma, rgb, self._extreme, self._trend, self._ref_uv, self._ref_red, np.float32(c.swing),
-                    np.float32(c.darker_below), np.float32(c.red_ratio), np.float32(c.red_shift), commit,
-                    self._events)
-        return self._events
+    def _share_over(self, counts: np.ndarray, at_least: int) -> float:
+        return busiest_field_share(counts, at_least, self._field[0], self._field[1], self._table)
 
-    def _too_many(self, luma: np.ndarray, rgb: np.ndarray, recent: np.ndarray) -> bool:
-        """Whether the cells that would have made more than ``2·max_flashes`` transitions within the
-        window (``recent`` of them before this frame) cover the flashing share of some 10° field."""
-        over = recent + self._events_of(luma, rgb, commit=False) > 2 * self.config.max_flashes
-        return over.any() and busiest_field_share(over, self._field) >= self.config.area
+    def _too_many(self, share: float) -> bool:
+        """Whether the blend by ``share`` of the previous and the measured cells (1.0: the measured
+        ones) would bring the cells over ``2·max_flashes`` transitions within the window to the
+        flashing share of some 10° field."""
+        c = self.config
+        counts_with_events(self._previous_luma, self._previous_rgb, self._luma, self._rgb, share, self._extreme,
+                           self._trend, self._ref_uv, self._ref_red, np.float32(c.swing), np.float32(c.darker_below),
+                           np.float32(c.red_ratio), np.float32(c.red_shift), self._recent, self._counts)
+        return self._share_over(self._counts, 2 * c.max_flashes + 1) >= c.area
 
     def apply(self, rows: np.ndarray, *, shifts: tuple[int, int, int], time_s: float) -> float:
         """Limit flashes in the frame ``rows`` (uint32 (h, w) packed pixels) in place.
@@ -265,39 +326,51 @@ class FlashLimiter:
         """
         if rows.shape != self._shape:
             self._reset(rows.shape)
+        c = self.config
         shifts_arr = np.asarray(shifts, np.int64)
         self._measure(rows, shifts_arr)
         if self._first:
             self._first = False
             self._extreme[...] = self._luma
-            self._events_of(self._luma, self._rgb, commit=True)  # the colour references start here
-            self._remember(rows)
+            self._commit(time_s, record=False)  # the colour references start here
+            self._remember(rows, keep_pixels=False)  # no cell has a transition yet: the next frame cannot flash
             return 1.0
         if time_s < self._last_time_s:  # another clock (a new recording, a restart): start counting anew
             self._times[...] = -np.inf
         self._last_time_s = time_s
-        recent = self._recent
-        recent_counts(self._times, time_s - self.config.window_s, recent)
+        recent_counts(self._times, time_s - c.window_s, self._recent)
         kept = 1.0
-        if self._too_many(self._luma, self._rgb, recent):
-            kept = self._largest_safe_share(recent)
+        if self._too_many(1.0):
+            kept = self._largest_safe_share()
             for share in (kept, 0.0):  # checked on the blended pixels; else the previous output is held
                 self._blend(rows, shifts_arr, share)
-                if not self._too_many(self._luma, self._rgb, recent):
+                if not self._too_many(1.0):
                     break
             self.limited_frames += 1
             if self.limited_frames == 1:
-                log.info("flash limiter engaged: more than %d flashes in %.1f s", self.config.max_flashes,
-                         self.config.window_s)
-        events = self._events_of(self._luma, self._rgb, commit=True)
-        record_events(events, self._times, time_s)
-        self._remember(rows)
+                log.info("flash limiter engaged: more than %d flashes in %.1f s", c.max_flashes, c.window_s)
+        self._commit(time_s, record=True)
+        # The next frame (at a time ≥ time_s, or on a restarted clock with no transitions) adds at most one
+        # transition a cell to those after time_s − window, so only cells with 2·max_flashes of them now can
+        # go over: if they cover too little of every 10° field, the next frame is never blended.
+        recent_counts(self._times, time_s - c.window_s, self._counts)
+        self._remember(rows, keep_pixels=self._share_over(self._counts, 2 * c.max_flashes) >= c.area)
         return kept
+
+    def _commit(self, time_s: float, *, record: bool) -> None:
+        c = self.config
+        commit_events(self._luma, self._rgb, self._extreme, self._trend, self._ref_uv, self._ref_red,
+                      np.float32(c.swing), np.float32(c.darker_below), np.float32(c.red_ratio),
+                      np.float32(c.red_shift), self._events)
+        if record:
+            record_events(self._events, self._times, time_s)
 
     def _blend(self, rows: np.ndarray, shifts: np.ndarray, share: float) -> None:
         """Replace ``rows`` by ``share`` of itself and the rest of the previous output (pixel for
         pixel, in linear light, so the cell means blend by the same share); measure it."""
-        blend_toward(rows, self._previous_rows, shifts, self._to_linear, self._to_srgb, np.float32(1.0 - share))
+        blend_table(self._to_linear, self._to_srgb, np.float32(1.0 - share), self._blend_lut)
+        with kernel_threads(rows.size >= PARALLEL_FROM_PIXELS):
+            blend_toward(rows, self._previous_rows, shifts, self._blend_lut)
         self._measure(rows, shifts)
 
     def _measure(self, rows: np.ndarray, shifts: np.ndarray) -> None:
@@ -306,20 +379,21 @@ class FlashLimiter:
         with kernel_threads(False):
             measure_cells(rows, shifts, self._to_linear, self._sample_y, self._sample_x, self._rgb, self._luma)
 
-    def _largest_safe_share(self, recent: np.ndarray) -> float:
+    def _largest_safe_share(self) -> float:
         """Largest share of the new frame (bisection on the cell colours) within the limit."""
         lo, hi = 0.0, 1.0
-        for _ in range(10):
+        for _ in range(8):  # to 1/256, the 8-bit step
             mid = 0.5 * (lo + hi)
-            luma = (self._previous_luma + np.float32(mid) * (self._luma - self._previous_luma)).astype(np.float32)
-            rgb = (self._previous_rgb + np.float32(mid) * (self._rgb - self._previous_rgb)).astype(np.float32)
-            if self._too_many(luma, rgb, recent):
+            if self._too_many(mid):
                 hi = mid
             else:
                 lo = mid
         return 0.9 * lo  # a margin for the 8-bit rounding of the blended pixels
 
-    def _remember(self, rows: np.ndarray) -> None:
-        np.copyto(self._previous_rows, rows)
+    def _remember(self, rows: np.ndarray, *, keep_pixels: bool) -> None:
+        """The measured cells become the previous ones; the pixels too when ``keep_pixels``."""
+        if keep_pixels:
+            np.copyto(self._previous_rows, rows)
+            self.kept_frames += 1
         self._previous_rgb[...] = self._rgb
         self._previous_luma[...] = self._luma
