@@ -5,6 +5,7 @@ these tests assert the details. Every subprocess has a timeout; nothing here is 
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -119,6 +120,57 @@ def test_sigterm_handled_inside_a_c_callback_that_swallows_it_still_ends_the_com
     assert result.stderr.strip().endswith("tool: interrupted (SIGTERM)")
 
 
+CACHED_KERNEL = """
+import os, signal, sys, time
+import numba
+from numba.core import codegen
+from visualizer.system.signals import until_interrupted
+
+if sys.argv[1] == "interrupt":  # patched before numba makes its codegen, which binds the hook
+    loading = codegen.JITCodeLibrary._object_getbuffer_hook.__func__
+
+    def hook(cls, ll_module):  # LLVM asks for a cached kernel's object code through a ctypes callback
+        buf = loading(cls, ll_module)
+        if buf:
+            os.kill(os.getpid(), signal.SIGTERM)  # handled right after this call: inside the callback
+            print(f"LLVM gets {len(buf)} bytes of object code", file=sys.stderr, flush=True)
+        return buf
+    codegen.JITCodeLibrary._object_getbuffer_hook = classmethod(hook)
+
+
+@numba.njit(cache=True)
+def twice(x):
+    return 2.0 * x
+
+
+def run():
+    twice(1.5)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # the long loop a lost SIGTERM would leave running
+        sum(range(1000))
+    return 0
+
+
+sys.exit(until_interrupted(run, "tool") if sys.argv[1] == "interrupt" else print(twice(1.5)))
+"""
+
+
+def test_sigterm_while_llvm_loads_a_cached_kernel_is_put_off_until_it_is_loaded(tmp_path):
+    # raised in LLVM's object-cache callback, the interrupt was swallowed, LLVM built an empty module
+    # and numba wrote the kernel's environment to address 0: SIGSEGV (exit -11) instead of 143
+    script = tmp_path / "cached_kernel.py"
+    script.write_text(CACHED_KERNEL)
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cache"), PYTHONPATH=str(fr.ROOT))
+    warm = subprocess.run([sys.executable, str(script), "warm"], capture_output=True, text=True, timeout=300,
+                          env=env, check=False)
+    assert warm.returncode == 0 and warm.stdout.strip() == "3.0", warm.stderr
+    result = subprocess.run([sys.executable, "-X", "faulthandler", str(script), "interrupt"], capture_output=True,
+                            text=True, timeout=300, env=env, check=False)
+    assert "bytes of object code" in result.stderr, result.stderr  # the kernel came from the cache, signalled there
+    assert result.returncode == 143, result.stderr
+    assert result.stderr.strip().endswith("tool: interrupted (SIGTERM)"), result.stderr
+
+
 # -- 3: OSC options ---------------------------------------------------------------------------
 def test_a_second_instance_on_the_same_osc_port_says_so_in_one_line():
     row, facts = fr.osc_port_in_use()
@@ -129,7 +181,8 @@ def test_a_second_instance_on_the_same_osc_port_says_so_in_one_line():
     assert row.passed, row.happened
 
 
-@pytest.mark.parametrize("args, needles", fr.OSC_OPTIONS, ids=lambda v: " ".join(v) if v and v[0].startswith("--") else "")
+@pytest.mark.parametrize("args, needles", fr.OSC_OPTIONS,
+                         ids=lambda v: " ".join(v) if v and v[0].startswith("--") else "")
 def test_a_bad_osc_option_is_one_line_naming_it_and_the_fix(args, needles):
     result = fr.visualizer("--headless", "--no-audio", "--frames", "2", "--size", "32", *args)
     assert result.returncode == 2, result.stderr

@@ -23,31 +23,61 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM arrived: handled wherever a KeyboardInterrupt is."""
 
 
+AGAIN_S = 0.1  # a signal put off (inside LLVM) or swallowed (by a C callback) is sent again this much later (s)
+
 _received: KeyboardInterrupt | None = None  # the last interrupt raised by our handlers
 
 
-def _terminated(signum, frame) -> None:
+def _send_again(signum: int) -> None:
+    """Send ``signum`` to this process again in ``AGAIN_S`` (from a daemon timer thread)."""
+    again = threading.Timer(AGAIN_S, os.kill, (os.getpid(), signum))
+    again.daemon = True
+    again.start()
+
+
+def _inside_llvm(frame) -> bool:
+    """Whether ``frame`` or one of its callers is llvmlite's binding code: a call into LLVM, or
+    LLVM calling back into Python through ctypes (the frames of a callback chain on to the
+    Python code that called into C)."""
+    llvmlite = sys.modules.get("llvmlite")
+    if llvmlite is None:
+        return False
+    folder = os.path.dirname(llvmlite.__file__) + os.sep
+    while frame is not None:
+        if frame.f_code.co_filename.startswith(folder):
+            return True
+        frame = frame.f_back
+    return False
+
+
+def _raise(interrupt: KeyboardInterrupt, signum: int, frame) -> None:
+    """Raise ``interrupt`` in the main thread, unless it is inside llvmlite: then the signal is
+    sent again ``AGAIN_S`` later. Raised in LLVM's object-cache callback, which hands numba a
+    cached kernel, the interrupt is swallowed by ctypes, LLVM builds an empty module instead and
+    numba writes to address 0 (SIGSEGV: a session signalled while its first frame loads kernels)."""
     global _received
-    _received = Terminated()
-    raise _received
+    if _inside_llvm(frame):
+        _send_again(signum)
+        return
+    _received = interrupt
+    raise interrupt
+
+
+def _terminated(signum, frame) -> None:
+    _raise(Terminated(), signum, frame)
 
 
 def _interrupted(signum, frame) -> None:
-    global _received
-    _received = KeyboardInterrupt()
-    raise _received
+    _raise(KeyboardInterrupt(), signum, frame)
 
 
 def _redeliver_swallowed(unraisable) -> None:
     """``sys.unraisablehook``: an interrupt our handlers raised inside a callback whose exceptions
-    C code ignores (a ctypes callback: numba's compiler notifies llvmlite's object cache through
-    one) would be lost and the command would run on; the same signal is sent again 0.1 s later,
-    by when the main thread has left the callback. Anything else goes to the previous hook."""
+    C code ignores (a ctypes callback, a ``__del__`` run by the garbage collector) would be lost
+    and the command would run on; the same signal is sent again ``AGAIN_S`` later, by when the
+    main thread has left the callback. Anything else goes to the previous hook."""
     if unraisable.exc_value is not None and unraisable.exc_value is _received:
-        signum = signal.SIGTERM if isinstance(_received, Terminated) else signal.SIGINT
-        again = threading.Timer(0.1, os.kill, (os.getpid(), signum))
-        again.daemon = True
-        again.start()
+        _send_again(signal.SIGTERM if isinstance(_received, Terminated) else signal.SIGINT)
         return
     _previous_unraisablehook(unraisable)
 
@@ -57,8 +87,9 @@ _previous_unraisablehook = sys.unraisablehook
 
 def sigterm_like_sigint() -> None:
     """From now on SIGTERM raises ``Terminated`` (a KeyboardInterrupt) in the main thread, as
-    SIGINT raises KeyboardInterrupt (one swallowed by a C callback is delivered again). Does nothing off the main thread (only it can set signal
-    handlers), nor where SIGTERM is ignored on purpose (``nohup``-style parents)."""
+    SIGINT raises KeyboardInterrupt (put off while inside LLVM; one swallowed by a C callback is
+    delivered again). Does nothing off the main thread (only it can set signal handlers), nor
+    where SIGTERM is ignored on purpose (``nohup``-style parents)."""
     global _received
     if threading.current_thread() is not threading.main_thread():
         return
