@@ -84,6 +84,24 @@ def test_matches_brute_force_after_100_steps(metric, alpha, rotation, couplings,
     assert phase_error(lattice.theta, reference) < 1e-4
 
 
+
+@pytest.mark.parametrize("normalised", [False, True])
+def test_couplings_changing_every_step_match_brute_force(normalised):
+    # somatic-visual's case: the music moves C1 every frame under a fixed view, so the engine combines
+    # its per-ring kernels (and, normalised, sums |K| per node by boxes) instead of building K anew
+    n, dt, rotation = 7, 0.02, CORNER_ROTATION
+    lattice = Lattice3D(n=7, seed=5)
+    lattice.omega[:] = np.random.default_rng(2).normal(1.0, 0.3, n**3)
+    theta = lattice.theta.astype(np.float64)
+    omega = lattice.omega.astype(np.float64)
+    free = np.mod(theta + 60 * dt * omega, 2 * np.pi)
+    for step in range(60):
+        couplings = (0.6 - 0.01 * step, 0.3, -0.2 if step % 2 else 0.0, 0.0)
+        lattice.step(dt, couplings, metric="projected", rotation=rotation, normalised=normalised)
+        theta = brute_run(theta, omega, brute_coupling_matrix(n, couplings, 1.0, rotation), dt, 1, normalised)
+    assert phase_error(theta, free) > 0.05
+    assert phase_error(lattice.theta, theta) < 1e-4
+
 def test_positions_are_integers_centred_on_zero():
     lattice = Lattice3D(n=4)
     assert lattice.positions.shape == (64, 3)

@@ -138,6 +138,31 @@ def _fill_offset_kernel(out, n, projection, alpha, scale3, scale2, couplings, ra
                 out[_circular(-a, side), _circular(-b, side), _circular(-c, side)] = k
 
 
+@numba.njit(cache=True, nogil=True)
+def _absolute_row_sums(kernel, n, table, out):
+    """out[i] = Σ_{j≠i} |K(pⱼ − pᵢ)| for every node i, float32 (n³,), from the circular offset table
+    ``kernel`` (L, L, L): a summed-volume table of |K| over the offsets (−n, n)³ (``table``, float64
+    (2n, 2n, 2n) scratch) and one box of it per node, the offsets that stay inside the lattice."""
+    side = kernel.shape[0]
+    m = 2 * n - 1
+    table[...] = 0.0
+    for a in range(m):
+        for b in range(m):
+            for c in range(m):
+                v = abs(kernel[_circular(a - n + 1, side), _circular(b - n + 1, side), _circular(c - n + 1, side)])
+                table[a + 1, b + 1, c + 1] = (v + table[a, b + 1, c + 1] + table[a + 1, b, c + 1]
+                                              + table[a + 1, b + 1, c] - table[a, b, c + 1] - table[a, b + 1, c]
+                                              - table[a + 1, b, c] + table[a, b, c])
+    for a in range(n):
+        for b in range(n):
+            for c in range(n):
+                a0, b0, c0 = n - 1 - a, n - 1 - b, n - 1 - c  # the box of offsets −a..n−1−a, ...
+                a1, b1, c1 = a0 + n, b0 + n, c0 + n
+                out[(a * n + b) * n + c] = (table[a1, b1, c1] - table[a0, b1, c1] - table[a1, b0, c1]
+                                            - table[a1, b1, c0] + table[a0, b0, c1] + table[a0, b1, c0]
+                                            + table[a1, b0, c0] - table[a0, b0, c0])
+
+
 @numba.njit(fastmath=True, cache=True, nogil=True)  # serial: O(N), waking threads costs more
 def _jacobi_update(theta, omega, sin_theta, cos_theta, conv_sin, conv_cos, scale, dt, extra, has_extra):
     """θ ← wrap(θ + dt·(ω + s·(cos θ·(K∗sin θ) − sin θ·(K∗cos θ)) + extra)), all float32 (N,)."""
@@ -243,6 +268,9 @@ class Lattice3D:
         self._trig = np.zeros((2, n, n, n), np.float32)
         self._scale = np.ones(n**3, np.float32)
         self._kernel_key: tuple | None = None
+        self._view: tuple | None = None  # (α, rotation or None) of the kernel in force
+        self._rings: tuple[np.ndarray, np.ndarray] | None = None  # each ring's kernel and spectrum at C = 1
+        self._box_table = np.zeros((2 * n,) * 3, np.float64)
         self._no_extra = np.zeros(1, np.float64 if convention == "demo" else np.float32)
 
     # -- the coupling ----------------------------------------------------------------------
@@ -260,23 +288,42 @@ class Lattice3D:
         couplings = tuple(float(c) for c in couplings)
         if len(couplings) != 4:
             raise ValueError(f"couplings must be 4 numbers (C1..C4), got {len(couplings)}")
-        key = (couplings, alpha, tuple(rotation) if alpha > 0 else None, normalised)
+        view = (alpha, tuple(rotation) if alpha > 0 else None)
+        key = (couplings, *view, normalised)
         if key == self._kernel_key:
             return
-        projection = rotation_matrix(rotation)[:2]
-        _fill_offset_kernel(self._kernel, self.n, projection, alpha, 1.0 / self.d_max, 1.0 / self.d_max_projected,
-                            np.array(couplings),
-                            np.array(RING_RADII), np.array(RING_WIDTHS))
-        self._spectrum[...] = scipy.fft.rfftn(self._kernel, workers=self._workers).real
+        if view != self._view:  # a new view (the turning projection): the kernel directly, one transform
+            self._view, self._rings = view, None
+            self._fill(self._kernel, couplings, alpha, rotation)
+            self._spectrum[...] = scipy.fft.rfftn(self._kernel, workers=self._workers).real
+        else:  # the same view, other couplings: K and its spectrum are linear in C1..C4
+            if self._rings is None:
+                self._rings = self._ring_kernels(alpha, rotation)
+            weights = np.array(couplings, self._kernel.dtype)
+            self._kernel[...] = np.tensordot(weights, self._rings[0], axes=1)
+            self._spectrum[...] = np.tensordot(weights.astype(np.float32), self._rings[1], axes=1)
         if normalised:
-            total = self._convolve_spectrum(np.ones((1,) + (self.n,) * 3, np.float32),
-                                            scipy.fft.rfftn(np.abs(self._kernel), workers=self._workers).real)
-            total = total.ravel()
+            total = np.empty(self.n**3, np.float32)
+            _absolute_row_sums(self._kernel, self.n, self._box_table, total)
             self._scale[...] = np.where(total > 1e-12 * max(1.0, float(total.max())),
                                         1.0 / np.maximum(total, 1e-30), 0.0)
         else:
             self._scale[...] = 1.0
         self._kernel_key = key
+
+    def _fill(self, out: np.ndarray, couplings: Sequence[float], alpha: float, rotation: tuple[float, float]) -> None:
+        """K(Δ) of ``couplings`` into the circular offset table ``out`` (L, L, L)."""
+        _fill_offset_kernel(out, self.n, rotation_matrix(rotation)[:2], alpha, 1.0 / self.d_max,
+                            1.0 / self.d_max_projected, np.array(couplings, np.float64), np.array(RING_RADII),
+                            np.array(RING_WIDTHS))
+
+    def _ring_kernels(self, alpha: float, rotation: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
+        """Each ring's kernel (4, L, L, L) and real spectrum (4, L, L, L//2+1) at C = 1, the others 0."""
+        kernels = np.zeros((4,) + self._kernel.shape, self._kernel.dtype)
+        for ring in range(4):
+            self._fill(kernels[ring], tuple(float(ring == r) for r in range(4)), alpha, rotation)
+        spectra = scipy.fft.rfftn(kernels, axes=(1, 2, 3), workers=self._workers).real.astype(np.float32)
+        return kernels, spectra
 
     def _convolve_spectrum(self, signals: np.ndarray, spectrum: np.ndarray) -> np.ndarray:
         """Linear convolution of each (n, n, n) signal in ``signals`` (m, n, n, n) with a kernel given by

@@ -68,9 +68,9 @@ def _mode_kernels(theta: np.ndarray) -> None:
 
 
 def _lattice_kernels() -> None:
-    """The somatic lattice in both conventions, with its metric-sharing measures."""
+    """The somatic lattice in both conventions, with its metric-sharing measures (normalised: the row sums of |K|)."""
     for convention in ("pinned", "demo"):
-        config = SomaticConfig(convention=convention, n=3)
+        config = SomaticConfig(convention=convention, n=3, normalised=True)
         somatic = SomaticField(config, (SIDE, SIDE))
         somatic.advance(np.zeros((SIDE, SIDE), np.float32), config.dt, couplings=config.couplings, k_x=config.k_x,
                         rotation=config.rotation)
