@@ -257,6 +257,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from devtools import bench_kernel, bench_lattice, bench_render, soak
 
+    load_at_start = os.getloadavg()
     kernel = bench_kernel.figures()
     render = bench_render.rows(frames=30)
     frames = {str(size): frame_times_ms("nn-dmt", size, frames=n)
@@ -296,7 +297,10 @@ def main(argv: list[str] | None = None) -> int:
         "startup_s": startup_seconds(),
         "first_start": first_start_seconds(),
         "lattice": bench_lattice.rows(),
+        "lattice_window_turning": bench_lattice.window_turning(),
     }
+    result["load_average"] = {"start": [round(v, 2) for v in load_at_start],
+                              "end": [round(v, 2) for v in os.getloadavg()]}  # 1, 5 and 15 min
     if not args.skip_soak:
         result["soak"] = soak_figures(args.soak_minutes)
     if args.json:
@@ -339,6 +343,11 @@ def main(argv: list[str] | None = None) -> int:
               f"{result['first_start']['install_step_s']:.1f} s | {result['first_start']['first_frame_s']:.2f} s")]
     for row in result["lattice"]:
         rows.append((f"lattice {row.get('n')}³ {row.get('metric')}", f"{row}"))
+    turning = result["lattice_window_turning"]
+    rows.append((f"window with a {turning['n']}³ lattice turning, 256² field at 1920×1080",
+                 f"{turning['frames_per_s']} fps, frame {turning['frame_ms']}, CPU p50 {turning['cpu_ms_p50']} ms"))
+    rows.append(("load average (1, 5, 15 min) at start | end",
+                 f"{result['load_average']['start']} | {result['load_average']['end']}"))
     if "soak" in result:
         rows += soak.summary_rows(result["soak"])
     print(bench_kernel.aligned(rows))

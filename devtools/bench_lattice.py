@@ -7,14 +7,19 @@ brute force times whole rows of the all-to-all sum; at 16³ and 32³ it times a 
 scales to N rows (said in the ``brute_rows`` column). Then the equivalence figures: the engine
 against the brute force, max phase error (rad) after a number of steps. Last, the demo convention
 (``Lattice3D(convention="demo")``: the demo's in-place, depth-ordered O(N²) update) at 7³ and 12³.
+Last, the window's frame rate with a 32³ lattice turning (`window_turning`: the real app, headless).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import re
 import statistics
+import tempfile
 import time
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -138,13 +143,48 @@ def demo_rows() -> list[dict]:
     return out
 
 
+def window_turning(n: int = 32, *, frames: int = 120, spin_deg_s: float = 30.0,
+                   window: tuple[int, int] = (1920, 1080)) -> dict:
+    """Frames per second of the real app (headless, 256² field, ``window``) drawing the standing-waves
+    preset with an n³ lattice turning at ``spin_deg_s`` (free projection, projected metric: its kernel
+    changes every frame), the lattice's dots over the field, the metric-sharing measures included; the
+    frames' wall times and their median CPU time (all threads, the steadier figure on a shared machine)."""
+    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+    from visualizer.engine.presets import resolve
+    from visualizer.window.app import App, AppOptions
+
+    text = resolve("standing-waves").read_text()
+    text = re.sub(r"(?m)^n = \d+$", f"n = {n}", text)
+    text = re.sub(r'(?m)^projection = "corner"$', f'projection = "free"\nauto_rotate_deg_s = {spin_deg_s}', text)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"turning-{n}.toml"
+        path.write_text(text)
+        app = App(AppOptions(preset=str(path), size=(256, 256), headless=True, window=window))
+        try:
+            for _ in range(10):
+                app.frame()
+            times, cpu = [], []
+            for _ in range(frames):
+                c0, t0 = time.process_time(), time.perf_counter()
+                app.frame()
+                times.append(time.perf_counter() - t0)
+                cpu.append(time.process_time() - c0)
+        finally:
+            app.close()
+    ms = np.array(times) * 1e3
+    return {"n": n, "spin_deg_s": spin_deg_s, "frames_per_s": round(1e3 / float(np.median(ms)), 1),
+            "frame_ms": {"p50": round(float(np.median(ms)), 2), "p99": round(float(np.percentile(ms, 99)), 2),
+                         "max": round(float(ms.max()), 2)},
+            "cpu_ms_p50": round(float(np.median(cpu)) * 1e3, 2), "load_average_1min": round(os.getloadavg()[0], 2)}
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
     args = parser.parse_args(argv)
-    speed, equal, demo = rows(), equivalence(), demo_rows()
+    speed, equal, demo, window = rows(), equivalence(), demo_rows(), window_turning()
     if args.json:
-        print(json.dumps({"rows": speed, "equivalence": equal, "demo": demo}, indent=2))
+        print(json.dumps({"rows": speed, "equivalence": equal, "demo": demo, "window_turning": window}, indent=2))
         return
     print(f"{'lattice':>8} {'metric':>9} {'engine steps/s':>15} {'node-steps/s':>13} {'worst ms':>9} {'cpu ms':>7} "
           f"{'turning steps/s':>16} {'brute steps/s':>14} {'brute cpu ms':>13} {'brute rows':>14} "
@@ -161,6 +201,10 @@ def main(argv: list[str] | None = None) -> None:
     print("\nthe demo convention (in place, depth-ordered, O(N²)), ms a step: median, worst, CPU")
     for d in demo:
         print(f"  {d['n']}³ {d['metric']:>9}: {d['ms']:.2f}  {d['worst_ms']:.2f}  {d['cpu_ms']:.2f}")
+    f = window["frame_ms"]
+    print(f"\nthe window (256² field, 1920×1080) with a {window['n']}³ lattice turning at {window['spin_deg_s']}°/s: "
+          f"{window['frames_per_s']} fps (frame p50 {f['p50']}, p99 {f['p99']}, max {f['max']} ms; CPU p50 "
+          f"{window['cpu_ms_p50']} ms, all threads; load {window['load_average_1min']})")
 
 
 if __name__ == "__main__":
