@@ -1,6 +1,8 @@
-"""``python -m devtools.faults [--json]``: inject faults into a real running Session and
-say what happened. Each row: the fault, what a user should see, what happened, pass/fail, and what
-was lost (and how long the row took).
+"""``python -m devtools.faults [--json] [--only NAME …] [--repeat N]``: inject faults into a real
+running Session and say what happened. Each row: the fault, what a user should see, what happened,
+pass/fail, and what was lost (and how long the row took). ``--only`` runs the rows whose name
+contains one of the NAMEs (``--only sigterm``: the signal rows); ``--repeat`` runs each N times
+(a rare failure, beside busy loops).
 
 The rows here cover the field, the files and the controllers (malformed OSC over real UDP,
 malformed MIDI over a real socket port); ``faults_reliability`` runs the program in subprocesses
@@ -490,19 +492,33 @@ def run_row(fault: Callable[..., Row], *args) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devtools.faults", description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--only", action="append", metavar="NAME",
+                        help="run only the rows whose name contains NAME (repeatable; e.g. sigterm)")
+    parser.add_argument("--repeat", type=int, default=1, metavar="N", help="run each row N times (default 1)")
     args = parser.parse_args(argv)
+    if args.repeat < 1:
+        parser.error(f"--repeat must be 1 or more, not {args.repeat}")
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
     logging.basicConfig(handlers=[logging.NullHandler()])  # the rows read the log themselves; the table says it
     from devtools.faults_audio import AUDIO_FAULTS
     from devtools.pulse_server import PulseServer, PulseUnavailable
 
+    def chosen(faults):
+        return [f for f in faults if not args.only or any(name in f.__name__ for name in args.only)] * args.repeat
+
+    faults, audio_faults = chosen(FAULTS), chosen(AUDIO_FAULTS)
+    if not faults and not audio_faults:
+        parser.error(f"no row's name contains {' or '.join(args.only)}; the rows: "
+                     + ", ".join(f.__name__ for f in FAULTS + AUDIO_FAULTS))
     started = time.monotonic()
-    rows = [run_row(fault) for fault in FAULTS]
-    try:
-        with PulseServer() as server:
-            rows += [run_row(fault, server) for fault in AUDIO_FAULTS]
-    except PulseUnavailable as e:
-        rows += [asdict(Row(fault.__name__, "", f"no private sound server: {e}", False, "?")) for fault in AUDIO_FAULTS]
+    rows = [run_row(fault) for fault in faults]
+    if audio_faults:
+        try:
+            with PulseServer() as server:
+                rows += [run_row(fault, server) for fault in audio_faults]
+        except PulseUnavailable as e:
+            rows += [asdict(Row(fault.__name__, "", f"no private sound server: {e}", False, "?"))
+                     for fault in audio_faults]
     total = time.monotonic() - started
     if args.json:
         json.dump({"rows": rows, "seconds": round(total, 1)}, sys.stdout, indent=1)
