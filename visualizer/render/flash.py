@@ -88,6 +88,12 @@ def _linear_to_srgb_table() -> np.ndarray:
     return np.round(255 * np.where(v <= 0.0031308, 12.92 * v, 1.055 * v ** (1 / 2.4) - 0.055)).astype(np.uint32)
 
 
+@njit(inline="always")
+def _luma(r, g, b):
+    """Relative luminance of a linear sRGB colour (float32)."""
+    return np.float32(LUMA[0]) * r + np.float32(LUMA[1]) * g + np.float32(LUMA[2]) * b
+
+
 @njit(parallel=True, fastmath=True, cache=True, nogil=True)
 def measure_cells(rows, shifts, to_linear, sample_y, sample_x, cell_rgb, cell_luma):
     """Linear RGB and relative luminance of each sampled pixel (a cell).
@@ -105,7 +111,7 @@ def measure_cells(rows, shifts, to_linear, sample_y, sample_x, cell_rgb, cell_lu
             g = to_linear[(p >> shifts[1]) & 255]
             b = to_linear[(p >> shifts[2]) & 255]
             cell_rgb[cy, cx, 0], cell_rgb[cy, cx, 1], cell_rgb[cy, cx, 2] = r, g, b
-            cell_luma[cy, cx] = np.float32(LUMA[0]) * r + np.float32(LUMA[1]) * g + np.float32(LUMA[2]) * b
+            cell_luma[cy, cx] = _luma(r, g, b)
 
 
 @njit(cache=True, nogil=True)
@@ -142,45 +148,53 @@ def blend_toward(rows, previous, shifts, table):
 
 
 @njit(inline="always")
-def _transitions(v, r, g, b, e, t, ref_u, ref_v, was_red, swing, darker_below, red_ratio, shift2, follow):
-    """One cell's transitions at luminance ``v``, linear colour (r, g, b), against its last extreme ``e``
-    and trend ``t`` and its colour reference (u′v′ ``ref_u, ref_v``, ``was_red``): (up, down,
-    red_turn, red, u, w), the u′v′ (u, w) computed only where a red transition is possible or ``follow``."""
+def _uv(r, g, b, v):
+    """CIE 1976 u′v′ of the linear colour (r, g, b) of luminance v; black is (0, 0), far from red, so
+    red ↔ black is a red transition."""
+    X = XYZ_X[0] * r + XYZ_X[1] * g + XYZ_X[2] * b
+    Z = XYZ_Z[0] * r + XYZ_Z[1] * g + XYZ_Z[2] * b
+    d = X + 15.0 * v + 3.0 * Z
+    if d > 1e-9:
+        return 4.0 * X / d, 9.0 * v / d
+    return 0.0, 0.0
+
+
+@njit(inline="always")
+def _transitions(v, r, g, b, e, t, ref_r, ref_g, ref_b, was_red, swing, darker_below, red_ratio, shift2):
+    """One cell's transitions at luminance ``v`` and linear colour (r, g, b), against its last extreme
+    ``e`` and trend ``t`` and its reference colour (ref_r, ref_g, ref_b; ``was_red``): (up, down,
+    red_turn, red). The u′v′ are computed only where a red transition is possible."""
     up = t <= 0 and v - e >= swing and e < darker_below
     down = t >= 0 and e - v >= swing and v < darker_below
     red = r >= RED_FLOOR and r >= red_ratio * (r + g + b)
     red_turn = False
-    u = w = 0.0
-    if red or was_red or follow:
-        X = XYZ_X[0] * r + XYZ_X[1] * g + XYZ_X[2] * b
-        Z = XYZ_Z[0] * r + XYZ_Z[1] * g + XYZ_Z[2] * b
-        d = X + 15.0 * v + 3.0 * Z
-        if d > 1e-9:  # black: (0, 0), far from red, so red ↔ black is a red transition
-            u, w = 4.0 * X / d, 9.0 * v / d
-        du, dv = u - ref_u, w - ref_v
-        red_turn = (red or was_red) and du * du + dv * dv > shift2
-    return up, down, red_turn, red, u, w
+    if red or was_red:
+        u, w = _uv(r, g, b, v)
+        u0, w0 = _uv(ref_r, ref_g, ref_b, _luma(ref_r, ref_g, ref_b))
+        red_turn = (u - u0) ** 2 + (w - w0) ** 2 > shift2
+    return up, down, red_turn, red
 
 
 @njit(cache=True, nogil=True)
-def commit_events(luma, rgb, extreme, trend, ref_uv, ref_red, swing, darker_below, red_ratio, red_shift, events):
+def commit_events(luma, rgb, extreme, trend, ref_rgb, ref_red, swing, darker_below, red_ratio, red_shift, events):
     """Mark the cells whose luminance ``luma`` or colour ``rgb`` makes a transition, and move each
     cell's state on to this frame.
 
     luma : float32 (gh, gw); rgb : float32 (gh, gw, 3) linear. extreme, trend : float32, int8 (gh, gw)
-    last luminance extreme and its trend (+1 rising, −1 falling, 0 unknown). ref_uv : float32
-    (gh, gw, 2) u′v′ of the last colour state, ref_red : bool (gh, gw) whether it was saturated red;
+    last luminance extreme and its trend (+1 rising, −1 falling, 0 unknown). ref_rgb : float32
+    (gh, gw, 3) the last colour state (linear), ref_red : bool (gh, gw) whether it was saturated red;
     updated in place. events : bool (gh, gw) out.
     """
     gh, gw = luma.shape
     for y in range(gh):  # one thread: waking another costs more than these 37 000 cells at 1080p
         for x in range(gw):
             v, e, t, was_red = luma[y, x], extreme[y, x], trend[y, x], ref_red[y, x]
-            up, down, red_turn, red, u, w = _transitions(
-                v, rgb[y, x, 0], rgb[y, x, 1], rgb[y, x, 2], e, t, ref_uv[y, x, 0], ref_uv[y, x, 1], was_red,
-                swing, darker_below, red_ratio, red_shift * red_shift, True)
+            r, g, b = rgb[y, x, 0], rgb[y, x, 1], rgb[y, x, 2]
+            up, down, red_turn, red = _transitions(v, r, g, b, e, t, ref_rgb[y, x, 0], ref_rgb[y, x, 1],
+                                                   ref_rgb[y, x, 2], was_red, swing, darker_below, red_ratio,
+                                                   red_shift * red_shift)
             if red_turn or not (red or was_red):  # away from red the reference follows the colour
-                ref_uv[y, x, 0], ref_uv[y, x, 1], ref_red[y, x] = u, w, red
+                ref_rgb[y, x, 0], ref_rgb[y, x, 1], ref_rgb[y, x, 2], ref_red[y, x] = r, g, b, red
             events[y, x] = up or down or red_turn
             if up or down:
                 extreme[y, x], trend[y, x] = v, 1 if up else -1
@@ -189,7 +203,7 @@ def commit_events(luma, rgb, extreme, trend, ref_uv, ref_red, swing, darker_belo
 
 
 @njit(cache=True, nogil=True)
-def counts_with_events(luma0, rgb0, luma1, rgb1, share, extreme, trend, ref_uv, ref_red, swing, darker_below,
+def counts_with_events(luma0, rgb0, luma1, rgb1, share, extreme, trend, ref_rgb, ref_red, swing, darker_below,
                        red_ratio, red_shift, recent, out):
     """out = recent + 1 where the blend ``luma0 + share·(luma1 − luma0)`` (and the same of the colours)
     would make a transition, else recent; the cells' state is left as it is.
@@ -205,36 +219,35 @@ def counts_with_events(luma0, rgb0, luma1, rgb1, share, extreme, trend, ref_uv, 
             r = rgb0[y, x, 0] + s * (rgb1[y, x, 0] - rgb0[y, x, 0])
             g = rgb0[y, x, 1] + s * (rgb1[y, x, 1] - rgb0[y, x, 1])
             b = rgb0[y, x, 2] + s * (rgb1[y, x, 2] - rgb0[y, x, 2])
-            up, down, red_turn, _, _, _ = _transitions(
-                v, r, g, b, extreme[y, x], trend[y, x], ref_uv[y, x, 0], ref_uv[y, x, 1], ref_red[y, x],
-                swing, darker_below, red_ratio, red_shift * red_shift, False)
+            up, down, red_turn, _ = _transitions(v, r, g, b, extreme[y, x], trend[y, x], ref_rgb[y, x, 0],
+                                                 ref_rgb[y, x, 1], ref_rgb[y, x, 2], ref_red[y, x], swing,
+                                                 darker_below, red_ratio, red_shift * red_shift)
             out[y, x] = recent[y, x] + (up or down or red_turn)
 
 
 @njit(cache=True, nogil=True)
 def recent_counts(times, since, out):
-    """out[y, x] = how many of the cell's transition times ``times`` (float64 (gh, gw, n), s) are after ``since``."""
-    gh, gw, n = times.shape
-    for y in range(gh):
-        for x in range(gw):
-            count = 0
-            for k in range(n):
-                count += times[y, x, k] > since
-            out[y, x] = count
+    """out[y, x] = how many of the cell's transition times ``times[:, y, x]`` (float64 (n, gh, gw), s)
+    are after ``since``."""
+    out[...] = 0
+    for k in range(times.shape[0]):  # plane by plane: contiguous, vectorised compares
+        out += times[k] > since
 
 
 @njit(cache=True, nogil=True)
-def record_events(events, times, time_s):
-    """Each cell with an event replaces its oldest transition time in ``times`` by ``time_s``."""
-    gh, gw, n = times.shape
+def record_events(events, times, time_s, since, counts):
+    """Each cell with an event replaces its oldest transition time in ``times`` (float64 (n, gh, gw),
+    s) by ``time_s``; then counts (int32 (gh, gw)) = how many of each cell's times are after ``since``."""
+    n, gh, gw = times.shape
     for y in range(gh):
         for x in range(gw):
             if events[y, x]:
                 oldest = 0
                 for k in range(1, n):
-                    if times[y, x, k] < times[y, x, oldest]:
+                    if times[k, y, x] < times[oldest, y, x]:
                         oldest = k
-                times[y, x, oldest] = time_s
+                times[oldest, y, x] = time_s
+    recent_counts(times, since, counts)
 
 
 @njit(cache=True, nogil=True)
@@ -294,14 +307,15 @@ class FlashLimiter:
         self._previous_luma = np.zeros_like(self._luma)
         self._extreme = np.zeros_like(self._luma)
         self._trend = np.zeros((gh, gw), np.int8)
-        self._ref_uv = np.zeros((gh, gw, 2), np.float32)
+        self._ref_rgb = np.zeros((gh, gw, 3), np.float32)  # each cell's reference colour
         self._ref_red = np.zeros((gh, gw), np.bool_)
         self._events = np.zeros((gh, gw), np.bool_)
-        self._times = np.full((gh, gw, 2 * c.max_flashes + 1), -np.inf)  # each cell's last transitions (s)
+        self._times = np.full((2 * c.max_flashes + 1, gh, gw), -np.inf)  # each cell's last transitions (s)
         self._recent = np.zeros((gh, gw), np.int32)  # how many of them within the window
         self._counts = np.zeros((gh, gw), np.int32)  # scratch: the same with a frame's events
         self._table = np.zeros((gh + 1, gw + 1), np.int32)  # scratch of `busiest_field_share`
         self._first = True
+        self._may_flash = False  # whether this frame's transitions can bring cells over the limit
         self._last_time_s = -np.inf
 
     def _share_over(self, counts: np.ndarray, at_least: int) -> float:
@@ -313,7 +327,7 @@ class FlashLimiter:
         flashing share of some 10° field."""
         c = self.config
         counts_with_events(self._previous_luma, self._previous_rgb, self._luma, self._rgb, share, self._extreme,
-                           self._trend, self._ref_uv, self._ref_red, np.float32(c.swing), np.float32(c.darker_below),
+                           self._trend, self._ref_rgb, self._ref_red, np.float32(c.swing), np.float32(c.darker_below),
                            np.float32(c.red_ratio), np.float32(c.red_shift), self._recent, self._counts)
         return self._share_over(self._counts, 2 * c.max_flashes + 1) >= c.area
 
@@ -333,37 +347,40 @@ class FlashLimiter:
             self._first = False
             self._extreme[...] = self._luma
             self._commit(time_s, record=False)  # the colour references start here
-            self._remember(rows, keep_pixels=False)  # no cell has a transition yet: the next frame cannot flash
+            self._remember(rows)  # no cell has a transition yet: the next frame cannot flash
             return 1.0
         if time_s < self._last_time_s:  # another clock (a new recording, a restart): start counting anew
             self._times[...] = -np.inf
+            self._may_flash = False
         self._last_time_s = time_s
-        recent_counts(self._times, time_s - c.window_s, self._recent)
         kept = 1.0
-        if self._too_many(1.0):
-            kept = self._largest_safe_share()
-            for share in (kept, 0.0):  # checked on the blended pixels; else the previous output is held
-                self._blend(rows, shifts_arr, share)
-                if not self._too_many(1.0):
-                    break
-            self.limited_frames += 1
-            if self.limited_frames == 1:
-                log.info("flash limiter engaged: more than %d flashes in %.1f s", c.max_flashes, c.window_s)
+        if self._may_flash:
+            recent_counts(self._times, time_s - c.window_s, self._recent)
+            if self._too_many(1.0):
+                kept = self._largest_safe_share()
+                for share in (kept, 0.0):  # checked on the blended pixels; else the previous output is held
+                    self._blend(rows, shifts_arr, share)
+                    if not self._too_many(1.0):
+                        break
+                self.limited_frames += 1
+                if self.limited_frames == 1:
+                    log.info("flash limiter engaged: more than %d flashes in %.1f s", c.max_flashes, c.window_s)
         self._commit(time_s, record=True)
-        # The next frame (at a time ≥ time_s, or on a restarted clock with no transitions) adds at most one
-        # transition a cell to those after time_s − window, so only cells with 2·max_flashes of them now can
-        # go over: if they cover too little of every 10° field, the next frame is never blended.
-        recent_counts(self._times, time_s - c.window_s, self._counts)
-        self._remember(rows, keep_pixels=self._share_over(self._counts, 2 * c.max_flashes) >= c.area)
+        self._remember(rows)
         return kept
 
     def _commit(self, time_s: float, *, record: bool) -> None:
+        """Move the cells' state on to the measured frame; when ``record``, count its transitions and
+        decide whether the next frame may flash too much. It may only if cells with 2·max_flashes
+        transitions after time_s − window cover the flashing share of some 10° field: the next frame
+        (at a time ≥ time_s, or on a restarted clock with none) adds at most one a cell."""
         c = self.config
-        commit_events(self._luma, self._rgb, self._extreme, self._trend, self._ref_uv, self._ref_red,
+        commit_events(self._luma, self._rgb, self._extreme, self._trend, self._ref_rgb, self._ref_red,
                       np.float32(c.swing), np.float32(c.darker_below), np.float32(c.red_ratio),
                       np.float32(c.red_shift), self._events)
         if record:
-            record_events(self._events, self._times, time_s)
+            record_events(self._events, self._times, time_s, time_s - c.window_s, self._counts)
+            self._may_flash = self._share_over(self._counts, 2 * c.max_flashes) >= c.area
 
     def _blend(self, rows: np.ndarray, shifts: np.ndarray, share: float) -> None:
         """Replace ``rows`` by ``share`` of itself and the rest of the previous output (pixel for
@@ -390,9 +407,9 @@ class FlashLimiter:
                 lo = mid
         return 0.9 * lo  # a margin for the 8-bit rounding of the blended pixels
 
-    def _remember(self, rows: np.ndarray, *, keep_pixels: bool) -> None:
-        """The measured cells become the previous ones; the pixels too when ``keep_pixels``."""
-        if keep_pixels:
+    def _remember(self, rows: np.ndarray) -> None:
+        """The measured cells become the previous ones; the pixels too when the next frame may be blended."""
+        if self._may_flash:
             np.copyto(self._previous_rows, rows)
             self.kept_frames += 1
         self._previous_rgb[...] = self._rgb
