@@ -77,12 +77,18 @@ def test_a_session_without_a_music_phase_says_that_play_is_not_heard(tmp_path, c
 
 def test_input_hears_a_pulseaudio_monitor_in_a_music_phase(make_null_sink, tmp_path):
     """`--input SINK.monitor` while paplay plays the demo into that sink (a real-time headless
-    run; the drone plays into the default sink, which this input does not hear)."""
+    run; the drone plays into the default sink, which this input does not hear). The demo is
+    played four times over (192 s): on a loaded machine the session's start-up (the sound
+    process, the field) can outlast one play of its 48 s."""
     import subprocess
+
+    import soundfile
 
     (tmp_path / "listen.toml").write_text(LISTEN)
     sink = make_null_sink("music")
-    player = subprocess.Popen(["paplay", f"--device={sink}", str(DEMO)])
+    samples, sr = soundfile.read(DEMO, dtype="float32", always_2d=True)
+    soundfile.write(tmp_path / "demo4.wav", np.tile(samples, (4, 1)), sr)
+    player = subprocess.Popen(["paplay", f"--device={sink}", str(tmp_path / "demo4.wav")])
     try:
         out = tmp_path / "input"
         assert session_main([str(tmp_path / "listen.toml"), "--headless", "--no-history", "--input",
