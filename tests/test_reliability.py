@@ -161,11 +161,11 @@ def test_sigterm_while_llvm_loads_a_cached_kernel_is_put_off_until_it_is_loaded(
     script = tmp_path / "cached_kernel.py"
     script.write_text(CACHED_KERNEL)
     env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cache"), PYTHONPATH=str(fr.ROOT))
-    warm = subprocess.run([sys.executable, str(script), "warm"], capture_output=True, text=True, timeout=300,
+    warm = subprocess.run([sys.executable, str(script), "warm"], capture_output=True, text=True, timeout=120,
                           env=env, check=False)
     assert warm.returncode == 0 and warm.stdout.strip() == "3.0", warm.stderr
     result = subprocess.run([sys.executable, "-X", "faulthandler", str(script), "interrupt"], capture_output=True,
-                            text=True, timeout=300, env=env, check=False)
+                            text=True, timeout=120, env=env, check=False)
     assert "bytes of object code" in result.stderr, result.stderr  # the kernel came from the cache, signalled there
     assert result.returncode == 143, result.stderr
     assert result.stderr.strip().endswith("tool: interrupted (SIGTERM)"), result.stderr
