@@ -104,8 +104,9 @@ def test_the_look_ahead_spread_over_frames_gives_the_value_of_both_probes_at_onc
     spread_m, at_once_m = [], []
     for frame in range(9):
         rotation = (0.3, 0.4 + 0.01 * frame)
-        spread_m.append(spread.advance(theta, 0.02, couplings=config.couplings, k_x=2.0, rotation=rotation)[1].indistinguishability)
-        at_once_m.append(at_once.advance(theta, 0.02, couplings=config.couplings, k_x=2.0, rotation=rotation)[1].indistinguishability)
+        for field, values in ((spread, spread_m), (at_once, at_once_m)):
+            _, measures = field.advance(theta, 0.02, couplings=config.couplings, k_x=2.0, rotation=rotation)
+            values.append(measures.indistinguishability)
     assert len(set(at_once_m)) > 3  # M changes as the lattice moves
     assert spread_m[2::3] == at_once_m[0::3]
 
@@ -251,7 +252,8 @@ def test_mean_phase_is_the_common_phase_of_coherent_fields():
     somatic = SomaticField(SomaticConfig(n=4, couplings=(0.0, 0.0, 0.0, 0.0)), (16, 16))
     somatic.lattice.omega[:] = 0.0
     somatic.lattice.theta[:] = 2.5
-    _, m = somatic.advance(np.full((16, 16), 2.5, np.float32), 0.02, couplings=(0, 0, 0, 0), k_x=1.0, rotation=(0.1, 0.2))
+    _, m = somatic.advance(np.full((16, 16), 2.5, np.float32), 0.02, couplings=(0, 0, 0, 0), k_x=1.0,
+                           rotation=(0.1, 0.2))
     assert m.mean_phase == pytest.approx(2.5, abs=1e-6) and m.cessation == pytest.approx(1.0, abs=1e-6)
 
 
