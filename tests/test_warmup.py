@@ -51,6 +51,9 @@ def test_every_presets_frames_use_only_kernels_loaded_before_the_first_frame():
     added = {name: sigs for name, sigs in added.items() if sigs}
     assert added == {}
     assert "visualizer.engine.sim.harmonics.accumulate" in prepared  # the kicks into graph modes (5meo)
+    # the flash limiter's limited-frame kernels, which few presets reach in 150 frames
+    limited = ("blend_table", "blend_toward", "counts_with_events", "recent_counts")
+    assert all(prepared.get(f"visualizer.render.flash.{name}") for name in limited)
 
 
 def test_visualizer_compile_fills_the_cache_and_says_so():

@@ -385,9 +385,12 @@ class FlashLimiter:
     def _blend(self, rows: np.ndarray, shifts: np.ndarray, share: float) -> None:
         """Replace ``rows`` by ``share`` of itself and the rest of the previous output (pixel for
         pixel, in linear light, so the cell means blend by the same share); measure it."""
-        blend_table(self._to_linear, self._to_srgb, np.float32(1.0 - share), self._blend_lut)
-        with kernel_threads(rows.size >= PARALLEL_FROM_PIXELS):
-            blend_toward(rows, self._previous_rows, shifts, self._blend_lut)
+        if share == 0.0:  # the previous output held as it was
+            np.copyto(rows, self._previous_rows)
+        else:
+            blend_table(self._to_linear, self._to_srgb, np.float32(1.0 - share), self._blend_lut)
+            with kernel_threads(rows.size >= PARALLEL_FROM_PIXELS):
+                blend_toward(rows, self._previous_rows, shifts, self._blend_lut)
         self._measure(rows, shifts)
 
     def _measure(self, rows: np.ndarray, shifts: np.ndarray) -> None:
