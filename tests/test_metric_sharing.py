@@ -314,6 +314,33 @@ def test_dot_splat_equals_a_per_pixel_reference_and_stays_in_its_rect():
     assert not rows[~inside_rect].any()
 
 
+
+@pytest.mark.parametrize("n,view", [(12, "corner"), (7, "square"), (7, "turned")])
+def test_dots_hidden_under_nearer_ones_are_skipped_without_changing_a_pixel(n, view):
+    """The corner and square views stack nodes on one point: only the dots no nearer dot hides whole
+    are drawn, and the picture is the one every dot drawn far first gives, pixel for pixel."""
+    import os
+
+    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+    import pygame
+
+    from visualizer.engine.sim.lattice3d import CORNER_ROTATION, SQUARE_ROTATION
+    from visualizer.render.colour import build_lut
+    from visualizer.window.lattice_view import _splat_dots, draw_lattice, pack_lut, screen_layout
+
+    rotation = {"corner": CORNER_ROTATION, "square": SQUARE_ROTATION, "turned": (0.3, -0.5)}[view]
+    lattice = SomaticField(SomaticConfig(n=n), (32, 32), seed=4).lattice
+    surface = pygame.Surface((480, 270), 0, 32)
+    lut = pack_lut(surface, build_lut("vivid"))
+    rect = surface.get_rect()
+    draw_lattice(surface, rect, lattice.positions, lattice.theta, rotation, lut, background=0)
+    culled = pygame.surfarray.array2d(surface).T.copy()
+    every = np.zeros_like(culled)
+    xs, ys, radii, order = screen_layout(lattice.positions, lattice.theta, rotation, rect)
+    index = (np.mod(lattice.theta, 2 * np.pi) * (lut.size / (2 * np.pi))).astype(np.int64) % lut.size
+    _splat_dots(every, xs, ys, radii, lut[index], order, 0, 0, rect.w, rect.h, 1.0, int(surface.map_rgb((0, 0, 0))))
+    np.testing.assert_array_equal(culled, every)
+
 # -- issue 33: the lattice's controls are registry parameters --------------------------------------
 def _write_preset(tmp_path, extra: str) -> Path:
     path = tmp_path / "sv.toml"
