@@ -28,7 +28,8 @@ def test_curves_and_invert(curve, shape):
     xs = [0.0, 0.2, 0.7, 1.0]
     values = run(Route("energy", "injection", 0.0, 10.0, curve=curve), [FeatureSnapshot(energy=x) for x in xs])
     assert values == pytest.approx([10 * shape(x) for x in xs])
-    inverted = run(Route("energy", "injection", 0.0, 10.0, curve=curve, invert=True), [FeatureSnapshot(energy=x) for x in xs])
+    inverted = run(Route("energy", "injection", 0.0, 10.0, curve=curve, invert=True),
+                   [FeatureSnapshot(energy=x) for x in xs])
     assert inverted == pytest.approx([10 * shape(1 - x) for x in xs])
 
 
@@ -52,8 +53,8 @@ def test_onset_and_beat_are_one_frame_pulses_on_new_events():
 
 
 def test_tempo_and_beat_phase_sources():
-    assert run(Route("tempo", "injection", 0.0, 12.0), [FeatureSnapshot(tempo_bpm=b) for b in (0, 60, 120, 180, 240)]) == \
-        pytest.approx([0, 0, 6, 12, 12])
+    tempi = [FeatureSnapshot(tempo_bpm=b) for b in (0, 60, 120, 180, 240)]
+    assert run(Route("tempo", "injection", 0.0, 12.0), tempi) == pytest.approx([0, 0, 6, 12, 12])
     assert run(Route("beat_phase", "lightness", -10.0, 10.0), [FeatureSnapshot(beat_phase=p) for p in (0, 0.5, 1)]) == \
         pytest.approx([60, 70, 80])
 
@@ -79,3 +80,13 @@ def test_every_route_target_is_a_registry_parameter_and_clamps_to_its_range():
     for name, spec in REGISTRY.items():
         modulator = Modulator([Route("energy", name, 0.0, 1000.0)])
         assert modulator.update(Params(), FeatureSnapshot(energy=1.0), time_s=0.0, dt_s=DT).get(name) == spec.hi
+
+
+def test_pulse_source_is_one_while_a_steady_beat_is_heard():
+    route = Route("pulse", "speed", 0.0, -0.5)
+    heard = dict(silent=False, status="listening")
+    snapshots = [FeatureSnapshot(beat_present=True, **heard), FeatureSnapshot(beat_present=False, **heard),
+                 FeatureSnapshot(beat_present=True, silent=True, status="listening"),
+                 FeatureSnapshot(beat_present=True, silent=False, status="lost"),
+                 FeatureSnapshot(beat_present=True, **heard)]
+    assert run(route, snapshots, base=Params(speed=1.0)) == pytest.approx([0.5, 1.0, 1.0, 1.0, 0.5])

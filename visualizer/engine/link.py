@@ -14,6 +14,10 @@ Two things the routes cannot do, because they only move parameters:
   the large modes (broad swells), bright music the fine ones (ripples), so a piano piece and a
   rock track look different. Each kick's mode weights and signs are new draws, so the pattern
   differs from beat to beat and from song to song.
+- **Motion bursts** (``Kicker.speed_burst``): the same events quicken the field's own motion for a
+  moment (an extra simulation speed sized like the kick, decaying within the beat's 150 ms), so
+  the waves, spirals and clusters move on the beat and rest between beats — the hit is the field
+  itself moving, not a flash.
 """
 
 from __future__ import annotations
@@ -39,6 +43,8 @@ class LinkConfig:
         a beat, relative to a beat's (0: beats only).
     loudness_power : a kick scales as (2·loudness)^power, so it follows the song's dynamics.
     max_kick : cap on one kick's RMS displacement (rad).
+    burst : the simulation's extra speed (× its time step) on a beat at typical loudness (0: none),
+        scaled with loudness like the kick; burst_ms : its decay time constant (ms).
     max_step : cap on a kick's difference between neighbouring cells (rad): a steeper one would
         tear the field (phase slips leave vortices), which on a small grid no RMS cap prevents.
     rise_ms : a kick's displacement is spread evenly over this long (ms), from the beat's frame on:
@@ -56,6 +62,8 @@ class LinkConfig:
     onset_kick: float = 0.0
     loudness_power: float = 1.5
     max_kick: float = 2.0
+    burst: float = 0.0
+    burst_ms: float = 50.0
     max_step: float = 0.5
     rise_ms: float = 80.0
     low_mode: float = 2.0
@@ -110,6 +118,7 @@ class Kicker:
         self._seen_onsets = 0
         self._seen_downbeats = 0
         self.kicks = 0  # kicks given so far
+        self.speed_burst = 0.0  # the extra simulation speed now (× the time step)
 
     def strength(self, features: FeatureSnapshot, loudness: float) -> float:
         """The RMS displacement (rad) this frame's events ask for (0: none); consumes the events."""
@@ -142,6 +151,7 @@ class Kicker:
         kick first gives what is left of the one before, then its own first share.
         harmonics : returns the field's eigenmodes now; asked only when a kick is drawn."""
         rms = self.strength(features, loudness)
+        self._burst(rms, dt_s)
         carry = 0.0
         if rms > 0.0:
             carry, self._left = self._left, 0.0
@@ -160,6 +170,14 @@ class Kicker:
         else:
             np.multiply(self._pattern, np.float32(share), out=self._out)
         return self._out
+
+    def _burst(self, rms: float, dt_s: float) -> None:
+        """Decay the motion burst over ``dt_s`` s; an event of ``rms`` (rad, > 0) sets it anew,
+        sized as the kick is (``burst`` at a beat's kick at typical loudness)."""
+        c = self.config
+        self.speed_burst *= math.exp(-dt_s * 1000.0 / c.burst_ms) if c.burst_ms > 0 else 0.0
+        if rms > 0.0 and c.burst > 0.0:
+            self.speed_burst = max(self.speed_burst, c.burst * rms / c.kick)
 
     def _alternating(self) -> bool:
         """Does the pattern flip sign from cell to cell (more step between neighbours than value)?"""

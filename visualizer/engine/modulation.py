@@ -10,7 +10,8 @@ Targets are the parameters of ``visualizer.engine.params.REGISTRY``; clamping us
 Sources are 0..1: ``energy``, ``bass``, ``mid``, ``high`` (auto-gained levels), ``loudness`` (the
 level against the track's own last ~40 s, ``engine.link.Loudness``: keeps the song's dynamics), ``onset`` and
 ``beat`` (1 on the frame an event arrives, else 0: give them a release to make a pulse),
-``beat_phase``, ``tempo`` (60..180 BPM → 0..1), ``lfo`` (0.5 + 0.5·sin 2πt/period: starts
+``beat_phase``, ``pulse`` (1 while the analyser hears a steady beat, else 0: lets a preset move
+differently with and without a pulse), ``tempo`` (60..180 BPM → 0..1), ``lfo`` (0.5 + 0.5·sin 2πt/period: starts
 mid-range and rises first).
 Smoothing is one-pole with separate attack (rising) and release (falling) time constants.
 """
@@ -21,10 +22,11 @@ import math
 from dataclasses import dataclass
 from typing import Sequence
 
-from visualizer.engine.audio.features import FeatureSnapshot
+from visualizer.engine.audio.features import NO_MUSIC, FeatureSnapshot
 from visualizer.engine.params import REGISTRY, Params
 
-SOURCES = ("energy", "loudness", "bass", "mid", "high", "onset", "beat", "beat_phase", "tempo", "lfo")
+SOURCES = ("energy", "loudness", "bass", "mid", "high", "onset", "beat", "beat_phase", "pulse", "tempo",
+           "lfo")
 CURVES = ("linear", "square", "sqrt", "smoothstep")
 TEMPO_RANGE_BPM = (60.0, 180.0)
 
@@ -101,8 +103,10 @@ class Modulator:
         self._seen_onsets, self._seen_beats = features.onset_count, features.beat_count
         lo, hi = TEMPO_RANGE_BPM
         return {
-            "energy": features.energy, "loudness": loudness, "bass": features.bass, "mid": features.mid, "high": features.high,
+            "energy": features.energy, "loudness": loudness,
+            "bass": features.bass, "mid": features.mid, "high": features.high,
             "onset": onset, "beat": beat, "beat_phase": features.beat_phase,
+            "pulse": 1.0 if features.beat_present and features.status not in NO_MUSIC and not features.silent else 0.0,
             "tempo": min(max((features.tempo_bpm - lo) / (hi - lo), 0.0), 1.0) if features.tempo_bpm else 0.0,
             "lfo": 0.0,  # per route, below
         }
@@ -126,7 +130,8 @@ class Modulator:
             x = apply_curve(route.curve, x)
             self._smoothed[i] = smoothing_step(self._smoothed[i], x, dt_s=dt_s,
                                                attack_ms=route.attack_ms, release_ms=route.release_ms)
-            offsets[route.target] = offsets.get(route.target, 0.0) + route.lo + (route.hi - route.lo) * self._smoothed[i]
+            value = route.lo + (route.hi - route.lo) * self._smoothed[i]
+            offsets[route.target] = offsets.get(route.target, 0.0) + value
         if not offsets:
             return base
         return base.replace(**{name: base.get(name) + offset for name, offset in offsets.items()})

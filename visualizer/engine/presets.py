@@ -118,6 +118,8 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "onset_kick": Key(number(0.0, 2.0), LinkConfig.onset_kick),
         "loudness_power": Key(number(0.0, 4.0), LinkConfig.loudness_power),
         "max_kick": Key(number(0.0, 3.14), LinkConfig.max_kick),
+        "burst": Key(number(0.0, 3.0), LinkConfig.burst),
+        "burst_ms": Key(number(0.0, 500.0), LinkConfig.burst_ms),
         "max_step": Key(number(0.01, 3.14), LinkConfig.max_step),
         "rise_ms": Key(number(0.0, 1000.0), LinkConfig.rise_ms),
         "low_mode": Key(number(1.0, 63.0), LinkConfig.low_mode),

@@ -256,6 +256,8 @@ class Session:
             self.time_s += dt
             with kernel_threads(self.field.theta.size >= PARALLEL_FROM_CELLS):  # small fields: no wake-ups
                 self._kick(features, loudness, dt)
+                if self._kicker.speed_burst > 0.0:
+                    self.live = self.live.replace(speed=self.live.speed + self._kicker.speed_burst)  # clamped
                 self._simulate(dt)
         if self._energy is not None and not math.isfinite(self._energy):
             self._repair_non_finite()
