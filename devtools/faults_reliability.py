@@ -403,9 +403,11 @@ def midi_binding_inf() -> tuple[Row, dict]:
                     performance.before_advance(features, DT)
                     session.advance(features, DT)
                     time.sleep(DT)
-                link.close()
+                # counted before the link closes: a closed link is a lost device, and the controller
+                # reconnects to the still-listening port (connections 2 once the machine is slow enough)
                 facts = {"connections": controller.connections, "failures": controller._guard.failures,
                          "bindings": sorted(controller.bindings), "applied": session.base.k1 == spec("k1").hi}
+                link.close()
             finally:
                 controller.close()
                 listener.close()

@@ -12,7 +12,7 @@ import textwrap
 
 import pytest
 
-TIMEOUT_S = 120  # generous for a loaded 2-core machine; a hang never ends
+TIMEOUT_S = 240  # generous for a loaded 2-core machine; a hang never ends
 
 
 def run(args, tmp_path, **kwargs):

@@ -381,7 +381,7 @@ def test_the_eigenmode_process_outlives_the_thread_that_started_it_and_ends_with
         print(*pids, flush=True)
         os._exit(0)  # the parent ends abruptly
     """)
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=240)
     first, second = (int(p) for p in done.stdout.split())
     assert first == second, "a new child was started for the second session"
     deadline = time.monotonic() + 30  # the nice-19 child gets little CPU on a loaded machine

@@ -108,14 +108,14 @@ def test_cli_bad_preset_is_one_line_and_exit_code_2(tmp_path):
     path = tmp_path / "broken.toml"
     path.write_text('name = "x"\ndescription = "y"\n[coupling]\nk = "strong"\n')
     result = subprocess.run([sys.executable, "-m", "visualizer", "--preset", str(path), "--headless", "--frames", "1"],
-                            capture_output=True, text=True, timeout=120)
+                            capture_output=True, text=True, timeout=240)
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0
     assert "broken.toml" in result.stderr and "k = 'strong'" in result.stderr
 
 
 def test_cli_lists_presets_with_descriptions():
-    result = subprocess.run([sys.executable, "-m", "visualizer", "--list-presets"], capture_output=True, text=True, timeout=120)
+    result = subprocess.run([sys.executable, "-m", "visualizer", "--list-presets"], capture_output=True, text=True, timeout=240)
     assert result.returncode == 0
     for path in SHIPPED:
         assert path.stem in result.stdout

@@ -261,7 +261,10 @@ def test_sound_bed_plays_the_drone_into_a_real_sink(null_sink, tmp_path):
     capture = tmp_path / "bed.wav"
     recorder = subprocess.Popen(["parecord", f"--device={null_sink}.monitor", "--latency-msec=50",
                                  "--file-format=wav", str(capture)])
-    time.sleep(0.5)
+    deadline = time.monotonic() + 60  # parecord records from ~1.4 s after its start even on an idle machine
+    while not (capture.exists() and capture.stat().st_size > 44):
+        assert time.monotonic() < deadline, "parecord never recorded"
+        time.sleep(0.05)
     os.environ["PULSE_SINK"] = null_sink
     try:
         bed = SoundBed()
