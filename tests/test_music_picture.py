@@ -73,7 +73,7 @@ def test_a_beat_produces_a_hit_the_viewer_sees_in_the_frames_after_it(preset):
         window[i:i + int(0.15 * FPS)] = True
     late = np.arange(change.size) > 4 * FPS
     response = change[window & late].mean() / change[late].mean()
-    # measured at 72×128, 120 BPM: 2.69 (5meo), 3.11 (nn-dmt), 2.97 (mosaic), 2.73 (spiral-garden)
+    # measured at 72×128, 120 BPM: 2.69 (5meo), 3.10 (nn-dmt), 2.97 (mosaic), 2.73 (spiral-garden)
     assert response >= 2.0
     assert presets.load_preset(preset).link.kick > 0
 
