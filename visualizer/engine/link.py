@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from visualizer.engine.audio.features import NO_MUSIC, FeatureSnapshot
+from visualizer.engine.audio.features import FeatureSnapshot
 from visualizer.engine.sim.harmonics import Harmonics, accumulate, accumulate_separable
 
 
@@ -88,7 +88,7 @@ class Loudness:
     def update(self, features: FeatureSnapshot, dt_s: float) -> float:
         """Follow ``features.level_dbfs`` over ``dt_s`` s; silence reads 0 and teaches nothing."""
         c = self.config
-        if features.silent or features.status in NO_MUSIC:
+        if not features.music_heard:
             self.value = 0.0
             return self.value
         level = max(features.level_dbfs, -90.0)

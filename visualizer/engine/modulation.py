@@ -22,7 +22,7 @@ import math
 from dataclasses import dataclass
 from typing import Sequence
 
-from visualizer.engine.audio.features import NO_MUSIC, FeatureSnapshot
+from visualizer.engine.audio.features import FeatureSnapshot
 from visualizer.engine.params import REGISTRY, Params
 
 SOURCES = ("energy", "loudness", "bass", "mid", "high", "onset", "beat", "beat_phase", "pulse", "tempo",
@@ -106,7 +106,7 @@ class Modulator:
             "energy": features.energy, "loudness": loudness,
             "bass": features.bass, "mid": features.mid, "high": features.high,
             "onset": onset, "beat": beat, "beat_phase": features.beat_phase,
-            "pulse": 1.0 if features.beat_present and features.status not in NO_MUSIC and not features.silent else 0.0,
+            "pulse": 1.0 if features.beat_present and features.music_heard else 0.0,
             "tempo": min(max((features.tempo_bpm - lo) / (hi - lo), 0.0), 1.0) if features.tempo_bpm else 0.0,
             "lfo": 0.0,  # per route, below
         }

@@ -57,7 +57,6 @@ def _splat_dots(rows, xs, ys, radii, colours, order, x0, y0, x1, y1, rim_px, rim
             row[inside_end:end] = rim_colour
 
 
-
 COVER_MARGIN_PX = 1e-3  # a dot hides one under it only if its radius is larger by this much (centres to 1e-6 px)
 CULL_UP_TO_NODES = 16**3  # above, finding the hidden dots (~0.1 µs a node) costs more than a turning view saves
 
@@ -87,6 +86,7 @@ def _uncovered(order, xs, ys, radii, out):
             out[count] = order[k]
             count += 1
     return count
+
 
 def warm_up() -> None:
     """Load (or compile, the first time) the dot-drawing kernel by drawing two dots on a tiny

@@ -58,3 +58,8 @@ class FeatureSnapshot:
     bar_phase: float = 0.0
     downbeat_count: int = 0
 
+    @property
+    def music_heard(self) -> bool:
+        """Music is arriving and the silence gate is open."""
+        return not self.silent and self.status not in NO_MUSIC
+
