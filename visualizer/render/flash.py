@@ -160,13 +160,27 @@ def _uv(r, g, b, v):
 
 
 @njit(inline="always")
+def _swings(v, e, t, swing, darker_below):
+    """(up, down): whether luminance ``v`` makes a luminance transition against the cell's last
+    extreme ``e`` and trend ``t``. Branch-free (bitwise ands), so loops over it vectorise."""
+    up = (t <= 0) & (v - e >= swing) & (e < darker_below)
+    down = (t >= 0) & (e - v >= swing) & (v < darker_below)
+    return up, down
+
+
+@njit(inline="always")
+def _is_red(r, g, b, red_ratio):
+    """Whether the linear colour (r, g, b) is a saturated red (branch-free)."""
+    return (r >= RED_FLOOR) & (r >= red_ratio * (r + g + b))
+
+
+@njit(inline="always")
 def _transitions(v, r, g, b, e, t, ref_r, ref_g, ref_b, was_red, swing, darker_below, red_ratio, shift2):
     """One cell's transitions at luminance ``v`` and linear colour (r, g, b), against its last extreme
     ``e`` and trend ``t`` and its reference colour (ref_r, ref_g, ref_b; ``was_red``): (up, down,
     red_turn, red). The u′v′ are computed only where a red transition is possible."""
-    up = t <= 0 and v - e >= swing and e < darker_below
-    down = t >= 0 and e - v >= swing and v < darker_below
-    red = r >= RED_FLOOR and r >= red_ratio * (r + g + b)
+    up, down = _swings(v, e, t, swing, darker_below)
+    red = _is_red(r, g, b, red_ratio)
     red_turn = False
     if red or was_red:
         u, w = _uv(r, g, b, v)
@@ -202,6 +216,13 @@ def commit_events(luma, rgb, extreme, trend, ref_rgb, ref_red, swing, darker_bel
                 extreme[y, x] = v  # the swing goes on: move the extreme with it
 
 
+@njit(inline="always")
+def _blended_cell(luma0, rgb0, luma1, rgb1, s, y, x):
+    """(luminance, r, g, b) of cell (y, x) blended by share ``s`` from state 0 toward state 1."""
+    return (luma0[y, x] + s * (luma1[y, x] - luma0[y, x]), rgb0[y, x, 0] + s * (rgb1[y, x, 0] - rgb0[y, x, 0]),
+            rgb0[y, x, 1] + s * (rgb1[y, x, 1] - rgb0[y, x, 1]), rgb0[y, x, 2] + s * (rgb1[y, x, 2] - rgb0[y, x, 2]))
+
+
 @njit(cache=True, nogil=True)
 def counts_with_events(luma0, rgb0, luma1, rgb1, share, extreme, trend, ref_rgb, ref_red, swing, darker_below,
                        red_ratio, red_shift, recent, out):
@@ -214,11 +235,19 @@ def counts_with_events(luma0, rgb0, luma1, rgb1, share, extreme, trend, ref_rgb,
     gh, gw = luma0.shape
     s = np.float32(share)
     for y in range(gh):
+        # the luminance transitions first, branch-free (vectorised); a row where some cell is or was a
+        # saturated red is then gone over again with the red test (rare: the bisection calls this ~10×
+        # a limited frame)
+        maybe_red = False
         for x in range(gw):
-            v = luma0[y, x] + s * (luma1[y, x] - luma0[y, x])
-            r = rgb0[y, x, 0] + s * (rgb1[y, x, 0] - rgb0[y, x, 0])
-            g = rgb0[y, x, 1] + s * (rgb1[y, x, 1] - rgb0[y, x, 1])
-            b = rgb0[y, x, 2] + s * (rgb1[y, x, 2] - rgb0[y, x, 2])
+            v, r, g, b = _blended_cell(luma0, rgb0, luma1, rgb1, s, y, x)
+            up, down = _swings(v, extreme[y, x], trend[y, x], swing, darker_below)
+            out[y, x] = recent[y, x] + (up | down)
+            maybe_red |= _is_red(r, g, b, red_ratio) | ref_red[y, x]
+        if not maybe_red:
+            continue
+        for x in range(gw):
+            v, r, g, b = _blended_cell(luma0, rgb0, luma1, rgb1, s, y, x)
             up, down, red_turn, _ = _transitions(v, r, g, b, extreme[y, x], trend[y, x], ref_rgb[y, x, 0],
                                                  ref_rgb[y, x, 1], ref_rgb[y, x, 2], ref_red[y, x], swing,
                                                  darker_below, red_ratio, red_shift * red_shift)
