@@ -117,18 +117,22 @@ def test_kick_strength_follows_beats_downbeats_and_loudness_exactly():
 
 def test_a_beat_quickens_the_field_for_a_moment_sized_like_its_kick():
     """[link] burst: a beat at typical loudness sets the extra speed to ``burst``, a quieter one to
-    burst·(2·loudness)^power (as the kick), and it decays as exp(−t/burst_ms); the session adds it
-    to the live speed on the beat's frame."""
-    config = LinkConfig(kick=0.9, burst=2.0, burst_ms=50.0, loudness_power=2.0, max_kick=2.5)
+    burst·(2·loudness)^power (as the kick); it is held for burst_ms from the beat's frame on (at 60 fps,
+    150 ms = 9 frames), then is 0, and a new beat sets it anew; the session adds it to the live speed
+    on the beat's frame."""
+    config = LinkConfig(kick=0.9, burst=2.0, burst_ms=150.0, loudness_power=2.0, max_kick=2.5)
     harmonics = lattice_harmonics(8, 8, neighborhood="diamond", boundary="wrap", count=16,
                                   weights=kernel_weights((1.0, 0.0, 0.0, 0.0), 0.0, neighborhood="diamond", links=0)[0])
     kicker = Kicker(config, (8, 8))
-    kicker.step(FeatureSnapshot(beat_count=1), lambda: harmonics, 0.5, dt_s=1 / 60)
-    assert kicker.speed_burst == pytest.approx(2.0)
-    kicker.step(FeatureSnapshot(beat_count=1), lambda: harmonics, 0.5, dt_s=0.05)
-    assert kicker.speed_burst == pytest.approx(2.0 / math.e)
+    held = []
+    for frame in range(12):
+        kicker.step(FeatureSnapshot(beat_count=1), lambda: harmonics, 0.5, dt_s=1 / 60)
+        held.append(kicker.speed_burst)
+    assert held == [pytest.approx(2.0)] * 9 + [0.0] * 3
     kicker.step(FeatureSnapshot(beat_count=2), lambda: harmonics, 0.25, dt_s=1 / 60)
-    assert kicker.speed_burst == pytest.approx(max(2.0 * 0.25, 2.0 / math.e * math.exp(-1 / 3)))
+    assert kicker.speed_burst == pytest.approx(2.0 * 0.25)
+    kicker.step(FeatureSnapshot(beat_count=3), lambda: harmonics, 0.5, dt_s=1 / 60)  # a new beat inside the hold
+    assert kicker.speed_burst == pytest.approx(2.0)
     # in the session, at nn-dmt's own settings: the live speed jumps on each beat's frame
     _, beats, states = run("nn-dmt", music(6.0))
     speed = np.array([s.params.speed for s in states])

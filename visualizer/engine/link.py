@@ -15,9 +15,11 @@ Two things the routes cannot do, because they only move parameters:
   rock track look different. Each kick's mode weights and signs are new draws, so the pattern
   differs from beat to beat and from song to song.
 - **Motion bursts** (``Kicker.speed_burst``): the same events quicken the field's own motion for a
-  moment (an extra simulation speed sized like the kick, decaying within the beat's 150 ms), so
+  moment (an extra simulation speed sized like the kick, held for ``burst_ms`` and then gone), so
   the waves, spirals and clusters move on the beat and rest between beats — the hit is the field
-  itself moving, not a flash.
+  itself moving, not a flash. A held burst fills the 150 ms after the beat the eye (and the beat
+  response figure) reads; a decaying one spent most of its motion in 3 frames, and a tracker beat
+  one or two frames early put that before the beat.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ class LinkConfig:
     loudness_power : a kick scales as (2·loudness)^power, so it follows the song's dynamics.
     max_kick : cap on one kick's RMS displacement (rad).
     burst : the simulation's extra speed (× its time step) on a beat at typical loudness (0: none),
-        scaled with loudness like the kick; burst_ms : its decay time constant (ms).
+        scaled with loudness like the kick; burst_ms : how long it is held (ms), from the beat's frame.
     max_step : cap on a kick's difference between neighbouring cells (rad): a steeper one would
         tear the field (phase slips leave vortices), which on a small grid no RMS cap prevents.
     rise_ms : a kick's displacement is spread evenly over this long (ms), from the beat's frame on:
@@ -119,6 +121,8 @@ class Kicker:
         self._seen_downbeats = 0
         self.kicks = 0  # kicks given so far
         self.speed_burst = 0.0  # the extra simulation speed now (× the time step)
+        self._burst_size = 0.0  # the last event's burst
+        self._burst_left_s = 0.0  # how long it is still held (s)
 
     def strength(self, features: FeatureSnapshot, loudness: float) -> float:
         """The RMS displacement (rad) this frame's events ask for (0: none); consumes the events."""
@@ -172,12 +176,15 @@ class Kicker:
         return self._out
 
     def _burst(self, rms: float, dt_s: float) -> None:
-        """Decay the motion burst over ``dt_s`` s; an event of ``rms`` (rad, > 0) sets it anew,
-        sized as the kick is (``burst`` at a beat's kick at typical loudness)."""
+        """This frame's motion burst: an event of ``rms`` (rad, > 0) sets it anew, sized as the kick is
+        (``burst`` at a beat's kick at typical loudness), and it is held for ``burst_ms`` from that
+        frame on (at 60 fps, 150 ms = the beat's frame and the 8 after it), then is 0."""
         c = self.config
-        self.speed_burst *= math.exp(-dt_s * 1000.0 / c.burst_ms) if c.burst_ms > 0 else 0.0
         if rms > 0.0 and c.burst > 0.0:
-            self.speed_burst = max(self.speed_burst, c.burst * rms / c.kick)
+            self._burst_size = c.burst * rms / c.kick
+            self._burst_left_s = c.burst_ms / 1000.0
+        self.speed_burst = self._burst_size if self._burst_left_s > 1e-6 else 0.0
+        self._burst_left_s -= dt_s
 
     def _alternating(self) -> bool:
         """Does the pattern flip sign from cell to cell (more step between neighbours than value)?"""
