@@ -194,3 +194,47 @@ def test_a_blend_is_the_linear_light_mix_of_the_two_frames():
         # 8-bit rounding (0.5) and the 4096-step encoding, whose steepest step (near black) is 12.92·255/4096
         assert np.abs(((rows >> s) & 255) - expected).max() <= 0.5 + 0.5 * 12.92 * 255 / 4096 + 1e-3
     assert np.all(rows >> 24 == 255)  # the alpha byte is the new frame's
+
+
+def test_the_bisection_counts_each_cells_transitions_by_the_wcag_rules():
+    # counts_with_events against the rules in float64: luminance swings of 0.10 against the trend
+    # (darker side below 0.80) and a u'v' move of > 0.2 to or from a saturated red; rows 0-9 hold no
+    # red at all (the branch-free pass alone), rows 10-19 some red cells beside non-red ones
+    from visualizer.render.flash import LUMA, RED_FLOOR, XYZ_X, XYZ_Z, counts_with_events
+
+    rng = np.random.default_rng(7)
+    gh, gw = 20, 64
+    rgb0 = rng.uniform(0.0, 1.0, (gh, gw, 3)).astype(np.float32)
+    rgb1 = rng.uniform(0.0, 1.0, (gh, gw, 3)).astype(np.float32)
+    ref_rgb = rng.uniform(0.0, 1.0, (gh, gw, 3)).astype(np.float32)
+    for c in (rgb0, rgb1, ref_rgb):  # no red in rows 0-9: green at least as strong as red
+        c[:10, :, 1] = np.maximum(c[:10, :, 0], c[:10, :, 1])
+    rgb1[10:, ::3] = (0.9, 0.02, 0.03)  # saturated reds after the blend toward them
+    ref_rgb[10:, 1::5] = (0.7, 0.01, 0.02)  # cells whose reference is a red
+    luma = lambda c: c @ np.array(LUMA, np.float32)  # noqa: E731
+    luma0, luma1 = luma(rgb0).astype(np.float32), luma(rgb1).astype(np.float32)
+    extreme = rng.uniform(0.0, 1.0, (gh, gw)).astype(np.float32)
+    trend = rng.integers(-1, 2, (gh, gw)).astype(np.int8)
+    is_red = lambda c: (c[..., 0] >= RED_FLOOR) & (c[..., 0] >= 0.8 * c.sum(axis=-1))  # noqa: E731
+    ref_red = is_red(ref_rgb.astype(np.float64))
+    recent = rng.integers(0, 7, (gh, gw)).astype(np.int32)
+
+    def uv(c):
+        X, Z, Y = c @ np.array(XYZ_X), c @ np.array(XYZ_Z), c @ np.array(LUMA)
+        d = X + 15 * Y + 3 * Z
+        safe = np.where(d > 1e-9, d, 1.0)
+        return np.where(d > 1e-9, 4 * X / safe, 0.0), np.where(d > 1e-9, 9 * Y / safe, 0.0)
+
+    for share in (0.0, 0.37, 1.0):
+        out = np.zeros((gh, gw), np.int32)
+        counts_with_events(luma0, rgb0, luma1, rgb1, share, extreme, trend, ref_rgb, ref_red, np.float32(0.1),
+                           np.float32(0.8), np.float32(0.8), np.float32(0.2), recent, out)
+        c = rgb0.astype(np.float64) + share * (rgb1.astype(np.float64) - rgb0)
+        v, e = luma(c), extreme.astype(np.float64)
+        up = (trend <= 0) & (v - e >= 0.1) & (e < 0.8)
+        down = (trend >= 0) & (e - v >= 0.1) & (v < 0.8)
+        (u, w), (u0, w0) = uv(c), uv(ref_rgb.astype(np.float64))
+        red_turn = (is_red(c) | ref_red) & ((u - u0) ** 2 + (w - w0) ** 2 > 0.04)
+        expected = recent + (up | down | red_turn)
+        assert red_turn[10:].any() and not (is_red(c[:10]) | ref_red[:10]).any()
+        assert np.array_equal(out, expected), f"share {share}: {np.argwhere(out != expected)[:5]}"
