@@ -154,3 +154,21 @@ def test_pink_noise_is_pink_and_reproducible():
     low = p[(f > 100) & (f < 200)].mean()
     high = p[(f > 1000) & (f < 2000)].mean()
     assert 5 < low / high < 20   # 1/f: a decade up is 10x less power
+
+
+def test_the_control_is_rendered_once_per_cache_and_reused_pixel_for_pixel(tmp_path, monkeypatch):
+    """measure(cache_dir=...) keeps the pink-noise control's frames: the second track's control is the
+    first one's, read back exactly, without a second render (in process; the MP4 path as before)."""
+    rendered = []
+
+    def fake_render(audio, *, preset, seconds, size, fps, seed, out=None, via_video=False):
+        rendered.append(audio)
+        return np.random.default_rng(len(rendered)).integers(0, 256, (4, size[1], size[0], 3), dtype=np.uint8)
+
+    monkeypatch.setattr(R, "render_frames", fake_render)
+    args = dict(preset="nn-dmt", seconds=3.0, size=(16, 10), fps=FPS, seed=0, cache_dir=str(tmp_path))
+    first = R._control_frames(**args)
+    again = R._control_frames(**args)
+    assert len(rendered) == 1 and np.array_equal(first, again)
+    R._control_frames(**{**args, "seed": 1})  # another seed is another control
+    assert len(rendered) == 2

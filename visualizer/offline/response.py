@@ -325,17 +325,21 @@ def _control_frames(*, preset: str, seconds: float, size, fps: int, seed: int,
                     cache_dir: str | None, via_video: bool = False) -> np.ndarray:
     import soundfile as sf
 
-    key = f"control_{os.path.basename(preset).replace('.toml', '')}_{seconds:g}s_{size[0]}x{size[1]}_{fps}fps_seed{seed}"
+    name = os.path.basename(preset).replace('.toml', '')
+    key = f"control_{name}_{seconds:g}s_{size[0]}x{size[1]}_{fps}fps_seed{seed}"
+    kept = os.path.join(cache_dir, key + (".mp4" if via_video else ".npy")) if cache_dir else None
+    if kept and os.path.exists(kept):
+        return decode_frames(kept) if via_video else np.load(kept)
     if cache_dir:
         os.makedirs(cache_dir, exist_ok=True)
-        mp4 = os.path.join(cache_dir, key + ".mp4")
-        if via_video and os.path.exists(mp4):
-            return decode_frames(mp4)
     with tempfile.TemporaryDirectory() as tmp:
         wav = os.path.join(tmp, "pink_noise.flac")
         sf.write(wav, pink_noise(seconds), 44100, subtype="PCM_16")
-        return render_frames(wav, preset=preset, seconds=seconds, size=size, fps=fps, seed=seed,
-                             out=os.path.join(cache_dir, key + ".mp4") if cache_dir else None, via_video=via_video)
+        frames = render_frames(wav, preset=preset, seconds=seconds, size=size, fps=fps, seed=seed,
+                               out=kept if via_video else None, via_video=via_video)
+    if kept and not via_video:
+        np.save(kept, frames)  # the render's own pixels, reused as they are
+    return frames
 
 
 def _fmt(v) -> str:
@@ -377,7 +381,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-control", action="store_true", help="skip the pink-noise control")
     ap.add_argument("--via-video", action="store_true",
-                    help="measure an encoded MP4 (python -m visualizer render, decoded) instead of the render's own pixels")
+                    help="measure an encoded MP4 (python -m visualizer render, decoded) "
+                         "instead of the render's own pixels")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args(argv)
     problem = _check(a)
