@@ -200,7 +200,7 @@ def test_the_bisection_counts_each_cells_transitions_by_the_wcag_rules():
     # counts_with_events against the rules in float64: luminance swings of 0.10 against the trend
     # (darker side below 0.80) and a u'v' move of > 0.2 to or from a saturated red; rows 0-9 hold no
     # red at all (the branch-free pass alone), rows 10-19 some red cells beside non-red ones
-    from visualizer.render.flash import LUMA, RED_FLOOR, XYZ_X, XYZ_Z, counts_with_events
+    from visualizer.render.flash import LUMA, RED_FLOOR, XYZ_X, XYZ_Z, counts_with_events, reference_uv
 
     rng = np.random.default_rng(7)
     gh, gw = 20, 64
@@ -218,6 +218,8 @@ def test_the_bisection_counts_each_cells_transitions_by_the_wcag_rules():
     is_red = lambda c: (c[..., 0] >= RED_FLOOR) & (c[..., 0] >= 0.8 * c.sum(axis=-1))  # noqa: E731
     ref_red = is_red(ref_rgb.astype(np.float64))
     recent = rng.integers(0, 7, (gh, gw)).astype(np.int32)
+    ref_uv = np.zeros((gh, gw, 2))
+    reference_uv(ref_rgb, ref_uv)
 
     def uv(c):
         X, Z, Y = c @ np.array(XYZ_X), c @ np.array(XYZ_Z), c @ np.array(LUMA)
@@ -227,7 +229,7 @@ def test_the_bisection_counts_each_cells_transitions_by_the_wcag_rules():
 
     for share in (0.0, 0.37, 1.0):
         out = np.zeros((gh, gw), np.int32)
-        counts_with_events(luma0, rgb0, luma1, rgb1, share, extreme, trend, ref_rgb, ref_red, np.float32(0.1),
+        counts_with_events(luma0, rgb0, luma1, rgb1, share, extreme, trend, ref_uv, ref_red, np.float32(0.1),
                            np.float32(0.8), np.float32(0.8), np.float32(0.2), recent, out)
         c = rgb0.astype(np.float64) + share * (rgb1.astype(np.float64) - rgb0)
         v, e = luma(c), extreme.astype(np.float64)

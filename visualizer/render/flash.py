@@ -175,6 +175,20 @@ def _is_red(r, g, b, red_ratio):
 
 
 @njit(inline="always")
+def _far_in_uv(r, g, b, v, u0, w0, shift2):
+    """Whether the colour (r, g, b) of luminance ``v`` lies more than √shift2 from (u0, w0) in CIE
+    1976 u′v′."""
+    u, w = _uv(r, g, b, v)
+    return (u - u0) ** 2 + (w - w0) ** 2 > shift2
+
+
+@njit(inline="always")
+def _reference_uv(ref_r, ref_g, ref_b):
+    """The u′v′ of a cell's reference colour (linear)."""
+    return _uv(ref_r, ref_g, ref_b, _luma(ref_r, ref_g, ref_b))
+
+
+@njit(inline="always")
 def _transitions(v, r, g, b, e, t, ref_r, ref_g, ref_b, was_red, swing, darker_below, red_ratio, shift2):
     """One cell's transitions at luminance ``v`` and linear colour (r, g, b), against its last extreme
     ``e`` and trend ``t`` and its reference colour (ref_r, ref_g, ref_b; ``was_red``): (up, down,
@@ -183,9 +197,8 @@ def _transitions(v, r, g, b, e, t, ref_r, ref_g, ref_b, was_red, swing, darker_b
     red = _is_red(r, g, b, red_ratio)
     red_turn = False
     if red or was_red:
-        u, w = _uv(r, g, b, v)
-        u0, w0 = _uv(ref_r, ref_g, ref_b, _luma(ref_r, ref_g, ref_b))
-        red_turn = (u - u0) ** 2 + (w - w0) ** 2 > shift2
+        u0, w0 = _reference_uv(ref_r, ref_g, ref_b)
+        red_turn = _far_in_uv(r, g, b, v, u0, w0, shift2)
     return up, down, red_turn, red
 
 
@@ -216,6 +229,15 @@ def commit_events(luma, rgb, extreme, trend, ref_rgb, ref_red, swing, darker_bel
                 extreme[y, x] = v  # the swing goes on: move the extreme with it
 
 
+@njit(cache=True, nogil=True)
+def reference_uv(ref_rgb, out):
+    """out (float64 (gh, gw, 2)) = the u′v′ of each cell's reference colour ``ref_rgb`` (float32 (gh, gw, 3))."""
+    gh, gw = out.shape[0], out.shape[1]
+    for y in range(gh):
+        for x in range(gw):
+            out[y, x, 0], out[y, x, 1] = _reference_uv(ref_rgb[y, x, 0], ref_rgb[y, x, 1], ref_rgb[y, x, 2])
+
+
 @njit(inline="always")
 def _blended_cell(luma0, rgb0, luma1, rgb1, s, y, x):
     """(luminance, r, g, b) of cell (y, x) blended by share ``s`` from state 0 toward state 1."""
@@ -224,19 +246,21 @@ def _blended_cell(luma0, rgb0, luma1, rgb1, s, y, x):
 
 
 @njit(cache=True, nogil=True)
-def counts_with_events(luma0, rgb0, luma1, rgb1, share, extreme, trend, ref_rgb, ref_red, swing, darker_below,
+def counts_with_events(luma0, rgb0, luma1, rgb1, share, extreme, trend, ref_uv, ref_red, swing, darker_below,
                        red_ratio, red_shift, recent, out):
     """out = recent + 1 where the blend ``luma0 + share·(luma1 − luma0)`` (and the same of the colours)
     would make a transition, else recent; the cells' state is left as it is.
 
     luma0, luma1 : float32 (gh, gw); rgb0, rgb1 : float32 (gh, gw, 3); recent, out : int32 (gh, gw);
-    the state arrays as in `commit_events`.
+    ref_uv : float64 (gh, gw, 2), the u′v′ of the cells' reference colours (`reference_uv`); the
+    other state arrays as in `commit_events`.
     """
     gh, gw = luma0.shape
     s = np.float32(share)
+    shift2 = red_shift * red_shift
     for y in range(gh):
-        # the luminance transitions first, branch-free (vectorised); a row where some cell is or was a
-        # saturated red is then gone over again with the red test (rare: the bisection calls this ~10×
+        # the luminance transitions first, branch-free (vectorised); then, in a row where some cell is
+        # or was a saturated red, the red transitions of those cells (the bisection calls this ~10×
         # a limited frame)
         maybe_red = False
         for x in range(gw):
@@ -248,10 +272,9 @@ def counts_with_events(luma0, rgb0, luma1, rgb1, share, extreme, trend, ref_rgb,
             continue
         for x in range(gw):
             v, r, g, b = _blended_cell(luma0, rgb0, luma1, rgb1, s, y, x)
-            up, down, red_turn, _ = _transitions(v, r, g, b, extreme[y, x], trend[y, x], ref_rgb[y, x, 0],
-                                                 ref_rgb[y, x, 1], ref_rgb[y, x, 2], ref_red[y, x], swing,
-                                                 darker_below, red_ratio, red_shift * red_shift)
-            out[y, x] = recent[y, x] + (up or down or red_turn)
+            if ((_is_red(r, g, b, red_ratio) or ref_red[y, x])
+                    and _far_in_uv(r, g, b, v, ref_uv[y, x, 0], ref_uv[y, x, 1], shift2)):
+                out[y, x] = recent[y, x] + 1
 
 
 @njit(cache=True, nogil=True)
@@ -338,6 +361,7 @@ class FlashLimiter:
         self._trend = np.zeros((gh, gw), np.int8)
         self._ref_rgb = np.zeros((gh, gw, 3), np.float32)  # each cell's reference colour
         self._ref_red = np.zeros((gh, gw), np.bool_)
+        self._ref_uv = np.zeros((gh, gw, 2), np.float64)  # their u′v′, computed for a frame that may flash
         self._events = np.zeros((gh, gw), np.bool_)
         self._times = np.full((2 * c.max_flashes + 1, gh, gw), -np.inf)  # each cell's last transitions (s)
         self._recent = np.zeros((gh, gw), np.int32)  # how many of them within the window
@@ -356,7 +380,7 @@ class FlashLimiter:
         flashing share of some 10° field."""
         c = self.config
         counts_with_events(self._previous_luma, self._previous_rgb, self._luma, self._rgb, share, self._extreme,
-                           self._trend, self._ref_rgb, self._ref_red, np.float32(c.swing), np.float32(c.darker_below),
+                           self._trend, self._ref_uv, self._ref_red, np.float32(c.swing), np.float32(c.darker_below),
                            np.float32(c.red_ratio), np.float32(c.red_shift), self._recent, self._counts)
         return self._share_over(self._counts, 2 * c.max_flashes + 1) >= c.area
 
@@ -385,6 +409,7 @@ class FlashLimiter:
         kept = 1.0
         if self._may_flash:
             recent_counts(self._times, time_s - c.window_s, self._recent)
+            reference_uv(self._ref_rgb, self._ref_uv)
             if self._too_many(1.0):
                 kept = self._largest_safe_share()
                 for share in (kept, 0.0):  # checked on the blended pixels; else the previous output is held
