@@ -26,15 +26,18 @@ import numpy as np
 from devtools.fault_row import DT, SIZE, Row, captured_log
 
 ROOT = Path(__file__).resolve().parents[1]
-TIMEOUT_S = 300.0  # an upper bound on any one subprocess: reached only when the row fails
+# an upper bound on any one wait for a subprocess, reached only when the row fails: well below
+# pytest-timeout's 300 s, so a hang fails its row with the child's stacks instead of ending the run
+TIMEOUT_S = 120.0
 DEMO = ROOT / "assets" / "demo.flac"
 
 
 # -- helpers (tests/test_reliability.py uses them too) ---------------------------------------
 def environment(**changes: str | None) -> dict[str, str]:
-    """This process's environment with ``changes`` (None removes a variable); SDL dummy unless
-    changed."""
-    env = dict(os.environ, SDL_VIDEODRIVER="dummy", PYGAME_HIDE_SUPPORT_PROMPT="1")
+    """This process's environment with ``changes`` (None removes a variable); SDL dummy and
+    Python's faulthandler on unless changed."""
+    env = dict(os.environ, SDL_VIDEODRIVER="dummy", PYGAME_HIDE_SUPPORT_PROMPT="1",
+               PYTHONFAULTHANDLER="1")  # a child that hangs dumps its threads' stacks on SIGABRT
     for key, value in changes.items():
         if value is None:
             env.pop(key, None)
@@ -96,11 +99,13 @@ class Started:
         except subprocess.TimeoutExpired:  # where it hangs: Python's faulthandler dumps every thread on SIGABRT
             self.process.send_signal(signal.SIGABRT)
             try:
-                self.process.wait(timeout=30)
+                self.process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
             code = None
+            print(f"{' '.join(self.process.args[:4])} did not end on signal {sig}; its stacks:\n"
+                  f"{self.stderr[-6000:]}", file=sys.stderr)  # shown by pytest beside the failed row
         self.process.stdout.close()
         self._err.close()
         return code
@@ -212,7 +217,8 @@ def interrupted_recording(folder: Path | None = None) -> tuple[Row, dict]:
           and len(said) == 1 and not facts["left"])
     return Row("SIGTERM while recording live (W)", "the recording finished and kept as NAME.partial.mp4, one line",
                f"exit {code}; files {facts['kept']}, {frames} frames; {said[-1][:80] if said else 'nothing said'!r}; "
-               f"temporaries left {facts['left']}" + (f" [stderr: {facts['stderr'][-800:]!r}]" if "stderr" in facts else ""),
+               f"temporaries left {facts['left']}"
+               + (f" [stderr: {facts['stderr'][-800:]!r}]" if "stderr" in facts else ""),
                ok, "nothing recorded (the file is whole)"), facts
 
 
@@ -270,13 +276,10 @@ def devtool_sigterm() -> tuple[Row, dict]:
     """``python -m devtools.bench_render`` (pygame's display initialised, a long loop of
     frames) stopped by SIGTERM; SDL would have turned it into a quit event nobody reads."""
     with tempfile.TemporaryDirectory() as tmp:
-        child = Started([sys.executable, "-X", "faulthandler", "-m", "devtools.bench_render", "--frames", "100000"],
-                        folder=Path(tmp))
+        child = Started([sys.executable, "-m", "devtools.bench_render", "--frames", "100000"], folder=Path(tmp))
         ready = child.wait_until(Started.catches_sigterm)
-        code = child.stop(signal.SIGTERM, timeout=120)
+        code = child.stop(signal.SIGTERM)
         said = [line for line in lines(child.stderr) if "interrupted" in line]
-        if code is None:
-            print(child.stderr[-6000:], file=sys.stderr)
     ok = ready and code == 143 and len(said) == 1
     return Row("SIGTERM to a developer tool that draws with pygame (devtools.bench_render)",
                "it exits (143) with one line", f"exit {code}; {said[-1] if said else 'nothing said'!r}", ok,

@@ -5,6 +5,7 @@ these tests assert the details. Every subprocess has a timeout; nothing here is 
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -15,6 +16,7 @@ import pytest
 
 from devtools import faults_reliability as fr
 from visualizer.background.video_writer import VideoError, VideoWriter, partial_path
+from visualizer.system import signals
 
 
 # -- 2: renders and recordings are written under a temporary name; interrupts keep a partial --
@@ -170,6 +172,92 @@ def test_sigterm_while_llvm_loads_a_cached_kernel_is_put_off_until_it_is_loaded(
     assert result.returncode == 143, result.stderr
     assert result.stderr.strip().endswith("tool: interrupted (SIGTERM)"), result.stderr
 
+
+
+DEFERRED = """
+import json, os, signal, sys, threading, time
+from visualizer.system import signals
+
+signals.sigterm_like_sigint()
+lock = threading.Lock()
+
+
+class Held:  # as queue.Queue's Condition: a lock taken in Python code before the with-block starts
+    def __enter__(self):
+        lock.acquire()
+        os.kill(os.getpid(), signal.SIGTERM)
+        sum(range(1000))  # the handler runs at the next bytecode: after the acquire, before the block
+        return self
+
+    def __exit__(self, *exc):
+        lock.release()
+
+
+def spin(seconds):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        sum(range(1000))
+
+
+facts = {}
+try:  # the hazard itself, outside a deferred block: the interrupt leaves the lock held
+    with Held():
+        pass
+except signals.Terminated:
+    facts["bare_lock_held"] = lock.locked()
+if lock.locked():
+    lock.release()
+
+ran = []
+try:
+    with signals.interrupts_deferred():
+        with Held():
+            ran.append("block")
+        ran.append("after")
+except signals.Terminated:
+    facts["deferred"] = {"ran": ran, "lock_held": lock.locked()}
+
+steps = []
+try:
+    with signals.interrupts_deferred():
+        os.kill(os.getpid(), signal.SIGTERM)
+        spin(0.2)
+        steps.append("first waited")
+        os.kill(os.getpid(), signal.SIGTERM)
+        spin(0.2)
+        steps.append("second waited")
+except signals.Terminated:
+    facts["second"] = steps
+
+start = time.monotonic()
+try:
+    with signals.interrupts_deferred():
+        os.kill(os.getpid(), signal.SIGTERM)
+        spin(60.0)
+    facts["stuck"] = "never raised"
+except signals.Terminated:
+    facts["stuck"] = time.monotonic() - start
+
+signals._forced = signals._delivered  # the deadline's re-send racing a block that ended meanwhile
+os.kill(os.getpid(), signal.SIGTERM)
+spin(0.2)
+facts["late_resend_ignored"] = True
+print(json.dumps(facts))
+"""
+
+
+def test_an_interrupt_inside_a_frame_waits_for_its_end_so_no_lock_stays_held():
+    # SIGTERM while recording live hung the window: raised inside queue.Queue's Condition.__enter__
+    # after the lock was taken, it left the frame queue's lock held and the writer thread waited for ever
+    result = subprocess.run([sys.executable, "-c", DEFERRED], capture_output=True, text=True, timeout=120,
+                            cwd=fr.ROOT, check=False)
+    assert result.returncode == 0, result.stderr
+    facts = json.loads(result.stdout)
+    assert facts["bare_lock_held"] is True  # the hazard is real without the deferral
+    assert facts["deferred"] == {"ran": ["block", "after"], "lock_held": False}
+    assert facts["second"] == ["first waited"]  # a second signal is raised at once
+    assert isinstance(facts["stuck"], float) and facts["stuck"] >= signals.DEFER_LIMIT_S - 0.05
+    assert facts["late_resend_ignored"] is True
 
 # -- 3: OSC options ---------------------------------------------------------------------------
 def test_a_second_instance_on_the_same_osc_port_says_so_in_one_line():

@@ -31,7 +31,7 @@ import imageio_ffmpeg
 import numpy as np
 
 from visualizer.render.frames import FramePainter, Yuv420Frame
-from visualizer.system.signals import interrupt_in
+from visualizer.system.signals import interrupt_in, interrupts_deferred
 
 log = logging.getLogger(__name__)
 
@@ -147,21 +147,16 @@ class VideoWriter:
         return True
 
     def _pipe(self, frame: Yuv420Frame, repeats: int) -> None:
-        # On the main thread Ctrl-C / SIGTERM wait until the frame is whole in the pipe: a
-        # partial file must not end in half a frame.
-        block = _in_main_thread()
-        if block:
-            signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
+        # Ctrl-C / SIGTERM wait until the frame is whole in the pipe: a partial file must not end
+        # in half a frame.
         try:
-            for _ in range(repeats):
-                self._process.stdin.write(frame.data)
-                self.frames += 1
-            self._last = frame
+            with interrupts_deferred():
+                for _ in range(repeats):
+                    self._process.stdin.write(frame.data)
+                    self.frames += 1
+                self._last = frame
         except (BrokenPipeError, OSError):
             raise VideoError(f"ffmpeg stopped writing {self.path}: {self._ffmpeg_said()}") from None
-        finally:
-            if block:
-                signal.pthread_sigmask(signal.SIG_UNBLOCK, _SIGNALS)
 
     def _drain(self) -> None:
         while (item := self._full.get()) is not None:

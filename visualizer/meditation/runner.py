@@ -36,6 +36,7 @@ from visualizer.meditation.report import (
 )
 from visualizer.meditation.sound import SILENCE, SoundBed, drone_features
 from visualizer.meditation.timeline import SessionPlan, Timeline
+from visualizer.system.signals import interrupts_deferred
 
 log = logging.getLogger(__name__)
 
@@ -263,10 +264,11 @@ def run_headless(plan: SessionPlan, *, fast: bool, person: Person = Person(), si
         dt = 1.0 / FPS
         next_frame = time.monotonic()
         while not driver.finished:
-            music.advance(dt)
-            if fast:
-                clock.advance(dt)
-            driver.frame(music.latest())
+            with interrupts_deferred():  # Ctrl-C / SIGTERM end the session between frames
+                music.advance(dt)
+                if fast:
+                    clock.advance(dt)
+                driver.frame(music.latest())
             if not fast:  # about FPS frames a second; a late frame is not made up for by a burst
                 next_frame = max(next_frame + dt, time.monotonic())
                 time.sleep(max(next_frame - time.monotonic(), 0.0))

@@ -28,6 +28,7 @@ from visualizer.meditation.runner import SessionDriver, SessionView
 from visualizer.meditation.sound import SoundBed
 from visualizer.meditation.words import Words
 from visualizer.system.heap import frozen_startup_heap
+from visualizer.system.signals import interrupts_deferred
 
 FPS = 60
 OVERLAY_S = 4.0
@@ -92,16 +93,17 @@ def _play(driver: SessionDriver, display, words: Words, audio, *, timer: bool, o
     show_timer = [timer]
     with frozen_startup_heap():
         while not driver.finished:
-            if _handle_input(driver, display, show_timer):
-                overlay_until = time.monotonic() + OVERLAY_S
-            state, view = driver.frame(audio.latest())
-            display.set_palette(look.lut(view))
-            display.draw_field(state.theta, view=state.view, reference=state.reference, time_s=state.time_s,
-                               stagger=state.stagger)
-            draw_words(display.canvas, view, words, timer=show_timer[0], keys=time.monotonic() < overlay_until)
-            if observe is not None:
-                observe(display.canvas, view)
-            display.present()
+            with interrupts_deferred():  # Ctrl-C / SIGTERM end the session between frames
+                if _handle_input(driver, display, show_timer):
+                    overlay_until = time.monotonic() + OVERLAY_S
+                state, view = driver.frame(audio.latest())
+                display.set_palette(look.lut(view))
+                display.draw_field(state.theta, view=state.view, reference=state.reference, time_s=state.time_s,
+                                   stagger=state.stagger)
+                draw_words(display.canvas, view, words, timer=show_timer[0], keys=time.monotonic() < overlay_until)
+                if observe is not None:
+                    observe(display.canvas, view)
+                display.present()
             tick.tick(FPS)
 
 

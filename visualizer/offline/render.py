@@ -27,7 +27,7 @@ from visualizer.offline.arguments import grid_size, positive
 from visualizer.render.flash import FlashLimiter
 from visualizer.render.frames import FramePainter
 from visualizer.render.layout import grid_for_screen
-from visualizer.system.signals import exit_code, interrupt_in, sigterm_like_sigint, which
+from visualizer.system.signals import exit_code, interrupt_in, interrupts_deferred, sigterm_like_sigint, which
 
 log = logging.getLogger(__name__)
 
@@ -100,12 +100,14 @@ def painted_frames(source: LockstepAudio, *, frames: int, preset: str, size: tup
     dt = 1.0 / fps
     try:
         for i in range(frames):
-            source.advance(dt)
-            state = session.advance(source.latest(), dt)
-            painter.use_palette(state.palette, lightness=state.params.lightness, saturation=state.params.saturation)
-            frame = painter.paint(state.theta, view=state.view, reference=state.reference, stagger=state.stagger)
-            if limiter is not None:
-                limiter.apply(frame, shifts=FramePainter.SHIFTS, time_s=(i + 1) / fps)
+            with interrupts_deferred():  # Ctrl-C / SIGTERM end the render between frames
+                source.advance(dt)
+                state = session.advance(source.latest(), dt)
+                painter.use_palette(state.palette, lightness=state.params.lightness,
+                                    saturation=state.params.saturation)
+                frame = painter.paint(state.theta, view=state.view, reference=state.reference, stagger=state.stagger)
+                if limiter is not None:
+                    limiter.apply(frame, shifts=FramePainter.SHIFTS, time_s=(i + 1) / fps)
             yield frame, state
     finally:
         session.close()
@@ -189,8 +191,8 @@ def main(argv: list[str] | None = None) -> int:
         kept = (f"kept the first {getattr(e, 'seconds', 0.0):.1f} s as {partial}" if partial is not None
                 else "nothing kept")
         untouched = f"; {args.out} untouched" if args.out.exists() else ""
-        print(f"{chr(10) if not args.no_progress else ''}visualizer render: interrupted ({which(e)}); {kept}{untouched}",
-              file=sys.stderr)
+        newline = "" if args.no_progress else "\n"  # below the progress bar
+        print(f"{newline}visualizer render: interrupted ({which(e)}); {kept}{untouched}", file=sys.stderr)
         return exit_code(e)
     print(f"{result.path}: {result.frames} frames, {result.seconds:.2f} s at {args.size[0]}x{args.size[1]}, "
           f"rendered at {result.fps:.1f} frames/s ({result.fps / args.fps:.2f}× real time)")

@@ -13,7 +13,7 @@ from pathlib import Path
 from visualizer.engine.audio.engine import LockstepAudio, NoAudio
 from visualizer.engine.session import Session
 from visualizer.offline.arguments import parse_size
-from visualizer.system.signals import until_interrupted
+from visualizer.system.signals import interrupts_deferred, until_interrupted
 
 FPS = 60
 SAMPLES_PER_S = 10
@@ -30,8 +30,9 @@ def trace(audio: Path | None, *, preset: str, seconds: float, seed: int = 0, siz
     samples = []
     try:
         for frame in range(1, int(round(seconds * FPS)) + 1):
-            source.advance(1 / FPS)
-            state = session.advance(source.latest(), 1 / FPS)
+            with interrupts_deferred():  # Ctrl-C / SIGTERM end the trace between frames
+                source.advance(1 / FPS)
+                state = session.advance(source.latest(), 1 / FPS)
             if frame % every == 0:
                 m, a, p = session.measure_now(), state.annealing, state.params
                 samples.append({"t": round(state.time_s, 4), "R": round(m.order, 4), "E": round(a.energy, 4),

@@ -24,7 +24,7 @@ from visualizer.stage.keys import action_for
 from visualizer.stage.stage import Stage, StageOptions
 from visualizer.system.heap import frozen_startup_heap
 from visualizer.system.paths import pictures_dir
-from visualizer.system.signals import interrupt_in
+from visualizer.system.signals import interrupt_in, interrupts_deferred
 from visualizer.window.display import DEFAULT_WINDOW, ScreenshotError
 from visualizer.window.hud import Hud, HudFader, HudView
 from visualizer.window.hud_model import HudModel, slider_views
@@ -245,7 +245,8 @@ class App:
             with frozen_startup_heap():
                 while self.running and not self.audio.finished and (self.options.frames is None
                                                                     or self.frames < self.options.frames):
-                    self.frame()
+                    with interrupts_deferred():  # Ctrl-C / SIGTERM end the loop between frames
+                        self.frame()
                     if not self.options.headless:
                         clock.tick(FPS)
             if self.options.screenshot is not None:
