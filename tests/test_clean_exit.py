@@ -90,3 +90,19 @@ def test_a_worker_child_still_busy_when_the_program_ends_does_not_hold_its_outpu
             os.kill(int(pid_file.read_text()), signal.SIGKILL)
         except (OSError, ValueError):
             pass
+
+
+def test_a_worker_child_still_busy_when_the_program_ends_is_killed_with_it(tmp_path):
+    """A busy nice-19 child (its GIL held, so its watchdog cannot see the parent gone) once
+    outlived the program by minutes on a loaded machine, 190 MB each; the program kills it on exit."""
+    pid_file = tmp_path / "child.pid"
+    done = run([sys.executable, "-c", BUSY_CHILD_SCRIPT, str(pid_file)], tmp_path)
+    assert done.returncode == 0, done.stderr
+    pid = int(pid_file.read_text())
+    try:
+        status = open(f"/proc/{pid}/status").read()
+    except FileNotFoundError:
+        return  # gone
+    state = next(line for line in status.splitlines() if line.startswith("State:"))
+    os.kill(pid, 9)
+    pytest.fail(f"the worker child {pid} outlived the program ({state})")

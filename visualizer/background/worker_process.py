@@ -14,9 +14,11 @@ them. (Not SCHED_IDLE: beside busy processes it would never run, and a session w
 shared by every caller in the process, and serves one call at a time. Protocol: pickled
 ``(args, kwargs)`` on the child's stdin; the answer on its stdout is a pickled
 ``("ok", result, warnings)`` or ``("error", text, warnings)``, where warnings are the messages
-logged at WARNING or above during the call (logged again by the parent). The child dies with its
-parent (a watchdog thread) and when its stdin closes; a call still in flight when its caller
-gives up runs to its end and is dropped. Its stderr goes to a log file in the user's cache dir,
+logged at WARNING or above during the call (logged again by the parent). A call still in flight
+when its caller gives up runs to its end and is dropped. The parent kills its children when it
+exits (``atexit``); a child whose parent died without that (a crash, ``os._exit``) ends when its
+stdin closes or its watchdog thread sees the parent gone, which at nice 19 beside busy processes
+can take minutes (seen: 190 MB children lingering 6 min under load 20). Its stderr goes to a log file in the user's cache dir,
 not to the parent's stderr: a child still finishing after the parent quit would otherwise hold
 the parent's stderr open, and whoever reads it (a pipe, ``tee``, a launcher) would wait for the
 child (120 s on a loaded machine, where the nice-19 child barely runs).
@@ -24,6 +26,7 @@ child (120 s on a loaded machine, where the nice-19 child barely runs).
 
 from __future__ import annotations
 
+import atexit
 import importlib
 import logging
 import os
@@ -63,6 +66,8 @@ class WorkerProcess:
         self.target = target
         self._lock = threading.Lock()
         self._child: subprocess.Popen | None = None
+        self._closed = False
+        atexit.register(self.close)
 
     def call(self, *args, **kwargs):
         """``target(*args, **kwargs)`` computed by the child (arguments and result pickled).
@@ -77,6 +82,8 @@ class WorkerProcess:
                     status, payload, warnings = pickle.load(child.stdout)
                     break
                 except (OSError, EOFError, pickle.UnpicklingError) as e:
+                    if self._closed:  # killed at the program's exit: nobody waits for the answer, and
+                        threading.Event().wait()  # a message now would only confuse; the daemon thread ends with it
                     child.kill()
                     child.wait()
                     self._child = None
@@ -89,12 +96,22 @@ class WorkerProcess:
             raise RuntimeError(payload)
         return payload
 
+    def close(self) -> None:
+        """Kill the child (a call in flight is dropped) and start no other; run at the program's exit."""
+        self._closed = True
+        child = self._child
+        if child is not None and child.poll() is None:
+            child.kill()
+            child.wait()
+
     @property
     def log_path(self) -> Path:
         """Where the child's stderr goes (rewritten by each new child)."""
         return user_cache_dir() / "logs" / f"{self.target.replace(':', '.')}.log"
 
     def _running_child(self) -> subprocess.Popen:
+        if self._closed:
+            raise RuntimeError(f"the {self.target} process was closed: the program is ending")
         if self._child is None or self._child.poll() is not None:
             try:
                 self.log_path.parent.mkdir(parents=True, exist_ok=True)
