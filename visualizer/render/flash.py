@@ -281,9 +281,14 @@ def counts_with_events(luma0, rgb0, luma1, rgb1, share, extreme, trend, ref_uv, 
 def recent_counts(times, since, out):
     """out[y, x] = how many of the cell's transition times ``times[:, y, x]`` (float64 (n, gh, gw), s)
     are after ``since``."""
-    out[...] = 0
-    for k in range(times.shape[0]):  # plane by plane: contiguous, vectorised compares
-        out += times[k] > since
+    n, gh, gw = times.shape
+    for y in range(gh):
+        row = out[y]
+        row[:] = 0
+        for k in range(n):  # plane by plane: contiguous, vectorised compares, no temporary arrays
+            plane = times[k, y]
+            for x in range(gw):
+                row[x] += plane[x] > since
 
 
 @njit(cache=True, nogil=True)
