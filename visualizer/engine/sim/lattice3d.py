@@ -53,6 +53,10 @@ METRICS = ("lattice", "projected")
 CORNER_ROTATION = (math.atan(1.0 / math.sqrt(2.0)), math.pi / 4)  # looks down the (1, 1, 1) diagonal
 SQUARE_ROTATION = (0.0, 0.0)  # looks down z: the projection is the square lattice
 FFT_WORKERS = 2  # threads for transforms of side > 32; smaller ones run faster on one
+# padded sides up to which the convolution multiplies by DFT matrices instead of calling scipy's FFT
+# (six calls whose overhead outweighs the transform): one convolution of 7³ (side 15) 0.195 -> 0.119 ms,
+# 12³ (side 24) 0.363 -> 0.300; 16³ (side 32) is slower, 0.546 -> 0.643 (docs/lab/performance.md)
+DFT_MATRICES_UP_TO_SIDE = 24
 
 
 def rotation_matrix(rotation: tuple[float, float]) -> np.ndarray:
@@ -266,6 +270,7 @@ class Lattice3D:
         self._kernel = np.zeros((self._side,) * 3, np.float64 if convention == "demo" else np.float32)
         self._spectrum = np.zeros((self._side, self._side, self._side // 2 + 1), np.float32)
         self._trig = np.zeros((2, n, n, n), np.float32)
+        self._dft = dft_matrices(n, self._side) if self._side <= DFT_MATRICES_UP_TO_SIDE else None
         self._scale = np.ones(n**3, np.float32)
         self._kernel_key: tuple | None = None
         self._view: tuple | None = None  # (α, rotation or None) of the kernel in force
@@ -327,8 +332,19 @@ class Lattice3D:
 
     def _convolve_spectrum(self, signals: np.ndarray, spectrum: np.ndarray) -> np.ndarray:
         """Linear convolution of each (n, n, n) signal in ``signals`` (m, n, n, n) with a kernel given by
-        its real spectrum (L, L, L//2+1); the FFT is pruned: zero planes are never transformed."""
+        its real spectrum (L, L, L//2+1); the transform is pruned: zero planes are never transformed.
+        Small lattices multiply by DFT matrices (``dft_matrices``), larger ones call the FFT."""
         n, side = self.n, self._side
+        if self._dft is not None:
+            m, h = signals.shape[0], side // 2 + 1
+            to_half, forward, back, from_half = self._dft
+            a = signals.astype(np.complex128) @ to_half  # (m, n, n, h): along the last axis
+            a = np.matmul(forward, a)  # (m, n, L, h): along the middle axis
+            a = (forward @ a.reshape(m, n, side * h)).reshape(m, side, side, h)  # along the first
+            a *= spectrum
+            a = (back @ a.reshape(m, side, side * h)).reshape(m, n, side, h)  # back, the first n only
+            a = np.matmul(back, a)  # (m, n, n, h)
+            return (a @ from_half).real.astype(np.float32)  # (m, n, n, n)
         a = scipy.fft.rfft(signals, n=side, axis=3, workers=self._workers)
         a = scipy.fft.fft(a, n=side, axis=2, workers=self._workers, overwrite_x=True)
         a = scipy.fft.fft(a, n=side, axis=1, workers=self._workers, overwrite_x=True)
@@ -393,6 +409,25 @@ class Lattice3D:
         """Screen (x', y') and depth z'' of every node, float64 (n³, 3), lattice units (y down,
         larger depth = farther)."""
         return self.positions @ rotation_matrix(rotation).T
+
+
+def dft_matrices(n: int, side: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The pruned transforms of a convolution padded to ``side`` of signals with ``n`` nonzero
+    samples a line, as complex128 matrices (in single precision the sums of n terms a line lose
+    more than the FFT's, and rounding grows over a run): (n → side//2+1 real-input forward, n → side forward,
+    side → first n inverse, side//2+1 Hermitian half → first n real inverse); the last one weighs
+    the bins the half leaves out (all but 0 and side/2) twice, so its real part is the inverse."""
+    half = side // 2 + 1
+    j, k, q = np.arange(n)[:, None], np.arange(side)[None, :], np.arange(half)[None, :]
+    to_half = np.exp(-2j * np.pi * j * q / side)
+    forward = np.exp(-2j * np.pi * k.T * j.T / side)
+    back = np.exp(2j * np.pi * j * k / side) / side
+    weights = np.full(half, 2.0)
+    weights[0] = 1.0
+    if side % 2 == 0:
+        weights[-1] = 1.0
+    from_half = weights[:, None] * np.exp(2j * np.pi * q.T * j.T / side) / side
+    return to_half, forward, back, from_half
 
 
 def blend_weight(metric: str, alpha: float | None) -> float:
