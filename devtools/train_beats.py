@@ -74,7 +74,9 @@ def load_set(folder: Path, cache: Path) -> dict[str, tuple[np.ndarray, np.ndarra
 
 
 def is_validation(name: str) -> bool:
-    return name.startswith("train_") and int(name.split("_")[1]) % 10 == 9
+    """Every tenth seed of the songs and grooves (``train_NNNN``, ``groove_NNNN``)."""
+    kind, _, seed = name.partition("_")
+    return kind in ("train", "groove") and int(seed) % 10 == 9
 
 
 def build(hidden: int):
@@ -102,6 +104,17 @@ def export(net, path: Path) -> None:
              w_out=sd["out.weight"][0], b_out=sd["out.bias"])
 
 
+def load_weights(net, path: Path) -> None:
+    """The inverse of :func:`export`: start training from saved weights (fine-tuning)."""
+    import torch
+
+    with np.load(path) as w:
+        state = {"dense.weight": w["w_in"], "dense.bias": w["b_in"], "gru.weight_ih_l0": w["w_ih"],
+                 "gru.bias_ih_l0": w["b_ih"], "gru.weight_hh_l0": w["w_hh"], "gru.bias_hh_l0": w["b_hh"],
+                 "out.weight": w["w_out"][None], "out.bias": w["b_out"]}
+    net.load_state_dict({k: torch.from_numpy(np.asarray(v, np.float32)) for k, v in state.items()})
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devtools.train_beats", description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=MATERIAL / "train")
@@ -111,6 +124,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--minutes", type=float, default=30.0, help="stop after this much training time")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--init", type=Path, help="start from these weights (e.g. the shipped model)")
+    parser.add_argument("--lr", type=float, default=3e-3)
     args = parser.parse_args(argv)
     import torch
 
@@ -123,7 +138,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(train)} training files, {len(valid)} validation files, "
           f"{sum(x.shape[0] for x, _ in train) / 86.13 / 60:.1f} min of training audio", flush=True)
     net = build(args.hidden)
-    opt = torch.optim.Adam(net.parameters(), lr=3e-3)
+    if args.init is not None:
+        load_weights(net, args.init)
+    opt = torch.optim.Adam(net.parameters(), lr=args.lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=args.epochs)
     chunk, batch = 800, 16
     pos_weight = torch.tensor(4.0)

@@ -2,7 +2,7 @@
 rendered with FluidSynth and the FluidR3_GM soundfont (MIT licence), plus speech (espeak-ng) and
 noise/pads/unpulsed notes as negatives.
 
-    python -m devtools.train_data --out ../material/train --songs 160 --negatives 40
+    python -m devtools.train_data --out ../material/train --songs 160 --grooves 160 --negatives 40
 
 Writes NAME.flac (mono 44.1 kHz) and NAME.beats (``time_s<TAB>beat_in_bar``; empty for the
 negatives). Nothing here reads the evaluation music: the songs are drawn from seeds, with random
@@ -43,6 +43,7 @@ from devtools.make_music import (
     SOUNDFONT,
     STICK,
     TAMB,
+    TOM_LO,
     Song,
     Timeline,
     bass_note,
@@ -255,6 +256,112 @@ def random_song(seed: int) -> Song:
     return s
 
 
+# Backbeat grooves (4/4, a quarter note = 1 unit): what marks the beat is which drum sounds (snare
+# or clap on 2 and 4, surdo or kick on the quarters), while kick, bass, stabs and open hats fall
+# on the off-beats. Kick patterns: 16th positions in one bar.
+GROOVE_KICKS = {
+    "funk": [[0, 0.75, 2.5], [0, 1.75, 2.5, 3.25], [0, 0.5, 2.75], [0, 1.5, 2.25, 3.5], [0, 2.5, 2.75]],
+    "hiphop": [[0, 0.75, 2.5], [0, 1.5, 2.75], [0, 0.5, 1.75, 2.5], [0, 2.25, 2.5]],
+    "bossa": [[0, 1.5, 2, 3.5]],
+    "samba": [[0, 1.5, 2, 3.5], [0.75, 1, 2.75, 3]],
+    "reggaeton": [[0, 1, 2, 3]],
+    "edm": [[0, 1, 2, 3]],
+}
+GROOVE_BPM = {"funk": (88, 124), "hiphop": (70, 102), "bossa": (108, 150), "samba": (92, 124),
+              "reggaeton": (84, 104), "edm": (116, 134)}
+# positions (units in a bar) of the backbeat or its stand-in, per style
+GROOVE_BACKBEAT = {"funk": [1, 3], "hiphop": [1, 3], "bossa": [], "samba": [1, 3], "reggaeton": [0.75, 1.5, 2.75, 3.5],
+                   "edm": [1, 3]}
+CLAVES_BOSSA = [[0, 0.75, 1.5, 2.5, 3.25], [0, 1, 2.5, 3.25]]  # rim clave over two bars (2-3 or 3-2 feel)
+
+
+def groove_song(seed: int) -> Song:
+    """One backbeat groove: funk, hip-hop, bossa, samba, reggaeton or EDM with open hats on the
+    "and"s; random tempo, swing, kit, instruments and balance (stabs and bass sometimes louder
+    than the drums), so loudness and low bands point at the off-beats as often as at the beats."""
+    rng = np.random.default_rng(50_000 + seed)
+    style = str(rng.choice(list(GROOVE_KICKS)))
+    beat_bpm = float(rng.uniform(*GROOVE_BPM[style]))
+    seconds = rng.uniform(25, 35)
+    n_bars = max(6, int(seconds / (60.0 / beat_bpm * 4)))
+    bpm = tempo_curve(rng, beat_bpm, rubato=float(rng.choice([0.0, 0.0, 0.02])), phrase_units=16)
+    tl = Timeline(n_bars * 4 + 8, bpm)
+    s = Song(f"groove_{seed:04d}", tl, bpm=beat_bpm, meter="4/4", bar_beats=[0, 1, 2, 3], bar_units=4,
+             n_bars=n_bars, genre=style)
+    s.rng = rng
+    prog = PROGRESSIONS[rng.integers(len(PROGRESSIONS))]
+    at = chords_by_bar(prog, 4, per_bar=int(rng.choice([1, 2])))
+    swing = rng.uniform(0.5, 0.62) if style in ("hiphop", "funk") and rng.random() < 0.6 else 0.5
+    jitter = rng.uniform(0.002, 0.012)
+
+    def sw(u):  # 16th swing: the second and fourth 16th of each beat move late
+        frac = (u % 0.5)
+        return u + (swing - 0.5) * 0.5 if abs(frac - 0.25) < 1e-6 else u
+
+    drums_db = rng.uniform(-12, 6)  # drums against the band: sometimes the stabs dominate
+    kick_pat = GROOVE_KICKS[style][rng.integers(len(GROOVE_KICKS[style]))]
+    s.program(DRUMS, int(rng.choice([0, 8, 16, 24, 25, 32, 40])), volume=105)
+    s.program(0, int(rng.choice(BASSES)), volume=100)
+    s.program(1, int(rng.choice(COMPING)), volume=95, pan=40, reverb=int(rng.uniform(10, 70)))
+    s.program(2, int(rng.choice(LEADS + [61, 62, 56, 57])), volume=95, pan=85, reverb=int(rng.uniform(10, 70)))
+    hat = int(rng.choice([HH, HH, SHAKER, TAMB, HH_PEDAL]))
+    back = int(rng.choice([SNARE, SNARE, CLAP, STICK]))
+    stab_slots = sorted(rng.choice([0.5, 0.75, 1.5, 1.75, 2.5, 2.75, 3.25, 3.5], size=int(rng.integers(2, 5)),
+                                   replace=False))
+    lvl = rng.uniform(70, 100)
+    d = lvl + drums_db
+    intro = int(rng.integers(0, 3))
+    for b in range(n_bars):
+        u = b * 4
+        name = at.name(u)
+        bn = bass_note(name, 33)
+        keys = voicing(name, 55)
+        if b >= intro:
+            if b % 8 == intro % 8:
+                s.drum(u, CRASH, d)
+            for k in kick_pat:
+                s.drum(u + sw(k), KICK, d + 4 + (4 if k == 0 else 0))
+            if style == "bossa":
+                for k in CLAVES_BOSSA[(b + seed) % 2]:
+                    s.drum(u + k, STICK, d - 2)
+                for e in np.arange(0, 4, 0.5):
+                    s.drum(u + e, SHAKER if hat == HH else hat, d - 14 + (4 if e % 1 == 0 else 0))
+            elif style == "samba":
+                for e in np.arange(0, 4, 0.25):
+                    s.drum(u + e, TAMB, d - 16 + (6 if e % 1 == 0 else 0))
+                for k in (1, 3):  # surdo: the answer on 2 and 4 is the deep one
+                    s.drum(u + k, TOM_LO, d + 6)
+            else:
+                step = 0.25 if rng.random() < 0.5 or style == "funk" else 0.5
+                accent_on = style != "edm" and rng.random() < 0.7
+                for e in np.arange(0, 4, step):
+                    on = abs(e - round(e)) < 1e-6
+                    s.drum(u + sw(e), hat, d - 16 + (6 if on == accent_on else 0))
+                if style == "edm":
+                    for e in (0.5, 1.5, 2.5, 3.5):
+                        s.drum(u + e, HH_OPEN, d - 2)
+            for k in GROOVE_BACKBEAT[style]:
+                s.drum(u + sw(k), back if style != "reggaeton" else int(rng.choice([SNARE, CLAP])), d + 6)
+            if style in ("funk", "hiphop"):  # ghost snares
+                for e in rng.choice([0.25, 0.75, 1.75, 2.25, 2.75, 3.25, 3.75], size=3, replace=False):
+                    s.drum(u + sw(float(e)), SNARE, d - 22)
+        # bass: with the kick (funk, hip-hop, bossa, samba) or on the off-beats (EDM, reggaeton sometimes)
+        bass_slots = [0.5, 1.5, 2.5, 3.5] if style == "edm" or (style == "reggaeton" and rng.random() < 0.5) \
+            else kick_pat + ([3.75] if rng.random() < 0.4 else [])
+        for k in bass_slots:
+            s.note(0, u + sw(k), 0.4, bn + (7 if k in (1.5, 3.5) and rng.random() < 0.5 else 0), lvl + 4,
+                   jitter_s=jitter)
+        # comping: stabs on syncopated slots, loud
+        for k in stab_slots:
+            s.chord(1, u + sw(float(k)), 0.2, keys, lvl + rng.normal(0, 3), jitter_s=jitter)
+        if b % 4 >= 2:
+            r = [(e, 0.5) for e in np.arange(0, 4, 0.5) if rng.random() < 0.5]
+            melody(s, 2, u, [(sw(e), dd) for e, dd in r] or [(0.5, 1.0)], at, 0, MINOR, 62, 84, lvl - 4,
+                   jitter_s=jitter)
+    s.end_s = s.tl(n_bars * 4) + 1.0
+    return s
+
+
 def render_song(song: Song, out_dir: str) -> None:
     mid_dir = tempfile.mkdtemp()
     mid = os.path.join(mid_dir, song.name + ".mid")
@@ -302,13 +409,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=str(MATERIAL / "train"))
     parser.add_argument("--songs", type=int, default=160)
     parser.add_argument("--negatives", type=int, default=40)
+    parser.add_argument("--grooves", type=int, default=0, help="backbeat grooves (seeds from --first)")
     parser.add_argument("--first", type=int, default=0, help="first seed")
     args = parser.parse_args(argv)
     os.makedirs(args.out, exist_ok=True)
-    for seed in range(args.first, args.first + args.songs):
-        if not os.path.exists(os.path.join(args.out, f"train_{seed:04d}.flac")):
-            render_song(random_song(seed), args.out)
-            print("song", seed, flush=True)
+    for prefix, make, count in (("train", random_song, args.songs), ("groove", groove_song, args.grooves)):
+        for seed in range(args.first, args.first + count):
+            if not os.path.exists(os.path.join(args.out, f"{prefix}_{seed:04d}.flac")):
+                render_song(make(seed), args.out)
+                print(prefix, seed, flush=True)
     for seed in range(args.first, args.first + args.negatives):
         negative(seed, args.out)
         print("negative", seed, flush=True)

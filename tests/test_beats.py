@@ -160,10 +160,11 @@ def test_folk_dances_in_two_four_are_tracked_on_the_beat_not_the_off_beat(bpm, s
     assert beat_scores(np.array(score.beats), beats)[0] >= 0.6
 
 
-def test_a_half_beat_move_follows_the_low_band():
-    """The tracker alone, fed an exact envelope: full-band peaks (stabs) on the off-beats, low-band
-    peaks (bass) on the beats, 120 BPM. Without the low band it keeps the off-beats; with it the
-    beats move onto the bass and stay there."""
+@pytest.mark.parametrize("cue", ["none", "low band", "backbeat"])
+def test_a_half_beat_move_follows_the_low_band_or_the_backbeat_network(cue):
+    """The tracker alone, fed an exact envelope: full-band peaks (stabs) on the off-beats, 120 BPM.
+    With no other cue it keeps the off-beats; with low-band peaks (bass) on the beats, or a backbeat
+    network's activation that peaks on the beats, the beats move onto them once and stay there."""
     from visualizer.engine.audio.beat import BeatTracker
 
     rate = SR / 512
@@ -175,17 +176,23 @@ def test_a_half_beat_move_follows_the_low_band():
     off_beat = np.zeros(hops.size)
     off_beat[np.round(beat_hops + period / 2).astype(int)[:-1]] = 1.0
     odf = 2.0 * off_beat + 1.0 * on_beat + 0.05
+    low = 3.0 * on_beat if cue == "low band" else np.zeros(hops.size)
+    backbeat = 0.8 * on_beat + 0.02 if cue == "backbeat" else None
     truth = beat_hops / rate
-    for low in (np.zeros(hops.size), 3.0 * on_beat):
-        tracker = BeatTracker(hop_rate_hz=rate)
-        reported = [(h + 1) / rate for h in hops
-                    if tracker.step(float(odf[h]), power=1e-2, accent=float(odf[h]), low=float(low[h]))]
-        late = [b for b in reported if b > 15.0]
-        error = np.array([np.min(np.abs(truth - b)) for b in late])
-        if not low.any():
-            assert tracker.half_beat_shifts == 0 and np.median(error) > 0.2  # on the off-beats, 0.25 s out
-        else:
-            assert tracker.half_beat_shifts == 1 and np.all(error < 0.05)
+    tracker = BeatTracker(hop_rate_hz=rate)
+    reported, shares = [], set()
+    for h in hops:
+        if tracker.step(float(odf[h]), power=1e-2, accent=float(odf[h]), low=float(low[h]),
+                        backbeat=None if backbeat is None else float(backbeat[h])):
+            reported.append((h + 1) / rate)
+        shares.add((tracker.low_weight > 0, tracker.learned_hold > 0))
+    late = [b for b in reported if b > 15.0]
+    error = np.array([np.min(np.abs(truth - b)) for b in late])
+    if cue == "none":
+        assert tracker.half_beat_shifts == 0 and np.median(error) > 0.2  # on the off-beats, 0.25 s out
+    else:
+        assert tracker.half_beat_shifts == 1 and np.all(error < 0.05)
+        assert shares == {(False, False), (cue == "low band", cue == "backbeat")}  # the moving cue then holds it
 
 
 @pytest.mark.parametrize("name", ["speech", "pink noise", "ambient pad", "silence"])

@@ -14,7 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
-MODEL_PATH = Path(__file__).with_name("beat_model.npz")
+MODEL_PATH = Path(__file__).with_name("beat_model.npz")  # presence: does this sound have a beat?
+# the same network fine-tuned with backbeat grooves (funk, hip-hop, bossa, samba, reggaeton, EDM):
+# where on the beat it falls, for the tracker's half-beat move
+BACKBEAT_MODEL_PATH = Path(__file__).with_name("backbeat_model.npz")
 SHAPE_FLOOR_DB = 60.0  # spectral shape: dB below the loudest band, clipped here
 
 

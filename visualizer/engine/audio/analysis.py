@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from visualizer.engine.audio.activation import BeatActivation, model_available, model_input
+from visualizer.engine.audio.activation import BACKBEAT_MODEL_PATH, BeatActivation, model_available, model_input
 from visualizer.engine.audio.beat import BeatConfig, BeatTracker
 from visualizer.engine.audio.features import FeatureSnapshot
 from visualizer.engine.audio.meter import MeterTracker
@@ -128,6 +128,8 @@ class StreamingAnalyser:
                                  config=replace(beat_config, min_bpm=c.min_bpm, max_bpm=c.max_bpm))
         use_model = c.learned and model_available() and 40000 <= c.sr <= 50000 and c.hop == 512
         self._beat_model = BeatActivation() if use_model else None
+        self._backbeat_model = BeatActivation(BACKBEAT_MODEL_PATH) if use_model and model_available(
+            BACKBEAT_MODEL_PATH) else None
         self.tap_tempo = TapTempo()
         self._tap_last_beat_s: float | None = None
         self.snapshot = FeatureSnapshot(status="silence")
@@ -189,11 +191,15 @@ class StreamingAnalyser:
             self._last_onset_s = now
             events.append(("onset", now - c.hop / (2 * c.sr)))
         s = self.snapshot
-        learned = None
+        learned = backbeat = None
         if self._beat_model is not None:
-            learned = self._beat_model.step(model_input(self.beat_envelope.rise, self.beat_envelope.bands))
+            x = model_input(self.beat_envelope.rise, self.beat_envelope.bands)
+            learned = self._beat_model.step(x)
+            if self._backbeat_model is not None:
+                backbeat = self._backbeat_model.step(x)
         beat = self.beats.step(beat_flux, accent=self.beat_envelope.accent, power=mean_square,
-                               active=not self._silent, learned=learned, low=self.beat_envelope.low)
+                               active=not self._silent, learned=learned, low=self.beat_envelope.low,
+                               backbeat=backbeat)
         self.meter.add_hop(self.beat_envelope.bands, self.beat_envelope.chroma)
         beat_in_bar = self.meter.on_beat() if self.beats.beat_now else s.beat_in_bar
         tempo, phase, confidence = self.beats.tempo_bpm, self.beats.phase, self.beats.confidence

@@ -44,7 +44,9 @@ meter tracking"), at the beat level:
   between), the filter locks at the right tempo half a beat late. Bass and kick mark the beat, so
   when the low band's onsets (below 150 Hz) halfway between the tracked beats clearly outweigh
   those on them, the posterior moves by half a beat, and the low band then shares the
-  observation so the filter stays there.
+  observation so the filter stays there. Where kick and bass are syncopated too (funk, hip-hop),
+  a second network, fine-tuned on backbeat grooves (``backbeat_model.npz``), gives the same move
+  when it peaks halfway between the tracked beats.
 - **Learned observation** (optional, ``learned_weight``): the filter's activation can mix the
   network's beat probability with the onset envelope's; see docs/lab/ears.md for why the shipped
   setting is what it is.
@@ -148,6 +150,10 @@ class BeatConfig:
         ``phase_pairs`` beat intervals, on ``phase_beats`` beats in a row, the low band averaging
         at least ``phase_floor`` dB (see :meth:`BeatTracker._check_half_beat`).
     low_weight : the low band's share of the observation after a half-beat move.
+    learned_phase_ratio : the same half-beat move when the backbeat network's activation (rather
+        than the low band) peaks ``learned_phase_ratio``-fold higher halfway between the beats
+        than on them (it hears the snare on 2 and 4 under off-beat stabs and bass).
+    learned_hold : the backbeat activation's share of the observation after such a move.
     """
 
     min_bpm: float = 55.0
@@ -185,6 +191,8 @@ class BeatConfig:
     phase_pairs: int = 6
     phase_floor: float = 0.5
     low_weight: float = 0.35
+    learned_phase_ratio: float = 2.5
+    learned_hold: float = 0.35
 
     def __post_init__(self) -> None:
         ranges = {"min_bpm": (10.0, 400.0), "max_bpm": (10.0, 400.0), "prior_bpm": (10.0, 400.0),
@@ -198,7 +206,8 @@ class BeatConfig:
                   "level_rate": (0.0, 1.0), "parity_ratio": (1.0, 100.0), "learned_weight": (0.0, 1.0),
                   "pulse_on": (0.0, 1.0), "music_on": (0.0, 1.0), "music_s": (0.1, 6.0), "music_off": (0.0, 1.0),
                   "phase_ratio": (1.0, 100.0), "phase_beats": (1, 100), "phase_pairs": (1, BEATS_KEPT - 1),
-                  "phase_floor": (0.0, 100.0), "low_weight": (0.0, 1.0)}
+                  "phase_floor": (0.0, 100.0), "low_weight": (0.0, 1.0),
+                  "learned_phase_ratio": (1.0, 100.0), "learned_hold": (0.0, 1.0)}
         for name, (lo, hi) in ranges.items():
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not lo <= value <= hi:
@@ -248,8 +257,10 @@ class BeatTracker:
         self._level = 0.0
         self._low_level = 0.0
         self.low_weight = 0.0  # the low band's share of the observation in force (see :meth:`_check_half_beat`)
+        self.learned_hold = 0.0  # the backbeat activation's share in force after a move it decided
         self._odf = np.zeros(int(c.periodicity_s * hop_rate_hz))
         self._learned = np.zeros(self._odf.size)  # the learned activation, same span
+        self._backbeat = np.zeros(self._odf.size)  # the backbeat network's activation, same span
         self._smoother = np.ones(int(0.2 * hop_rate_hz)) / int(0.2 * hop_rate_hz)
         self._periodicity_every = c.periodicity_every
         self._present_on, self._present_off = c.present_on, c.present_off
@@ -272,6 +283,7 @@ class BeatTracker:
         self._accents = np.zeros(self._odf.size)  # accent envelope, same span
         self._lows = np.zeros(self._odf.size)  # low-band onset envelope, same span
         self._phase_votes = 0  # beats in a row whose half-beat positions outweighed them in the low band
+        self._backbeat_votes = 0  # the same in the backbeat network's activation
         self._beats_since_shift = BEATS_KEPT  # beats since the last half-beat move
         self.half_beat_shifts = 0  # how often the beat was moved by half a beat
         self._beat_hops: list[int] = []
@@ -379,7 +391,7 @@ class BeatTracker:
         unheard = with_learned and self.music < self.config.music_off and self.periodicity < self.on_threshold
         if self.present and (self.periodicity < self._present_off or unheard) and not pulsed:
             self.present = False
-            self.low_weight = 0.0
+            self.low_weight = self.learned_hold = 0.0
         elif not self.present and (self.periodicity > self.on_threshold or pulsed):
             self.present = True
 
@@ -450,43 +462,52 @@ class BeatTracker:
             return None
         return float(env[centre - 2:centre + 4].max())
 
-    def _half_beat_contrast(self) -> float:
-        """log(low-band onsets halfway between the recent beats / those on them), over the beat
+    def _half_beat_contrast(self, env: np.ndarray, floor: float) -> float:
+        """log(peaks of ``env`` halfway between the recent beats / those on them), over the beat
         intervals still in memory, heard, and within 20 % of the tracked period (an octave move or
         a tempo change leaves intervals of another beat); 0 while fewer than ``phase_pairs`` of
-        each are there or the low band averages under ``phase_floor`` (dB)."""
+        each are there or ``env`` averages under ``floor`` there."""
         on, off = [], []
         beats = self._beat_hops
         for k in range(len(beats) - 1):
             if abs(beats[k + 1] - beats[k] - self.period_hops) > 0.2 * self.period_hops:
                 continue  # not a beat of the current period (an octave move or a tempo change)
-            mid = self._peak(self._lows, 0.5 * (beats[k] + beats[k + 1]))
+            mid = self._peak(env, 0.5 * (beats[k] + beats[k + 1]))
             if mid is not None:
                 off.append(mid)
-            beat = self._peak(self._lows, beats[k])
+            beat = self._peak(env, beats[k])
             if beat is not None:
                 on.append(beat)
-        if min(len(on), len(off)) < self.config.phase_pairs or np.mean(on + off) < self.config.phase_floor:
+        if min(len(on), len(off)) < self.config.phase_pairs or np.mean(on + off) < floor:
             return 0.0
         return math.log((np.mean(off) + 1e-9) / (np.mean(on) + 1e-9))
 
-    def _check_half_beat(self) -> None:
+    def _check_half_beat(self, with_backbeat: bool) -> None:
         """The off-beat trap: where hi-hats, shakers or chord stabs on the off-beats carry more
-        full-band onset strength than the beats, the filter can lock half a beat late. Bass and
-        kick onsets mark the beat in nearly all music, so when the low band's onsets halfway
-        between the beats outweigh those on them ``phase_ratio``-fold on ``phase_beats`` beats in
-        a row, the posterior moves by half a beat (each tempo's positions rotated by P/2), at most
-        once per ``BEATS_KEPT`` beats, and from then on the low band shares the observation
-        (``low_weight``) so the filter does not slide back to the off-beats; that ends when the beat
-        is lost."""
+        full-band onset strength than the beats, the filter can lock half a beat late. Two cues
+        say so: the low band (bass and kick mark the beat in most music) and, with a model, the
+        backbeat network's activation (trained on backbeat grooves too, it hears the snare on 2
+        and 4 where kick and bass are syncopated). When either's peaks halfway between the beats
+        outweigh those on them (``phase_ratio``, ``learned_phase_ratio``-fold) on ``phase_beats``
+        beats in a row, the posterior moves by half a beat (each tempo's positions rotated by
+        P/2), at most once per ``BEATS_KEPT`` beats, and from then on that cue shares the
+        observation (``low_weight``, ``learned_hold``) so the filter does not slide back to the
+        off-beats; that ends when the beat is lost."""
         self._beats_since_shift += 1
-        contrast = self._half_beat_contrast()
-        self._phase_votes = self._phase_votes + 1 if contrast > math.log(self.config.phase_ratio) else 0
-        if self._phase_votes < self.config.phase_beats or self._beats_since_shift < BEATS_KEPT:
+        c = self.config
+        low = self._half_beat_contrast(self._lows, c.phase_floor) > math.log(c.phase_ratio)
+        self._phase_votes = self._phase_votes + 1 if low else 0
+        backbeat = with_backbeat and self._half_beat_contrast(self._backbeat, LEARNED_FLOOR) > math.log(
+            c.learned_phase_ratio)
+        self._backbeat_votes = self._backbeat_votes + 1 if backbeat else 0
+        if max(self._phase_votes, self._backbeat_votes) < c.phase_beats or self._beats_since_shift < BEATS_KEPT:
             return
-        self._phase_votes = self._beats_since_shift = 0
+        if self._phase_votes >= c.phase_beats:
+            self.low_weight = c.low_weight
+        else:
+            self.learned_hold = c.learned_hold
+        self._phase_votes = self._backbeat_votes = self._beats_since_shift = 0
         self.half_beat_shifts += 1
-        self.low_weight = self.config.low_weight
         for j, p in enumerate(self.periods):
             f = self.first[j]
             self._alpha[f:f + p] = np.roll(self._alpha[f:f + p], p // 2)
@@ -510,7 +531,7 @@ class BeatTracker:
         self.tempo_weight = np.exp(-0.5 * ((np.log2(self.periods) - self._metrical_level) / self._level_width) ** 2)
 
     def step(self, odf_value: float, *, power: float, accent: float = 0.0, active: bool = True,
-             learned: float | None = None, low: float = 0.0) -> bool:
+             learned: float | None = None, low: float = 0.0, backbeat: float | None = None) -> bool:
         """Advance one hop with the beat onset envelope ``odf_value`` (≥ 0); True when a beat is
         reported (the model's beat falls now and a beat is present). ``power`` : the hop's
         mean-square level (whether the input pauses). ``accent`` : the loudness-weighted envelope
@@ -518,11 +539,14 @@ class BeatTracker:
         activation of this hop (0..1), mixed into the observation at ``learned_weight`` and judged
         for periodicity as a second way to turn a beat on; None without a model. ``low`` : the
         low band's onset envelope (dB; bass and kick), which decides a half-beat move.
+        ``backbeat`` : the backbeat network's activation of this hop (0..1), the second cue for
+        a half-beat move; None without one.
         ``active`` False (silence) keeps time on an empty envelope and reports no beats."""
         self._hop += 1
         if not active:
             odf_value = 0.0
             learned = 0.0 if learned is not None else None
+            backbeat = 0.0 if backbeat is not None else None
         self._odf[:-1] = self._odf[1:]
         self._odf[-1] = odf_value
         self._accents[:-1] = self._accents[1:]
@@ -537,6 +561,10 @@ class BeatTracker:
             self._learned[-1] = learned
             w = self.config.learned_weight
             a = min(max((1.0 - w) * a + w * learned, 1e-3), 1.0 - 1e-3)
+        if backbeat is not None:
+            self._backbeat[:-1] = self._backbeat[1:]
+            self._backbeat[-1] = backbeat
+            a = min(max((1.0 - self.learned_hold) * a + self.learned_hold * backbeat, 1e-3), 1.0 - 1e-3)
         phase = self._filter(a)
         if self._hop % self._periodicity_every == 0:
             self._update_presence(learned is not None)
@@ -547,7 +575,7 @@ class BeatTracker:
         if self.beat_now:
             self._last_beat = self._hop
             self._beat_hops = (self._beat_hops + [self._hop])[-BEATS_KEPT:]
-            self._check_half_beat()
+            self._check_half_beat(backbeat is not None)
             self._decide_octave()
             self._follow_level()
         return self.beat_now and active and self.present
