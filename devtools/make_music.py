@@ -470,7 +470,6 @@ def waltz_90() -> Song:
     prog = ["G", "G", "D7", "D7", "D7", "D7", "G", "G", "C", "C", "G", "Em", "Am", "D7", "G", "G"]
     at = chords_by_bar(prog, 3)
     phrase_lvls = [70, 80, 95, 75, 60, 90, 105]
-    tune = None
     for b in range(bars):
         u = b * 3
         name = prog[b % 16]
@@ -554,7 +553,6 @@ def polka_120() -> Song:
     s.program(DRUMS, 0, volume=100)
     prog = ["F", "F", "C7", "C7", "C7", "C7", "F", "F", "Bb", "Bb", "F", "F", "C7", "C7", "F", "F"]
     at = chords_by_bar(prog, 2)
-    motif = None
     for b in range(bars):
         u = b * 2
         name = prog[b % 16]

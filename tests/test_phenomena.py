@@ -69,7 +69,7 @@ def demo_sections_all() -> dict[str, tuple[float, float]]:
 
 def test_nn_dmt_without_music_shows_anti_phase_clusters_when_k3_is_repulsive():
     result = trace(None, preset="nn-dmt", seconds=32.0, size=SIZE)  # the LFO puts K3 near −20 at 30 s
-    t, anti, patches = series(result, "t"), series(result, "anti_phase"), series(result, "patches")
+    t, anti = series(result, "t"), series(result, "anti_phase")
     late = t > 28
     assert np.median(anti[late]) >= 0.5  # measured ≈ 0.9: neighbours in anti-phase
     assert series(result, "k")[late][:, 2].max() < -15

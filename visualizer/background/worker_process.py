@@ -18,10 +18,10 @@ logged at WARNING or above during the call (logged again by the parent). A call 
 when its caller gives up runs to its end and is dropped. The parent kills its children when it
 exits (``atexit``); a child whose parent died without that (a crash, ``os._exit``) ends when its
 stdin closes or its watchdog thread sees the parent gone, which at nice 19 beside busy processes
-can take minutes (seen: 190 MB children lingering 6 min under load 20). Its stderr goes to a log file in the user's cache dir,
-not to the parent's stderr: a child still finishing after the parent quit would otherwise hold
-the parent's stderr open, and whoever reads it (a pipe, ``tee``, a launcher) would wait for the
-child (120 s on a loaded machine, where the nice-19 child barely runs).
+can take minutes (seen: 190 MB children lingering 6 min under load 20). Its stderr goes to a log
+file in the user's cache dir, not to the parent's stderr: a child still finishing after the parent
+quit would otherwise hold the parent's stderr open, and whoever reads it (a pipe, ``tee``, a
+launcher) would wait for the child (120 s on a loaded machine, where the nice-19 child barely runs).
 """
 
 from __future__ import annotations
