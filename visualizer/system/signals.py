@@ -108,10 +108,6 @@ def _raise(signum: int, frame) -> None:
     raise _received
 
 
-def _handle(signum, frame) -> None:
-    _raise(signum, frame)
-
-
 @contextmanager
 def interrupts_deferred() -> Iterator[None]:
     """Ctrl-C or SIGTERM arriving inside the block is raised when the (outermost) block ends, so
@@ -159,9 +155,9 @@ def sigterm_like_sigint() -> None:
     _forced = 0
     sys.unraisablehook = _redeliver_swallowed
     if signal.getsignal(signal.SIGTERM) is not signal.SIG_IGN:
-        signal.signal(signal.SIGTERM, _handle)
+        signal.signal(signal.SIGTERM, _raise)
     if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # Python's own (not ignored): remembered too
-        signal.signal(signal.SIGINT, _handle)
+        signal.signal(signal.SIGINT, _raise)
 
 
 def interrupt_in(error: BaseException | None) -> KeyboardInterrupt | None:
