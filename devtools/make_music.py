@@ -4,12 +4,12 @@
 
 Writes, for each track, DIR/NAME.mid, DIR/NAME.flac (44.1 kHz stereo, peak -1 dBFS) and
 DIR/NAME.beats (one line per beat: ``time_s<TAB>beat_in_bar``, like
-shared/data/beats/ballroom_waltz.beats), plus DIR/split.json (DEV / HOLDOUT and each track's
-tempo, meter and length), DIR/pink_noise.flac (60 s, seed 0) and DIR/README.txt.
+shared/data/beats/ballroom_waltz.beats), plus DIR/split.json (DEV / HOLDOUT / UNSEEN and each
+track's tempo, meter and length), DIR/pink_noise.flac (60 s, seed 0) and DIR/README.txt.
 
-Timing. Every track is written in musical units (quarter notes; eighths for the 7/8 piece) and
-mapped to seconds through the track's own tempo map (constant, or drifting for the rubato
-ballad). The MIDI file uses 1 tick = 1 ms (480 ticks per quarter at 480000 µs per quarter), so
+Timing. Every track is written in musical units (quarter notes; eighths for the 7/8, 12/8 and
+6/8 pieces) and mapped to seconds through the track's own tempo map (constant, or drifting for
+the rubato pieces). The MIDI file uses 1 tick = 1 ms (480 ticks per quarter at 480000 µs per quarter), so
 every note is placed at its expressive time in seconds, rounded to the millisecond. The
 annotated beat is the tempo map's time of the beat (tempo drift and ritardandi included, also
 rounded to the millisecond); per-note humanising jitter is zero-mean noise around it. FluidSynth
@@ -46,6 +46,9 @@ SR = 44100
 # jazz/latin/dynamics in both halves.
 DEV = ["rock_120", "edm_128", "waltz_90", "piano_ballad_66", "swing_trio_150", "crescendo_96"]
 HOLDOUT = ["funk_105", "hiphop_90", "folk_7_8_140", "calm_pad_54", "bossa_130", "polka_120"]
+# Written after DEV and HOLDOUT had both been looked at: for the final held-out figures only. Do not
+# read, listen to or tune on these tracks.
+UNSEEN = ["reggae_76", "shuffle_12_8_66", "dnb_174", "samba_104", "quartet_6_8_62", "punk_184"]
 
 DRUMS = 9  # MIDI channel 10
 
@@ -67,6 +70,7 @@ MINOR = (0, 2, 3, 5, 7, 8, 10)
 DORIAN = (0, 2, 3, 5, 7, 9, 10)
 MIXO = (0, 2, 4, 5, 7, 9, 10)
 HARM_MINOR = (0, 2, 3, 5, 7, 8, 11)
+BLUES = (0, 3, 5, 6, 7, 10)
 
 
 def parse_chord(name: str) -> tuple[int, tuple[int, ...]]:
@@ -237,6 +241,14 @@ def chords_by_bar(prog: list[str], bar_units: float, per_bar: int = 1):
         return chord_pcs(at_name(u))
     at.name = at_name  # type: ignore[attr-defined]
     return at
+
+
+def feel(u: float, offsets: tuple[float, ...], grid: float) -> float:
+    """Position u moved by a groove: the k-th ``grid`` step of each beat (unit) is shifted by
+    ``offsets[k]`` units (e.g. (0, 0.08) with grid 0.5: lightly swung eighths)."""
+    x = (u % 1.0) / grid
+    k = int(round(x))
+    return u + offsets[k % len(offsets)] if abs(x - k) < 1e-6 else u
 
 
 # ------------------------------------------------------------------------------------------------
@@ -933,10 +945,472 @@ def bossa_130() -> Song:
     return s
 
 
+# ------------------------------------------------------------------------------------------------
+# The unseen split: written after DEV and HOLDOUT had been looked at; nobody tunes on these
+# ------------------------------------------------------------------------------------------------
+
+def reggae_76() -> Song:
+    """Reggae, 4/4 at 76 bpm in G minor."""
+    bars = 16
+    s = new_song("reggae_76", "reggae", bpm=76, base_bpm=76, meter="4/4", bar_units=4,
+                 bar_beats=[0, 1, 2, 3], n_bars=bars)
+    s.program(DRUMS, 8, volume=105)                  # room kit
+    s.program(0, 33, volume=120)                     # fingered bass
+    s.program(1, 28, volume=90, pan=90, reverb=60)   # muted guitar (skank)
+    s.program(2, 17, volume=75, pan=35, reverb=50)   # percussive organ (bubble)
+    s.program(3, 22, volume=90, pan=60, reverb=70)   # harmonica (verse line)
+    s.program(4, 65, volume=95, pan=70, reverb=70)   # alto sax (chorus line)
+    verse = ["Gm", "Cm", "Gm", "D7"]
+    chorus = ["Eb", "F", "Gm", "Gm"]
+    sw = (0.0, 0.07)
+    bass_line = [(0.5, 0.45, 0), (1.0, 0.7, 7), (2.0, 0.45, 12), (2.5, 0.25, 10), (3.0, 0.45, 7),
+                 (3.5, 0.4, 3)]
+    for b in range(bars):
+        u = b * 4
+        kind = "intro" if b < 2 else "verse" if b < 8 else "chorus" if b < 12 else \
+            "dub" if b == 12 else "chorus"
+        prog = chorus if kind == "chorus" else verse
+        name = prog[b % 4]
+        lvl = {"intro": 75, "verse": 85, "chorus": 100, "dub": 70}[kind] + (8 if b >= 13 else 0)
+        at = chords_by_bar([name], 1)     # this bar's chord throughout
+        # drums: one drop (kick and cross-stick together on 3), rockers kick in the chorus
+        if kind != "dub" and b != 0:
+            for e in range(8):
+                s.drum(feel(u + e * 0.5, sw, 0.5), HH, lvl - 30 + (12 if e % 2 == 0 else 0), jitter_s=0.006)
+            s.drum(u + 2, KICK, lvl + 10)
+            s.drum(u + 2, STICK, lvl + 5)
+            if kind == "chorus":
+                s.drum(u, KICK, lvl)
+                s.drum(feel(u + 3.5, sw, 0.5), HH_OPEN, lvl - 20)
+        elif kind == "dub":
+            s.drum(u + 2, KICK, lvl + 15)
+        if b in (1, 7, 11, 15):                      # triplet tom fill into the next section
+            for i, k in enumerate(np.arange(3, 4, 1 / 6)):
+                s.drum(u + k, [SNARE, SNARE, TOM_HI, TOM_MID, TOM_LO, TOM_LO][i], lvl - 10 + 4 * i)
+        if b in (2, 8, 13):
+            s.drum(u, CRASH, lvl)
+        # bass, a touch behind the beat
+        root = bass_note(name, 31)
+        if b >= 2:
+            for k, d, iv in bass_line:
+                key = root + iv - (12 if root + iv > 50 else 0)
+                s.note(0, feel(u + k, sw, 0.5), d, key, lvl + 10, jitter_s=0.006, shift_s=0.012)
+        # skank on 2 and 4; organ bubble on the off-beats
+        if kind != "dub":
+            for q in (1, 3):
+                s.chord(1, u + q, 0.15, voicing(name, 62)[:3], lvl - 5, strum_s=0.004, jitter_s=0.004)
+            if b >= 2:
+                for e in (1, 3, 5, 7):
+                    s.chord(2, feel(u + e * 0.5, sw, 0.5), 0.2, voicing(name, 55), lvl - 25)
+        else:
+            s.chord(1, u + 1, 0.15, voicing(name, 62)[:3], lvl)
+            s.cc_ramp(1, 91, u + 1, u + 4, 60, 127)
+            s.cc_ramp(1, 91, u + 4, u + 4, 60, 60)
+        # lines: harmonica answers in the verse, sax in the chorus
+        if kind == "verse" and b % 2 == 1:
+            r = [(0.5, 0.5), (1, 0.5), (1.5, 1.0), (2.5, 0.5), (3, 1.0)]
+            melody(s, 3, u, [(feel(u + x, sw, 0.5) - u, d) for x, d in r], at, 7, MINOR, 62, 79, lvl - 10,
+                   jitter_s=0.015)
+        if kind == "chorus":
+            r = [(0, 1.5), (1.5, 0.5), (2, 1.0), (3, 1.0)] if b % 2 == 0 else [(0, 0.5), (0.5, 1.0), (2, 2.0)]
+            melody(s, 4, u, r, at, 7, MINOR, 62, 81, lvl - 5, jitter_s=0.012, contour=1.0 if b % 4 < 2 else -1.0)
+    s.drum(bars * 4, KICK, 110)
+    s.drum(bars * 4, CRASH, 100)
+    s.note(0, bars * 4, 2, 31, 115)
+    s.chord(2, bars * 4, 2, voicing("Gm", 55), 90)
+    s.end_s = s.tl(bars * 4 + 2.5)
+    return s
+
+
+def shuffle_12_8_66() -> Song:
+    """Blues in 12/8 around 66 dotted-quarter beats per minute, in A. Written in eighths; the
+    beats are the dotted quarters (eighths 0, 3, 6, 9)."""
+    bars = 14
+    s = new_song("shuffle_12_8_66", "blues", bpm=lambda u: 198.0 * (1 + 0.045 * np.clip(u / 168.0, 0, 1)),
+                 base_bpm=66, meter="12/8", bar_units=12, bar_beats=[0, 3, 6, 9], n_bars=bars)
+    s.program(DRUMS, 0, volume=100)
+    s.program(0, 33, volume=115)                     # fingered bass
+    s.program(1, 0, volume=90, pan=40, reverb=45)    # piano
+    s.program(2, 29, volume=85, pan=85, reverb=55)   # overdriven guitar
+    s.program(3, 22, volume=95, pan=60, reverb=60)   # harmonica
+    twelve = ["A7", "D7", "A7", "A7", "D7", "D7", "A7", "A7", "E7", "D7", "A7", "E7"]
+    prog = ["A7", "E7"] + twelve
+    boogie = [(0, 0), (2, 4), (3, 7), (5, 9), (6, 10), (8, 9), (9, 7), (11, 4)]
+    for b in range(bars):
+        u = b * 12
+        name = prog[b]
+        at = chords_by_bar([name], 1)     # this bar's chord throughout
+        stop = 2 <= b < 6
+        lvl = 78 if b < 2 else 82 if stop else 92 + 2 * (b - 6)
+        root = bass_note(name, 33)
+        if stop:                                     # band hits the downbeat, then silence
+            s.drum(u, KICK, lvl + 15)
+            s.drum(u, CRASH, lvl)
+            s.note(0, u, 1.6, root, lvl + 15)
+            s.chord(1, u, 1.6, voicing(name, 55), lvl + 5)
+            s.drum(u + 3, HH_PEDAL, lvl - 25)
+            s.drum(u + 9, HH_PEDAL, lvl - 25)
+            r = [(3, 1), (4, 1), (5, 2), (7, 1), (8, 1), (9, 2), (11, 1)] if b % 2 == 0 else \
+                [(4, 2), (6, 1), (8, 1), (9, 3)]
+            melody(s, 2, u, r, at, 9, BLUES, 64, 84, lvl, jitter_s=0.018, accent_every=3)
+            continue
+        for k in range(12):                          # shuffle: long-short on the ride
+            if k % 3 != 1:
+                s.drum(u + k, RIDE if b >= 6 else HH, lvl - 25 + (10 if k % 3 == 0 else 0), jitter_s=0.008)
+        s.drum(u, KICK, lvl + 5)
+        s.drum(u + 6, KICK, lvl)
+        s.drum(u + 5, KICK, lvl - 20)
+        for k in (3, 9):
+            s.drum(u + k, SNARE, lvl + 8)
+        if b in (1, 11, 13):                         # triplet fill over the last beat
+            for i, k in enumerate((9, 10, 11)):
+                s.drum(u + k, [SNARE, TOM_MID, TOM_LO][i], lvl + 4 * i)
+        if b in (6, 10):
+            s.drum(u, CRASH, lvl + 5)
+        for k, iv in boogie:
+            s.note(0, u + k, 2 if k % 3 == 0 else 1, root + iv, lvl + (8 if k % 3 == 0 else 0), jitter_s=0.008)
+        for k in range(12):                          # piano: triplet chords, the beat accented
+            if b >= 6 or k % 3 == 0:
+                s.chord(1, u + k, 0.8, voicing(name, 57, skip_root=True), lvl - 22 + (12 if k % 3 == 0 else 0),
+                        jitter_s=0.008)
+        if b >= 6:                                   # harmonica takes the chorus
+            r = [(0, 2), (2, 1), (3, 3), (6, 1), (7, 1), (8, 1), (9, 3)] if b % 2 == 0 else \
+                [(1, 1), (2, 1), (3, 1), (4, 2), (6, 5)]
+            melody(s, 3, u, r, at, 9, BLUES, 64, 86, lvl, jitter_s=0.02, accent_every=3,
+                   contour=1.0 if b in (8, 9) else 0.0)
+    end = bars * 12
+    s.drum(end, CRASH, 120)
+    s.drum(end, KICK, 120)
+    s.note(0, end, 6, 33, 120)
+    s.chord(1, end, 6, voicing("A9", 57), 110, strum_s=0.02)
+    for i in range(12):                              # guitar tremolo on the final chord
+        s.note(2, end + i * 0.5, 0.45, 76 if i % 2 else 81, 100 - 3 * i)
+    s.end_s = s.tl(end + 7)
+    return s
+
+
+def dnb_174() -> Song:
+    """Drum'n'bass, 4/4 at 174 bpm in F minor."""
+    bars = 36
+    s = new_song("dnb_174", "dnb", bpm=174, base_bpm=174, meter="4/4", bar_units=4,
+                 bar_beats=[0, 1, 2, 3], n_bars=bars)
+    s.program(DRUMS, 8, volume=115)                  # room kit (breakbeat)
+    s.program(0, 38, volume=120)                     # synth bass 1
+    s.program(1, 94, volume=90, reverb=90)           # halo pad
+    s.program(2, 4, volume=85, pan=40, reverb=70, chorus=50)  # electric piano
+    s.program(3, 80, volume=80, pan=80, reverb=60)   # square lead
+    prog = ["Fm9", "Dbmaj7", "Bbm7", "C7"]
+    at = chords_by_bar(prog, 4, per_bar=1)
+    breaks = [([0, 2.5], [1, 3], [1.75, 3.25]),
+              ([0, 0.5, 2.5, 2.75], [1, 3], [1.75, 3.5, 3.75]),
+              ([0, 2.5], [1, 3], [0.75, 2.25]),
+              ([0, 1.5, 2.5], [1, 3, 3.5], [1.75, 2.25])]
+    for b in range(bars):
+        u = b * 4
+        name = prog[(b // 2) % 4]
+        section = "intro" if b < 8 else "drop" if b < 20 else "break" if b < 24 else "drop2"
+        lvl = {"intro": 70, "drop": 108, "break": 68, "drop2": 118}[section]
+        if section in ("intro", "break"):
+            if b % 2 == 0:
+                s.chord(1, u, 8, voicing(name, 53), lvl)
+                s.chord(2, u, 1.5, voicing(name, 60, skip_root=True), lvl - 5, strum_s=0.015)
+                s.chord(2, u + 2.5, 1.5, voicing(name, 60, skip_root=True), lvl - 12, strum_s=0.015)
+            if section == "intro" and b >= 4:
+                for e in range(8):
+                    s.drum(u + e * 0.5, HH, lvl - 25 + (10 if e % 2 else 0))
+                s.drum(u + 2, KICK, lvl - 25)
+            if section == "break":
+                s.note(0, u, 3.9, bass_note(name, 29), lvl + 10)
+                s.drum(u + 2, SNARE, lvl)     # half-time
+                if b == 23 or b == 7:
+                    for k in np.arange(0, 4, 0.25):
+                        s.drum(u + k, SNARE, 50 + 18 * k)
+            continue
+        kicks, snares, ghosts = breaks[b % 4]
+        if b % 8 == 7:                              # fill: sixteenth snares across beat 4
+            kicks, snares, ghosts = [0, 2.5], [1], [1.75, 2.25, 3, 3.25, 3.5, 3.75]
+        for k in kicks:
+            s.drum(u + k, KICK, lvl + 8)
+        for k in snares:
+            s.drum(u + k, SNARE, lvl + 12)
+        for k in ghosts:
+            s.drum(u + k, SNARE, lvl - 40 + (35 if b % 8 == 7 and k >= 3 else 0))
+        for e in range(8):
+            s.drum(u + e * 0.5, RIDE if section == "drop2" else HH, lvl - 28 + (10 if e % 2 == 0 else 0))
+        for e in range(16):
+            s.drum(u + e * 0.25, SHAKER, lvl - 50 + (8 if e % 2 == 0 else 0))
+        if b % 8 == 0:
+            s.drum(u, CRASH, lvl + 5)
+        root = bass_note(name, 29)
+        for i, k in enumerate(kicks):               # bass follows the kick
+            d = (kicks[i + 1] if i + 1 < len(kicks) else 4) - k
+            s.note(0, u + k, d * 0.9, root + (7 if i == len(kicks) - 1 and b % 2 else 0), lvl + 5)
+        if b % 2 == 0:
+            s.chord(1, u, 8, voicing(name, 53), lvl - 40)
+        for k in (0.75, 2.25):
+            s.chord(2, u + k, 0.3, voicing(name, 60, skip_root=True), lvl - 30)
+        if section == "drop2" and b % 2 == 0:
+            r = [(0, 1), (1, 0.5), (1.5, 1.5), (3, 0.5), (3.5, 0.5), (4, 2), (6.5, 1.5)]
+            melody(s, 3, u, r, at, 5, MINOR, 65, 84, lvl - 20, jitter_s=0.0)
+    end = bars * 4
+    s.drum(end, CRASH, 120)
+    s.drum(end, KICK, 120)
+    s.note(0, end, 3, 29, 120)
+    s.chord(1, end, 6, voicing("Fm9", 53), 90)
+    s.end_s = s.tl(end + 5)
+    return s
+
+
+def samba_104() -> Song:
+    """Samba, 2/4 at 104 bpm in C."""
+    bars = 44
+    s = new_song("samba_104", "samba", bpm=104, base_bpm=104, meter="2/4", bar_units=2,
+                 bar_beats=[0, 1], n_bars=bars)
+    s.program(DRUMS, 0, volume=110)
+    s.program(0, 32, volume=115)                     # acoustic bass
+    s.program(1, 105, volume=85, pan=35, reverb=40)  # banjo (cavaquinho)
+    s.program(2, 24, volume=95, pan=75, reverb=45)   # nylon guitar
+    s.program(3, 56, volume=95, pan=60, reverb=60)   # trumpet
+    s.program(4, 61, volume=90, pan=50, reverb=50)   # brass section
+    lilt = (0.0, 0.03, 0.0, -0.025)
+    prog = ["C", "A7", "Dm7", "G7", "Em7", "A7", "Dm7", "G7"]
+    at = chords_by_bar(prog, 4)                       # two bars of 2/4 per chord
+    tamborim = [0, 0.5, 0.75, 1.25, 1.5, 2.5, 3.0, 3.25]      # over two bars (quarter units)
+    partido = [0.25, 0.75, 1.5, 2.0, 2.5, 3.25]               # cavaquinho, two bars
+    for b in range(bars):
+        u = b * 2
+        name = prog[(b // 2) % 8]
+        section = "intro" if b < 4 else "verse" if b < 16 else "chorus" if b < 24 else \
+            "stop" if b < 26 else "verse" if b < 34 else "chorus"
+        lvl = {"intro": 85, "verse": 88, "chorus": 105, "stop": 100}[section] + (8 if b >= 34 else 0)
+        half = (b % 2) * 2
+        if section == "stop":                        # the band stops: one hit, then a tamborim call
+            if b == 24:
+                s.drum(u, CRASH, lvl + 10)
+                s.drum(u, TOM_LO, lvl + 15)
+                s.chord(4, u, 0.4, voicing(name, 60), lvl + 10)
+                s.note(0, u, 0.4, bass_note(name, 36), lvl + 10)
+            else:
+                for k in (0, 0.25, 0.75, 1.0, 1.5):
+                    s.drum(u + k, 76, lvl - 5)
+                s.drum(u + 1.75, 71, lvl - 10)
+            continue
+        # bateria: surdo (muffled on 1, open on 2), ganza sixteenths, tamborim, pandeiro
+        s.drum(u, 43, lvl - 15)
+        s.drum(u + 1, TOM_LO, lvl + 12)
+        for e in range(8):
+            s.drum(feel(u + e * 0.25, lilt, 0.25), 69, lvl - 35 + (15 if e % 4 == 3 else 0), jitter_s=0.006)
+            s.drum(feel(u + e * 0.25, lilt, 0.25), TAMB, lvl - 40 + (12 if e % 2 == 1 else 0), jitter_s=0.006)
+        for k in tamborim:
+            if half <= k < half + 2:
+                s.drum(feel(u + k - half, lilt, 0.25), 76, lvl - 10)
+        if b < 2:
+            s.drum(u, 72, 95)                        # apito calls the band in
+        if b % 8 == 7 and section != "intro":
+            s.drum(u + 1.5, 79, lvl - 10)            # cuica
+        if section == "intro":
+            continue
+        root = bass_note(name, 36)
+        s.note(0, u, 0.9, root, lvl + 5, jitter_s=0.005)
+        s.note(0, feel(u + 1.75, lilt, 0.25), 0.2, root + 7 - 12, lvl - 5, jitter_s=0.005)
+        s.note(0, u + 1, 0.7, root + 7 - 12, lvl + 8, jitter_s=0.005)
+        for k in partido:
+            if half <= k < half + 2:
+                s.chord(1, feel(u + k - half, lilt, 0.25), 0.2, voicing(name, 62, skip_root=True), lvl - 15,
+                        jitter_s=0.005)
+        s.note(2, u, 0.9, root + 12, lvl - 10)
+        s.chord(2, feel(u + 0.75, lilt, 0.25), 0.5, voicing(name, 55, skip_root=True), lvl - 15, strum_s=0.006)
+        if b % 4 == 0:
+            r = [(0, 0.5), (0.5, 0.25), (0.75, 0.75), (1.5, 0.5), (2, 0.25), (2.25, 0.5), (2.75, 1.25)] \
+                if b % 8 == 0 else [(0.5, 0.5), (1, 0.5), (1.5, 1.0), (2.5, 0.5), (3, 1.0)]
+            melody(s, 3, u, [(feel(u + x, lilt, 0.25) - u, d) for x, d in r], at, 0, MAJOR, 67, 88,
+                   lvl - 5 + (10 if section == "chorus" else 0), jitter_s=0.01)
+        if section == "chorus":
+            for k in (0.75, 1.5) if b % 2 == 0 else (0.5,):
+                s.chord(4, feel(u + k, lilt, 0.25), 0.3, voicing(name, 60), lvl)
+    end = bars * 2
+    s.drum(end, CRASH, 120)
+    s.drum(end, TOM_LO, 120)
+    s.note(0, end, 2, 36, 120)
+    s.chord(4, end, 2, voicing("C6", 60), 115)
+    s.end_s = s.tl(end + 2.5)
+    return s
+
+
+def quartet_6_8_62() -> Song:
+    """String quartet in 6/8, rubato around 62 dotted-quarter beats per minute, in D minor.
+    Written in eighths; the beats are the dotted quarters (eighths 0 and 3)."""
+    bars = 24
+    rng = np.random.default_rng(862)
+    freqs, phases = rng.uniform(0.01, 0.04, 3), rng.uniform(0, 2 * np.pi, 3)
+
+    def bpm(u):
+        u = np.asarray(u, float)
+        drift = sum(np.sin(2 * np.pi * f * u + p) for f, p in zip(freqs, phases)) / 3 * 0.05
+        x = np.mod(u, 24.0)                          # four-bar phrases: lean in, then relax
+        drift = drift + 0.04 * np.sin(np.pi * x / 21.0) * (x < 21) - 0.14 * np.clip((x - 21.0) / 3.0, 0, 1)
+        drift = drift + 0.07 * ((u >= 48) & (u < 96))  # the middle section moves on
+        drift = drift - 0.30 * np.clip((u - 93.0) / 3.0, 0, 1) * (u < 96)  # held breath
+        drift = drift - 0.25 * np.clip((u - 132.0) / 12.0, 0, 1)  # final ritardando
+        return 186.0 * (1.0 + drift)
+
+    s = new_song("quartet_6_8_62", "quartet", bpm=bpm, base_bpm=62, meter="6/8", bar_units=6,
+                 bar_beats=[0, 3], n_bars=bars)
+    s.program(0, 40, volume=105, pan=35, reverb=75)  # violin I
+    s.program(1, 40, volume=90, pan=50, reverb=75)   # violin II
+    s.program(2, 41, volume=92, pan=80, reverb=75)   # viola
+    s.program(3, 42, volume=105, pan=95, reverb=75)  # cello
+    s.program(4, 45, volume=85, pan=70, reverb=70)   # pizzicato (middle section)
+    prog_a = ["Dm", "Dm", "Gm", "A7", "Dm", "Bb", "Gm", "A7"]
+    prog_b = ["F", "C7", "F", "Bb", "Gm7", "C7", "F", "A7"]
+    arc = [50, 55, 62, 58, 62, 70, 78, 60, 58, 64, 72, 66, 70, 80, 90, 62,
+           48, 54, 64, 60, 66, 72, 60, 50]
+    phrase = [[(0, 3), (3, 2), (5, 1)], [(0, 1), (1, 1), (2, 1), (3, 3)],
+              [(0, 2), (2, 1), (3, 1), (4, 1), (5, 1)], [(0, 6)]]
+    last = 69
+    for b in range(bars):
+        u = b * 6
+        middle = 8 <= b < 16
+        name = "Dm" if b == bars - 1 else (prog_b if middle else prog_a)[b % 8]
+        lvl = arc[b]
+        at = chords_by_bar([name], 1)     # this bar's chord throughout
+        key_root, scale = (5, MAJOR) if middle else (2, HARM_MINOR)
+        if b % 4 == 0:                                # hairpin over each phrase
+            s.cc_ramp(0, 11, u, u + 14, 90, 127, step=1.0)
+            s.cc_ramp(0, 11, u + 15, u + 23, 127, 95, step=1.0)
+        bass = bass_note(name, 38)
+        s.note(3, u, 2.8, bass, lvl + 5, jitter_s=0.012)
+        s.note(3, u + 3, 2.8, bass + (7 if b % 2 == 0 else 12), lvl - 3, jitter_s=0.012)
+        tones = voicing(name, 55)
+        rock = [(0, 2, tones[0]), (2, 1, tones[-1]), (3, 2, tones[1] + 12), (5, 1, tones[-1])]
+        for e, d, key in rock:                        # viola rocks long-short (barcarolle)
+            s.note(2, u + e, d, key, lvl - 14 + (10 if e in (0, 3) else 0), jitter_s=0.012)
+        if middle:
+            for e in (2, 5):
+                s.chord(4, u + e, 0.5, voicing(name, 62, skip_root=True)[:2], lvl - 20, jitter_s=0.008)
+        for h in (0, 3):                              # violin II: the beats, held
+            s.chord(1, u + h, 2.9, voicing(name, 62, skip_root=True)[:2], lvl - 15 + (4 if h == 0 else 0),
+                    jitter_s=0.015)
+        if b == bars - 1:
+            s.note(0, u, 9, 74, lvl + 5, jitter_s=0.02)
+            break
+        last = melody(s, 0, u, phrase[(b + b // 4) % 4], at, key_root, scale, 65, 88, lvl + 12, start=last,
+                      jitter_s=0.025, accent_every=3, contour=1.0 if b % 4 < 2 else -1.0)
+    end = bars * 6
+    s.chord(3, end - 6, 9, [38, 50], arc[-1])
+    s.end_s = s.tl(end) + 3.5
+    return s
+
+
+def punk_184() -> Song:
+    """Punk, 4/4 at 184 bpm in A."""
+    bars = 38
+    s = new_song("punk_184", "punk", bpm=184, base_bpm=184, meter="4/4", bar_units=4,
+                 bar_beats=[0, 1, 2, 3], n_bars=bars)
+    s.program(DRUMS, 0, volume=115)
+    s.program(0, 34, volume=110)                     # picked bass
+    s.program(1, 30, volume=95, pan=15)              # distortion guitar, left
+    s.program(2, 30, volume=95, pan=113)             # distortion guitar, right
+    s.program(3, 29, volume=90, pan=64, reverb=40)   # overdriven lead (the "vocal" line)
+    riff = ["A5", "A5", "F5", "G5"]
+    verse = ["A5", "D5", "A5", "E5"]
+    pre = ["F5", "G5", "F5", "E5"]
+    chorus = ["D5", "A5", "E5", "F#5"]
+
+    def section(b: int) -> str:
+        for end, name in ((1, "count"), (5, "intro"), (13, "verse"), (17, "pre"), (25, "chorus"),
+                          (27, "break"), (35, "chorus")):
+            if b < end:
+                return name
+        return "outro"
+
+    for b in range(bars):
+        u = b * 4
+        kind = section(b)
+        prog = {"intro": riff, "verse": verse, "pre": pre, "chorus": chorus, "break": chorus,
+                "outro": riff}.get(kind, riff)
+        name = prog[b % 4]
+        lvl = {"count": 80, "intro": 100, "verse": 95, "pre": 105, "chorus": 118, "break": 90,
+               "outro": 120}[kind]
+        if kind == "count":
+            for q in range(4):
+                s.drum(u + q, STICK, 90)
+            continue
+        power = voicing(name, 40) + [voicing(name, 40)[0] + 12]
+        root = bass_note(name, 33)
+        if kind == "outro":                          # stabs on 1 (and 1, 2, 3, 4 in the last bar)
+            hits = [0, 1, 2, 3] if b == bars - 1 else [0, 2.5] if b % 2 else [0]
+            for k in hits:
+                s.drum(u + k, CRASH, lvl)
+                s.drum(u + k, KICK, lvl + 5)
+                s.drum(u + k, SNARE, lvl)
+                for ch in (1, 2):
+                    s.chord(ch, u + k, 0.4, power, lvl, strum_s=0.004)
+                s.note(0, u + k, 0.4, root, lvl)
+            continue
+        guitar_only = kind == "intro" and b < 3
+        if not guitar_only:
+            if kind in ("intro", "verse"):
+                for e in range(8):
+                    s.drum(u + e * 0.5, HH, lvl - 25 + (10 if e % 2 == 0 else 0))
+                for k in (0, 1.5, 2):
+                    s.drum(u + k, KICK, lvl + 5)
+                for k in (1, 3):
+                    s.drum(u + k, SNARE, lvl + 10)
+            elif kind == "pre":
+                for e in range(8):
+                    s.drum(u + e * 0.5, 41, lvl - 10 + (10 if e % 2 == 0 else 0))
+                s.drum(u, KICK, lvl)
+                s.drum(u + 2, KICK, lvl)
+                if b == 16:
+                    for k in np.arange(2, 4, 0.25):
+                        s.drum(u + k, SNARE, lvl - 20 + 8 * (k - 2) * 4)
+            elif kind == "chorus":                    # double time: kick on the beat, snare on the "and"
+                for q in range(4):
+                    s.drum(u + q, KICK, lvl + 5)
+                    s.drum(u + q + 0.5, SNARE, lvl + 5)
+                    s.drum(u + q, CRASH if q == 0 and b % 4 == 1 else RIDE, lvl - 15)
+            else:                                     # break: half time
+                s.drum(u, KICK, lvl)
+                s.drum(u + 2, SNARE, lvl + 15)
+                for q in range(4):
+                    s.drum(u + q, HH_OPEN, lvl - 25)
+            if b in (5, 17, 27):
+                s.drum(u, CRASH, lvl + 5)
+            if b in (12, 24, 34):                     # fill: sixteenth toms down the kit
+                for i, k in enumerate(np.arange(2, 4, 0.25)):
+                    s.drum(u + k, [SNARE, SNARE, TOM_HI, TOM_HI, TOM_MID, TOM_MID, TOM_LO, TOM_LO][i], lvl + i)
+        # guitars: palm-muted downstrokes in the verse, open chords on every eighth elsewhere
+        if kind == "break":
+            s.chord(1, u, 4, power, lvl, strum_s=0.01)
+            s.note(3, u, 4, voicing(name, 64)[0] + 12, lvl - 10)
+            s.note(0, u, 4, root, lvl)
+            continue
+        for e in range(8):
+            muted = kind == "verse"
+            for ch in (1,) if guitar_only else (1, 2):
+                s.chord(ch, u + e * 0.5, 0.25 if muted else 0.45, power[:2] if muted else power,
+                        lvl - (15 if muted else 5) + (10 if e % 2 == 0 else 0), strum_s=0.003, jitter_s=0.004)
+            if not guitar_only:
+                s.note(0, u + e * 0.5, 0.4, root, lvl - 5 + (8 if e % 2 == 0 else 0), jitter_s=0.004)
+        if kind == "chorus" and b % 2 == 1:
+            r = [(0, 1.5), (1.5, 0.5), (2, 2), (4, 1), (5, 1), (6, 2)]
+            melody(s, 3, u, r, chords_by_bar(chorus, 4), 9, MAJOR, 64, 81, lvl - 10, jitter_s=0.006)
+    end = bars * 4
+    s.drum(end, CRASH, 127)
+    s.drum(end, KICK, 127)
+    s.chord(1, end, 3, voicing("A5", 40) + [57], 127, strum_s=0.02)
+    s.chord(2, end, 3, voicing("A5", 40) + [57], 127, strum_s=0.025)
+    s.note(0, end, 3, 33, 127)
+    s.end_s = s.tl(end + 3)
+    return s
+
+
 TRACKS = {f.__name__: f for f in (rock_120, edm_128, piano_ballad_66, waltz_90, folk_7_8_140,
                                    polka_120, swing_trio_150, hiphop_90, funk_105, crescendo_96,
-                                   calm_pad_54, bossa_130)}
-assert sorted(DEV + HOLDOUT) == sorted(TRACKS)
+                                   calm_pad_54, bossa_130, reggae_76, shuffle_12_8_66, dnb_174,
+                                   samba_104, quartet_6_8_62, punk_184)}
+assert sorted(DEV + HOLDOUT + UNSEEN) == sorted(TRACKS)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -1000,7 +1474,7 @@ def check(out_dir: str, names: list[str]) -> None:
             note = f"breakdown 17-28 s {db[34:56].mean():.1f} dB, drop 31-45 s {db[62:90].mean():.1f} dB"
         if name == "crescendo_96":
             note = f"0-5 s {db[:10].mean():.1f} dB, 45-50 s {db[90:100].mean():.1f} dB"
-        split = "dev" if name in DEV else "holdout"
+        split = "dev" if name in DEV else "holdout" if name in HOLDOUT else "unseen"
         print(f"{name:18s} {split:7s} {60 / np.median(np.diff(ref)):5.0f} {float(np.atleast_1d(tempo)[0]):7.1f} "
               f"{f:5.2f} {lag_ms:6.0f} {p10:6.1f} {p50:6.1f} {p90:6.1f} {p90 - p10:5.1f}  {note}")
 
@@ -1026,7 +1500,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name:18s} {meta[name]['seconds']:6.1f} s  {meta[name]['beats']:3d} beats  "
                   f"{meta[name]['meter']:12s} {meta[name]['median_beat_bpm']:.1f} bpm", flush=True)
         with open(meta_path, "w") as fh:
-            json.dump({"dev": DEV, "holdout": HOLDOUT, "tracks": meta,
+            json.dump({"dev": DEV, "holdout": HOLDOUT, "unseen": UNSEEN, "tracks": meta,
                        "generator": "devtools/make_music.py", "soundfont": "FluidR3_GM.sf2 (MIT)"},
                       fh, indent=1)
         sf.write(os.path.join(a.out, "pink_noise.flac"), pink_noise(60.0), SR, subtype="PCM_16")
@@ -1037,8 +1511,8 @@ def main(argv: list[str] | None = None) -> int:
                 "rendered with FluidSynth and the\nFluidR3_GM soundfont (MIT licence) to NAME.flac "
                 "(44.1 kHz, peak -1 dBFS). NAME.beats has one line\nper beat, time_s<TAB>beat_in_bar, "
                 "exact from the MIDI timing (tempo drift and ritardandi included;\nper-note "
-                "humanising jitter is zero-mean around the beat). split.json lists the DEV and "
-                "HOLDOUT\nhalves and each track's metre and tempo. pink_noise.flac: 60 s of pink "
+                "humanising jitter is zero-mean around the beat). split.json lists the DEV, "
+                "HOLDOUT and\nUNSEEN splits and each track's metre and tempo. pink_noise.flac: 60 s of pink "
                 "noise, numpy seed 0, -20 dBFS RMS.\n")
     if a.check or a.check_only:
         check(a.out, names)
