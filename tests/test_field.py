@@ -4,8 +4,7 @@ import numba
 import numpy as np
 import pytest
 
-from visualizer.engine.sim import Field, FieldConfig
-from visualizer.engine.sim import field as field_module
+from visualizer.engine.sim import Field, FieldConfig, kernels
 from visualizer.engine.sim.float64_reference import reference_step
 
 
@@ -14,22 +13,12 @@ def circular_error(a, b):
     return np.abs(d).max()
 
 
-@pytest.fixture(params=[False, True], ids=["float links", "packed links"])
-def packed_links(request, monkeypatch):
-    """Whether fields built in the test gather their small-world links from the packed int16
-    copy, which only large fields use by default."""
-    if request.param:
-        monkeypatch.setattr(field_module, "PACKED_LINKS_ABOVE_CELLS", 0)
-    return request.param
-
-
 @pytest.mark.parametrize("neighborhood", ["diamond", "cross"])
 @pytest.mark.parametrize("boundary", ["wrap", "open"])
 @pytest.mark.parametrize("links", [0, 3])
-def test_step_matches_float64_reference(neighborhood, boundary, links, packed_links):
+def test_step_matches_float64_reference(neighborhood, boundary, links):
     field = Field(FieldConfig(height=23, width=31, neighborhood=neighborhood, boundary=boundary,
                               small_world_links=links, seed=7, omega_spread=2.0))
-    assert (field._link_source.dtype == np.int32) == packed_links
     rng = np.random.default_rng(1)
     for trial in range(3):
         field.theta = rng.uniform(0, 2 * np.pi, field.shape)
@@ -46,7 +35,7 @@ def test_step_matches_float64_reference(neighborhood, boundary, links, packed_li
 @pytest.mark.parametrize("neighborhood", ["diamond", "cross"])
 @pytest.mark.parametrize("boundary", ["wrap", "open"])
 @pytest.mark.parametrize("shape", [(9, 9), (9, 14), (40, 17)])
-def test_halo_rows_and_columns_match_the_reference_on_small_and_odd_grids(neighborhood, boundary, shape, packed_links):
+def test_halo_rows_and_columns_match_the_reference_on_small_and_odd_grids(neighborhood, boundary, shape):
     # at 9 cells a side every halo row and column is a copy of a cell 4..8 away: the edge cases
     field = Field(FieldConfig(height=shape[0], width=shape[1], neighborhood=neighborhood, boundary=boundary,
                               small_world_links=2, seed=11, omega_spread=1.0))
@@ -58,7 +47,7 @@ def test_halo_rows_and_columns_match_the_reference_on_small_and_odd_grids(neighb
         assert circular_error(field.theta, expected) <= 1e-4
 
 
-def test_every_shell_and_the_links_each_match_the_reference_alone(packed_links):
+def test_every_shell_and_the_links_each_match_the_reference_alone():
     # one coupling constant at a time, strong, so a wrong weight or offset in any shell shows
     field = Field(FieldConfig(height=20, width=24, small_world_links=2, seed=5, omega_spread=0.0, omega_mean=0.0))
     rng = np.random.default_rng(4)
@@ -73,7 +62,7 @@ def test_every_shell_and_the_links_each_match_the_reference_alone(packed_links):
         assert moved > 0.05 and circular_error(field.theta, expected) <= 1e-4
 
 
-def test_steps_follow_the_reference_over_many_steps_at_a_preset_like_setting(packed_links):
+def test_steps_follow_the_reference_over_many_steps_at_a_preset_like_setting():
     field = Field(FieldConfig(height=32, width=48, small_world_links=2, seed=9))
     expected = field.theta.astype(np.float64)
     for _ in range(50):
@@ -83,7 +72,7 @@ def test_steps_follow_the_reference_over_many_steps_at_a_preset_like_setting(pac
     assert circular_error(field.theta, expected) <= 1e-3  # 50 float32 steps of a coupled, non-chaotic run
 
 
-def test_every_write_to_theta_between_steps_is_seen_by_the_next_step(packed_links):
+def test_every_write_to_theta_between_steps_is_seen_by_the_next_step():
     # a guard for any cache of sin θ and cos θ kept across steps: assignment, an in-place write
     # of one edge row (whose halo copies sit at the far edge) and a reseed must each reach it
     field = Field(FieldConfig(height=17, width=19, small_world_links=2, seed=3))
@@ -104,7 +93,22 @@ def test_every_write_to_theta_between_steps_is_seen_by_the_next_step(packed_link
     assert step_matches_the_reference()
 
 
-def test_result_does_not_depend_on_the_thread_count(packed_links):
+@pytest.mark.parametrize("neighborhood", ["diamond", "cross"])
+@pytest.mark.parametrize("height", [129, 135])
+def test_rows_at_every_block_edge_match_the_reference(neighborhood, height):
+    # the step runs down blocks of ROWS_PER_BLOCK rows, each priming its ring of partial rows
+    # from the 3 rows above it: a wrong ring slot shows first on a block's first or last rows
+    assert height > 2 * kernels.ROWS_PER_BLOCK
+    field = Field(FieldConfig(height=height, width=20, neighborhood=neighborhood, small_world_links=2, seed=13))
+    k, k_sw = (11.0, -7.0, 5.0, -9.0), 4.0
+    expected = reference_step(field.theta, field.omega, field.small_world, dt=0.1, k=k, k_sw=k_sw,
+                              neighborhood=neighborhood, boundary="wrap")
+    field.step(dt=0.1, k=k, k_sw=k_sw)
+    error = np.abs(np.angle(np.exp(1j * (field.theta.astype(np.float64) - expected)))).max(axis=1)
+    assert error.max() <= 1e-4, np.flatnonzero(error > 1e-4)
+
+
+def test_result_does_not_depend_on_the_thread_count():
     threads = numba.get_num_threads()
     results = []
     try:

@@ -5,12 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-import numba
 import numpy as np
 
 from visualizer.engine.sim.energy import field_energy
 from visualizer.engine.sim.frequencies import natural_frequencies
-from visualizer.engine.sim.kernels import NOISE_TABLE_BITS, TWO_PI, coupled_step, fill_trig
+from visualizer.engine.sim.kernels import (
+    NOISE_TABLE_BITS,
+    TWO_PI,
+    coefficients_of_shells,
+    fill_sin_cos,
+    kuramoto_step,
+    step_scratch,
+)
 from visualizer.engine.sim.neighbourhood import (
     BOUNDARIES,
     HALO,
@@ -25,11 +31,6 @@ from visualizer.system.threads import kernel_threads, parallel_for_cells
 
 MIN_SIDE = 2 * MAX_DISTANCE + 1  # smaller grids would make a cell its own neighbour on a torus
 MAX_SIDE = 2048  # 4 M cells: about 10 steps per second on a 2-core laptop, the edge of usable
-# Above this many cells the small-world links gather from a packed int16 (sin, cos) copy, half
-# the bytes of the padded float buffer. One-thread CPU time, packed against float: 512² ×0.92,
-# 768² ×0.86-0.93, 896² ×0.99, 1024² ×1.04-1.09 (×1.40 when other processes crowd the L3),
-# 1536² ×1.25; below, both buffers miss the L2 alike and packing is extra work (kernel notes).
-PACKED_LINKS_ABOVE_CELLS = 768 * 768
 
 
 @dataclass(frozen=True)
@@ -97,11 +98,12 @@ class Field:
         self._shell_counts = [neighbour_counts(h, w, taps[taps[:, 2] == shell], config.boundary)
                               for shell in range(1, MAX_DISTANCE + 1)]
         self._satisfaction_rows = np.zeros(h, np.float64)
-        self._k_shell = np.zeros(MAX_DISTANCE, np.float32)
+        self._shells = coefficients_of_shells(config.neighborhood == "diamond")
+        self._k_by_shell = np.zeros(MAX_DISTANCE + 1, np.float32)  # [0, K1..K4]
+        self._coefficients = np.zeros(self._shells.shape, np.float32)
         self._trig_pad = np.zeros((h + 2 * HALO, 2 * (w + 2 * HALO)), np.float32)
-        self._packed_trig = np.zeros(h * w if h * w > PACKED_LINKS_ABOVE_CELLS else 0, np.int32)
-        self._link_source = self._packed_trig if self._packed_trig.size else self._trig_pad.reshape(-1)
-        self._scratch = np.zeros((numba.config.NUMBA_NUM_THREADS, 5, 2 * (w + 2 * HALO)), np.float32)
+        self._packed_trig = np.zeros(h * w, np.int32)
+        self._scratch = step_scratch(w)
         self._no_forcing = np.zeros((1, 1), np.float32)
         self._theta = np.zeros((h, w), np.float32)
         self._omega = np.zeros((h, w), np.float32)
@@ -175,11 +177,7 @@ class Field:
         if value.size and (value.min() < 0 or value.max() >= n_cells):
             raise ValueError(f"small_world indices must lie in 0..{n_cells - 1}")
         self._small_world = value
-        if self._packed_trig.size:
-            self._small_world_lanes = value
-        else:
-            ys, xs = np.divmod(value, self.config.width)
-            self._small_world_lanes = (2 * ((ys + HALO) * (self.config.width + 2 * HALO) + xs + HALO)).astype(np.int32)
+        self._small_world_targets = value.view(np.uint32)  # unsigned: numba indexes by it without a sign test
         self._inv_n = (1.0 / (self._lattice_counts + value.shape[1])).astype(np.float32)
         self._uniform_inv_n = np.float32(self._inv_n.flat[0] if self.config.boundary == "wrap" else 0.0)
         inv_n = self._inv_n.astype(np.float64)
@@ -233,15 +231,16 @@ class Field:
         temperature : T ≥ 0; adds Langevin phase noise √(2T·Δt)·ξ per step (ξ standard
             normal, drawn from a seeded table: the same seed gives the same run).
         """
-        self._k_shell[:] = k
+        self._k_by_shell[1:] = k
+        np.take(self._k_by_shell, self._shells, out=self._coefficients)
         noise_std = np.float32(np.sqrt(2.0 * max(temperature, 0.0) * dt))
         with kernel_threads(parallel_for_cells(self._theta.size)):  # small fields: waking threads costs more
-            fill_trig(self._theta, self._trig_pad, self._packed_trig, self.config.boundary == "wrap")
-            coupled_step(
+            fill_sin_cos(self._theta, self._trig_pad, self._packed_trig, self.config.boundary == "wrap")
+            kuramoto_step(
                 self._theta, self._omega, self._no_forcing if forcing is None else forcing, forcing is not None,
-                self._trig_pad, self._k_shell, self.config.neighborhood == "diamond", self._link_source,
-                self._small_world_lanes, np.float32(k_sw), self._inv_n, self._uniform_inv_n, self._noise_table,
-                noise_std, int(self._rng.integers(2**62)) if noise_std > 0 else 0, np.float32(dt), self._scratch,
+                self._trig_pad, self._coefficients, self._packed_trig, self._small_world_targets, np.float32(k_sw),
+                self._inv_n, self._uniform_inv_n, self._noise_table, noise_std,
+                int(self._rng.integers(2**62)) if noise_std > 0 else 0, np.float32(dt), self._scratch,
                 self._satisfaction_rows, measure_energy)
         if not measure_energy:
             return None
