@@ -8,7 +8,7 @@ import visualizer.engine.session
 from visualizer.engine.audio.features import FeatureSnapshot
 from visualizer.engine.session import Session
 import visualizer.system.threads
-from visualizer.system.threads import PARALLEL_FROM_CELLS, kernel_threads, parallel_for_cells
+from visualizer.system.threads import PROBE_EVERY, PARALLEL_FROM_CELLS, ThreadChoice, kernel_threads, parallel_for_cells
 
 
 def test_kernel_threads_sets_the_count_inside_and_restores_it():
@@ -49,3 +49,24 @@ def test_the_step_runs_on_all_threads_only_from_the_size_that_pays_and_within_th
         assert not parallel_for_cells(1024 * 1024)
         assert numba.get_num_threads() == 1
     assert parallel_for_cells(1024 * 1024) == all_threads
+
+
+def test_a_measured_step_keeps_the_faster_count_and_tries_the_other_every_probe():
+    choice = ThreadChoice(1024 * 1024)
+    assert choice.prefers_all  # nothing measured yet
+    choice.record(True, 0.010)
+    assert choice.prefers_all  # one thread not measured yet
+    choice.record(False, 0.006)  # a busy machine: one thread ran faster
+    assert not choice.prefers_all
+    for _ in range(8):  # all threads become faster again: the running mean follows within a few calls
+        choice.record(True, 0.003)
+    assert choice.prefers_all
+    if numba.config.NUMBA_NUM_THREADS > 1:
+        counts = []
+        for _ in range(2 * PROBE_EVERY):
+            with choice.threads():
+                counts.append(numba.get_num_threads())
+        assert counts.count(1) == 2 and counts[PROBE_EVERY - 1] == 1  # the probes of one thread
+        with kernel_threads(False):  # under a caller's cap of one thread nothing is measured or probed
+            with choice.threads():
+                assert numba.get_num_threads() == 1

@@ -27,7 +27,7 @@ from visualizer.engine.sim.neighbourhood import (
     lattice_taps,
     neighbour_counts,
 )
-from visualizer.system.threads import kernel_threads, parallel_for_cells
+from visualizer.system.threads import ThreadChoice
 
 MIN_SIDE = 2 * MAX_DISTANCE + 1  # smaller grids would make a cell its own neighbour on a torus
 MAX_SIDE = 2048  # 4 M cells: about 10 steps per second on a 2-core laptop, the edge of usable
@@ -104,6 +104,7 @@ class Field:
         self._trig_pad = np.zeros((h + 2 * HALO, 2 * (w + 2 * HALO)), np.float32)
         self._packed_trig = np.zeros(h * w, np.int32)
         self._scratch = step_scratch(w)
+        self._threads = ThreadChoice(h * w)
         self._no_forcing = np.zeros((1, 1), np.float32)
         self._theta = np.zeros((h, w), np.float32)
         self._omega = np.zeros((h, w), np.float32)
@@ -220,7 +221,8 @@ class Field:
         """One Euler step in place; with ``measure_energy``, returns the field's energy (see
         :mod:`visualizer.engine.sim.energy`) under this kernel of the state before the step, measured in
         the same pass at no extra cost (NaN if a phase is not finite). Runs on all of numba's threads
-        only where the field is large enough to pay for them (``system.threads.parallel_for_cells``).
+        only where the field is large enough to pay for them and, on a busy machine, only while they
+        do (``system.threads.ThreadChoice``).
 
         Parameters
         ----------
@@ -234,7 +236,7 @@ class Field:
         self._k_by_shell[1:] = k
         np.take(self._k_by_shell, self._shells, out=self._coefficients)
         noise_std = np.float32(np.sqrt(2.0 * max(temperature, 0.0) * dt))
-        with kernel_threads(parallel_for_cells(self._theta.size)):  # small fields: waking threads costs more
+        with self._threads.threads():  # small fields, or a busy machine: waking threads costs more
             fill_sin_cos(self._theta, self._trig_pad, self._packed_trig, self.config.boundary == "wrap")
             kuramoto_step(
                 self._theta, self._omega, self._no_forcing if forcing is None else forcing, forcing is not None,
