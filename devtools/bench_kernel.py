@@ -1,4 +1,4 @@
-"""Kernel benchmark: ``python -m devtools.bench_kernel [--json] [--settings]``.
+"""Kernel benchmark: ``python -m devtools.bench_kernel [--json] [--settings] [--parts]``.
 
 Measures ``Field.step`` (diamond, wrap, 2 small-world links, float32) at 256², 512² and 1024²,
 with every thread and with one, against the plain NumPy float64 step and the machine's float32
@@ -7,7 +7,8 @@ is shared: every figure is a median over repeats, ratios are taken between figur
 the same run, and the idle and loaded rates are measured alternately.
 
 ``figures()`` returns the same numbers as a dict (``python -m devtools.bench`` merges it).
-``--settings`` also compares OpenMP wait policies and scheduling in child processes.
+``--settings`` also compares OpenMP wait policies and scheduling in child processes; ``--parts``
+prints where one thread's CPU time of a step goes (``part_ms``) instead of the table.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from contextlib import contextmanager
 
 import numba
 
-from visualizer.engine.sim import Field, FieldConfig
+from visualizer.engine.sim import Field, FieldConfig, kernels
 from visualizer.engine.sim.float64_reference import reference_step
 from visualizer.engine.sim.neighbourhood import lattice_taps
 from visualizer.system.threads import POLICY
@@ -97,6 +98,28 @@ def step_rate(size: int, *, links: int = 2, threads: int | None = None, repeats:
         return size * size * steps / median_seconds(run, repeats=repeats, clock=clock)
     finally:
         numba.set_num_threads(all_threads)
+
+
+def part_ms(size: int, *, repeats: int = 41) -> dict[str, float]:
+    """Where a step's time goes at size² (diamond, wrap, 2 links): median ms of one thread's CPU
+    time for the whole step, the same step of a field without links, and the sin/cos pass alone;
+    the links are the difference of the first two, the stencil and update the rest."""
+    fields = {links: Field(FieldConfig(height=size, width=size, small_world_links=links)) for links in (2, 0)}
+    all_threads = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        def step(links: int) -> Callable[[], object]:
+            return lambda: fields[links].step(dt=0.01, k=K_5MEO, k_sw=-10.0 if links else 0.0)
+
+        field = fields[2]
+        fill = lambda: kernels.fill_sin_cos(field._theta, field._trig_pad, field._packed_trig, True)  # noqa: E731
+        times = {name: 1e3 * median_seconds(fn, repeats=repeats, clock=time.thread_time)
+                 for name, fn in (("step", step(2)), ("step without links", step(0)), ("sin/cos pass", fill))}
+    finally:
+        numba.set_num_threads(all_threads)
+    times["links"] = times["step"] - times["step without links"]
+    times["stencil and update"] = times["step without links"] - times["sin/cos pass"]
+    return times
 
 
 def parallel_over_single(size: int, *, rounds: int = 5) -> float:
@@ -233,7 +256,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devtools.bench_kernel", description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     parser.add_argument("--settings", action="store_true", help="also compare OpenMP thread settings (child processes)")
+    parser.add_argument("--parts", action="store_true", help="only where one thread's time of a step goes")
     args = parser.parse_args(argv)
+    if args.parts:
+        step_rate(64)  # compile
+        for size in SIZES:
+            print(aligned([(f"{size}² {name}", f"{ms:7.3f} ms") for name, ms in part_ms(size).items()]))
+        return 0
     fig = figures()
     if args.settings:
         fig["thread_settings"] = settings_figures()
