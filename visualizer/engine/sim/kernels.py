@@ -42,7 +42,7 @@ PACKED_SCALE = 32767  # packed sin θ and cos θ are int16 multiples of 1/PACKED
 _INV_PACKED_SCALE = np.float32(1 / PACKED_SCALE)
 
 _JIT = dict(parallel=True, fastmath=True, cache=True, nogil=True)
-ROWS_PER_BLOCK = 64  # rows a thread steps in one go; each block first makes the G rows of 6 rows above it
+ROWS_PER_BLOCK = 64  # rows a thread steps in one go; a block first primes the G rows of rows first − 3 .. first + 2
 _RING = 2 * MAX_DISTANCE - 1  # rows whose G rows are in use at once (y − 3 .. y + 3)
 _ACC_ROW = 4 * _RING  # scratch row of the accumulator, after the ring's 4 G rows per ring slot
 _SCRATCH_ROWS = _ACC_ROW + 1 + (MAX_SMALL_WORLD_LINKS + 1) // 2  # then the gathered links (int32, ≤ 8 a cell)
