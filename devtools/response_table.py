@@ -35,6 +35,7 @@ SPLITS = ["dev", "holdout", "shared", "demo"]
 FIGURES = [("beat_response", "beat resp"), ("control_beat_response", "ctrl beat"),
            ("loudness_r", "loud r"), ("control_loudness_r", "ctrl loud r"),
            ("two_songs_r", "2-songs r"), ("flashes_per_s_max", "flash/s"), ("hot_share", "hot")]
+COOLED = 0.02  # a cooling run ended cold when its last sample's T is at most this share of the hot T
 
 
 def tracks(material: str, shared: str) -> list[tuple[str, str, str, str]]:
@@ -62,20 +63,29 @@ def tracks(material: str, shared: str) -> list[tuple[str, str, str, str]]:
 
 
 def trace_phases(song: str, preset: str, seconds: float, seed: int = 0) -> dict:
-    """Share of trace samples in phase "hot" and whether hot → cooling → cold happened."""
+    """Share of trace samples in phase "hot" and whether a full cycle happened: hot, then a cooling
+    that ends cold (T at most COOLED of the hot T on its last sample, or followed by cold or heating)."""
     p = subprocess.run([sys.executable, "-m", "visualizer", "trace", song, "--preset", preset,
                         "--seconds", f"{seconds:g}", "--seed", str(seed), "--json"],
                        capture_output=True, text=True)
     if p.returncode != 0:
         raise RuntimeError(f"trace failed: {p.stderr[-2000:]}")
-    phases = [s["phase"] for s in json.loads(p.stdout)["samples"]]
-    runs = [ph for i, ph in enumerate(phases) if i == 0 or ph != phases[i - 1]]
-    # hot → cooling → cold; at 10 samples a second a short cold run can fall between two samples,
-    # so cooling followed by heating (which only follows cold) completes the cycle as well
-    cycle = any(runs[i] == "hot" and runs[i + 1] == "cooling" and runs[i + 2] in ("cold", "heating")
-                for i in range(len(runs) - 2))
+    samples = json.loads(p.stdout)["samples"]
+    phases = [s["phase"] for s in samples]
+    runs: list[tuple[str, list[float]]] = []  # (phase, its samples' T)
+    for s in samples:
+        if not runs or runs[-1][0] != s["phase"]:
+            runs.append((s["phase"], []))
+        runs[-1][1].append(s["T"])
+    # at 10 samples a second a short cold run can fall between two samples (cooling followed by
+    # heating, which only follows cold), and a cooling schedule that ran out can heat again in the
+    # same frame (cooling followed by hot): its last sample's T tells it had cooled
+    cycle = any(runs[i][0] == "hot" and runs[i + 1][0] == "cooling"
+                and (i + 2 < len(runs) and runs[i + 2][0] in ("cold", "heating")
+                     or runs[i + 1][1][-1] <= COOLED * max(runs[i][1]))
+                for i in range(len(runs) - 1))
     return {"hot_share": float(np.mean([ph == "hot" for ph in phases])) if phases else float("nan"),
-            "cycle": bool(cycle), "phase_runs": runs}
+            "cycle": bool(cycle), "phase_runs": [r[0] for r in runs]}
 
 
 def code_fingerprint() -> str:

@@ -16,7 +16,9 @@ music pushes it above what this track has been doing lately (a drop, a climax, a
 hits harder), whatever the recording's level or the preset's typical E; the statistics learn only
 while cold, so a disintegration never raises its own bar. A quiet, even track rarely crosses it.
 The music's side counts too: a stiff field (5meo) barely shows a climax in E, so the field also
-turns hot when the smoothed drive rises to ``novelty`` times its own recent mean.
+turns hot when the smoothed drive rises to ``novelty`` times its own recent mean. Music whose
+smoothed drive has fallen below ``CALM_DRIVE_SHARE`` of that mean (the calm after a climax) is
+not driving: the energy a slowed field still holds then is the last heat's, and heats nothing.
 
 Consolidation: while the field cools through the middle temperatures (rate ∝ left·(1 − left),
 left the schedule's heat share), the natural frequencies' spread narrows (``disorder``, applied by
@@ -36,7 +38,9 @@ DRIVE_SMOOTHING_S = 1.0  # time constant of the smoothed music drive that holds 
 RISE_SMOOTHING_S = 1.0  # time constant of the slow energy that tells a pumped field from a relaxing one
 FAST_SMOOTHING_S = 0.5  # the relative trigger compares E smoothed this much with its recent level
 RELATIVE_REHEAT = 1.25  # a cooling field (relative trigger) heats again only for 1.25× the drive that heated it
-WARM_UP_S = 5.0  # the relative trigger ignores this much music (a field relaxing from its start), then learns as long
+CALM_DRIVE_SHARE = 0.25  # the relative trigger: music drives while its smoothed drive is ≥ this share of its mean
+WARM_UP_S = 5.0  # the relative trigger ignores this much music (a field relaxing from its start), then
+LEARN_S = 10.0  # learns this long before its bar is used (over 5 s, one loud bar's kick crossed it)
 
 
 @dataclass(frozen=True)
@@ -142,7 +146,10 @@ class Annealer:
             self.temperature, self.coupling_scale, self.phase = 0.0, 1.0, "cold"
             return
         if c.relative:
-            driven_past_threshold = self._past_recent_level(energy, dt_s, driven=drive > 0.0)
+            # music fallen to a sliver of its recent drive (a calm after a climax) drives nothing: what
+            # energy the field still holds is the last heat's, not the music's
+            driven = drive > 0.0 and self._drive >= CALM_DRIVE_SHARE * self._drive_mean
+            driven_past_threshold = self._past_recent_level(energy, dt_s, driven=driven)
         else:
             driven_past_threshold = energy > c.threshold and drive > 0.0 and pumped
         if self.phase in ("cold", "heating"):
@@ -188,7 +195,7 @@ class Annealer:
         sigma = math.sqrt(max(self._square - self._mean ** 2, 0.0))
         self.threshold = self._mean + max(c.margin * sigma, c.min_rise)
         novel = c.novelty > 0.0 and self._drive > c.novelty * self._drive_mean
-        return self._learned_s >= 2 * WARM_UP_S and (fast > self.threshold or novel)
+        return self._learned_s >= WARM_UP_S + LEARN_S and (fast > self.threshold or novel)
 
     def _consolidate(self, dt_s: float, left: float) -> None:
         """Shrink the frequency disorder while the field cools through the middle temperatures
