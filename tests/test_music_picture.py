@@ -93,12 +93,28 @@ def test_loudness_is_the_level_against_the_track_own_recent_past():
     steady = FeatureSnapshot(level_dbfs=-24.0, silent=False, status="listening")
     for _ in range(60 * 60):
         value = loudness.update(steady, 1 / 60)
-    assert value == pytest.approx(0.5, abs=1e-6)  # typical for this track
+    assert value == pytest.approx(0.5, abs=0.01)  # typical for this track (the start's prior all but forgotten)
     louder = FeatureSnapshot(level_dbfs=-18.0, silent=False, status="listening")
     for _ in range(30):  # 0.5 s: the short level (0.25 s) has arrived, the 40 s reference barely moved
         value = loudness.update(louder, 1 / 60)
     assert 0.70 < value < 0.75  # 0.5 + 0.5·6/12 = 0.75 less what the reference and the smoothing took
     assert loudness.update(FeatureSnapshot(silent=True), 1 / 60) == 0.0
+
+
+def test_a_quiet_intro_reads_quiet_and_a_silent_lead_in_sets_no_bar():
+    """The past starts as a typical music level (Loudness.PRIOR_DBFS): 3 s of an intro 20 dB below it
+    read quiet, not typical; 3 s of a noise floor (−73 dBFS, music_heard) teach nothing, so the music
+    after them reads about typical rather than loud, and a quiet intro after them still reads quiet."""
+    def after(levels):
+        loudness = Loudness(LinkConfig(loudness_memory_s=40.0, loudness_range_db=12.0))
+        for level, seconds in levels:
+            for _ in range(int(seconds * 60)):
+                value = loudness.update(FeatureSnapshot(level_dbfs=level, silent=False, status="listening"), 1 / 60)
+        return value
+    assert after([(Loudness.PRIOR_DBFS - 20.0, 3.0)]) < 0.25
+    # about typical (0.60: the short level's 0.25 s rise out of the floor taught a little); learned, it reads 1
+    assert 0.5 <= after([(-73.0, 3.0), (Loudness.PRIOR_DBFS, 1.0)]) < 0.65
+    assert after([(-73.0, 3.0), (Loudness.PRIOR_DBFS - 20.0, 3.0)]) < 0.25
 
 
 def test_kick_strength_follows_beats_downbeats_and_loudness_exactly():
@@ -187,21 +203,21 @@ def dataclass_replace(config, **changes):
     return dataclasses.replace(config, **changes)
 
 
-def test_a_climax_heats_and_calm_cools_at_the_presets_own_settings():
+@pytest.mark.parametrize("preset", ["5meo", "nn-dmt", "mosaic", "spiral-garden"])
+def test_a_climax_heats_and_calm_cools_at_the_presets_own_settings(preset):
     """30 s of music at one level, a 6 s climax 12 dB louder, then 24 s of calm 12 dB quieter: the
     field is hot within the climax's first 4 s (heated by it, or heated again while cooling from
     an earlier heat), hot at most 35 % of the steady part, and cold again at the end of the calm,
-    after cooling. For 5meo and nn-dmt (relative = true in both)."""
+    after cooling. For each preset (relative = true in all four)."""
     def level(t):
         return -24.0 if t < 30 else (-12.0 if t < 36 else -36.0)
-    for preset in ("5meo", "nn-dmt"):
-        assert presets.load_preset(preset).annealing.relative
-        _, _, states = run(preset, music(60.0, level_dbfs=level))
-        phase = np.array([s.annealing.phase for s in states])
-        times = np.array([s.time_s for s in states])
-        assert (phase[(times >= 30) & (times < 34)] == "hot").any(), preset
-        assert np.mean(phase[(times > 5) & (times < 30)] == "hot") <= 0.35, preset
-        assert phase[-1] == "cold" and (phase[times > 36] == "cooling").any(), preset
+    assert presets.load_preset(preset).annealing.relative
+    _, _, states = run(preset, music(60.0, level_dbfs=level))
+    phase = np.array([s.annealing.phase for s in states])
+    times = np.array([s.time_s for s in states])
+    assert (phase[(times >= 30) & (times < 34)] == "hot").any()
+    assert np.mean(phase[(times > 5) & (times < 30)] == "hot") <= 0.35
+    assert phase[-1] == "cold" and (phase[times > 36] == "cooling").any()
 
 
 def test_the_auto_view_cross_fades_and_holds_its_choice():

@@ -5,8 +5,10 @@ Two things the routes cannot do, because they only move parameters:
 - **Loudness** (``Loudness``): the track's level relative to its own recent past, 0.5 = typical
   for the last ``memory_s`` seconds, ±``range_db`` dB → 1 / 0. Unlike the analyser's auto-gained
   ``energy`` (normalised over 10 s, per hop), it keeps a song's dynamics — a quiet verse reads
-  low, the chorus high — so louder music moves the field more. It is a modulation source
-  (``loudness``) and it sizes the kicks.
+  low, the chorus high — so louder music moves the field more. The past starts as a typical music
+  level (``PRIOR_DBFS``, worth ``PRIOR_S`` of listening), so a fade-in or a quiet intro reads quiet
+  instead of setting the bar, and near-silence (a lead-in's noise floor) teaches nothing. It is a
+  modulation source (``loudness``) and it sizes the kicks.
 - **Kicks** (``Kicker``): on every beat (a downbeat ``downbeat_gain`` times stronger) and on an
   onset that is not a beat, the phases are displaced at once by a pattern drawn from the field's
   own eigenmodes — semantically-neutral energy, a hit the eye reads in the frame of the beat,
@@ -79,6 +81,8 @@ class Loudness:
     """The music's level relative to its own recent past, 0..1 (0.5 = typical), per frame."""
 
     SHORT_S = 0.25  # the level's own smoothing (s): syllables and drum hits, not single samples
+    PRIOR_DBFS, PRIOR_S = -20.0, 2.0  # the past a track starts against: a typical music level, worth 2 s
+    FLOOR_DBFS = -60.0  # a level at or below this (a noise floor, a silent lead-in) does not teach the past
 
     def __init__(self, config: LinkConfig = LinkConfig()):
         self.config = config
@@ -96,10 +100,12 @@ class Loudness:
         level = max(features.level_dbfs, -90.0)
         self._short_db = level if self._short_db is None else \
             self._short_db + (level - self._short_db) * (1.0 - math.exp(-dt_s / self.SHORT_S))
-        self._heard_s += dt_s
-        memory = min(c.loudness_memory_s, max(self._heard_s, 1.0))  # a plain mean until it has heard enough
-        self._reference_db = self._short_db if self._reference_db is None else \
-            self._reference_db + (self._short_db - self._reference_db) * (1.0 - math.exp(-dt_s / memory))
+        if self._reference_db is None:
+            self._reference_db, self._heard_s = self.PRIOR_DBFS, self.PRIOR_S
+        if self._short_db > self.FLOOR_DBFS:
+            self._heard_s += dt_s
+            memory = min(c.loudness_memory_s, self._heard_s)  # about a plain mean until it has heard enough
+            self._reference_db += (self._short_db - self._reference_db) * (1.0 - math.exp(-dt_s / memory))
         x = 0.5 + 0.5 * (self._short_db - self._reference_db) / c.loudness_range_db
         self.value = min(max(x, 0.0), 1.0)
         return self.value
