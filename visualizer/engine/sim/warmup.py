@@ -21,7 +21,6 @@ from __future__ import annotations
 import logging
 import time
 
-import numba
 import numpy as np
 
 from visualizer.engine.sim import kernels
@@ -30,7 +29,6 @@ from visualizer.engine.sim.harmonics import Harmonics, lattice_harmonics
 from visualizer.engine.sim.injection import InjectionConfig, Injector
 from visualizer.engine.sim.measures import measure
 from visualizer.engine.sim.metric_sharing import SomaticConfig, SomaticField
-from visualizer.engine.sim.neighbourhood import HALO
 from visualizer.engine.sim.turbulence import Turbulence
 
 SIDE = 16  # cells a side of the fields the kernels are called on (types, not sizes, pick a kernel)
@@ -38,19 +36,10 @@ _prepared = False
 
 
 def _field_kernels() -> Field:
-    """The step with forcing, noise and the energy (float links), and with packed links (fields
-    above ``PACKED_LINKS_ABOVE_CELLS``, called directly: such a field costs 100 ms to set up)."""
+    """The step with forcing, noise and the energy (one path for every size and neighbourhood)."""
     field = Field(FieldConfig(height=SIDE, width=SIDE))
     forcing = np.zeros(field.shape, np.float32)
     field.step(dt=0.01, k=(1.0, 1.0, 1.0, 1.0), k_sw=1.0, forcing=forcing, temperature=0.1, measure_energy=True)
-    packed = np.zeros(SIDE * SIDE, np.int32)
-    pad = np.zeros((SIDE + 2 * HALO, 2 * (SIDE + 2 * HALO)), np.float32)
-    kernels.fill_trig(field.theta, pad, packed, True)
-    kernels.coupled_step(field.theta, field.omega, forcing, True, pad, np.ones(4, np.float32), True, packed,
-                         field.small_world, np.float32(1.0), np.ones(field.shape, np.float32), np.float32(0.0),
-                         np.zeros(8, np.float32), np.float32(0.0), 0, np.float32(0.01),
-                         np.zeros((numba.config.NUMBA_NUM_THREADS, 5, pad.shape[1]), np.float32),
-                         np.zeros(SIDE, np.float64), False)
     return field
 
 
