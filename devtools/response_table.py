@@ -3,7 +3,7 @@
     python -m devtools.response_table --material ../material \\
         [--presets 5meo nn-dmt mosaic spiral-garden] [--seconds 30] [--json]
 
-For each preset and each track — the generated music (devtools/make_music.py: DEV and HOLDOUT
+For each preset and each track — the generated music (devtools/make_music.py: DEV, HOLDOUT, UNSEEN
 from MATERIAL/split.json, each with its .beats), the shared recordings (ballroom_waltz.wav and
 asap_dev_*.flac in ../shared/data/beats with their .beats) and the demo track (assets/demo.flac,
 beats from assets/demo.json) — renders with ``visualizer.offline.response.measure`` (annotated
@@ -31,7 +31,7 @@ from visualizer.offline import response as R
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_PRESETS = ["5meo", "nn-dmt", "mosaic", "spiral-garden"]
-SPLITS = ["dev", "holdout", "shared", "demo"]
+SPLITS = ["dev", "holdout", "unseen", "shared", "demo"]
 FIGURES = [("beat_response", "beat resp"), ("control_beat_response", "ctrl beat"),
            ("loudness_r", "loud r"), ("control_loudness_r", "ctrl loud r"),
            ("two_songs_r", "2-songs r"), ("flashes_per_s_max", "flash/s"), ("hot_share", "hot")]
@@ -43,8 +43,8 @@ def tracks(material: str, shared: str) -> list[tuple[str, str, str, str]]:
     out = []
     with open(os.path.join(material, "split.json")) as fh:
         split = json.load(fh)
-    for s in ("dev", "holdout"):
-        for name in split[s]:
+    for s in ("dev", "holdout", "unseen"):
+        for name in split.get(s, []):
             out.append((s, name, os.path.join(material, name + ".flac"),
                         os.path.join(material, name + ".beats")))
     waltz = os.path.join(shared, "ballroom_waltz.wav")
