@@ -10,9 +10,9 @@ call it on the frame path, on tiny inputs of the same types, so every one is com
 run) or loaded (later runs) at start-up.
 
 ``visualizer compile`` (``visualizer.window.compile``) runs it once with the window's own kernel
-(the 3D lattice's dots, a layer above) and fills numba's cache: the install step (~25 s on a quiet
-2-core machine) after which the first start draws its first frame in ~2 s instead of compiling
-first. numba recompiles a module's kernels when its source file changes, so run it again after
+(the 3D lattice's dots, a layer above) and fills numba's cache: the install step (32 s in the bench
+on a quiet 2-core machine, 8 December) after which the first start draws its first frame in ~1 s instead of
+compiling first. numba recompiles a module's kernels when its source file changes, so run it again after
 updating.
 """
 
