@@ -87,8 +87,8 @@ class Loudness:
     def __init__(self, config: LinkConfig = LinkConfig()):
         self.config = config
         self._short_db: float | None = None
-        self._reference_db: float | None = None
-        self._heard_s = 0.0
+        self._reference_db = self.PRIOR_DBFS  # the recent past a track starts against
+        self._heard_s = self.PRIOR_S
         self.value = 0.0
 
     def update(self, features: FeatureSnapshot, dt_s: float) -> float:
@@ -100,8 +100,6 @@ class Loudness:
         level = max(features.level_dbfs, -90.0)
         self._short_db = level if self._short_db is None else \
             self._short_db + (level - self._short_db) * (1.0 - math.exp(-dt_s / self.SHORT_S))
-        if self._reference_db is None:
-            self._reference_db, self._heard_s = self.PRIOR_DBFS, self.PRIOR_S
         if self._short_db > self.FLOOR_DBFS:
             self._heard_s += dt_s
             memory = min(c.loudness_memory_s, self._heard_s)  # about a plain mean until it has heard enough
