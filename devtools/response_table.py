@@ -31,7 +31,8 @@ from visualizer.offline import response as R
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_PRESETS = ["5meo", "nn-dmt", "mosaic", "spiral-garden"]
-SPLITS = ["dev", "holdout", "unseen", "shared", "demo"]
+MATERIAL_SPLITS = ["dev", "holdout", "unseen"]  # as split.json names them
+SPLITS = [*MATERIAL_SPLITS, "shared", "demo"]
 FIGURES = [("beat_response", "beat resp"), ("control_beat_response", "ctrl beat"),
            ("loudness_r", "loud r"), ("control_loudness_r", "ctrl loud r"),
            ("two_songs_r", "2-songs r"), ("flashes_per_s_max", "flash/s"), ("hot_share", "hot")]
@@ -43,7 +44,7 @@ def tracks(material: str, shared: str) -> list[tuple[str, str, str, str]]:
     out = []
     with open(os.path.join(material, "split.json")) as fh:
         split = json.load(fh)
-    for s in ("dev", "holdout", "unseen"):
+    for s in MATERIAL_SPLITS:
         for name in split.get(s, []):
             out.append((s, name, os.path.join(material, name + ".flac"),
                         os.path.join(material, name + ".beats")))
